@@ -1,0 +1,54 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+ADDR ?= 127.0.0.1:8000
+# The embedded default: DEBUG on, SQLite, filesystem broker (override with DATABASE_URL / REDIS_URL).
+RUN_ENV := DEBUG=$${DEBUG:-1}
+
+.PHONY: install run migrate seed test test-fast lint format bench-register bench-transport bench-fanout clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(RUN_ENV) $(PY) manage.py seed_demo
+
+run: seed
+	$(RUN_ENV) $(PY) manage.py runstack --addr $(ADDR)
+
+test: install
+	DEBUG=$${DEBUG:-1} $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	DEBUG=$${DEBUG:-1} $(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench-register: install
+	$(PY) bench/register.py
+
+bench-transport: install
+	$(PY) bench/transport.py
+
+bench-fanout: install
+	$(PY) bench/fanout.py
+
+clean:
+	rm -rf var staticfiles .pytest_cache

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from devices.models import Device, MobileApp
+from notifications.models import PushNotification
+
+
+class Campaign(models.Model):
+    class Kind(models.TextChoices):
+        BATCH = "batch", "Batch"
+        TRIGGER = "trigger", "Trigger"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        RUNNING = "running", "Running"
+        ACTIVE = "active", "Active (trigger)"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class ScheduleKind(models.TextChoices):
+        NOW = "now", "Run now"
+        AT = "at", "At a date and time"
+        RECURRING = "recurring", "Recurring"
+        LOCAL_TIME = "local_time", "At a local time in each device's time zone"
+
+    class Qualification(models.TextChoices):
+        ONCE = "once", "Once"
+        EVERY_TIME = "every_time", "Every time"
+        ONCE_PER = "once_per", "Once per period"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    app = models.ForeignKey(MobileApp, on_delete=models.PROTECT, related_name="campaigns")
+    notification = models.ForeignKey(
+        PushNotification, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    # A list of filter rows, compiled to one queryset by campaigns.audience.
+    audience = models.JSONField(default=list, blank=True)
+    schedule_kind = models.CharField(
+        max_length=12, choices=ScheduleKind.choices, default=ScheduleKind.NOW
+    )
+    schedule_at = models.DateTimeField(null=True, blank=True)
+    schedule_spec = models.JSONField(default=dict, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    trigger = models.JSONField(default=dict, blank=True)
+    qualification = models.CharField(
+        max_length=12, choices=Qualification.choices, default=Qualification.ONCE
+    )
+    qualification_period_hours = models.PositiveIntegerField(null=True, blank=True)
+    throttle_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    frequency_cap = models.JSONField(default=dict, blank=True)
+    quiet_hours = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignRun(models.Model):
+    """One execution: a batch run, the stream of a trigger campaign, a sample send or an API send.
+
+    Counters are incremented per batch by the send path, so dashboards never count deliveries
+    at request time."""
+
+    class Kind(models.TextChoices):
+        BATCH = "batch", "Batch"
+        TRIGGER = "trigger", "Trigger"
+        SAMPLE = "sample", "Sample send"
+        API = "api", "API send"
+
+    class Status(models.TextChoices):
+        RESOLVING = "resolving", "Resolving audience"
+        SENDING = "sending", "Sending"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RESOLVING)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+    )
+    notification = models.ForeignKey(
+        PushNotification, on_delete=models.PROTECT, related_name="runs"
+    )
+    app = models.ForeignKey(MobileApp, on_delete=models.PROTECT, related_name="+")
+    # The content sent by this run, frozen at start (PushContent.to_dict()).
+    content = models.JSONField()
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    total = models.PositiveIntegerField(default=0)
+    counters = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} run {self.pk}"
+
+
+class Delivery(models.Model):
+    """One push to one device in one run. Unique on (run, device): never twice per run."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        TOKEN_INVALID = "token_invalid", "Token invalid"
+        SKIPPED = "skipped", "Skipped"
+
+    TERMINAL = (Status.SENT, Status.FAILED, Status.TOKEN_INVALID, Status.SKIPPED)
+
+    run = models.ForeignKey(CampaignRun, on_delete=models.CASCADE, related_name="deliveries")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="deliveries")
+    lead_id = models.BigIntegerField(null=True, blank=True)
+    platform = models.CharField(max_length=10)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    reason = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    tapped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "device"], name="delivery_once_per_run")
+        ]
+        indexes = [
+            models.Index(fields=["run", "status"], name="delivery_run_status_idx"),
+            models.Index(fields=["status", "claimed_at"], name="delivery_status_claimed_idx"),
+            models.Index(fields=["device", "-sent_at"], name="delivery_device_sent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.status})"

@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class Platform(models.TextChoices):
+    IOS = "ios", "iOS"
+    ANDROID = "android", "Android"
+
+
+class MobileApp(models.Model):
+    class AppType(models.TextChoices):
+        SANDBOX = "sandbox", "Sandbox"
+        PRODUCTION = "production", "Production"
+
+    name = models.CharField(max_length=100)
+    app_type = models.CharField(max_length=12, choices=AppType.choices, default=AppType.SANDBOX)
+    ios_bundle_id = models.CharField("iOS bundle id", max_length=155, blank=True)
+    android_package = models.CharField(max_length=155, blank=True)
+    icon = models.ImageField(upload_to="app-icons/", blank=True)
+    # The SDK key is public (it identifies the app); only a keyed hash of the secret is kept.
+    sdk_key = models.CharField(max_length=40, unique=True)
+    sdk_secret_hash = models.CharField(max_length=64)
+    sdk_secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PushCredential(models.Model):
+    """One platform's provider credentials for an app, encrypted at rest (pushmarketing.secrets).
+
+    `secret_encrypted` holds the .p8 key, the .p12 converted to PEM (cert + key), or the
+    service-account JSON. `public_meta` holds what is safe to show (key id, team id, project
+    id, client email, certificate subject and expiry); never a secret.
+    """
+
+    class Kind(models.TextChoices):
+        APNS_TOKEN = "apns_token", "APNs auth key (.p8)"
+        APNS_CERTIFICATE = "apns_certificate", "APNs certificate (.p12)"
+        FCM_SERVICE_ACCOUNT = "fcm_service_account", "Firebase service account (JSON)"
+
+    class Verification(models.TextChoices):
+        UNVERIFIED = "unverified", "Not verified yet"
+        VERIFIED = "verified", "Verified"
+        FAILED = "failed", "Failed"
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="credentials")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    secret_encrypted = models.TextField()
+    public_meta = models.JSONField(default=dict, blank=True)
+    # Bumped on every upload so worker processes rebuild their provider clients.
+    version = models.PositiveIntegerField(default=1)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now=True)
+    verification = models.CharField(
+        max_length=12, choices=Verification.choices, default=Verification.UNVERIFIED
+    )
+    verification_reason = models.CharField(max_length=300, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "platform"], name="one_credential_per_app_platform"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.app} {self.get_kind_display()}"
+
+
+class Lead(models.Model):
+    """A person. Standard fields are columns; anything else lives in `custom_fields`."""
+
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    company = models.CharField(max_length=150, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="lead_email_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Device(models.Model):
+    """One installation of an app. Dead devices are deactivated, never deleted."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        TOKEN_INVALID = "token_invalid", "Token invalid"
+        UNREGISTERED = "unregistered", "Unregistered"
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="devices")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    installation_id = models.CharField(max_length=64)
+    push_token = models.CharField(max_length=255, blank=True)
+    token_updated_at = models.DateTimeField(null=True, blank=True)
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
+    )
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+    push_enabled = models.BooleanField(default=True)
+    is_test_device = models.BooleanField(default=False)
+    test_device_name = models.CharField(max_length=80, blank=True)
+    locale = models.CharField(max_length=35, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    app_version = models.CharField(max_length=40, blank=True)
+    os_version = models.CharField(max_length=40, blank=True)
+    device_model = models.CharField(max_length=80, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=120, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "installation_id"], name="device_installation_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["app", "platform", "push_token"],
+                condition=Q(status="active") & ~Q(push_token=""),
+                name="device_active_token_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["app", "platform", "status", "push_enabled"], name="device_audience_idx"
+            ),
+            models.Index(fields=["lead"], name="device_lead_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} {self.installation_id}"
+
+    @property
+    def token_prefix(self) -> str:
+        return self.push_token[:8]
+
+
+class DeviceActivity(models.Model):
+    """Append-only record of what a device did. Feeds triggers, filters, logs and tap metrics."""
+
+    class Kind(models.TextChoices):
+        INSTALLED = "installed", "Installed (first open)"
+        OPENED = "opened", "Opened app"
+        SESSION = "session", "Session"
+        CUSTOM_ACTION = "custom_action", "App activity"
+        PUSH_REGISTERED = "push_registered", "Registered for push"
+        PUSH_RECEIVED = "push_received", "Push received"
+        PUSH_TAPPED = "push_tapped", "Push tapped"
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="activities")
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Marketo limits custom action names to under 20 characters.
+    action_name = models.CharField(max_length=19, blank=True)
+    action_type = models.CharField(max_length=60, blank=True)
+    details = models.CharField(max_length=255, blank=True)
+    metric = models.FloatField(null=True, blank=True)
+    length_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The delivery a received/tapped push came with (campaigns.Delivery id; a plain integer so
+    # the device registry does not depend on the campaigns app).
+    delivery_id = models.BigIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["device", "-occurred_at"], name="activity_device_idx"),
+            models.Index(fields=["lead", "-occurred_at"], name="activity_lead_idx"),
+            models.Index(fields=["app", "kind", "-occurred_at"], name="activity_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.device_id} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class TestDevicePairing(models.Model):
+    """A pairing link / QR code an admin hands to a phone to make it a named test device."""
+
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="pairings")
+    name = models.CharField(max_length=80)
+    code = models.CharField(max_length=32, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    paired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.app})"

@@ -1,0 +1,49 @@
+"""One error shape for every API answer: {"error": {"code", "message", "fields"}}, where
+`fields` maps each bad field to the rules it broke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors":
+                name = prefix or "non_field_errors"
+            out.update(_flatten(value, name))
+        return out
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            return {prefix or "non_field_errors": [str(item) for item in detail]}
+        out = {}
+        for index, item in enumerate(detail):
+            out.update(_flatten(item, f"{prefix}[{index}]"))
+        return out
+    return {prefix or "non_field_errors": [str(detail)]}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        first = next(iter(fields.items()))
+        message = f"{first[0]}: {first[1][0]}"
+        response.data = {"error": {"code": "invalid", "message": message, "fields": fields}}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+    detail = getattr(exc, "detail", str(exc))
+    code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    body: dict[str, Any] = {"code": code, "message": str(detail)}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        body["retry_after_seconds"] = int(exc.wait) + 1
+    response.data = {"error": body}
+    return response

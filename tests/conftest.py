@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from pushmarketing.models import AddOn
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def addon_on(db: None) -> AddOn:
+    addon, _ = AddOn.objects.update_or_create(
+        code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True}
+    )
+    return addon
+
+
+@pytest.fixture
+def admin_user(db: None):
+    return UserFactory(username="alice-admin", role="admin")
+
+
+@pytest.fixture
+def marketer_user(db: None):
+    return UserFactory(username="mark-marketer", role="marketer")
+
+
+@pytest.fixture
+def approver_user(db: None):
+    return UserFactory(username="april-approver", role="approver")
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:  # noqa: F811 - overrides pytest-django's superuser client
+    return _client_for(admin_user)
+
+
+@pytest.fixture
+def marketer_client(marketer_user) -> Client:
+    return _client_for(marketer_user)
+
+
+@pytest.fixture
+def approver_client(approver_user) -> Client:
+    return _client_for(approver_user)
