@@ -13,3 +13,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pushmarketing.settings")
 app = Celery("pushmarketing")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The send path lives in campaigns.delivery (not a `tasks.py` autodiscovery finds).
+app.conf.imports = ("campaigns.delivery.tasks",)

@@ -1,0 +1,62 @@
+"""Who can be sent a push. One definition, used by the device browser, audiences and the send
+path (Marketo: first-opened, token registered, push enabled, lead associated, app configured
+for the platform)."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from devices.models import Device, PushCredential
+
+NOT_ELIGIBLE_REASONS = {
+    "never_opened": "has never opened the app",
+    "no_token": "has no push token",
+    "push_disabled": "push is disabled on the device",
+    "token_invalid": "its push token is invalid",
+    "unregistered": "it was unregistered (logged out)",
+    "no_lead": "is not associated with a lead",
+    "app_not_configured": "the app has no credentials for this platform",
+}
+
+
+def eligible_q() -> Q:
+    """Device-level conditions (the credential condition is `with_app_configured`)."""
+    return (
+        Q(status=Device.Status.ACTIVE)
+        & Q(push_enabled=True)
+        & Q(first_opened_at__isnull=False)
+        & ~Q(push_token="")
+        & Q(lead__isnull=False)
+    )
+
+
+def with_app_configured(devices: QuerySet[Device]) -> QuerySet[Device]:
+    configured = PushCredential.objects.filter(
+        app_id=OuterRef("app_id"), platform=OuterRef("platform")
+    )
+    return devices.filter(Exists(configured))
+
+
+def eligible_devices(devices: QuerySet[Device] | None = None) -> QuerySet[Device]:
+    base = devices if devices is not None else Device.objects.all()
+    return with_app_configured(base.filter(eligible_q()))
+
+
+def device_ineligibility(device: Device, *, app_configured: bool) -> list[str]:
+    """Reason codes why one device cannot be sent to ([] when eligible)."""
+    reasons = []
+    if device.status == Device.Status.TOKEN_INVALID:
+        reasons.append("token_invalid")
+    elif device.status == Device.Status.UNREGISTERED:
+        reasons.append("unregistered")
+    if device.first_opened_at is None:
+        reasons.append("never_opened")
+    if not device.push_token and device.status == Device.Status.ACTIVE:
+        reasons.append("no_token")
+    if not device.push_enabled and device.status == Device.Status.ACTIVE:
+        reasons.append("push_disabled")
+    if device.lead_id is None:
+        reasons.append("no_lead")
+    if not app_configured:
+        reasons.append("app_not_configured")
+    return reasons
