@@ -1,3 +1,8 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("campaigns.ui_urls")),
+    path("", include("campaigns.api_urls")),
+]

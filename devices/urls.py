@@ -1,3 +1,9 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("devices.api_urls")),
+    path("", include("devices.ui_urls")),
+    path("", include("devices.push_setup_urls")),
+]

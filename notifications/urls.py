@@ -1,3 +1,8 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("notifications.ui_urls")),
+    path("", include("notifications.sending_urls")),
+]

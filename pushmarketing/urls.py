@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="auth/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("pushmarketing.ui_urls")),
+    path("", include("pushmarketing.api_urls")),
     path("", include("devices.urls")),
     path("", include("notifications.urls")),
     path("", include("campaigns.urls")),
