@@ -66,8 +66,9 @@ class ApnsKeyring:
     """Known provider keys and a cache of JWTs already verified (verifying ES256 per request
     would cost the simulator as much CPU as the client spends sending)."""
 
-    def __init__(self, keys: list[dict[str, Any]]) -> None:
+    def __init__(self, keys: list[dict[str, Any]], state: SimulatorState) -> None:
         self.keys = {key["key_id"]: key for key in keys}
+        self.state = state
         self.verified: dict[str, int] = {}
 
     def check(self, authorization: str) -> str:
@@ -92,6 +93,7 @@ class ApnsKeyring:
             if len(self.verified) > 10_000:
                 self.verified.clear()
             self.verified[token] = issued_at
+            self.state.provider_tokens_verified += 1
         if issued_at < time.time() - JWT_MAX_AGE_SECONDS:
             return "ExpiredProviderToken"
         return ""

@@ -72,7 +72,7 @@ class Simulator:
         site = web.TCPSite(self._runner, self.host, self.requested_ports[0], backlog=1024)
         await site.start()
         self.fcm_port = self._runner.addresses[0][1]
-        apns_keyring = ApnsKeyring(keyring["apns_keys"])
+        apns_keyring = ApnsKeyring(keyring["apns_keys"], self.state)
         context = server_ssl_context(
             str(self.credentials.server_cert_file),
             str(self.credentials.server_key_file),

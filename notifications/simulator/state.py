@@ -73,6 +73,7 @@ class SimulatorState:
         self.receipts: OrderedDict[str, deque[Receipt]] = OrderedDict()
         self.totals: dict[str, dict[str, int]] = {"fcm": {}, "apns": {}}
         self.tokens_issued = 0
+        self.provider_tokens_verified = 0
         self.started_at = time.time()
 
     def injected_fault(self) -> int | None:
@@ -116,6 +117,7 @@ class SimulatorState:
             "apns": dict(self.totals["apns"]),
             "tokens_tracked": len(self.receipts),
             "access_tokens_issued": self.tokens_issued,
+            "apns_provider_tokens_seen": self.provider_tokens_verified,
             "config": asdict(self.config),
             "uptime_seconds": round(time.time() - self.started_at, 1),
         }
