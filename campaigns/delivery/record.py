@@ -149,7 +149,7 @@ def deliveries_requeue(
 def _change_for(row: ClaimedDelivery, result: SendResult, *, now: datetime) -> _Change:
     attempts = row.attempts + 1
     if result.outcome == Outcome.SENT:
-        values = {"provider_id": result.provider_id[:200], "attempts": attempts}
+        values = {"provider_id": result.provider_id[:200], "attempts": attempts, "reason": ""}
         return _Change(S.SENT, row.platform, values)
     reason = (result.reason or result.outcome.value)[:200]
     if result.outcome == Outcome.TOKEN_INVALID:

@@ -276,8 +276,10 @@ def _follow_up(*, run: CampaignRun, first_id: int, last_id: int, due: datetime) 
     """One follow-up task per (range, due second), however many tasks ask for it."""
     from campaigns.delivery.tasks import deliveries_send as send_task
 
-    countdown = max(0.0, min((due - timezone.now()).total_seconds(), MAX_FOLLOW_UP_SECONDS))
-    key = f"pm:followup:{run.id}:{first_id}:{last_id}:{int(due.timestamp())}"
+    # +50 ms: the follow-up must find its rows due, not a hair early.
+    seconds = (due - timezone.now()).total_seconds() + 0.05
+    countdown = max(0.0, min(seconds, MAX_FOLLOW_UP_SECONDS))
+    key = f"pm:followup:{run.id}:{first_id}:{last_id}:{int(due.timestamp() * 1000)}"
     if not cache.add(key, 1, timeout=int(countdown) + 60):
         return
     queue = queue_for_run_kind(run.kind)
