@@ -57,6 +57,17 @@ def run_create(
     return run
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(settings) -> None:  # noqa: ANN001
+    """Follow-up and verification keys must not leak between tests (or test runs)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def push_app(db: None) -> MobileApp:
     app = MobileAppFactory()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -131,18 +131,22 @@ def deliveries_record_skipped(
 
 @transaction.atomic
 def deliveries_requeue(
-    *,
-    run_id: int,
-    claimed_at: datetime,
-    rows: Iterable[ClaimedDelivery],
-    not_before: datetime | None,
+    *, run_id: int, claimed_at: datetime, not_before: dict[int, datetime | None]
 ) -> int:
-    """Give claimed rows back unsent (throttled, run paused): no attempt is spent."""
-    ids = [row.id for row in rows]
-    if not ids:
+    """Give claimed rows back unsent (throttled, run paused): no attempt is spent.
+
+    `not_before` per row: when it may be claimed again (None: when dispatched again)."""
+    if not not_before:
         return 0
-    return Delivery.objects.filter(id__in=ids, status=S.SENDING, claimed_at=claimed_at).update(
-        status=S.QUEUED, not_before=not_before, claimed_at=None
+    if len(set(not_before.values())) == 1:
+        return Delivery.objects.filter(
+            id__in=list(not_before), status=S.SENDING, claimed_at=claimed_at
+        ).update(status=S.QUEUED, claimed_at=None, not_before=next(iter(not_before.values())))
+    return _write_group(
+        ids_values={pk: {"not_before": when} for pk, when in not_before.items()},
+        status=S.QUEUED,
+        claimed_at=claimed_at,
+        common={"claimed_at": None},
     )
 
 

@@ -73,19 +73,21 @@ def deliveries_redispatch_overdue(*, now: datetime) -> int:
     overdue = Delivery.objects.filter(status=S.QUEUED, not_before__lt=now - OVERDUE_GRACE).order_by(
         "id"
     )
-    rows = list(overdue.values_list("id", "run_id")[:OVERDUE_BATCH])
+    rows = list(overdue.values_list("id", "run_id", "not_before")[:OVERDUE_BATCH])
     if not rows:
         return 0
     by_run: dict[int, list[int]] = defaultdict(list)
-    for pk, run_id in rows:
+    for pk, run_id, _ in rows:
         by_run[run_id].append(pk)
+    # The oldest due time makes the de-duplication key unique to this backlog.
+    stamp = int(min(when for _, _, when in rows).timestamp() * 1000)
     kinds = dict(CampaignRun.objects.filter(pk__in=by_run).values_list("pk", "kind"))
     enqueued = 0
     for run_id, ids in by_run.items():
         chunks = [
             chunk
             for chunk in id_ranges(ids)
-            if cache.add(f"pm:overdue:{run_id}:{chunk[0]}:{chunk[1]}", 1, OVERDUE_DEDUPE)
+            if cache.add(f"pm:overdue:{run_id}:{chunk[0]}:{chunk[1]}:{stamp}", 1, OVERDUE_DEDUPE)
         ]
         chunks_enqueue(run_id=run_id, chunks=chunks, queue=queue_for_run_kind(kinds[run_id]))
         enqueued += len(chunks)

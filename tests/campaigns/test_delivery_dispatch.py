@@ -127,3 +127,17 @@ def test_redis_token_bucket_is_shared(settings):
     grants = [ratelimit.rate_take(key="t-shared", per_minute=180, requested=2) for _ in range(3)]
     assert [g.granted for g in grants] == [2, 1, 0]
     assert grants[2].wait_seconds > 0
+
+
+def test_dispatch_ids_sends_just_those_rows_on_send_queue(
+    push_app, make_devices, enqueued, django_capture_on_commit_callbacks
+):
+    run = run_create(app=push_app, devices=make_devices(3), kind=CampaignRun.Kind.TRIGGER)
+    ids = sorted(run.deliveries.values_list("id", flat=True))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        from campaigns.delivery.dispatch import deliveries_dispatch_ids
+
+        assert deliveries_dispatch_ids(run_id=run.id, delivery_ids=[ids[2]]) == 1
+
+    assert [(c["args"], c["queue"]) for c in enqueued] == [((run.id, ids[2], ids[2]), "send")]

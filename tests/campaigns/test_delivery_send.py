@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -297,9 +298,12 @@ def test_run_throttle_requeues_what_exceeds_the_rate(
 
     assert len(scripted_transport.sent) == 2
     assert summary.throttled == 3
-    queued = notification_run.deliveries.filter(status=S.QUEUED)
-    assert queued.count() == 3
-    assert all(d.attempts == 0 and d.not_before is not None for d in queued)
+    queued = list(notification_run.deliveries.filter(status=S.QUEUED).order_by("not_before"))
+    assert len(queued) == 3
+    assert all(d.attempts == 0 and d.claimed_at is None for d in queued)
+    # Spread at the throttle's rate (2/s): one row due every 0.5 s, not all at once.
+    gaps = [(b.not_before - a.not_before).total_seconds() for a, b in itertools.pairwise(queued)]
+    assert gaps == [pytest.approx(0.5, abs=0.01)] * 2
 
 
 @pytest.mark.parametrize("size", [10, 60])
