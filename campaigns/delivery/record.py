@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 
 from campaigns.models import CampaignRun, Delivery
@@ -73,23 +73,49 @@ def _field(name: str) -> models.Field:
     return Delivery._meta.get_field(name)
 
 
+def _db(name: str, value: Any) -> Any:
+    return _field(name).get_db_prep_value(value, connection)
+
+
 def _write_group(
     *, ids_values: dict[int, dict[str, Any]], status: str, claimed_at: datetime, common: dict
 ) -> int:
+    """One UPDATE for a group of rows, guarded by our claim.
+
+    Hand-written SQL rather than ORM Case/When: resolving 500 When() expressions costs about
+    as much CPU as sending the batch (measured ~1 ms per row); the simple `CASE id WHEN …`
+    form runs on PostgreSQL and SQLite alike."""
     names = sorted({name for values in ids_values.values() for name in values})
-    per_row = {
-        name: Case(
-            *[
-                When(id=pk, then=Value(values[name], output_field=_field(name)))
-                for pk, values in ids_values.items()
-            ],
-            output_field=_field(name),
-        )
-        for name in names
-    }
-    return Delivery.objects.filter(
-        id__in=list(ids_values), status=S.SENDING, claimed_at=claimed_at
-    ).update(status=status, **common, **per_row)
+    constants: dict[str, Any] = {"status": status, **common}
+    per_row: list[str] = []
+    for name in names:
+        distinct = {values[name] for values in ids_values.values()}
+        if len(distinct) == 1:
+            # Same for every row (attempts=1, reason=""): a constant, not a CASE.
+            constants[name] = distinct.pop()
+        else:
+            per_row.append(name)
+    quote = connection.ops.quote_name
+    assignments: list[str] = []
+    params: list[Any] = []
+    for name, value in constants.items():
+        assignments.append(f"{quote(_field(name).column)} = %s")
+        params.append(_db(name, value))
+    for name in per_row:
+        branches = " ".join("WHEN %s THEN %s" for _ in ids_values)
+        assignments.append(f"{quote(_field(name).column)} = CASE {quote('id')} {branches} END")
+        for pk, values in ids_values.items():
+            params.extend([pk, _db(name, values[name])])
+    ids = list(ids_values)
+    sql = (
+        f"UPDATE {quote(Delivery._meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(ids))}) "
+        f"AND {quote('status')} = %s AND {quote('claimed_at')} = %s"
+    )
+    params.extend([*ids, S.SENDING, _db("claimed_at", claimed_at)])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def _apply(
