@@ -425,7 +425,7 @@ def _record_push_feedback(
     for index, item in items:
         if item["delivery_id"] not in owned:
             raise RegistryError(
-                f"{field_prefix}[{index}].delivery_id",
+                f"{field_prefix}.{index}.delivery_id",
                 "No delivery with this id was sent to this device.",
             )
     for _, item in items:
