@@ -55,3 +55,11 @@ def sdk_app(db: None, clean_cache: None):
 @pytest.fixture
 def sdk(sdk_app) -> SdkClient:
     return SdkClient(sdk_app.sdk_key)
+
+
+def bearer_client(user, name: str = "tests") -> tuple[Client, str]:
+    """A client sending a fresh API token of `user` as `Authorization: Bearer`."""
+    from pushmarketing.api_tokens import api_token_create
+
+    _, plaintext = api_token_create(user=user, name=name)
+    return Client(HTTP_AUTHORIZATION=f"Bearer {plaintext}"), plaintext
