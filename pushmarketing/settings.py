@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's assets served by us, so /api/docs/ works offline (no CDN).
+    "drf_spectacular_sidecar",
     "pushmarketing",
     "devices",
     "notifications",
@@ -205,6 +207,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "TAGS": [
+        {"name": "SDK", "description": "Called by the mobile app: HTTP Basic, SDK key:secret."},
+        {"name": "Management", "description": "Integrations: Authorization: Bearer <API token>."},
+    ],
 }
 
 # --- Push -----------------------------------------------------------------------------------
