@@ -38,7 +38,8 @@ class RolesField(forms.MultipleChoiceField):
 
 class UserCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False)
+    # Checked by user_create, so one submit reports every problem together.
+    email = forms.CharField(required=False, max_length=254)
     password = forms.CharField(strip=False, widget=forms.PasswordInput)
     roles = RolesField()
 
