@@ -125,6 +125,17 @@ def campaign_totals(campaign: Campaign) -> dict[str, Any]:
     for name in COUNTERS:
         ios, android = sums[f"{name}_ios"] or 0, sums[f"{name}_android"] or 0
         out[name] = {"ios": ios, "android": android, "all": ios + android}
+    return _with_pending(out)
+
+
+def _with_pending(out: dict[str, Any]) -> dict[str, Any]:
+    """`queued_*` counts rows queued at resolution (the engine never decrements it); rows not
+    yet in a terminal state are what is left of every row after the terminal counters."""
+    pending = {}
+    for p in ("ios", "android"):
+        done = sum(out[name][p] for name in ("sent", "failed", "token_invalid", "skipped"))
+        pending[p] = max(out["queued"][p] + out["skipped"][p] - done, 0)
+    out["pending"] = {**pending, "all": pending["ios"] + pending["android"]}
     return out
 
 
@@ -141,7 +152,7 @@ def run_stats(run: CampaignRun) -> dict[str, Any]:
     for name in COUNTERS:
         ios, android = getattr(run, f"{name}_ios"), getattr(run, f"{name}_android")
         out[name] = {"ios": ios, "android": android, "all": ios + android}
-    return out
+    return _with_pending(out)
 
 
 def campaign_runs(campaign: Campaign, *, limit: int = 20) -> list[CampaignRun]:

@@ -7,9 +7,9 @@ import time_machine
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignRun, Delivery
+from campaigns.qualification import RuleError
 from campaigns.services import campaign_activate
 from campaigns.triggers import triggers_evaluate, validate_trigger
-from campaigns.qualification import RuleError
 from devices.models import DeviceActivity
 from tests.campaign_fixtures import device, make_campaign
 from tests.factories import LeadFactory
@@ -162,7 +162,9 @@ def test_addon_off_fires_nothing(app, push, dispatched):
     assert triggers_evaluate(activity_ids=[act(dev)]) == 0
 
 
-def test_evaluation_query_count_is_bounded(app, push, addon_on, dispatched, django_assert_max_num_queries):
+def test_evaluation_query_count_is_bounded(
+    app, push, addon_on, dispatched, django_assert_max_num_queries
+):
     devices = [device(app) for _ in range(10)]
     active(app, push, qualification="every_time")
     ids = [act(d) for d in devices]
