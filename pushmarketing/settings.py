@@ -115,6 +115,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests: a file (not :memory:) so the real Celery worker subprocess opens the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_pushmarketing.sqlite3")}
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -153,6 +155,16 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
+# Queues: `send` (trigger + sample sends, latency), `bulk` (batch chunks), `default`
+# (resolution, scheduling, housekeeping). A big batch never starves a trigger send.
+CELERY_TASK_ROUTES = {
+    "campaigns.deliveries_send": {"queue": "bulk"},
+    "campaigns.deliveries_sweep": {"queue": "default"},
+    "campaigns.push_credential_verify": {"queue": "send"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "deliveries-sweep": {"task": "campaigns.deliveries_sweep", "schedule": 60.0},
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -222,6 +234,18 @@ APNS_PORT = env_int("APNS_PORT", 443)
 APNS_CA_FILE = env_str("APNS_CA_FILE")
 PUSH_SEND_CONCURRENCY = env_int("PUSH_SEND_CONCURRENCY", 200)
 PUSH_SEND_TIMEOUT_SECONDS = env_int("PUSH_SEND_TIMEOUT_SECONDS", 10)
+# The send path (campaigns.delivery).
+PUSH_CHUNK_SIZE = env_int("PUSH_CHUNK_SIZE", 500)
+PUSH_MAX_ATTEMPTS = env_int("PUSH_MAX_ATTEMPTS", 5)
+PUSH_RETRY_BASE_SECONDS = env_int("PUSH_RETRY_BASE_SECONDS", 30)
+# Upper bound on one retry delay (Retry-After included); tests shorten it.
+PUSH_RETRY_MAX_SECONDS = env_int("PUSH_RETRY_MAX_SECONDS", 3600)
+# A row `sending` for longer than this belongs to a dead worker; must exceed the longest batch
+# (500 sends at PUSH_SEND_CONCURRENCY with PUSH_SEND_TIMEOUT_SECONDS each: well under 60 s).
+PUSH_SENDING_TIMEOUT_SECONDS = env_int("PUSH_SENDING_TIMEOUT_SECONDS", 300)
+# Provider quotas shared by every worker (per app and provider), messages per minute.
+PUSH_RATE_FCM_PER_MINUTE = env_int("PUSH_RATE_FCM_PER_MINUTE", 600_000)
+PUSH_RATE_APNS_PER_MINUTE = env_int("PUSH_RATE_APNS_PER_MINUTE", 600_000)
 PUSH_SIMULATOR_ENABLED = env_bool("PUSH_SIMULATOR_ENABLED", DEBUG)
 PUSH_SIMULATOR_HOST = env_str("PUSH_SIMULATOR_HOST", "127.0.0.1")
 PUSH_SIMULATOR_FCM_PORT = env_int("PUSH_SIMULATOR_FCM_PORT", 8701)
