@@ -59,16 +59,22 @@ def push(app: MobileApp) -> PushNotification:
 
 
 class DispatchRecorder:
-    def __init__(self) -> None:
+    """Records hand-offs to the engine and passes them through to the real dispatch (which
+    enqueues on commit: inside a test transaction nothing reaches a broker)."""
+
+    def __init__(self, real: Any) -> None:
         self.calls: list[tuple[int, str]] = []
+        self.real = real
 
     def __call__(self, *, run_id: int, queue: str) -> int:
         self.calls.append((run_id, queue))
-        return 1
+        return self.real(run_id=run_id, queue=queue)
 
 
 @pytest.fixture
 def dispatched(monkeypatch: pytest.MonkeyPatch) -> DispatchRecorder:
-    recorder = DispatchRecorder()
+    from campaigns import services
+
+    recorder = DispatchRecorder(services.run_dispatch)
     monkeypatch.setattr("campaigns.services.run_dispatch", recorder)
     return recorder
