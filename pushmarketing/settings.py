@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's assets served by us, so /api/docs/ works offline (no CDN).
+    "drf_spectacular_sidecar",
     "pushmarketing",
     "devices",
     "notifications",
@@ -118,7 +120,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests: a file (not :memory:) so the real Celery worker subprocess opens the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_pushmarketing.sqlite3")}
 else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check is one extra `SELECT 1` round trip per request; a pooled, supervised
+    # database (or the registration benchmark) may turn it off.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USES_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -217,6 +221,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "TAGS": [
+        {"name": "SDK", "description": "Called by the mobile app: HTTP Basic, SDK key:secret."},
+        {"name": "Management", "description": "Integrations: Authorization: Bearer <API token>."},
+    ],
 }
 
 # --- Push -----------------------------------------------------------------------------------
