@@ -165,6 +165,10 @@ class Delivery(models.Model):
             models.Index(fields=["run", "status"], name="delivery_run_status_idx"),
             models.Index(fields=["status", "claimed_at"], name="delivery_status_claimed_idx"),
             models.Index(fields=["device", "-sent_at"], name="delivery_device_sent_idx"),
+            # Qualification (lead already sent this campaign) and frequency caps (pushes per
+            # lead in a window) are per lead.
+            models.Index(fields=["lead_id", "run"], name="delivery_lead_run_idx"),
+            models.Index(fields=["lead_id", "sent_at"], name="delivery_lead_sent_idx"),
         ]
 
     def __str__(self) -> str:
