@@ -20,7 +20,6 @@ import pytest
 # test itself (factories) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.composer_fixtures"]
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

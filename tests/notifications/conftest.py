@@ -3,8 +3,6 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-pytest_plugins = ["tests.composer_fixtures"]
-
 
 @pytest.fixture(autouse=True)
 def _fresh_lead_field_cache() -> None:
