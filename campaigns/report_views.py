@@ -7,7 +7,8 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from campaigns.export import campaign_summary_csv, run_deliveries_csv
-from campaigns.models import Campaign, CampaignRun
+from campaigns.models import Campaign, CampaignRun, RunReport
+from campaigns.report_tasks import run_report_request
 from campaigns.reports import Figures, campaign_figures, notification_figures, run_figures
 from notifications.models import PushNotification
 from pushmarketing.charts import stacked_bars_svg
@@ -46,6 +47,12 @@ def run_dashboard(request: HttpRequest, run_id: int) -> HttpResponse:
     )
     figures = run_figures(run=run)
     rate, eta = _rate_and_eta(run, figures)
+    try:
+        stale = run.finished_at is not None and run.report.computed_at < run.finished_at
+    except RunReport.DoesNotExist:
+        stale = True
+    if stale:  # the beat refresh also covers it; this makes a just-finished run quick to show
+        run_report_request(run.pk)
     context = {"run": run, "figures": figures, "rate": rate, "eta": eta, "scope": "run"}
     return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
 

@@ -42,6 +42,10 @@ class Figures:
         return t["sent"] + t["failed"] + t["token_invalid"] + t["skipped"]
 
     @property
+    def remaining(self) -> int:
+        return max(self.deliveries - self.done, 0)
+
+    @property
     def progress_percent(self) -> float:
         return 100.0 if not self.deliveries else round(100.0 * self.done / self.deliveries, 1)
 

@@ -110,7 +110,21 @@ def probe_simulator() -> Probe | None:
             stats = json.loads(response.read())
     except Exception as exc:  # noqa: BLE001
         return Probe("Push simulator", False, f"not answering at {url} ({exc.__class__.__name__})")
-    return Probe("Push simulator", True, "answering", {"stats": stats})
+    return Probe("Push simulator", True, _simulator_summary(stats))
+
+
+def _simulator_summary(stats: dict[str, Any]) -> str:
+    parts = []
+    for key, label in (("fcm", "FCM"), ("apns", "APNs")):
+        counts = dict(stats.get(key) or {})
+        total = counts.pop("requests", 0)
+        by_status = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))
+        parts.append(f"{label} {total} request(s)" + (f" ({by_status})" if by_status else ""))
+    config = stats.get("config") or {}
+    parts.append(
+        f"fault rate {config.get('fault_rate', 0):.0%}, latency {config.get('latency_ms', 0)} ms"
+    )
+    return "answering — " + " · ".join(parts)
 
 
 def system_health() -> dict[str, Any]:

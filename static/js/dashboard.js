@@ -15,7 +15,8 @@
       set("progress-percent", pct);
       set("progress-done", data.done);
       set("progress-total", data.deliveries);
-      for (const k of ["queued", "sent", "failed", "token_invalid", "skipped"]) set("c-" + k, data.total[k]);
+      for (const k of ["sent", "failed", "token_invalid", "skipped"]) set("c-" + k, data.total[k]);
+      set("c-left", data.deliveries - data.done);
       set("progress-rate", data.rate_per_second ?? "–");
       set("progress-eta", data.eta_seconds != null ? data.eta_seconds + " s" : "–");
       set("run-status", data.status);
