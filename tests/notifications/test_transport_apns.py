@@ -194,6 +194,17 @@ def test_connection_refused_is_retry(apns_config):
     assert "connection error" in result.reason
 
 
+def test_simulator_advertises_a_large_window_and_1000_streams(apns_config):
+    config = apns_config(app_id=55)
+    runtime.send_many(config, [apns_push(token("ae"))])
+
+    [connection] = runtime.transport_for(config).client.pool.connections
+
+    assert connection.conn.remote_settings.max_concurrent_streams == 1000
+    assert connection.conn.remote_settings.initial_window_size >= 2**20
+    assert connection.conn.outbound_flow_control_window >= 2**20
+
+
 def test_many_errors_on_one_connection_do_not_stall_it(apns_config):
     """aioapns never returns the receive window for error bodies; ~2,400 of them used to
     drain it and every later answer hung until the timeout."""
