@@ -101,6 +101,10 @@ class CredentialsRejected(Exception):
     """The token endpoint refused the service account (wrong key, unknown account)."""
 
 
+class TokenEndpointUnreachable(Exception):
+    """No access token for now (network, 5xx at the token endpoint): transient."""
+
+
 class FcmTransport:
     def __init__(self, config: TransportConfig) -> None:
         info = json.loads(config.secret)
@@ -138,14 +142,17 @@ class FcmTransport:
     def _refresh_blocking(self) -> tuple[str, float]:
         """google-auth is synchronous (requests): runs in a worker thread, never on the loop."""
         try:
-            token = self._pyfcm._get_access_token()
+            # pyfcm's public way to a fresh OAuth2 token (google-auth refresh under the hood).
+            token = self._pyfcm.request_headers()["Authorization"].removeprefix("Bearer ")
         except Exception as exc:  # pyfcm wraps every failure in InvalidDataError
             cause = exc.__context__ or exc
             if isinstance(cause, google_auth_exceptions.RefreshError) and not getattr(
                 cause, "retryable", False
             ):
                 raise CredentialsRejected(str(cause)[:200]) from exc
-            raise ConnectionError(f"token endpoint unreachable: {type(cause).__name__}") from exc
+            raise TokenEndpointUnreachable(
+                f"token endpoint unreachable: {type(cause).__name__}"
+            ) from exc
         expiry = self.credentials.expiry
         # google-auth keeps a naive UTC datetime.
         expires_at = expiry.replace(tzinfo=dt.UTC).timestamp() if expiry else time.time() + 3600
@@ -175,6 +182,10 @@ class FcmTransport:
                     Outcome.FAILED,
                     reason=f"service account rejected: {exc}",
                     credentials_rejected=True,
+                )
+            except TokenEndpointUnreachable as exc:
+                result = SendResult(
+                    Outcome.RETRY, reason=str(exc), retry_after=NETWORK_RETRY_SECONDS
                 )
             except TimeoutError:
                 result = SendResult(

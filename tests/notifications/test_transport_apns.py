@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from dataclasses import replace
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from notifications.content import PushContent, RenderedText
 from notifications.payloads import PushIds, apns_request
@@ -136,6 +139,54 @@ def test_certificate_for_another_topic_is_refused(apns_config):
 
     assert result.outcome == Outcome.FAILED
     assert result.reason == "400 TopicDisallowed"
+
+
+def self_signed_client_pem(topic: str = TOPIC) -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.USER_ID, topic)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return (cert.public_bytes(serialization.Encoding.PEM) + key_pem).decode()
+
+
+def test_certificate_from_another_ca_flags_credentials(apns_config):
+    config = apns_config(certificate=True, secret=self_signed_client_pem(), app_id=56)
+
+    [result] = runtime.send_many(config, [apns_push(token("af"))])
+
+    assert result.outcome == Outcome.FAILED
+    assert result.credentials_rejected
+    assert "refused the TLS session" in result.reason
+
+
+def test_untrusted_server_is_a_retry_not_a_credentials_problem(apns_config, tmp_path):
+    other_ca = tmp_path / "other-ca.pem"
+    other_ca.write_text(self_signed_client_pem().split("-----BEGIN PRIVATE KEY")[0])
+    config = apns_config(certificate=True, apns_ca_file=str(other_ca), app_id=57)
+
+    [result] = runtime.send_many(config, [apns_push(token("af"))])
+
+    assert result.outcome == Outcome.RETRY
+    assert not result.credentials_rejected
+
+
+def test_transport_must_be_built_inside_the_loop(apns_config):
+    with pytest.raises(RuntimeError):
+        ApnsTransport(apns_config())
 
 
 @pytest.mark.parametrize(

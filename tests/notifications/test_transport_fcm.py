@@ -183,6 +183,21 @@ def test_connection_refused_is_retry(fcm_config):
     assert "connection error" in result.reason
 
 
+def test_unreachable_token_endpoint_is_retry(fcm_config):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free_port = sock.getsockname()[1]
+    config = fcm_config(fcm_token_uri_override=f"http://127.0.0.1:{free_port}/token", app_id=43)
+
+    [result] = runtime.send_many(config, [fcm_push("tok-ok-notoken")])
+
+    assert result.outcome == Outcome.RETRY
+    assert not result.credentials_rejected
+    assert "token endpoint unreachable" in result.reason
+
+
 def test_validate_only_checks_without_delivering(fcm_config):
     config = fcm_config()
 
