@@ -73,6 +73,8 @@ class SimulatorState:
         self.receipts: OrderedDict[str, deque[Receipt]] = OrderedDict()
         self.totals: dict[str, dict[str, int]] = {"fcm": {}, "apns": {}}
         self.tokens_issued = 0
+        # OAuth2 access token -> (project id, expiry epoch); a reset revokes them all.
+        self.access_tokens: dict[str, tuple[str, float]] = {}
         self.provider_tokens_verified = 0
         self.started_at = time.time()
 

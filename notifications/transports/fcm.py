@@ -25,6 +25,7 @@ import aiohttp
 from google.auth import exceptions as google_auth_exceptions
 from google.oauth2 import service_account
 from pyfcm import FCMNotification
+from pyfcm.errors import InvalidDataError
 
 from notifications.payloads import encode
 from notifications.transports.base import Outcome, OutgoingPush, SendResult
@@ -144,7 +145,7 @@ class FcmTransport:
         try:
             # pyfcm's public way to a fresh OAuth2 token (google-auth refresh under the hood).
             token = self._pyfcm.request_headers()["Authorization"].removeprefix("Bearer ")
-        except Exception as exc:  # pyfcm wraps every failure in InvalidDataError
+        except InvalidDataError as exc:  # pyfcm wraps every refresh failure in this
             cause = exc.__context__ or exc
             if isinstance(cause, google_auth_exceptions.RefreshError) and not getattr(
                 cause, "retryable", False
@@ -158,12 +159,17 @@ class FcmTransport:
         expires_at = expiry.replace(tzinfo=dt.UTC).timestamp() if expiry else time.time() + 3600
         return token, expires_at
 
-    async def _bearer(self, *, force: bool = False) -> str:
-        if not force and self._token_expires_at - TOKEN_REFRESH_MARGIN_SECONDS > time.time():
+    async def _bearer(self, *, rejected: str = "") -> str:
+        """The current access token, refreshed first if it is about to expire or is the one
+        FCM just `rejected` (a send that got 401 passes the token it used)."""
+        fresh = self._token_expires_at - TOKEN_REFRESH_MARGIN_SECONDS > time.time()
+        if fresh and self._access_token != rejected:
             return self._access_token
         async with self._token_lock:  # one refresh at a time; the others reuse its result
             stale = self._token_expires_at - TOKEN_REFRESH_MARGIN_SECONDS <= time.time()
-            if force or stale:
+            # After 200 concurrent 401s only the first waiter refreshes; the others see that
+            # the token changed and reuse the new one.
+            if stale or (rejected and self._access_token == rejected):
                 loop = asyncio.get_running_loop()
                 token, expires_at = await asyncio.wait_for(
                     loop.run_in_executor(None, self._refresh_blocking),
@@ -205,11 +211,12 @@ class FcmTransport:
         if validate_only:
             body["validate_only"] = True
         data = encode(body)
-        result = await self._post(data, await self._bearer())
+        bearer = await self._bearer()
+        result = await self._post(data, bearer)
         if result is None:
             # 401 UNAUTHENTICATED: our access token expired or was revoked early; mint a new
             # one once. A second 401 means the credentials themselves are bad.
-            result = await self._post(data, await self._bearer(force=True))
+            result = await self._post(data, await self._bearer(rejected=bearer))
         if result is None:
             result = SendResult(
                 Outcome.FAILED, reason="401 UNAUTHENTICATED", credentials_rejected=True

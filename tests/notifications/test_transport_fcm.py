@@ -239,6 +239,18 @@ def test_expired_access_token_is_refreshed_before_use(fcm_config):
     assert sim_client.stats()["access_tokens_issued"] == 2
 
 
+def test_revoked_access_token_is_replaced_once_for_all_concurrent_sends(fcm_config):
+    config = fcm_config(app_id=44)
+    runtime.send_many(config, [fcm_push("tok-ok-before")])
+    sim_client.reset()  # revokes every access token the simulator issued
+
+    results = runtime.send_many(config, [fcm_push(f"tok-ok-after-{i}", i) for i in range(30)])
+
+    assert {r.outcome for r in results} == {Outcome.SENT}
+    assert sim_client.stats()["access_tokens_issued"] == 1
+    assert sim_client.stats()["fcm"]["401"] == 30
+
+
 def test_log_lines_carry_prefix_and_token_prefix_only(fcm_config, caplog):
     caplog.set_level(logging.DEBUG, logger="notifications.transports.fcm")
     token = "tok-unregistered-secret-tail"
