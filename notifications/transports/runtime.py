@@ -30,15 +30,18 @@ _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
 # (app_id, platform) -> (credential version, client). Only touched on the loop thread.
 _clients: dict[tuple[int, str], tuple[int, Transport]] = {}
+# Strong references to background closes (the loop keeps only weak ones).
+_closing: set[asyncio.Task[None]] = set()
 
 
 def _reset_after_fork() -> None:
     """The parent's loop thread does not exist in the child: start from nothing."""
-    global _lock, _loop, _thread, _clients
+    global _lock, _loop, _thread, _clients, _closing
     _lock = threading.Lock()
     _loop = None
     _thread = None
     _clients = {}
+    _closing = set()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
@@ -100,7 +103,9 @@ def transport_for_in_loop(config: TransportConfig) -> Transport:
             "%s: credentials for app %s changed (v%s → v%s), client rebuilt",
             "APNs" if config.is_apns else "FCM", config.app_id, current[0], config.version,
         )  # fmt: skip
-        asyncio.get_running_loop().create_task(current[1].close())
+        task = asyncio.get_running_loop().create_task(current[1].close())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
     return client
 
 
@@ -118,6 +123,8 @@ def transport_for(config: TransportConfig) -> Transport:
 async def send_many_async(
     config: TransportConfig, pushes: Iterable[OutgoingPush], *, validate_only: bool = False
 ) -> list[SendResult]:
+    if validate_only and config.is_apns:
+        raise ValueError("validate_only: only FCM can check a message without delivering it")
     transport = transport_for_in_loop(config)
     if validate_only:
         sends = [transport.send(push, validate_only=True) for push in pushes]  # type: ignore[call-arg]

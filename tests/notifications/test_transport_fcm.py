@@ -215,15 +215,17 @@ def test_validate_only_checks_without_delivering(fcm_config):
 
 def test_client_is_rebuilt_when_the_credential_version_changes(fcm_config):
     config = fcm_config(app_id=41)
+    runtime.send_many(config, [fcm_push("tok-ok-v1")])
     first = runtime.transport_for(config)
     assert runtime.transport_for(config) is first
 
     second = runtime.transport_for(replace(config, version=2))
+    [result] = runtime.send_many(replace(config, version=2), [fcm_push("tok-ok-v2")])
 
     assert second is not first
     assert isinstance(second, FcmTransport)
-    [result] = runtime.send_many(replace(config, version=2), [fcm_push("tok-ok-v2")])
     assert result.outcome == Outcome.SENT
+    assert first._session is None  # the old client was closed in the background
 
 
 def test_expired_access_token_is_refreshed_before_use(fcm_config):

@@ -88,3 +88,8 @@ def test_a_transport_that_raises_is_turned_into_a_retry(fcm_config, monkeypatch)
 
     assert result.outcome == Outcome.RETRY
     assert "KeyError" in result.reason
+
+
+def test_validate_only_is_refused_for_apns(apns_config):
+    with pytest.raises(ValueError, match="validate_only: only FCM"):
+        runtime.send_many(apns_config(), [OutgoingPush(1, "ab" * 32, {})], validate_only=True)
