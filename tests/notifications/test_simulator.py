@@ -185,3 +185,21 @@ def test_management_command_rejects_a_bad_fault_rate(tmp_path):
 
     assert finished.returncode != 0
     assert "--fault-rate: must be a number between 0 and 1" in finished.stderr
+
+
+def test_environment_for_other_processes_points_at_this_simulator(push_simulator_env, tmp_path):
+    script = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+        "'pushmarketing.settings'); django.setup(); "
+        "from notifications.simulator import client; print(client.stats()['config']['latency_ms'])"
+    )
+    sim_client.configure(latency_ms=7)
+
+    finished = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DEBUG": "1", **push_simulator_env},
+    )  # fmt: skip
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "7"
+    assert push_simulator_env["APNS_CA_FILE"].endswith("ca.pem")

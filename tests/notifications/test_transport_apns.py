@@ -219,6 +219,15 @@ def test_transient_answers_retry(apns_config, prefix, reason):
     assert result.retry_after and result.retry_after > 0
 
 
+def test_injected_faults_apply_to_apns_too(apns_config):
+    sim_client.configure(fault_rate=1, fault_statuses=[500])
+
+    results = runtime.send_many(apns_config(), [apns_push(token("b1", i), i) for i in range(5)])
+
+    assert {r.reason for r in results} == {"500 InternalServerError"}
+    assert {r.outcome for r in results} == {Outcome.RETRY}
+
+
 def test_timeout_retries_without_holding_up_other_sends(apns_config):
     sim_client.configure(slow_latency_ms=3000)
     pushes = [apns_push(token("5100"), 1)] + [apns_push(token("a7", i), i + 2) for i in range(20)]
