@@ -28,8 +28,8 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
-# (app_id, platform) -> (credential version, client). Only touched on the loop thread.
-_clients: dict[tuple[int, str], tuple[int, Transport]] = {}
+# (app_id, platform) -> (the config it was built from, client). Only touched on the loop thread.
+_clients: dict[tuple[int, str], tuple[TransportConfig, Transport]] = {}
 # Strong references to background closes (the loop keeps only weak ones).
 _closing: set[asyncio.Task[None]] = set()
 
@@ -92,16 +92,19 @@ def _build(config: TransportConfig) -> Transport:
 
 def transport_for_in_loop(config: TransportConfig) -> Transport:
     """The registry lookup; must run on the loop thread (clients bind the loop they are built
-    in). A new credential version closes the old client in the background."""
+    in). A new credential version (or any other change: endpoint, timeout, app type) builds a
+    new client and closes the old one in the background."""
     current = _clients.get(config.registry_key)
-    if current is not None and current[0] == config.version:
+    # Frozen dataclass equality; the common case is the identical object, which is instant.
+    if current is not None and (current[0] is config or current[0] == config):
         return current[1]
     client = _build(config)
-    _clients[config.registry_key] = (config.version, client)
+    _clients[config.registry_key] = (config, client)
     if current is not None:
         logger.info(
-            "%s: credentials for app %s changed (v%s → v%s), client rebuilt",
-            "APNs" if config.is_apns else "FCM", config.app_id, current[0], config.version,
+            "%s: client for app %s rebuilt (credential v%s → v%s%s)",
+            "APNs" if config.is_apns else "FCM", config.app_id, current[0].version,
+            config.version, "" if current[0].version != config.version else ", settings changed",
         )  # fmt: skip
         task = asyncio.get_running_loop().create_task(current[1].close())
         _closing.add(task)

@@ -229,7 +229,7 @@ def test_injected_faults_apply_to_apns_too(apns_config):
 
 
 def test_timeout_retries_without_holding_up_other_sends(apns_config):
-    sim_client.configure(slow_latency_ms=3000)
+    sim_client.configure(slow_latency_ms=6000)
     pushes = [apns_push(token("5100"), 1)] + [apns_push(token("a7", i), i + 2) for i in range(20)]
 
     started = time.monotonic()
@@ -238,7 +238,7 @@ def test_timeout_retries_without_holding_up_other_sends(apns_config):
     assert results[0].outcome == Outcome.RETRY
     assert results[0].reason == "timeout"
     assert [r.outcome for r in results[1:]] == [Outcome.SENT] * 20
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 5
 
 
 def test_connection_refused_is_retry(apns_config):
@@ -281,19 +281,31 @@ def test_many_errors_on_one_connection_do_not_stall_it(apns_config):
 def test_late_answer_to_a_timed_out_send_does_not_kill_the_connection(apns_config, caplog):
     """aioapns sets the result of a request our deadline already cancelled; unguarded, the
     InvalidStateError escapes data_received and the connection dies."""
-    sim_client.configure(slow_latency_ms=400)
-    config = apns_config(timeout_seconds=0.2, app_id=54)
-    [late] = runtime.send_many(config, [apns_push(token("5100"), 1)])
+    sim_client.configure(slow_latency_ms=1500)
+    config = apns_config(timeout_seconds=1, app_id=54)
+    [warm] = runtime.send_many(config, [apns_push(token("ad", 1), 1)])  # connect first
+    [late] = runtime.send_many(config, [apns_push(token("5100"), 2)])
     transport = runtime.transport_for(config)
     [connection] = transport.client.pool.connections
 
-    time.sleep(0.6)  # the late answer arrives on the same connection
-    [after] = runtime.send_many(config, [apns_push(token("ad", 2), 2)])
+    time.sleep(1)  # the late answer arrives on the same connection
+    [after] = runtime.send_many(config, [apns_push(token("ad", 3), 3)])
 
+    assert warm.outcome == Outcome.SENT
     assert late.outcome == Outcome.RETRY
     assert after.outcome == Outcome.SENT
     assert transport.client.pool.connections == [connection]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_client_is_rebuilt_when_the_app_type_changes(apns_config):
+    production = apns_config(app_id=58)
+    first = runtime.transport_for(production)
+
+    second = runtime.transport_for(apns_config(app_id=58, sandbox=True))
+
+    assert second is not first
+    assert second.client.pool.protocol_class.APNS_SERVER == "localhost"
 
 
 def test_client_is_rebuilt_when_the_credential_version_changes(apns_config):

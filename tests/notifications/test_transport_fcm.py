@@ -155,7 +155,7 @@ def test_server_errors_retry_with_a_delay(fcm_config, token, status):
 
 
 def test_timeout_retries_without_holding_up_other_sends(fcm_config):
-    sim_client.configure(slow_latency_ms=3000)
+    sim_client.configure(slow_latency_ms=6000)
     config = fcm_config(timeout_seconds=0.5)
     pushes = [fcm_push("tok-slow-1", 1)] + [fcm_push(f"tok-fast-{i}", i + 2) for i in range(20)]
 
@@ -166,7 +166,7 @@ def test_timeout_retries_without_holding_up_other_sends(fcm_config):
     assert results[0].outcome == Outcome.RETRY
     assert results[0].reason == "timeout"
     assert [r.outcome for r in results[1:]] == [Outcome.SENT] * 20
-    assert elapsed < 2.5
+    assert elapsed < 5
 
 
 def test_connection_refused_is_retry(fcm_config):
