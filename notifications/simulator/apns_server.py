@@ -180,15 +180,13 @@ class ApnsServerProtocol(asyncio.Protocol):
         host = headers.get("host") or headers.get(":authority", "")
         host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
         environment = "sandbox" if host in self.sandbox_hosts else "production"
-        payload: dict[str, Any] | None = None
-        if status == 200:
-            payload = json.loads(body)
         kept_headers = {k: v for k, v in headers.items() if k.startswith("apns-")}
         self.state.record(
             Receipt(
-                "apns", token, status, reason, time.time(), environment, host, payload, kept_headers
-            )  # fmt: skip
-        )
+                "apns", token, status, reason, time.time(), environment, host, kept_headers,
+                raw=bytes(body) if status == 200 else b"",
+            )
+        )  # fmt: skip
         delay = self.state.latency_seconds(slow=token.startswith(SLOW_PREFIX))
         respond = (stream_id, apns_id, status, reason)
         if delay:

@@ -123,8 +123,9 @@ async def messages_send(request: web.Request) -> web.Response:
     if grant[0] != project:
         state.record(Receipt("fcm", "", 403, "PERMISSION_DENIED", time.time()))
         return _error(403, "", "PERMISSION_DENIED", f"Permission denied on project {project}.")
+    raw = await request.read()
     try:
-        body = json.loads(await request.read())
+        body = json.loads(raw)
     except ValueError:
         body = None
     problem = _message_problem(body)
@@ -148,7 +149,9 @@ async def messages_send(request: web.Request) -> web.Response:
                                               secrets.token_hex(8))  # fmt: skip
     if not validate_only:
         state.record(
-            Receipt("fcm", token, 200, "", time.time(), message=body["message"], host=request.host)
+            Receipt(
+                "fcm", token, 200, "", time.time(), host=request.host, raw=raw, raw_key="message"
+            )
         )
     return web.json_response({"name": name})
 
