@@ -172,7 +172,9 @@ def test_management_command_serves_and_prints_the_settings(tmp_path):
         assert int(printed["APNS_PORT"]) > 0
     finally:
         process.terminate()
-        process.wait(10)
+        out, _ = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "Simulator stopped." in out
 
 
 def test_management_command_rejects_a_bad_fault_rate(tmp_path):
