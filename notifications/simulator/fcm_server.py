@@ -129,11 +129,8 @@ async def messages_send(request: web.Request) -> web.Response:
     except ValueError:
         body = None
     problem = _message_problem(body)
-    token = (
-        body["message"].get("token", "")
-        if isinstance(body, dict) and isinstance(body.get("message"), dict)
-        else ""
-    )
+    message = body.get("message") if isinstance(body, dict) else None
+    token = message.get("token", "") if isinstance(message, dict) else ""
     token = token if isinstance(token, str) else ""
     delay = state.latency_seconds(slow="slow" in token)
     if delay:
@@ -145,8 +142,8 @@ async def messages_send(request: web.Request) -> web.Response:
     if response is not None:
         return response
     validate_only = bool(body.get("validate_only"))
-    name = f"projects/{project}/messages/" + ("fake_message_id" if validate_only else
-                                              secrets.token_hex(8))  # fmt: skip
+    message_id = "fake_message_id" if validate_only else secrets.token_hex(8)
+    name = f"projects/{project}/messages/{message_id}"
     if not validate_only:
         state.record(
             Receipt(
