@@ -35,6 +35,7 @@ from aioapns import APNs, NotificationRequest, PushType
 from aioapns.common import APNS_RESPONSE_CODE, NotificationResult
 from aioapns.connection import (
     APNsBaseClientProtocol,
+    APNsCertConnectionPool,
     APNsKeyConnectionPool,
     APNsTLSClientProtocol,
     JWTAuthorizationHeaderProvider,
@@ -57,6 +58,28 @@ SERVER_RETRY_SECONDS = 10.0
 NETWORK_RETRY_SECONDS = 10.0
 
 TOKEN_INVALID_REASONS = {"BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered"}
+
+
+class _TlsHealth:
+    """Certificate auth: did APNs refuse our TLS session? With TLS 1.3 a refused client
+    certificate (expired, revoked, another CA) is not a handshake error: the server's alert
+    arrives after the handshake and asyncio reports a plain close, before the server's first
+    HTTP/2 SETTINGS frame (which a healthy APNs sends at once). Counting such closes, and TLS
+    1.2 handshake alerts, tells "credentials refused" apart from a network blip."""
+
+    def __init__(self) -> None:
+        self.refusals = 0
+
+
+class _CertPool(APNsCertConnectionPool):
+    async def _create_connection(self, apns_protocol_factory: Any) -> APNsBaseClientProtocol:
+        try:
+            return await super()._create_connection(apns_protocol_factory)
+        except ssl.SSLCertVerificationError:
+            raise  # we do not trust the server: configuration, not the app's credentials
+        except ssl.SSLError:
+            self.protocol_class.tls_health.refusals += 1  # type: ignore[attr-defined]
+            raise
 
 
 class _SharedJwtKeyPool(APNsKeyConnectionPool):
@@ -87,6 +110,14 @@ class _ServerProtocol(APNsTLSClientProtocol):
       late answer then calls `set_result` on a cancelled future, the InvalidStateError escapes
       `data_received` and kills the connection with every other request in flight on it.
     """
+
+    tls_health: _TlsHealth
+    settings_seen = False
+
+    def on_remote_settings_changed(self, changed_settings: Any) -> None:
+        self.settings_seen = True
+        self.tls_health.refusals = 0
+        super().on_remote_settings_changed(changed_settings)
 
     def on_response_received(self, headers: dict[bytes, bytes]) -> None:
         notification_id = headers.get(b"apns-id", b"").decode()
@@ -126,6 +157,8 @@ class _ServerProtocol(APNsTLSClientProtocol):
         super().on_stream_ended(stream_id)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.settings_seen:
+            self.tls_health.refusals += 1
         self.requests = {key: future for key, future in self.requests.items() if not future.done()}
         super().connection_lost(exc)
 
@@ -162,6 +195,8 @@ class ApnsTransport:
     """Build inside the event loop that will use it: the aioapns pool binds it."""
 
     def __init__(self, config: TransportConfig) -> None:
+        # Raises outside a running loop: aioapns pools bind the loop they are built in.
+        asyncio.get_running_loop()
         self.config = config
         self._cert_path = ""
         if config.apns_ca_file:
@@ -198,12 +233,25 @@ class ApnsTransport:
             self._cert_path = _write_cert_file(config.secret)
             try:
                 self.client = APNs(client_cert=self._cert_path, **common)
+                self.client.pool = _CertPool(
+                    cert_file=self._cert_path,
+                    topic=config.topic or None,
+                    max_connections=MAX_CONNECTIONS,
+                    max_connection_attempts=CONNECTION_ATTEMPTS,
+                    use_sandbox=config.use_sandbox,
+                    ssl_context=ssl_context,
+                )
             finally:
                 self._remove_cert_file()
+        self._tls_health = _TlsHealth()
         self.client.pool.protocol_class = type(
             "ConfiguredApnsProtocol",
             (_ServerProtocol,),
-            {"APNS_SERVER": config.apns_host, "APNS_PORT": config.apns_port},
+            {
+                "APNS_SERVER": config.apns_host,
+                "APNS_PORT": config.apns_port,
+                "tls_health": self._tls_health,
+            },
         )
         self._semaphore = asyncio.Semaphore(min(config.concurrency, MAX_IN_FLIGHT))
 
@@ -248,13 +296,23 @@ class ApnsTransport:
                     Outcome.RETRY, reason="timeout", retry_after=NETWORK_RETRY_SECONDS
                 )
             except (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError) as exc:
-                result = SendResult(
-                    Outcome.RETRY,
-                    reason=f"connection error: {type(exc).__name__}",
-                    retry_after=NETWORK_RETRY_SECONDS,
-                )
+                result = self._connection_failure(exc)
         self._log(push, result)
         return result
+
+    def _connection_failure(self, exc: BaseException) -> SendResult:
+        if self.config.kind != KIND_APNS_TOKEN and self._tls_health.refusals:
+            return SendResult(
+                Outcome.FAILED,
+                reason="APNs refused the TLS session: client certificate expired, revoked "
+                "or not issued by Apple",
+                credentials_rejected=True,
+            )
+        return SendResult(
+            Outcome.RETRY,
+            reason=f"connection error: {type(exc).__name__}",
+            retry_after=NETWORK_RETRY_SECONDS,
+        )
 
     def _log(self, push: OutgoingPush, result: SendResult) -> None:
         token = push.token[:8]
