@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from campaigns.delivery.sample import sample_send, sample_status
 from campaigns.models import CampaignRun
 from devices.models import Device, Lead
-from devices.services.test_devices import test_devices_of
 from notifications.models import PushNotification
 from pushmarketing.roles import Role
 from pushmarketing.ui import addon_required, role_required
@@ -32,7 +31,6 @@ def _sample_context(
 ) -> dict[str, Any]:
     return {
         "notification": notification,
-        "test_devices": list(test_devices_of(notification.app)),
         "sample_run": run,
         "sample_status": sample_status(run=run) if run else None,
         "errors": errors,

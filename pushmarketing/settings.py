@@ -143,14 +143,17 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
-    _broker_dir = VAR_DIR / "broker"
-    for _folder in ("queue", "processed"):
+    # PM_BROKER_DIR lets the integration tests give the worker and themselves a private broker.
+    _broker_dir = Path(env_str("PM_BROKER_DIR", str(VAR_DIR / "broker")))
+    for _folder in ("queue", "processed", "control"):
+        # kombu's filesystem transport does not create its folders.
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"

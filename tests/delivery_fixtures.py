@@ -57,6 +57,17 @@ def run_create(
     return run
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(settings) -> None:  # noqa: ANN001
+    """Follow-up and verification keys must not leak between tests (or test runs)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def push_app(db: None) -> MobileApp:
     app = MobileAppFactory()
@@ -113,3 +124,46 @@ def scripted_transport(monkeypatch: pytest.MonkeyPatch) -> ScriptedTransport:
     transport = ScriptedTransport()
     monkeypatch.setattr("campaigns.delivery.send.pushes_send", transport)
     return transport
+
+
+def simulator_app(simulator, *, app_type: str = MobileApp.AppType.SANDBOX) -> MobileApp:  # noqa: ANN001
+    """An app whose credentials the push simulator trusts (APNs .p8 token auth + FCM)."""
+    creds = simulator.credentials
+    app = MobileAppFactory(ios_bundle_id=creds.apns_topic, app_type=app_type)
+    PushCredential.objects.create(
+        app=app,
+        platform="ios",
+        kind=PushCredential.Kind.APNS_TOKEN,
+        secret_encrypted=encrypt_bytes(creds.apns_key_pem.encode()),
+        public_meta={"key_id": creds.apns_key_id, "team_id": creds.apns_team_id},
+    )
+    PushCredential.objects.create(
+        app=app,
+        platform="android",
+        kind=PushCredential.Kind.FCM_SERVICE_ACCOUNT,
+        secret_encrypted=encrypt_bytes(
+            creds.fcm_service_account(token_uri=simulator.fcm_token_uri).encode()
+        ),
+        public_meta={"project_id": creds.fcm_project_id},
+    )
+    return app
+
+
+def apns_token(prefix: str, n: int) -> str:
+    """A 64-hex-digit token; the simulator answers by its first four digits."""
+    return f"{prefix}{n:060x}"
+
+
+def assert_counters_match(run: CampaignRun) -> None:
+    """The run's per-platform counters equal its delivery rows."""
+    from django.db.models import Count
+
+    run.refresh_from_db()
+    rows = {
+        (item["status"], item["platform"]): item["n"]
+        for item in run.deliveries.values("status", "platform").annotate(n=Count("id"))
+    }
+    for status in ("sent", "failed", "token_invalid", "skipped"):
+        for platform in ("ios", "android"):
+            counter = getattr(run, f"{status}_{platform}")
+            assert counter == rows.get((status, platform), 0), (status, platform, counter, rows)

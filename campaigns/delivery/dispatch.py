@@ -78,3 +78,17 @@ def deliveries_dispatch(*, run_id: int, queue: str = "bulk") -> int:
         return 0
     chunks_enqueue(run_id=run_id, chunks=chunks, queue=queue)
     return len(chunks)
+
+
+def deliveries_dispatch_ids(
+    *, run_id: int, delivery_ids: Sequence[int], queue: str = "send"
+) -> int:
+    """Send particular deliveries now (a trigger campaign's new rows), after commit.
+
+    For a trigger stream this avoids re-scanning the run's other queued rows; the claim
+    makes overlapping ranges harmless."""
+    if queue not in QUEUES:
+        raise ValueError(f"queue must be one of {', '.join(QUEUES)}, not {queue!r}")
+    chunks = id_ranges(delivery_ids)
+    chunks_enqueue(run_id=run_id, chunks=chunks, queue=queue)
+    return len(chunks)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 
 from campaigns.models import CampaignRun, Delivery
@@ -73,23 +73,49 @@ def _field(name: str) -> models.Field:
     return Delivery._meta.get_field(name)
 
 
+def _db(name: str, value: Any) -> Any:
+    return _field(name).get_db_prep_value(value, connection)
+
+
 def _write_group(
     *, ids_values: dict[int, dict[str, Any]], status: str, claimed_at: datetime, common: dict
 ) -> int:
+    """One UPDATE for a group of rows, guarded by our claim.
+
+    Hand-written SQL rather than ORM Case/When: resolving 500 When() expressions costs about
+    as much CPU as sending the batch (measured ~1 ms per row); the simple `CASE id WHEN …`
+    form runs on PostgreSQL and SQLite alike."""
     names = sorted({name for values in ids_values.values() for name in values})
-    per_row = {
-        name: Case(
-            *[
-                When(id=pk, then=Value(values[name], output_field=_field(name)))
-                for pk, values in ids_values.items()
-            ],
-            output_field=_field(name),
-        )
-        for name in names
-    }
-    return Delivery.objects.filter(
-        id__in=list(ids_values), status=S.SENDING, claimed_at=claimed_at
-    ).update(status=status, **common, **per_row)
+    constants: dict[str, Any] = {"status": status, **common}
+    per_row: list[str] = []
+    for name in names:
+        distinct = {values[name] for values in ids_values.values()}
+        if len(distinct) == 1:
+            # Same for every row (attempts=1, reason=""): a constant, not a CASE.
+            constants[name] = distinct.pop()
+        else:
+            per_row.append(name)
+    quote = connection.ops.quote_name
+    assignments: list[str] = []
+    params: list[Any] = []
+    for name, value in constants.items():
+        assignments.append(f"{quote(_field(name).column)} = %s")
+        params.append(_db(name, value))
+    for name in per_row:
+        branches = " ".join("WHEN %s THEN %s" for _ in ids_values)
+        assignments.append(f"{quote(_field(name).column)} = CASE {quote('id')} {branches} END")
+        for pk, values in ids_values.items():
+            params.extend([pk, _db(name, values[name])])
+    ids = list(ids_values)
+    sql = (
+        f"UPDATE {quote(Delivery._meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(ids))}) "
+        f"AND {quote('status')} = %s AND {quote('claimed_at')} = %s"
+    )
+    params.extend([*ids, S.SENDING, _db("claimed_at", claimed_at)])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def _apply(
@@ -131,25 +157,29 @@ def deliveries_record_skipped(
 
 @transaction.atomic
 def deliveries_requeue(
-    *,
-    run_id: int,
-    claimed_at: datetime,
-    rows: Iterable[ClaimedDelivery],
-    not_before: datetime | None,
+    *, run_id: int, claimed_at: datetime, not_before: dict[int, datetime | None]
 ) -> int:
-    """Give claimed rows back unsent (throttled, run paused): no attempt is spent."""
-    ids = [row.id for row in rows]
-    if not ids:
+    """Give claimed rows back unsent (throttled, run paused): no attempt is spent.
+
+    `not_before` per row: when it may be claimed again (None: when dispatched again)."""
+    if not not_before:
         return 0
-    return Delivery.objects.filter(id__in=ids, status=S.SENDING, claimed_at=claimed_at).update(
-        status=S.QUEUED, not_before=not_before, claimed_at=None
+    if len(set(not_before.values())) == 1:
+        return Delivery.objects.filter(
+            id__in=list(not_before), status=S.SENDING, claimed_at=claimed_at
+        ).update(status=S.QUEUED, claimed_at=None, not_before=next(iter(not_before.values())))
+    return _write_group(
+        ids_values={pk: {"not_before": when} for pk, when in not_before.items()},
+        status=S.QUEUED,
+        claimed_at=claimed_at,
+        common={"claimed_at": None},
     )
 
 
 def _change_for(row: ClaimedDelivery, result: SendResult, *, now: datetime) -> _Change:
     attempts = row.attempts + 1
     if result.outcome == Outcome.SENT:
-        values = {"provider_id": result.provider_id[:200], "attempts": attempts}
+        values = {"provider_id": result.provider_id[:200], "attempts": attempts, "reason": ""}
         return _Change(S.SENT, row.platform, values)
     reason = (result.reason or result.outcome.value)[:200]
     if result.outcome == Outcome.TOKEN_INVALID:

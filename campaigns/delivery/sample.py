@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.delivery.dispatch import deliveries_dispatch
+from campaigns.delivery.reasons import skip_reason_text
 from campaigns.models import CampaignRun, Delivery
 from devices.models import Device, Lead
 from notifications.content import CONTENT_FIELDS, PushContent
@@ -136,7 +137,7 @@ def sample_status(*, run: CampaignRun) -> dict[str, Any]:
             platform=d.platform,
             status=d.status,
             status_label=labels[d.status],
-            reason=d.reason,
+            reason=skip_reason_text(d.reason) if d.status == Delivery.Status.SKIPPED else d.reason,
             terminal=d.status in Delivery.TERMINAL,
         )
         for d in run.deliveries.select_related("device").order_by("id")

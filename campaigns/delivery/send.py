@@ -125,9 +125,11 @@ def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
     if run.status == CampaignRun.Status.PAUSED:
         # Paused: give the rows back; resuming the run dispatches them again.
         deliveries_requeue(
-            run_id=run.id, claimed_at=batch.claimed_at, rows=batch.rows, not_before=None
+            run_id=run.id,
+            claimed_at=batch.claimed_at,
+            not_before={row.id: None for row in batch.rows},
         )
-        return None
+        return
     skips = _skips(batch)
     if skips:
         deliveries_record_skipped(run_id=run.id, claimed_at=batch.claimed_at, skips=skips)
@@ -135,12 +137,9 @@ def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
     sendable = [row for row in batch.rows if row.id not in skips]
     if not sendable:
         return
-    allowed, held_until = _throttle(batch, sendable)
-    held = [row for row in sendable if row.id not in allowed]
+    allowed, held = _throttle(batch, sendable)
     if held:
-        deliveries_requeue(
-            run_id=run.id, claimed_at=batch.claimed_at, rows=held, not_before=held_until
-        )
+        deliveries_requeue(run_id=run.id, claimed_at=batch.claimed_at, not_before=held)
         summary.throttled = len(held)
     to_send = [row for row in sendable if row.id in allowed]
     results = _send(batch, to_send)
@@ -180,30 +179,38 @@ def _skips(batch: _Batch) -> dict[int, tuple[str, str]]:
     return skips
 
 
-def _throttle(batch: _Batch, rows: list[ClaimedDelivery]) -> tuple[set[int], datetime | None]:
-    """Take rate-limit tokens: the run's throttle, then the app's provider quota."""
+def _throttle(batch: _Batch, rows: list[ClaimedDelivery]) -> tuple[set[int], dict[int, datetime]]:
+    """Take rate-limit tokens: the run's throttle, then the app's provider quota.
+
+    Rows over the limit get a `not_before` spread at the limiting rate (row k of the
+    remainder at wait + k / rate), so follow-ups find about as many rows due as there are
+    tokens, instead of re-claiming the whole remainder each time."""
     run = batch.run
     allowed: set[int] = set()
-    wait = 0.0
+    held: dict[int, datetime] = {}
+    now = timezone.now()
     by_platform: dict[str, list[ClaimedDelivery]] = defaultdict(list)
     for row in rows:
         by_platform[row.platform].append(row)
     throttle = run.campaign.throttle_per_minute if run.campaign else None
     for platform, group in by_platform.items():
-        n = len(group)
+        n, wait, limiting = len(group), 0.0, None
         if throttle:
             grant = ratelimit.rate_take(key=f"run:{run.id}", per_minute=throttle, requested=n)
-            n, wait = grant.granted, max(wait, grant.wait_seconds)
+            if grant.granted < n:
+                n, wait, limiting = grant.granted, grant.wait_seconds, throttle
+        quota = ratelimit.provider_rate_per_minute(platform)
         provider = "apns" if platform == "ios" else "fcm"
         grant = ratelimit.rate_take(
-            key=f"app:{run.app_id}:{provider}",
-            per_minute=ratelimit.provider_rate_per_minute(platform),
-            requested=n,
+            key=f"app:{run.app_id}:{provider}", per_minute=quota, requested=n
         )
-        wait = max(wait, grant.wait_seconds)
+        if grant.granted < n:
+            wait, limiting = max(wait, grant.wait_seconds), min(limiting or quota, quota)
         allowed.update(row.id for row in group[: grant.granted])
-    held_until = timezone.now() + timedelta(seconds=wait) if len(allowed) < len(rows) else None
-    return allowed, held_until
+        spacing = 60.0 / limiting if limiting else 0.0
+        for k, row in enumerate(group[grant.granted :]):
+            held[row.id] = now + timedelta(seconds=wait + k * spacing)
+    return allowed, held
 
 
 def _send(batch: _Batch, rows: list[ClaimedDelivery]) -> list[SendResult]:
@@ -276,8 +283,10 @@ def _follow_up(*, run: CampaignRun, first_id: int, last_id: int, due: datetime) 
     """One follow-up task per (range, due second), however many tasks ask for it."""
     from campaigns.delivery.tasks import deliveries_send as send_task
 
-    countdown = max(0.0, min((due - timezone.now()).total_seconds(), MAX_FOLLOW_UP_SECONDS))
-    key = f"pm:followup:{run.id}:{first_id}:{last_id}:{int(due.timestamp())}"
+    # +50 ms: the follow-up must find its rows due, not a hair early.
+    seconds = (due - timezone.now()).total_seconds() + 0.05
+    countdown = max(0.0, min(seconds, MAX_FOLLOW_UP_SECONDS))
+    key = f"pm:followup:{run.id}:{first_id}:{last_id}:{int(due.timestamp() * 1000)}"
     if not cache.add(key, 1, timeout=int(countdown) + 60):
         return
     queue = queue_for_run_kind(run.kind)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -178,7 +179,7 @@ def test_transient_error_requeues_with_backoff_and_follow_up(
         assert delivery.not_before >= before + timedelta(seconds=2)
     assert len(enqueued) == 1
     assert enqueued[0]["queue"] == "bulk"
-    assert 0 < enqueued[0]["countdown"] <= 2
+    assert 0 < enqueued[0]["countdown"] <= 2.1
     run.refresh_from_db()
     assert run.status == CampaignRun.Status.SENDING
     assert (run.sent_android, run.failed_android) == (0, 0)
@@ -219,7 +220,7 @@ def test_rows_not_yet_due_are_left_for_a_follow_up(
     assert summary.claimed == 1
     later.refresh_from_db()
     assert later.status == S.QUEUED
-    assert len(enqueued) == 1 and 80 < enqueued[0]["countdown"] <= 90
+    assert len(enqueued) == 1 and 80 < enqueued[0]["countdown"] <= 90.1
 
 
 def test_addon_switched_off_skips_remaining(push_app, make_devices, scripted_transport):
@@ -297,9 +298,12 @@ def test_run_throttle_requeues_what_exceeds_the_rate(
 
     assert len(scripted_transport.sent) == 2
     assert summary.throttled == 3
-    queued = notification_run.deliveries.filter(status=S.QUEUED)
-    assert queued.count() == 3
-    assert all(d.attempts == 0 and d.not_before is not None for d in queued)
+    queued = list(notification_run.deliveries.filter(status=S.QUEUED).order_by("not_before"))
+    assert len(queued) == 3
+    assert all(d.attempts == 0 and d.claimed_at is None for d in queued)
+    # Spread at the throttle's rate (2/s): one row due every 0.5 s, not all at once.
+    gaps = [(b.not_before - a.not_before).total_seconds() for a, b in itertools.pairwise(queued)]
+    assert gaps == [pytest.approx(0.5, abs=0.01)] * 2
 
 
 @pytest.mark.parametrize("size", [10, 60])

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from devices.models import Device, TestDevicePairing
+from devices.models import Device
+from devices.models import TestDevicePairing as Pairing
 from pushmarketing.models import AuditEntry
 from tests.factories import DeviceFactory, MobileAppFactory
 
@@ -21,7 +22,7 @@ def test_admin_creates_pairing_link_and_qr(addon_on, admin_client, app, settings
         reverse("test-device-pairing-create", args=[app.pk]), {"name": "Dana's iPhone"}
     )
 
-    pairing = TestDevicePairing.objects.get(app=app)
+    pairing = Pairing.objects.get(app=app)
     assert response.status_code == 302
     assert pairing.name == "Dana's iPhone" and len(pairing.code) == 16
     page = admin_client.get(response["Location"]).content.decode()
@@ -36,7 +37,7 @@ def test_pairing_needs_a_name(addon_on, admin_client, app):
         reverse("test-device-pairing-create", args=[app.pk]), {"name": "  "}, follow=True
     )
     assert "Give the test device a name" in response.content.decode()
-    assert not TestDevicePairing.objects.exists()
+    assert not Pairing.objects.exists()
 
 
 def test_pair_landing_page_explains_and_is_public(client, app, admin_user):
