@@ -358,7 +358,8 @@ def _lead_upsert(*, email: str, attributes: dict[str, Any]) -> Lead:
     changed = []
     for name in LEAD_STANDARD_FIELDS:
         value = attributes.get(name)
-        if value is not None and value != getattr(lead, name):
+        # Blank means "not known here", never "erase": SDKs often send empty strings.
+        if value and value != getattr(lead, name):
             setattr(lead, name, value)
             changed.append(name)
     custom = attributes.get("custom_fields")

@@ -169,6 +169,8 @@ def test_validation_names_every_bad_field(sdk):
     assert response.status_code == 400
     fields = error_fields(response)
     assert fields["installation_id"] == ["This field is required."]
+    bad_id = sdk.post("devices/register", {"installation_id": "a/b", "platform": "ios"})
+    assert "1-64 of the characters" in error_fields(bad_id)["installation_id"][0]
     assert "not a valid choice" in fields["platform"][0]
     assert "IANA time zone" in fields["time_zone"][0]
     assert "locale" in fields["locale"][0]
