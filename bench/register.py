@@ -36,12 +36,11 @@ PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 
 WRK_SCRIPT = r"""
 local counter = 0
-local tid = 0
-local threads = {}
+local started = 0
 function setup(thread)
-  tid = tid + 1
-  thread:set("tid", tid)
-  table.insert(threads, thread)
+  -- sets the global `tid` inside that thread's own Lua state
+  started = started + 1
+  thread:set("tid", started)
 end
 function init(args)
   math.randomseed(os.time() + tid * 7919)
@@ -160,7 +159,7 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> 
         "--workers",
         str(args.workers),
         "--worker-class",
-        "gthread",
+        args.worker_class,
         "--threads",
         str(args.threads),
         "--keep-alive",
@@ -268,6 +267,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--database", default="pm_bench")
     parser.add_argument("--redis-db", type=int, default=1)
     parser.add_argument("--loader", choices=["auto", "wrk", "aiohttp"], default="auto")
@@ -292,7 +292,7 @@ def main() -> None:
     devices = count_devices(env)
     print(
         f"register: loader={loader} connections={args.connections} duration={args.duration}s "
-        f"gunicorn={args.workers}x{args.threads} gthread"
+        f"gunicorn={args.workers}x{args.threads} {args.worker_class}"
     )
     print(
         f"  requests/s={result['rps']:.0f}  p50={result['p50_ms']:.1f} ms  "

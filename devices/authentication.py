@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -72,6 +73,34 @@ class SdkAppAuthentication(BaseAuthentication):
         return f'Basic realm="{SDK_REALM}"'
 
 
+def _redis_client(backend: Any) -> Any:
+    # Django's RedisCache builds a client object per call and its incr() costs two round
+    # trips; the throttle runs on every SDK request, so keep one client per cache handle
+    # (handles are per thread) and count with one pipelined INCR + EXPIRE.
+    client = getattr(backend, "_pm_throttle_client", None)
+    if client is None:
+        client = backend._cache.get_client(write=True)
+        backend._pm_throttle_client = client
+    return client
+
+
+def _count_hit(key: str, *, ttl: int) -> int:
+    """Count one request in the window `key` and return the window's count so far."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        pipe = _redis_client(backend).pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, ttl)
+        return int(pipe.execute()[0])
+    if backend.add(key, 1, timeout=ttl):
+        return 1
+    try:
+        return backend.incr(key)
+    except ValueError:  # the window expired between add and incr
+        backend.add(key, 1, timeout=ttl)
+        return 1
+
+
 class SdkAppThrottle(BaseThrottle):
     """Fixed one-window counter per app key (`sdk_app` rate). One cache INCR per request,
     unlike DRF's SimpleRateThrottle which stores and rewrites every request timestamp."""
@@ -99,15 +128,8 @@ class SdkAppThrottle(BaseThrottle):
             return True
         now = time.time()
         window = int(now // self.period)
-        key = f"throttle:{self.scope}:{app.sdk_key}:{self.period}:{window}"
-        if cache.add(key, 1, timeout=self.period + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=self.period + 1)
-                count = 1
+        key = f"pm:throttle:{self.scope}:{app.sdk_key}:{self.period}:{window}"
+        count = _count_hit(key, ttl=self.period + 1)
         if count > self.limit:
             self._wait = (window + 1) * self.period - now
             return False

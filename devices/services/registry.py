@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -204,8 +205,8 @@ ON CONFLICT (app_id, installation_id) DO UPDATE SET
     device_model = COALESCE(NULLIF(EXCLUDED.device_model, ''), d.device_model),
     updated_at = EXCLUDED.updated_at
 RETURNING id, lead_id,
-    CASE WHEN first_opened_at = last_opened_at THEN 1 ELSE 0 END,
-    CASE WHEN token_updated_at = updated_at THEN 1 ELSE 0 END
+    CASE WHEN first_opened_at = last_opened_at THEN 1 ELSE 0 END AS first_open,
+    CASE WHEN token_updated_at = updated_at THEN 1 ELSE 0 END AS token_new
 """
 
 
@@ -226,24 +227,37 @@ def _token_move(*, app_id: int, platform: str, token: str, installation_id: str)
     return moved
 
 
-def _register_once(
-    *, app_id: int, data: dict[str, Any], now: datetime, move_token: bool
-) -> Registration:
+_ACTIVITY = DeviceActivity._meta.db_table
+
+# PostgreSQL: the upsert and the activity rows in ONE statement (a data-modifying CTE), run
+# in autocommit, so a registration costs a single round trip after authentication — no
+# BEGIN/COMMIT. `installed` and `push_registered` rows are kept only when the upsert says so.
+_UPSERT_WITH_ACTIVITIES_SQL = f"""
+WITH d AS ({_UPSERT_SQL})
+INSERT INTO {_ACTIVITY} (
+    app_id, device_id, lead_id, kind, action_name, action_type, details,
+    metric, length_seconds, delivery_id, occurred_at, created_at
+)
+SELECT %s, d.id, d.lead_id, k.kind, '', '', '', NULL, NULL, NULL, %s, %s
+FROM d CROSS JOIN (VALUES (1, 'installed'), (2, 'opened'), (3, 'push_registered')) AS k(ord, kind)
+WHERE k.kind = 'opened'
+   OR (k.kind = 'installed' AND d.first_open = 1)
+   OR (k.kind = 'push_registered' AND d.token_new = 1 AND %s)
+ORDER BY k.ord
+RETURNING id, device_id, kind
+"""
+
+
+def _upsert_params(*, app_id: int, data: dict[str, Any], now: Any) -> list[Any]:
     token = data.get("push_token") or ""
-    installation_id = data["installation_id"]
-    if move_token and token:
-        _token_move(
-            app_id=app_id, platform=data["platform"], token=token, installation_id=installation_id
-        )
-    db_now = connection.ops.adapt_datetimefield_value(now)
-    params = [
+    return [
         app_id,
         data["platform"],
-        installation_id,
+        data["installation_id"],
         token,
-        db_now if token else None,
-        db_now,
-        db_now,
+        now if token else None,
+        now,
+        now,
         data.get("push_enabled", True),
         False,
         data.get("locale") or "",
@@ -251,27 +265,59 @@ def _register_once(
         data.get("app_version") or "",
         data.get("os_version") or "",
         data.get("device_model") or "",
-        db_now,
-        db_now,
+        now,
+        now,
     ]
+
+
+def _register_postgres(*, app_id: int, data: dict[str, Any], now: datetime) -> Registration:
+    token = data.get("push_token") or ""
+    params = [*_upsert_params(app_id=app_id, data=data, now=now), app_id, now, now, bool(token)]
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_SQL, params)
-        device_id, lead_id, first_open_flag, token_flag = cursor.fetchone()
-    first_open = bool(first_open_flag)
-    token_registered = bool(token) and bool(token_flag)
-    kinds = [DeviceActivity.Kind.INSTALLED] if first_open else []
-    kinds.append(DeviceActivity.Kind.OPENED)
-    if token_registered:
-        kinds.append(DeviceActivity.Kind.PUSH_REGISTERED)
-    activity_ids = _insert_activities(
-        [
-            DeviceActivity(
-                app_id=app_id, device_id=device_id, lead_id=lead_id, kind=kind, occurred_at=now
-            )
-            for kind in kinds
-        ]
+        cursor.execute(_UPSERT_WITH_ACTIVITIES_SQL, params)
+        rows = cursor.fetchall()
+    kinds = {kind for _, _, kind in rows}
+    activity_ids = [activity_id for activity_id, _, _ in rows]
+    _after_commit_evaluate_triggers(activity_ids)
+    return Registration(
+        device_id=rows[0][1],
+        installation_id=data["installation_id"],
+        first_open=DeviceActivity.Kind.INSTALLED in kinds,
+        token_registered=DeviceActivity.Kind.PUSH_REGISTERED in kinds,
+        activity_ids=activity_ids,
     )
-    return Registration(device_id, installation_id, first_open, token_registered, activity_ids)
+
+
+def _register_portable(*, app_id: int, data: dict[str, Any], now: datetime) -> Registration:
+    """Any other database (SQLite): the upsert, then the activity insert, in a transaction."""
+    token = data.get("push_token") or ""
+    db_now = connection.ops.adapt_datetimefield_value(now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_UPSERT_SQL, _upsert_params(app_id=app_id, data=data, now=db_now))
+        device_id, lead_id, first_open_flag, token_flag = cursor.fetchone()
+        first_open = bool(first_open_flag)
+        token_registered = bool(token) and bool(token_flag)
+        kinds = [DeviceActivity.Kind.INSTALLED] if first_open else []
+        kinds.append(DeviceActivity.Kind.OPENED)
+        if token_registered:
+            kinds.append(DeviceActivity.Kind.PUSH_REGISTERED)
+        activity_ids = _insert_activities(
+            [
+                DeviceActivity(
+                    app_id=app_id, device_id=device_id, lead_id=lead_id, kind=k, occurred_at=now
+                )
+                for k in kinds
+            ]
+        )
+    return Registration(
+        device_id, data["installation_id"], first_open, token_registered, activity_ids
+    )
+
+
+def _register_once(*, app_id: int, data: dict[str, Any], now: datetime) -> Registration:
+    if connection.vendor == "postgresql":
+        return _register_postgres(app_id=app_id, data=data, now=now)
+    return _register_portable(app_id=app_id, data=data, now=now)
 
 
 def device_register(*, app_id: int, data: dict[str, Any]) -> Registration:
@@ -280,14 +326,23 @@ def device_register(*, app_id: int, data: dict[str, Any]) -> Registration:
     active device the unique index refuses the row; the retry moves the token first (an
     extra statement only that rare call pays)."""
     now = timezone.now()
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                return _register_once(app_id=app_id, data=data, now=now, move_token=attempt > 0)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    # Inside a caller's transaction the attempt needs a savepoint, or a refused row would
+    # abort the caller's transaction (PostgreSQL); on its own it runs in autocommit.
+    attempt = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with attempt:
+            return _register_once(app_id=app_id, data=data, now=now)
+    except IntegrityError:
+        if not data.get("push_token"):
+            raise
+    with transaction.atomic():
+        _token_move(
+            app_id=app_id,
+            platform=data["platform"],
+            token=data["push_token"],
+            installation_id=data["installation_id"],
+        )
+        return _register_once(app_id=app_id, data=data, now=now)
 
 
 # --- Other device writes ----------------------------------------------------------------------
