@@ -1,8 +1,9 @@
 """Registration benchmark: gunicorn (production settings, PostgreSQL) driven by a separate
 load generator (wrk with a Lua script, or an aiohttp client when wrk is missing).
 
-    .venv/bin/python bench/register.py [--duration 10] [--connections 32] [--workers 3]
-        [--threads 4] [--database pm_bench] [--redis-db 1] [--loader auto|wrk|aiohttp]
+    .venv/bin/python bench/register.py [--duration 10] [--connections 24] [--workers 3]
+        [--threads 8] [--worker-class gthread|sync] [--database pm_bench] [--redis-db 1]
+        [--loader auto|wrk|aiohttp] [--verbose]
 
 Each request is a first open of a new installation (distinct installation id and APNs
 token), i.e. the heaviest register path: upsert + 3 activities + trigger hand-off.
@@ -264,9 +265,9 @@ def purge_trigger_queue(env: dict[str, str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=24)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--database", default="pm_bench")
     parser.add_argument("--redis-db", type=int, default=1)
