@@ -123,3 +123,30 @@ def test_concurrent_first_registrations_create_one_device(sent):
     assert Device.objects.filter(installation_id="same").count() == 1
     assert sum(r.first_open for r in results) == 1
     assert DeviceActivity.objects.filter(kind="installed").count() == 1
+
+
+@pytest.mark.django_db
+def test_trigger_message_reaches_the_real_redis_broker(
+    sdk, settings, django_capture_on_commit_callbacks
+):
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL (the broker); CI and the PostgreSQL runs set it")
+    import base64
+    import json
+
+    import redis
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sdk.register("broker-check", push_token=IOS_TOKEN)
+    ids = response.json()["activity_ids"]
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    found = None
+    for raw in client.lrange("send", 0, -1):
+        message = json.loads(raw)
+        if message["headers"].get("task") != "campaigns.triggers_evaluate":
+            continue
+        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        if args == [ids]:
+            found = raw
+    assert found is not None, "no campaigns.triggers_evaluate message with these ids on 'send'"
+    client.lrem("send", 1, found)  # nobody consumes it here; leave the queue as it was

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
@@ -13,6 +12,7 @@ from tests.api_fixtures import (  # noqa: F401 - fixtures
     SdkClient,
     basic_auth,
     clean_cache,
+    clear_throttle_counts,
     sdk,
     sdk_app,
 )
@@ -249,7 +249,7 @@ def test_same_installation_id_in_two_apps_are_two_devices(sdk):
 def test_throttle_per_app_returns_429_with_retry_after(sdk, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
     settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"sdk_app": "3/min"}
-    cache.clear()
+    clear_throttle_counts()
     statuses = [sdk.register("i1").status_code for _ in range(4)]
     assert statuses[:3] == [201, 200, 200]
     response = sdk.register("i1")
