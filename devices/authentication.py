@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import caches
@@ -27,15 +27,31 @@ SDK_REALM = "PushMarketing SDK"
 
 @dataclass(frozen=True)
 class SdkApp:
-    """What an SDK request knows about its app: enough for every SDK call, nothing secret."""
+    """What an SDK request knows about its app. `secret_hash` is the keyed hash the request
+    authenticated against (a hash, not the secret; never logged or returned)."""
 
     id: int
     sdk_key: str
     name: str
+    secret_hash: str = field(default="", repr=False)
 
     @property
     def pk(self) -> int:
         return self.id
+
+
+# sdk_key -> (app, monotonic expiry). Per process; see SdkAppCachedAuthentication.
+_APP_CACHE: dict[str, tuple[SdkApp, float]] = {}
+APP_CACHE_SECONDS = 60.0
+APP_CACHE_MAX_ENTRIES = 10_000
+
+
+def sdk_app_cache_evict(sdk_key: str) -> None:
+    _APP_CACHE.pop(sdk_key, None)
+
+
+def sdk_app_cache_clear() -> None:
+    _APP_CACHE.clear()
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -62,15 +78,37 @@ class SdkAppAuthentication(BaseAuthentication):
         if credentials is None:
             return None
         key, secret = credentials
+        return None, self.app_for(key, secret)
+
+    def app_for(self, key: str, secret: str) -> SdkApp:
         row = MobileApp.objects.filter(sdk_key=key).values_list("id", "sdk_secret_hash", "name")
         found = row.first()
         # Compare even for an unknown key, so timing does not reveal which keys exist.
         if not hashes_match(secret, found[1] if found else "0" * 64) or found is None:
             raise exceptions.AuthenticationFailed("Invalid SDK key or secret.")
-        return None, SdkApp(id=found[0], sdk_key=key, name=found[2])
+        return SdkApp(id=found[0], sdk_key=key, name=found[2], secret_hash=found[1])
 
     def authenticate_header(self, request: Request) -> str:
         return f'Basic realm="{SDK_REALM}"'
+
+
+class SdkAppCachedAuthentication(SdkAppAuthentication):
+    """For endpoints whose single write statement re-checks the app's secret hash (register):
+    the app is looked up at most once a minute per process, and a request whose secret
+    matches the cached hash goes straight to that statement. A rotated secret still stops
+    working at once: the statement finds the hash changed, writes nothing, and the view
+    answers 401 and evicts the entry. Any other secret is checked against the database."""
+
+    def app_for(self, key: str, secret: str) -> SdkApp:
+        cached = _APP_CACHE.get(key)
+        fresh = cached is not None and cached[1] > time.monotonic()
+        if fresh and hashes_match(secret, cached[0].secret_hash):
+            return cached[0]
+        app = super().app_for(key, secret)
+        if len(_APP_CACHE) >= APP_CACHE_MAX_ENTRIES:
+            _APP_CACHE.clear()
+        _APP_CACHE[key] = (app, time.monotonic() + APP_CACHE_SECONDS)
+        return app
 
 
 def _redis_client(backend: Any) -> Any:
@@ -141,6 +179,7 @@ class SdkAppThrottle(BaseThrottle):
 
 class SdkAppAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "devices.authentication.SdkAppAuthentication"
+    match_subclasses = True
     name = "sdkBasic"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

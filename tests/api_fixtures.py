@@ -11,6 +11,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
+from devices.authentication import sdk_app_cache_clear
 from tests.factories import DEFAULT_SDK_SECRET, MobileAppFactory
 
 IOS_TOKEN = "ab" * 32
@@ -59,6 +60,7 @@ def clear_throttle_counts() -> None:
 @pytest.fixture
 def clean_cache() -> None:
     clear_throttle_counts()
+    sdk_app_cache_clear()
 
 
 @pytest.fixture

@@ -21,7 +21,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from devices.models import Device, DeviceActivity, Lead, Platform, TestDevicePairing
+from devices.models import (
+    Device,
+    DeviceActivity,
+    Lead,
+    MobileApp,
+    Platform,
+    TestDevicePairing,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +66,10 @@ class AppRef(Protocol):
 
     @property
     def pk(self) -> int: ...
+
+
+class StaleCredentials(Exception):
+    """The app's SDK secret changed (or the app was deleted) since the caller authenticated."""
 
 
 class DeviceNotFound(Exception):
@@ -171,8 +182,11 @@ class Registration:
 
 
 _DEVICE = Device._meta.db_table
+_APP = MobileApp._meta.db_table
 
-# One statement for the whole register call. `first_opened_at` keeps its first value, so it
+# One statement for the whole register call. It writes only while the app still has the
+# secret hash the caller authenticated with, so SDK auth may trust a briefly cached hash: a
+# rotated secret makes this statement write nothing and the call is refused (401). `first_opened_at` keeps its first value, so it
 # equals this call's `last_opened_at` exactly when this is the first open; likewise
 # `token_updated_at` equals `updated_at` exactly when this call stored a new token. Empty strings mean "not sent: keep what is stored".
 # A non-empty token re-activates a token_invalid/unregistered device (the phone proved it is
@@ -183,7 +197,9 @@ INSERT INTO {_DEVICE} AS d (
     first_opened_at, last_opened_at, push_enabled, is_test_device, test_device_name,
     locale, time_zone, app_version, os_version, device_model,
     status, status_reason, status_changed_at, created_at, updated_at
-) VALUES (%s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, 'active', '', NULL, %s, %s)
+)
+SELECT %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, 'active', '', NULL, %s, %s
+WHERE EXISTS (SELECT 1 FROM {_APP} WHERE id = %s AND sdk_secret_hash = %s)
 ON CONFLICT (app_id, installation_id) DO UPDATE SET
     platform = EXCLUDED.platform,
     push_token = CASE WHEN EXCLUDED.push_token <> '' THEN EXCLUDED.push_token
@@ -248,7 +264,7 @@ RETURNING id, device_id, kind
 """
 
 
-def _upsert_params(*, app_id: int, data: dict[str, Any], now: Any) -> list[Any]:
+def _upsert_params(*, app_id: int, secret_hash: str, data: dict[str, Any], now: Any) -> list[Any]:
     token = data.get("push_token") or ""
     return [
         app_id,
@@ -267,15 +283,21 @@ def _upsert_params(*, app_id: int, data: dict[str, Any], now: Any) -> list[Any]:
         data.get("device_model") or "",
         now,
         now,
+        app_id,
+        secret_hash,
     ]
 
 
-def _register_postgres(*, app_id: int, data: dict[str, Any], now: datetime) -> Registration:
+def _register_postgres(
+    *, app_id: int, secret_hash: str, data: dict[str, Any], now: datetime
+) -> Registration:
     token = data.get("push_token") or ""
-    params = [*_upsert_params(app_id=app_id, data=data, now=now), app_id, now, now, bool(token)]
+    upsert = _upsert_params(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_WITH_ACTIVITIES_SQL, params)
+        cursor.execute(_UPSERT_WITH_ACTIVITIES_SQL, [*upsert, app_id, now, now, bool(token)])
         rows = cursor.fetchall()
+    if not rows:
+        raise StaleCredentials(app_id)
     kinds = {kind for _, _, kind in rows}
     activity_ids = [activity_id for activity_id, _, _ in rows]
     _after_commit_evaluate_triggers(activity_ids)
@@ -288,13 +310,19 @@ def _register_postgres(*, app_id: int, data: dict[str, Any], now: datetime) -> R
     )
 
 
-def _register_portable(*, app_id: int, data: dict[str, Any], now: datetime) -> Registration:
+def _register_portable(
+    *, app_id: int, secret_hash: str, data: dict[str, Any], now: datetime
+) -> Registration:
     """Any other database (SQLite): the upsert, then the activity insert, in a transaction."""
     token = data.get("push_token") or ""
     db_now = connection.ops.adapt_datetimefield_value(now)
+    upsert = _upsert_params(app_id=app_id, secret_hash=secret_hash, data=data, now=db_now)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_UPSERT_SQL, _upsert_params(app_id=app_id, data=data, now=db_now))
-        device_id, lead_id, first_open_flag, token_flag = cursor.fetchone()
+        cursor.execute(_UPSERT_SQL, upsert)
+        row = cursor.fetchone()
+        if row is None:
+            raise StaleCredentials(app_id)
+        device_id, lead_id, first_open_flag, token_flag = row
         first_open = bool(first_open_flag)
         token_registered = bool(token) and bool(token_flag)
         kinds = [DeviceActivity.Kind.INSTALLED] if first_open else []
@@ -314,24 +342,26 @@ def _register_portable(*, app_id: int, data: dict[str, Any], now: datetime) -> R
     )
 
 
-def _register_once(*, app_id: int, data: dict[str, Any], now: datetime) -> Registration:
-    if connection.vendor == "postgresql":
-        return _register_postgres(app_id=app_id, data=data, now=now)
-    return _register_portable(app_id=app_id, data=data, now=now)
+def _register_once(
+    *, app_id: int, secret_hash: str, data: dict[str, Any], now: datetime
+) -> Registration:
+    register = _register_postgres if connection.vendor == "postgresql" else _register_portable
+    return register(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
 
 
-def device_register(*, app_id: int, data: dict[str, Any]) -> Registration:
+def device_register(*, app_id: int, secret_hash: str, data: dict[str, Any]) -> Registration:
     """Record an app open (the SDK calls this on every launch). Safe to repeat and to race:
     the upsert is atomic on (app, installation_id). If the token is still held by another
     active device the unique index refuses the row; the retry moves the token first (an
-    extra statement only that rare call pays)."""
+    extra statement only that rare call pays). `secret_hash` is the app's SDK secret hash
+    the caller authenticated with; if it is no longer current, StaleCredentials."""
     now = timezone.now()
     # Inside a caller's transaction the attempt needs a savepoint, or a refused row would
     # abort the caller's transaction (PostgreSQL); on its own it runs in autocommit.
     attempt = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
         with attempt:
-            return _register_once(app_id=app_id, data=data, now=now)
+            return _register_once(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
     except IntegrityError:
         if not data.get("push_token"):
             raise
@@ -342,7 +372,7 @@ def device_register(*, app_id: int, data: dict[str, Any]) -> Registration:
             token=data["push_token"],
             installation_id=data["installation_id"],
         )
-        return _register_once(app_id=app_id, data=data, now=now)
+        return _register_once(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
 
 
 # --- Other device writes ----------------------------------------------------------------------

@@ -85,14 +85,25 @@ def test_unreachable_broker_is_logged_and_the_call_still_succeeds(
 def test_service_register_is_idempotent_and_moves_token(sent):
     app = MobileAppFactory()
     data = {"installation_id": "a", "platform": "ios", "push_token": IOS_TOKEN}
-    first = registry.device_register(app_id=app.pk, data=data)
-    again = registry.device_register(app_id=app.pk, data=data)
+    first = registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+    again = registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
     assert first.first_open and not again.first_open
     assert first.device_id == again.device_id
-    moved = registry.device_register(app_id=app.pk, data={**data, "installation_id": "b"})
+    moved = registry.device_register(
+        app_id=app.pk, secret_hash=app.sdk_secret_hash, data={**data, "installation_id": "b"}
+    )
     assert moved.token_registered
     tokens = dict(Device.objects.values_list("installation_id", "push_token"))
     assert tokens == {"a": "", "b": IOS_TOKEN}
+
+
+@pytest.mark.django_db
+def test_register_with_a_stale_secret_hash_writes_nothing(sent):
+    app = MobileAppFactory()
+    data = {"installation_id": "a", "platform": "ios", "push_token": IOS_TOKEN}
+    with pytest.raises(registry.StaleCredentials):
+        registry.device_register(app_id=app.pk, secret_hash="0" * 64, data=data)
+    assert not Device.objects.exists() and not DeviceActivity.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -108,7 +119,9 @@ def test_concurrent_first_registrations_create_one_device(sent):
         try:
             barrier.wait()
             data = {"installation_id": "same", "platform": "ios", "push_token": IOS_TOKEN}
-            results.append(registry.device_register(app_id=app.pk, data=data))
+            results.append(
+                registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:

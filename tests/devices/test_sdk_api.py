@@ -131,10 +131,11 @@ def test_register_keeps_working_while_addon_is_off(sdk):
 
 
 def test_register_is_at_most_three_statements(sdk, django_assert_max_num_queries):
-    # Auth lookup + one upsert-with-activities statement on PostgreSQL; elsewhere the upsert
-    # and the activity insert are two (savepoints only appear because tests run in one).
-    expected = 2 if connection.vendor == "postgresql" else 3
-    for first_open in (True, False):
+    # PostgreSQL: one upsert-with-activities statement; elsewhere the upsert and the activity
+    # insert are two. The app lookup happens on the first call of a process only (savepoints
+    # appear only because tests run inside a transaction).
+    writes = 1 if connection.vendor == "postgresql" else 2
+    for first_open, expected in ((True, writes + 1), (False, writes), (False, writes)):
         with django_assert_max_num_queries(expected + 4) as captured:
             response = sdk.register("inst-1", push_token=IOS_TOKEN)
         assert response.json()["first_open"] is first_open
@@ -222,11 +223,20 @@ def test_wrong_secret_and_unknown_key_are_401(sdk_app):
 def test_rotated_secret_stops_working_at_once(sdk, sdk_app):
     from pushmarketing.secrets import keyed_hash
 
-    assert sdk.register("i1").status_code == 201
+    assert sdk.register("i1").status_code == 201  # the app lookup is now cached
+    assert sdk.post("devices/i1/activities", {"kind": "opened"}).status_code == 201
     sdk_app.sdk_secret_hash = keyed_hash("new-secret")
     sdk_app.save(update_fields=["sdk_secret_hash"])
-    assert sdk.register("i1").status_code == 401
-    assert SdkClient(sdk_app.sdk_key, "new-secret").register("i1").status_code == 200
+    before = DeviceActivity.objects.count()
+    for _ in range(2):
+        response = sdk.register("i1")
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"].startswith("Basic")
+    assert sdk.post("devices/i1/activities", {"kind": "opened"}).status_code == 401
+    assert DeviceActivity.objects.count() == before
+    new = SdkClient(sdk_app.sdk_key, "new-secret")
+    assert new.register("i1").status_code == 200
+    assert new.post("devices/i1/activities", {"kind": "opened"}).status_code == 201
 
 
 def test_other_apps_device_is_not_found(sdk, clean_cache):
