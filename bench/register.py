@@ -181,6 +181,20 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> 
     raise SystemExit("gunicorn did not start within 30 s")
 
 
+def workers_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) used so far by the gunicorn master's worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def run_wrk(args: argparse.Namespace, url: str, auth: str) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT.replace("__AUTH__", auth))
@@ -285,7 +299,9 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/api/sdk/v1/devices/register"
     auth = "Basic " + base64.b64encode(f"{SDK_KEY}:{SDK_SECRET}".encode()).decode()
     try:
+        cpu_before = workers_cpu_seconds(server.pid)
         result = (run_wrk if loader == "wrk" else run_aiohttp)(args, url, auth)
+        cpu_used = workers_cpu_seconds(server.pid) - cpu_before
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -300,6 +316,8 @@ def main() -> None:
         f"p99={result['p99_ms']:.1f} ms  errors={result['errors']}  "
         f"requests={result['requests']}  devices in db={devices}"
     )
+    # Load-independent: the app's CPU per registration (the database's CPU comes on top).
+    print(f"  gunicorn CPU per registration={cpu_used * 1000 / max(1, result['requests']):.2f} ms")
 
 
 if __name__ == "__main__":
