@@ -17,7 +17,6 @@ from devices import api_serializers as io
 from devices.authentication import (
     SdkApp,
     SdkAppAuthentication,
-    SdkAppCachedAuthentication,
     SdkAppThrottle,
     sdk_app_cache_evict,
 )
@@ -81,7 +80,7 @@ class SdkApi(APIView):
 
 class DeviceRegisterApi(SdkApi):
     # The register statement re-checks the secret hash, so the app lookup may be cached.
-    authentication_classes = [SdkAppCachedAuthentication]
+    sdk_app_lookup_cacheable = True
 
     @extend_schema(
         tags=SDK_TAG,

@@ -78,7 +78,26 @@ class SdkAppAuthentication(BaseAuthentication):
         if credentials is None:
             return None
         key, secret = credentials
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        if getattr(view, "sdk_app_lookup_cacheable", False):
+            return None, self.cached_app_for(key, secret)
         return None, self.app_for(key, secret)
+
+    def cached_app_for(self, key: str, secret: str) -> SdkApp:
+        """For views whose one write statement re-checks the app's secret hash (register):
+        the app is looked up at most once a minute per process, and a secret matching the
+        cached hash goes straight to that statement. A rotated secret still stops working at
+        once: the statement finds the hash changed, writes nothing, and the view answers 401
+        and evicts the entry. Any other secret is checked against the database."""
+        cached = _APP_CACHE.get(key)
+        fresh = cached is not None and cached[1] > time.monotonic()
+        if fresh and hashes_match(secret, cached[0].secret_hash):
+            return cached[0]
+        app = self.app_for(key, secret)
+        if len(_APP_CACHE) >= APP_CACHE_MAX_ENTRIES:
+            _APP_CACHE.clear()
+        _APP_CACHE[key] = (app, time.monotonic() + APP_CACHE_SECONDS)
+        return app
 
     def app_for(self, key: str, secret: str) -> SdkApp:
         row = MobileApp.objects.filter(sdk_key=key).values_list("id", "sdk_secret_hash", "name")
@@ -90,25 +109,6 @@ class SdkAppAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'Basic realm="{SDK_REALM}"'
-
-
-class SdkAppCachedAuthentication(SdkAppAuthentication):
-    """For endpoints whose single write statement re-checks the app's secret hash (register):
-    the app is looked up at most once a minute per process, and a request whose secret
-    matches the cached hash goes straight to that statement. A rotated secret still stops
-    working at once: the statement finds the hash changed, writes nothing, and the view
-    answers 401 and evicts the entry. Any other secret is checked against the database."""
-
-    def app_for(self, key: str, secret: str) -> SdkApp:
-        cached = _APP_CACHE.get(key)
-        fresh = cached is not None and cached[1] > time.monotonic()
-        if fresh and hashes_match(secret, cached[0].secret_hash):
-            return cached[0]
-        app = super().app_for(key, secret)
-        if len(_APP_CACHE) >= APP_CACHE_MAX_ENTRIES:
-            _APP_CACHE.clear()
-        _APP_CACHE[key] = (app, time.monotonic() + APP_CACHE_SECONDS)
-        return app
 
 
 def _redis_client(backend: Any) -> Any:
@@ -179,7 +179,6 @@ class SdkAppThrottle(BaseThrottle):
 
 class SdkAppAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "devices.authentication.SdkAppAuthentication"
-    match_subclasses = True
     name = "sdkBasic"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
