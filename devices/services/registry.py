@@ -515,15 +515,20 @@ def _record_push_feedback(
                 "No delivery with this id was sent to this device.",
             )
     for _, item in items:
-        stamp = "received_at" if item["kind"] == DeviceActivity.Kind.PUSH_RECEIVED else "tapped_at"
-        updated = Delivery.objects.filter(
-            pk=item["delivery_id"], **{f"{stamp}__isnull": True}
-        ).update(**{stamp: item["occurred_at"]})
-        if updated:
-            counter = f"{stamp.removesuffix('_at')}_{device.platform}"
-            CampaignRun.objects.filter(pk=owned[item["delivery_id"]]).update(
-                **{counter: F(counter) + 1}
-            )
+        # A tap proves receipt: iOS apps often cannot report `received` (no code runs when a
+        # push arrives in the background), so a tap also sets received_at if it is unset.
+        stamps = ["received_at"]
+        if item["kind"] == DeviceActivity.Kind.PUSH_TAPPED:
+            stamps.append("tapped_at")
+        for stamp in stamps:
+            updated = Delivery.objects.filter(
+                pk=item["delivery_id"], **{f"{stamp}__isnull": True}
+            ).update(**{stamp: item["occurred_at"]})
+            if updated:
+                counter = f"{stamp.removesuffix('_at')}_{device.platform}"
+                CampaignRun.objects.filter(pk=owned[item["delivery_id"]]).update(
+                    **{counter: F(counter) + 1}
+                )
 
 
 @transaction.atomic
