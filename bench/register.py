@@ -1,8 +1,9 @@
 """Registration benchmark: gunicorn (production settings, PostgreSQL) driven by a separate
 load generator (wrk with a Lua script, or an aiohttp client when wrk is missing).
 
-    .venv/bin/python bench/register.py [--duration 10] [--connections 32] [--workers 3]
-        [--threads 4] [--database pm_bench] [--redis-db 1] [--loader auto|wrk|aiohttp]
+    .venv/bin/python bench/register.py [--duration 10] [--connections 24] [--workers 3]
+        [--threads 8] [--worker-class gthread|sync] [--database pm_bench] [--redis-db 1]
+        [--loader auto|wrk|aiohttp] [--verbose]
 
 Each request is a first open of a new installation (distinct installation id and APNs
 token), i.e. the heaviest register path: upsert + 3 activities + trigger hand-off.
@@ -36,12 +37,11 @@ PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 
 WRK_SCRIPT = r"""
 local counter = 0
-local tid = 0
-local threads = {}
+local started = 0
 function setup(thread)
-  tid = tid + 1
-  thread:set("tid", tid)
-  table.insert(threads, thread)
+  -- sets the global `tid` inside that thread's own Lua state
+  started = started + 1
+  thread:set("tid", started)
 end
 function init(args)
   math.randomseed(os.time() + tid * 7919)
@@ -160,7 +160,7 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> 
         "--workers",
         str(args.workers),
         "--worker-class",
-        "gthread",
+        args.worker_class,
         "--threads",
         str(args.threads),
         "--keep-alive",
@@ -179,6 +179,20 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> 
             time.sleep(0.2)
     server.kill()
     raise SystemExit("gunicorn did not start within 30 s")
+
+
+def workers_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) used so far by the gunicorn master's worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:  # ppid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def run_wrk(args: argparse.Namespace, url: str, auth: str) -> dict[str, float]:
@@ -265,9 +279,10 @@ def purge_trigger_queue(env: dict[str, str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=24)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--database", default="pm_bench")
     parser.add_argument("--redis-db", type=int, default=1)
     parser.add_argument("--loader", choices=["auto", "wrk", "aiohttp"], default="auto")
@@ -284,7 +299,9 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/api/sdk/v1/devices/register"
     auth = "Basic " + base64.b64encode(f"{SDK_KEY}:{SDK_SECRET}".encode()).decode()
     try:
+        cpu_before = workers_cpu_seconds(server.pid)
         result = (run_wrk if loader == "wrk" else run_aiohttp)(args, url, auth)
+        cpu_used = workers_cpu_seconds(server.pid) - cpu_before
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -292,13 +309,15 @@ def main() -> None:
     devices = count_devices(env)
     print(
         f"register: loader={loader} connections={args.connections} duration={args.duration}s "
-        f"gunicorn={args.workers}x{args.threads} gthread"
+        f"gunicorn={args.workers}x{args.threads} {args.worker_class}"
     )
     print(
         f"  requests/s={result['rps']:.0f}  p50={result['p50_ms']:.1f} ms  "
         f"p99={result['p99_ms']:.1f} ms  errors={result['errors']}  "
         f"requests={result['requests']}  devices in db={devices}"
     )
+    # Load-independent: the app's CPU per registration (the database's CPU comes on top).
+    print(f"  gunicorn CPU per registration={cpu_used * 1000 / max(1, result['requests']):.2f} ms")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import api_serializers as io
-from devices.authentication import SdkApp, SdkAppAuthentication, SdkAppThrottle
+from devices.authentication import (
+    SdkApp,
+    SdkAppAuthentication,
+    SdkAppThrottle,
+    sdk_app_cache_evict,
+)
 from devices.models import Device
 from devices.services import registry
 
@@ -74,6 +79,9 @@ class SdkApi(APIView):
 
 
 class DeviceRegisterApi(SdkApi):
+    # The register statement re-checks the secret hash, so the app lookup may be cached.
+    sdk_app_lookup_cacheable = True
+
     @extend_schema(
         tags=SDK_TAG,
         operation_id="sdk_device_register",
@@ -102,7 +110,14 @@ class DeviceRegisterApi(SdkApi):
         ],
     )
     def post(self, request: Request) -> Response:
-        result = registry.device_register(app_id=self.app.id, data=self.parsed(io.RegisterInput))
+        data = self.parsed(io.RegisterInput)
+        try:
+            result = registry.device_register(
+                app_id=self.app.id, secret_hash=self.app.secret_hash, data=data
+            )
+        except registry.StaleCredentials as exc:
+            sdk_app_cache_evict(self.app.sdk_key)
+            raise exceptions.AuthenticationFailed("Invalid SDK key or secret.") from exc
         body = {
             "installation_id": result.installation_id,
             "first_open": result.first_open,

@@ -11,7 +11,20 @@ from rest_framework import serializers
 from devices.models import DeviceActivity, Platform
 from devices.services import registry
 
-INSTALLATION_ID_HELP = "The SDK's stable id for this installation of the app (1-64 characters)."
+INSTALLATION_ID_HELP = (
+    "The SDK's stable id for this installation of the app: 1-64 of A-Z a-z 0-9 . _ : - "
+    "(a UUID fits). It is part of the other endpoints' URLs."
+)
+INSTALLATION_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+
+
+def installation_id_field() -> serializers.RegexField:
+    return serializers.RegexField(
+        INSTALLATION_ID_PATTERN,
+        max_length=64,
+        help_text=INSTALLATION_ID_HELP,
+        error_messages={"invalid": "Use 1-64 of the characters A-Z a-z 0-9 . _ : -"},
+    )
 
 
 def _check(error: str | None) -> None:
@@ -20,7 +33,7 @@ def _check(error: str | None) -> None:
 
 
 class RegisterInput(serializers.Serializer):
-    installation_id = serializers.CharField(max_length=64, help_text=INSTALLATION_ID_HELP)
+    installation_id = installation_id_field()
     platform = serializers.ChoiceField(choices=Platform.choices)
     push_token = serializers.CharField(
         required=False,
@@ -156,5 +169,5 @@ class ActivitiesOutput(serializers.Serializer):
 
 
 class PairInput(serializers.Serializer):
-    installation_id = serializers.CharField(max_length=64)
+    installation_id = installation_id_field()
     code = serializers.CharField(max_length=32)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -26,15 +27,31 @@ SDK_REALM = "PushMarketing SDK"
 
 @dataclass(frozen=True)
 class SdkApp:
-    """What an SDK request knows about its app: enough for every SDK call, nothing secret."""
+    """What an SDK request knows about its app. `secret_hash` is the keyed hash the request
+    authenticated against (a hash, not the secret; never logged or returned)."""
 
     id: int
     sdk_key: str
     name: str
+    secret_hash: str = field(default="", repr=False)
 
     @property
     def pk(self) -> int:
         return self.id
+
+
+# sdk_key -> (app, monotonic expiry). Per process; see SdkAppCachedAuthentication.
+_APP_CACHE: dict[str, tuple[SdkApp, float]] = {}
+APP_CACHE_SECONDS = 60.0
+APP_CACHE_MAX_ENTRIES = 10_000
+
+
+def sdk_app_cache_evict(sdk_key: str) -> None:
+    _APP_CACHE.pop(sdk_key, None)
+
+
+def sdk_app_cache_clear() -> None:
+    _APP_CACHE.clear()
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -61,15 +78,65 @@ class SdkAppAuthentication(BaseAuthentication):
         if credentials is None:
             return None
         key, secret = credentials
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        if getattr(view, "sdk_app_lookup_cacheable", False):
+            return None, self.cached_app_for(key, secret)
+        return None, self.app_for(key, secret)
+
+    def cached_app_for(self, key: str, secret: str) -> SdkApp:
+        """For views whose one write statement re-checks the app's secret hash (register):
+        the app is looked up at most once a minute per process, and a secret matching the
+        cached hash goes straight to that statement. A rotated secret still stops working at
+        once: the statement finds the hash changed, writes nothing, and the view answers 401
+        and evicts the entry. Any other secret is checked against the database."""
+        cached = _APP_CACHE.get(key)
+        fresh = cached is not None and cached[1] > time.monotonic()
+        if fresh and hashes_match(secret, cached[0].secret_hash):
+            return cached[0]
+        app = self.app_for(key, secret)
+        if len(_APP_CACHE) >= APP_CACHE_MAX_ENTRIES:
+            _APP_CACHE.clear()
+        _APP_CACHE[key] = (app, time.monotonic() + APP_CACHE_SECONDS)
+        return app
+
+    def app_for(self, key: str, secret: str) -> SdkApp:
         row = MobileApp.objects.filter(sdk_key=key).values_list("id", "sdk_secret_hash", "name")
         found = row.first()
         # Compare even for an unknown key, so timing does not reveal which keys exist.
         if not hashes_match(secret, found[1] if found else "0" * 64) or found is None:
             raise exceptions.AuthenticationFailed("Invalid SDK key or secret.")
-        return None, SdkApp(id=found[0], sdk_key=key, name=found[2])
+        return SdkApp(id=found[0], sdk_key=key, name=found[2], secret_hash=found[1])
 
     def authenticate_header(self, request: Request) -> str:
         return f'Basic realm="{SDK_REALM}"'
+
+
+def _redis_client(backend: Any) -> Any:
+    # Django's RedisCache builds a client object per call and its incr() costs two round
+    # trips; the throttle runs on every SDK request, so keep one client per cache handle
+    # (handles are per thread) and count with one pipelined INCR + EXPIRE.
+    client = getattr(backend, "_pm_throttle_client", None)
+    if client is None:
+        client = backend._cache.get_client(write=True)
+        backend._pm_throttle_client = client
+    return client
+
+
+def _count_hit(key: str, *, ttl: int) -> int:
+    """Count one request in the window `key` and return the window's count so far."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        pipe = _redis_client(backend).pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, ttl)
+        return int(pipe.execute()[0])
+    if backend.add(key, 1, timeout=ttl):
+        return 1
+    try:
+        return backend.incr(key)
+    except ValueError:  # the window expired between add and incr
+        backend.add(key, 1, timeout=ttl)
+        return 1
 
 
 class SdkAppThrottle(BaseThrottle):
@@ -99,15 +166,8 @@ class SdkAppThrottle(BaseThrottle):
             return True
         now = time.time()
         window = int(now // self.period)
-        key = f"throttle:{self.scope}:{app.sdk_key}:{self.period}:{window}"
-        if cache.add(key, 1, timeout=self.period + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=self.period + 1)
-                count = 1
+        key = f"pm:throttle:{self.scope}:{app.sdk_key}:{self.period}:{window}"
+        count = _count_hit(key, ttl=self.period + 1)
         if count > self.limit:
             self._wait = (window + 1) * self.period - now
             return False

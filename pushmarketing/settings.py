@@ -234,7 +234,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "TAGS": [
         {"name": "SDK", "description": "Called by the mobile app: HTTP Basic, SDK key:secret."},
-        {"name": "Management", "description": "Integrations: Authorization: Bearer <API token>."},
+        {"name": "Management", "description": "Integrations: `Authorization: Bearer` + API token."},
     ],
 }
 

@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
+from devices.authentication import sdk_app_cache_clear
 from tests.factories import DEFAULT_SDK_SECRET, MobileAppFactory
 
 IOS_TOKEN = "ab" * 32
@@ -41,10 +43,24 @@ class SdkClient:
         return self.post("devices/register", body)
 
 
+def clear_throttle_counts() -> None:
+    """Each test starts with fresh throttle windows. On Redis only the throttle's keys go:
+    the same database may hold the Celery broker's queues."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)
+        for key in client.scan_iter("pm:throttle:*"):
+            client.delete(key)
+        for key in client.scan_iter("*throttle_*"):  # DRF's SimpleRateThrottle (management)
+            client.delete(key)
+    else:
+        backend.clear()
+
+
 @pytest.fixture
 def clean_cache() -> None:
-    # The throttle counts in the cache; each test starts from zero.
-    cache.clear()
+    clear_throttle_counts()
+    sdk_app_cache_clear()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -20,7 +21,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from devices.models import Device, DeviceActivity, Lead, Platform, TestDevicePairing
+from devices.models import (
+    Device,
+    DeviceActivity,
+    Lead,
+    MobileApp,
+    Platform,
+    TestDevicePairing,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +66,10 @@ class AppRef(Protocol):
 
     @property
     def pk(self) -> int: ...
+
+
+class StaleCredentials(Exception):
+    """The app's SDK secret changed (or the app was deleted) since the caller authenticated."""
 
 
 class DeviceNotFound(Exception):
@@ -170,8 +182,11 @@ class Registration:
 
 
 _DEVICE = Device._meta.db_table
+_APP = MobileApp._meta.db_table
 
-# One statement for the whole register call. `first_opened_at` keeps its first value, so it
+# One statement for the whole register call. It writes only while the app still has the
+# secret hash the caller authenticated with, so SDK auth may trust a briefly cached hash: a
+# rotated secret makes this statement write nothing and the call is refused (401). `first_opened_at` keeps its first value, so it
 # equals this call's `last_opened_at` exactly when this is the first open; likewise
 # `token_updated_at` equals `updated_at` exactly when this call stored a new token. Empty strings mean "not sent: keep what is stored".
 # A non-empty token re-activates a token_invalid/unregistered device (the phone proved it is
@@ -182,7 +197,9 @@ INSERT INTO {_DEVICE} AS d (
     first_opened_at, last_opened_at, push_enabled, is_test_device, test_device_name,
     locale, time_zone, app_version, os_version, device_model,
     status, status_reason, status_changed_at, created_at, updated_at
-) VALUES (%s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, 'active', '', NULL, %s, %s)
+)
+SELECT %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, 'active', '', NULL, %s, %s
+WHERE EXISTS (SELECT 1 FROM {_APP} WHERE id = %s AND sdk_secret_hash = %s)
 ON CONFLICT (app_id, installation_id) DO UPDATE SET
     platform = EXCLUDED.platform,
     push_token = CASE WHEN EXCLUDED.push_token <> '' THEN EXCLUDED.push_token
@@ -204,8 +221,8 @@ ON CONFLICT (app_id, installation_id) DO UPDATE SET
     device_model = COALESCE(NULLIF(EXCLUDED.device_model, ''), d.device_model),
     updated_at = EXCLUDED.updated_at
 RETURNING id, lead_id,
-    CASE WHEN first_opened_at = last_opened_at THEN 1 ELSE 0 END,
-    CASE WHEN token_updated_at = updated_at THEN 1 ELSE 0 END
+    CASE WHEN first_opened_at = last_opened_at THEN 1 ELSE 0 END AS first_open,
+    CASE WHEN token_updated_at = updated_at THEN 1 ELSE 0 END AS token_new
 """
 
 
@@ -226,24 +243,37 @@ def _token_move(*, app_id: int, platform: str, token: str, installation_id: str)
     return moved
 
 
-def _register_once(
-    *, app_id: int, data: dict[str, Any], now: datetime, move_token: bool
-) -> Registration:
+_ACTIVITY = DeviceActivity._meta.db_table
+
+# PostgreSQL: the upsert and the activity rows in ONE statement (a data-modifying CTE), run
+# in autocommit, so a registration costs a single round trip after authentication — no
+# BEGIN/COMMIT. `installed` and `push_registered` rows are kept only when the upsert says so.
+_UPSERT_WITH_ACTIVITIES_SQL = f"""
+WITH d AS ({_UPSERT_SQL})
+INSERT INTO {_ACTIVITY} (
+    app_id, device_id, lead_id, kind, action_name, action_type, details,
+    metric, length_seconds, delivery_id, occurred_at, created_at
+)
+SELECT %s, d.id, d.lead_id, k.kind, '', '', '', NULL, NULL, NULL, %s, %s
+FROM d CROSS JOIN (VALUES (1, 'installed'), (2, 'opened'), (3, 'push_registered')) AS k(ord, kind)
+WHERE k.kind = 'opened'
+   OR (k.kind = 'installed' AND d.first_open = 1)
+   OR (k.kind = 'push_registered' AND d.token_new = 1 AND %s)
+ORDER BY k.ord
+RETURNING id, device_id, kind
+"""
+
+
+def _upsert_params(*, app_id: int, secret_hash: str, data: dict[str, Any], now: Any) -> list[Any]:
     token = data.get("push_token") or ""
-    installation_id = data["installation_id"]
-    if move_token and token:
-        _token_move(
-            app_id=app_id, platform=data["platform"], token=token, installation_id=installation_id
-        )
-    db_now = connection.ops.adapt_datetimefield_value(now)
-    params = [
+    return [
         app_id,
         data["platform"],
-        installation_id,
+        data["installation_id"],
         token,
-        db_now if token else None,
-        db_now,
-        db_now,
+        now if token else None,
+        now,
+        now,
         data.get("push_enabled", True),
         False,
         data.get("locale") or "",
@@ -251,43 +281,98 @@ def _register_once(
         data.get("app_version") or "",
         data.get("os_version") or "",
         data.get("device_model") or "",
-        db_now,
-        db_now,
+        now,
+        now,
+        app_id,
+        secret_hash,
     ]
+
+
+def _register_postgres(
+    *, app_id: int, secret_hash: str, data: dict[str, Any], now: datetime
+) -> Registration:
+    token = data.get("push_token") or ""
+    upsert = _upsert_params(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_SQL, params)
-        device_id, lead_id, first_open_flag, token_flag = cursor.fetchone()
-    first_open = bool(first_open_flag)
-    token_registered = bool(token) and bool(token_flag)
-    kinds = [DeviceActivity.Kind.INSTALLED] if first_open else []
-    kinds.append(DeviceActivity.Kind.OPENED)
-    if token_registered:
-        kinds.append(DeviceActivity.Kind.PUSH_REGISTERED)
-    activity_ids = _insert_activities(
-        [
-            DeviceActivity(
-                app_id=app_id, device_id=device_id, lead_id=lead_id, kind=kind, occurred_at=now
-            )
-            for kind in kinds
-        ]
+        cursor.execute(_UPSERT_WITH_ACTIVITIES_SQL, [*upsert, app_id, now, now, bool(token)])
+        rows = cursor.fetchall()
+    if not rows:
+        raise StaleCredentials(app_id)
+    kinds = {kind for _, _, kind in rows}
+    activity_ids = [activity_id for activity_id, _, _ in rows]
+    _after_commit_evaluate_triggers(activity_ids)
+    return Registration(
+        device_id=rows[0][1],
+        installation_id=data["installation_id"],
+        first_open=DeviceActivity.Kind.INSTALLED in kinds,
+        token_registered=DeviceActivity.Kind.PUSH_REGISTERED in kinds,
+        activity_ids=activity_ids,
     )
-    return Registration(device_id, installation_id, first_open, token_registered, activity_ids)
 
 
-def device_register(*, app_id: int, data: dict[str, Any]) -> Registration:
+def _register_portable(
+    *, app_id: int, secret_hash: str, data: dict[str, Any], now: datetime
+) -> Registration:
+    """Any other database (SQLite): the upsert, then the activity insert, in a transaction."""
+    token = data.get("push_token") or ""
+    db_now = connection.ops.adapt_datetimefield_value(now)
+    upsert = _upsert_params(app_id=app_id, secret_hash=secret_hash, data=data, now=db_now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_UPSERT_SQL, upsert)
+        row = cursor.fetchone()
+        if row is None:
+            raise StaleCredentials(app_id)
+        device_id, lead_id, first_open_flag, token_flag = row
+        first_open = bool(first_open_flag)
+        token_registered = bool(token) and bool(token_flag)
+        kinds = [DeviceActivity.Kind.INSTALLED] if first_open else []
+        kinds.append(DeviceActivity.Kind.OPENED)
+        if token_registered:
+            kinds.append(DeviceActivity.Kind.PUSH_REGISTERED)
+        activity_ids = _insert_activities(
+            [
+                DeviceActivity(
+                    app_id=app_id, device_id=device_id, lead_id=lead_id, kind=k, occurred_at=now
+                )
+                for k in kinds
+            ]
+        )
+    return Registration(
+        device_id, data["installation_id"], first_open, token_registered, activity_ids
+    )
+
+
+def _register_once(
+    *, app_id: int, secret_hash: str, data: dict[str, Any], now: datetime
+) -> Registration:
+    register = _register_postgres if connection.vendor == "postgresql" else _register_portable
+    return register(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
+
+
+def device_register(*, app_id: int, secret_hash: str, data: dict[str, Any]) -> Registration:
     """Record an app open (the SDK calls this on every launch). Safe to repeat and to race:
     the upsert is atomic on (app, installation_id). If the token is still held by another
     active device the unique index refuses the row; the retry moves the token first (an
-    extra statement only that rare call pays)."""
+    extra statement only that rare call pays). `secret_hash` is the app's SDK secret hash
+    the caller authenticated with; if it is no longer current, StaleCredentials."""
     now = timezone.now()
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                return _register_once(app_id=app_id, data=data, now=now, move_token=attempt > 0)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    # Inside a caller's transaction the attempt needs a savepoint, or a refused row would
+    # abort the caller's transaction (PostgreSQL); on its own it runs in autocommit.
+    attempt = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with attempt:
+            return _register_once(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
+    except IntegrityError:
+        if not data.get("push_token"):
+            raise
+    with transaction.atomic():
+        _token_move(
+            app_id=app_id,
+            platform=data["platform"],
+            token=data["push_token"],
+            installation_id=data["installation_id"],
+        )
+        return _register_once(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
 
 
 # --- Other device writes ----------------------------------------------------------------------
@@ -358,7 +443,8 @@ def _lead_upsert(*, email: str, attributes: dict[str, Any]) -> Lead:
     changed = []
     for name in LEAD_STANDARD_FIELDS:
         value = attributes.get(name)
-        if value is not None and value != getattr(lead, name):
+        # Blank means "not known here", never "erase": SDKs often send empty strings.
+        if value and value != getattr(lead, name):
             setattr(lead, name, value)
             changed.append(name)
     custom = attributes.get("custom_fields")
@@ -429,15 +515,20 @@ def _record_push_feedback(
                 "No delivery with this id was sent to this device.",
             )
     for _, item in items:
-        stamp = "received_at" if item["kind"] == DeviceActivity.Kind.PUSH_RECEIVED else "tapped_at"
-        updated = Delivery.objects.filter(
-            pk=item["delivery_id"], **{f"{stamp}__isnull": True}
-        ).update(**{stamp: item["occurred_at"]})
-        if updated:
-            counter = f"{stamp.removesuffix('_at')}_{device.platform}"
-            CampaignRun.objects.filter(pk=owned[item["delivery_id"]]).update(
-                **{counter: F(counter) + 1}
-            )
+        # A tap proves receipt: iOS apps often cannot report `received` (no code runs when a
+        # push arrives in the background), so a tap also sets received_at if it is unset.
+        stamps = ["received_at"]
+        if item["kind"] == DeviceActivity.Kind.PUSH_TAPPED:
+            stamps.append("tapped_at")
+        for stamp in stamps:
+            updated = Delivery.objects.filter(
+                pk=item["delivery_id"], **{f"{stamp}__isnull": True}
+            ).update(**{stamp: item["occurred_at"]})
+            if updated:
+                counter = f"{stamp.removesuffix('_at')}_{device.platform}"
+                CampaignRun.objects.filter(pk=owned[item["delivery_id"]]).update(
+                    **{counter: F(counter) + 1}
+                )
 
 
 @transaction.atomic

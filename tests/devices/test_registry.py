@@ -85,14 +85,25 @@ def test_unreachable_broker_is_logged_and_the_call_still_succeeds(
 def test_service_register_is_idempotent_and_moves_token(sent):
     app = MobileAppFactory()
     data = {"installation_id": "a", "platform": "ios", "push_token": IOS_TOKEN}
-    first = registry.device_register(app_id=app.pk, data=data)
-    again = registry.device_register(app_id=app.pk, data=data)
+    first = registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+    again = registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
     assert first.first_open and not again.first_open
     assert first.device_id == again.device_id
-    moved = registry.device_register(app_id=app.pk, data={**data, "installation_id": "b"})
+    moved = registry.device_register(
+        app_id=app.pk, secret_hash=app.sdk_secret_hash, data={**data, "installation_id": "b"}
+    )
     assert moved.token_registered
     tokens = dict(Device.objects.values_list("installation_id", "push_token"))
     assert tokens == {"a": "", "b": IOS_TOKEN}
+
+
+@pytest.mark.django_db
+def test_register_with_a_stale_secret_hash_writes_nothing(sent):
+    app = MobileAppFactory()
+    data = {"installation_id": "a", "platform": "ios", "push_token": IOS_TOKEN}
+    with pytest.raises(registry.StaleCredentials):
+        registry.device_register(app_id=app.pk, secret_hash="0" * 64, data=data)
+    assert not Device.objects.exists() and not DeviceActivity.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -108,7 +119,9 @@ def test_concurrent_first_registrations_create_one_device(sent):
         try:
             barrier.wait()
             data = {"installation_id": "same", "platform": "ios", "push_token": IOS_TOKEN}
-            results.append(registry.device_register(app_id=app.pk, data=data))
+            results.append(
+                registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:
@@ -123,3 +136,30 @@ def test_concurrent_first_registrations_create_one_device(sent):
     assert Device.objects.filter(installation_id="same").count() == 1
     assert sum(r.first_open for r in results) == 1
     assert DeviceActivity.objects.filter(kind="installed").count() == 1
+
+
+@pytest.mark.django_db
+def test_trigger_message_reaches_the_real_redis_broker(
+    sdk, settings, django_capture_on_commit_callbacks
+):
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL (the broker); CI and the PostgreSQL runs set it")
+    import base64
+    import json
+
+    import redis
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sdk.register("broker-check", push_token=IOS_TOKEN)
+    ids = response.json()["activity_ids"]
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    found = None
+    for raw in client.lrange("send", 0, -1):
+        message = json.loads(raw)
+        if message["headers"].get("task") != "campaigns.triggers_evaluate":
+            continue
+        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        if args == [ids]:
+            found = raw
+    assert found is not None, "no campaigns.triggers_evaluate message with these ids on 'send'"
+    client.lrem("send", 1, found)  # nobody consumes it here; leave the queue as it was

@@ -96,6 +96,19 @@ def test_push_received_and_tapped_update_delivery_and_counters_once(sdk, device)
     assert DeviceActivity.objects.filter(kind="push_tapped", delivery_id=delivery.pk).count() == 2
 
 
+def test_tap_without_receipt_counts_as_received_once(sdk, device):
+    delivery = make_delivery(device)
+    for _ in range(2):
+        body = {"kind": "push_tapped", "delivery_id": delivery.pk}
+        assert sdk.post("devices/inst-1/activities", body).status_code == 201
+    body = {"kind": "push_received", "delivery_id": delivery.pk}
+    assert sdk.post("devices/inst-1/activities", body).status_code == 201
+    delivery.refresh_from_db()
+    assert delivery.received_at is not None and delivery.tapped_at is not None
+    run = CampaignRun.objects.get()
+    assert (run.received_ios, run.tapped_ios) == (1, 1)
+
+
 def test_delivery_of_another_device_is_400_and_nothing_is_written(sdk, sdk_app, device):
     other_device = DeviceFactory(app=sdk_app, platform="ios", push_token="cd" * 32)
     foreign = make_delivery(other_device)

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from devices.models import PushCredential
 from pushmarketing.addons import ADDON_DISABLED_MESSAGE
 from pushmarketing.api_tokens import api_token_revoke
 from pushmarketing.models import ApiToken
-from tests.api_fixtures import bearer_client
+from tests.api_fixtures import bearer_client, clear_throttle_counts
 from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle() -> None:
-    cache.clear()
+    clear_throttle_counts()
 
 
 @pytest.fixture
