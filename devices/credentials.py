@@ -318,7 +318,7 @@ def credential_store(
         for name, value in values.items():
             setattr(credential, name, value)
         credential.version = F("version") + 1
-        credential.save()
+        credential.save(update_fields=[*values, "version", "uploaded_at"])
         credential.refresh_from_db()
     audit_record(
         actor=actor,

@@ -39,7 +39,7 @@ class RolesField(forms.MultipleChoiceField):
 class UserCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
     # Checked by user_create, so one submit reports every problem together.
-    email = forms.CharField(required=False, max_length=254)
+    email = forms.CharField(required=False, max_length=254, widget=forms.EmailInput)
     password = forms.CharField(strip=False, widget=forms.PasswordInput)
     roles = RolesField()
 
