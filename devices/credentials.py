@@ -78,13 +78,16 @@ def _check_size(errors: _Errors, field: str, data: bytes, what: str) -> bool:
         errors.add(field, f"the {what} is empty")
         return False
     if len(data) > MAX_CREDENTIAL_BYTES:
-        errors.add(
-            field,
-            f"the {what} is too large ({len(data) // 1024} KiB; the limit is "
-            f"{MAX_CREDENTIAL_BYTES // 1024} KiB)",
-        )
+        errors.add(field, credential_too_large_message(what, len(data)))
         return False
     return True
+
+
+def credential_too_large_message(what: str, size: int) -> str:
+    return (
+        f"the {what} is too large ({-(-size // 1024)} KiB; the limit is "
+        f"{MAX_CREDENTIAL_BYTES // 1024} KiB)"
+    )
 
 
 def _key_label(key: object) -> str:

@@ -12,6 +12,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from devices import selectors_browse as browse
@@ -75,6 +76,17 @@ def app_list(request: HttpRequest) -> HttpResponse:
     return render(request, "devices/app_list.html", {"rows": rows})
 
 
+def _secret_page(
+    request: HttpRequest, app: MobileApp, secret: str, *, created: bool
+) -> HttpResponse:
+    response = render(
+        request, "devices/app_secret.html", {"app": app, "secret": secret, "created": created}
+    )
+    # The only copy of the secret: keep it out of browser and proxy caches.
+    add_never_cache_headers(response)
+    return response
+
+
 @role_required(Role.ADMIN)
 def app_create_view(request: HttpRequest) -> HttpResponse:
     form = AppForm(request.POST or None, request.FILES or None)
@@ -94,9 +106,7 @@ def app_create_view(request: HttpRequest) -> HttpResponse:
         else:
             # Rendered, not redirected: the secret is never stored anywhere in plain text,
             # so this response is the only place it appears.
-            return render(
-                request, "devices/app_secret.html", {"app": app, "secret": secret, "created": True}
-            )
+            return _secret_page(request, app, secret, created=True)
     status = 400 if form.errors else 200
     return render(request, "devices/app_form.html", {"form": form, "app": None}, status=status)
 
@@ -166,9 +176,7 @@ def app_rotate_secret_view(request: HttpRequest, app_id: int) -> HttpResponse:
         )
         return redirect("app-detail", app_id=app.pk)
     secret = app_rotate_secret(app=app, actor=request.user)
-    return render(
-        request, "devices/app_secret.html", {"app": app, "secret": secret, "created": False}
-    )
+    return _secret_page(request, app, secret, created=False)
 
 
 def _credential_upload(
