@@ -96,7 +96,12 @@ def _yes_no(value: str) -> bool | None:
 
 
 class DeviceFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search")
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "install id, token prefix, email"}),
+    )
     app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     platform = forms.ChoiceField(required=False, choices=[("", "Any"), *Platform.choices])
     status = forms.ChoiceField(required=False, choices=[("", "Any"), *Device.Status.choices])
@@ -112,7 +117,12 @@ class DeviceFilterForm(forms.Form):
 
 
 class LeadFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search")
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Email or name", "aria-label": "Search"}),
+    )
     app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args: object, app_choices: list[tuple[int, str]], **kwargs: object):

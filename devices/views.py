@@ -44,6 +44,9 @@ ACTIVITY_PAGE_SIZE = 25
 
 def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Show a service's field-keyed errors next to the matching form fields."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
     for field, problems in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, problems)
 

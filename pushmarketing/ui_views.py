@@ -25,6 +25,9 @@ USER_PAGE_SIZE = 50
 
 
 def _apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
     for field, problems in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, problems)
 

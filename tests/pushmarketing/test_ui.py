@@ -238,3 +238,10 @@ def test_overview_for_marketer_has_no_admin_links(marketer_client):
     assert "Devices eligible for push" in page
     assert reverse("app-create") not in page
     assert reverse("device-list") in page
+
+
+def test_overview_for_user_without_role_says_so(client):
+    client.force_login(UserFactory())
+    page = client.get(reverse("home")).content.decode()
+    assert "You have no role yet" in page
+    assert reverse("device-list") not in page
