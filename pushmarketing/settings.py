@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's assets served by us, so /api/docs/ works offline (no CDN).
+    "drf_spectacular_sidecar",
     "pushmarketing",
     "devices",
     "notifications",
@@ -115,8 +117,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests: a file (not :memory:) so the real Celery worker subprocess opens the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_pushmarketing.sqlite3")}
 else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check is one extra `SELECT 1` round trip per request; a pooled, supervised
+    # database (or the registration benchmark) may turn it off.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USES_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -153,6 +159,16 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
+# Queues: `send` (trigger + sample sends, latency), `bulk` (batch chunks), `default`
+# (resolution, scheduling, housekeeping). A big batch never starves a trigger send.
+CELERY_TASK_ROUTES = {
+    "campaigns.deliveries_send": {"queue": "bulk"},
+    "campaigns.deliveries_sweep": {"queue": "default"},
+    "campaigns.push_credential_verify": {"queue": "send"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "deliveries-sweep": {"task": "campaigns.deliveries_sweep", "schedule": 60.0},
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -205,6 +221,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "TAGS": [
+        {"name": "SDK", "description": "Called by the mobile app: HTTP Basic, SDK key:secret."},
+        {"name": "Management", "description": "Integrations: Authorization: Bearer <API token>."},
+    ],
 }
 
 # --- Push -----------------------------------------------------------------------------------
@@ -222,6 +245,18 @@ APNS_PORT = env_int("APNS_PORT", 443)
 APNS_CA_FILE = env_str("APNS_CA_FILE")
 PUSH_SEND_CONCURRENCY = env_int("PUSH_SEND_CONCURRENCY", 200)
 PUSH_SEND_TIMEOUT_SECONDS = env_int("PUSH_SEND_TIMEOUT_SECONDS", 10)
+# The send path (campaigns.delivery).
+PUSH_CHUNK_SIZE = env_int("PUSH_CHUNK_SIZE", 500)
+PUSH_MAX_ATTEMPTS = env_int("PUSH_MAX_ATTEMPTS", 5)
+PUSH_RETRY_BASE_SECONDS = env_int("PUSH_RETRY_BASE_SECONDS", 30)
+# Upper bound on one retry delay (Retry-After included); tests shorten it.
+PUSH_RETRY_MAX_SECONDS = env_int("PUSH_RETRY_MAX_SECONDS", 3600)
+# A row `sending` for longer than this belongs to a dead worker; must exceed the longest batch
+# (500 sends at PUSH_SEND_CONCURRENCY with PUSH_SEND_TIMEOUT_SECONDS each: well under 60 s).
+PUSH_SENDING_TIMEOUT_SECONDS = env_int("PUSH_SENDING_TIMEOUT_SECONDS", 300)
+# Provider quotas shared by every worker (per app and provider), messages per minute.
+PUSH_RATE_FCM_PER_MINUTE = env_int("PUSH_RATE_FCM_PER_MINUTE", 600_000)
+PUSH_RATE_APNS_PER_MINUTE = env_int("PUSH_RATE_APNS_PER_MINUTE", 600_000)
 PUSH_SIMULATOR_ENABLED = env_bool("PUSH_SIMULATOR_ENABLED", DEBUG)
 PUSH_SIMULATOR_HOST = env_str("PUSH_SIMULATOR_HOST", "127.0.0.1")
 PUSH_SIMULATOR_FCM_PORT = env_int("PUSH_SIMULATOR_FCM_PORT", 8701)
