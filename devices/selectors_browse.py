@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility, eligible_q
@@ -92,6 +93,22 @@ def activity_list(
     if kind:
         activities = activities.filter(kind=kind)
     return activities.order_by("-occurred_at", "-id")
+
+
+def deliveries_recent(
+    *, lead_id: int | None = None, device_id: int | None = None, limit: int = 25
+) -> list[Any]:
+    """The latest pushes sent to a lead or a device (one query). The model is looked up by
+    name: the device registry does not import the campaigns app."""
+    delivery_model = apps.get_model("campaigns", "Delivery")
+    deliveries = delivery_model.objects.select_related(
+        "run__campaign", "run__notification", "device"
+    )
+    if lead_id is not None:
+        deliveries = deliveries.filter(lead_id=lead_id)
+    if device_id is not None:
+        deliveries = deliveries.filter(device_id=device_id)
+    return list(deliveries.order_by("-created_at", "-id")[:limit])
 
 
 def app_choices() -> list[tuple[int, str]]:

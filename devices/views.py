@@ -294,6 +294,7 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
             "reasons": browse.device_eligibility_reasons(device),
             "activity_form": activity_form,
             "activities": activities,
+            "deliveries": browse.deliveries_recent(device_id=device.pk),
             "addon_enabled": mobile_push_enabled(),
         },
     )
@@ -332,6 +333,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
             "devices": devices,
             "activity_form": activity_form,
             "activities": activities,
+            "deliveries": browse.deliveries_recent(lead_id=lead.pk),
             "addon_enabled": mobile_push_enabled(),
         },
     )
