@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility, eligible_q
-from devices.models import Device, DeviceActivity, Lead, MobileApp, PushCredential
+from devices.models import Device, DeviceActivity, Lead, MobileApp, Platform, PushCredential
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,27 @@ def deliveries_recent(
     if device_id is not None:
         deliveries = deliveries.filter(device_id=device_id)
     return list(deliveries.order_by("-created_at", "-id")[:limit])
+
+
+def app_list_rows() -> list[dict[str, Any]]:
+    """Each app with its device count and its credential per platform: two queries."""
+    apps_ = MobileApp.objects.annotate(device_count=Count("devices")).prefetch_related(
+        Prefetch(
+            "credentials",
+            queryset=PushCredential.objects.only("app_id", "platform", "kind", "verification"),
+        )
+    )
+    rows = []
+    for app in apps_:
+        by_platform = {c.platform: c for c in app.credentials.all()}
+        rows.append(
+            {
+                "app": app,
+                "ios": by_platform.get(Platform.IOS),
+                "android": by_platform.get(Platform.ANDROID),
+            }
+        )
+    return rows
 
 
 def app_choices() -> list[tuple[int, str]]:

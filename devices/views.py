@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
@@ -32,7 +31,7 @@ from devices.forms import (
     FcmServiceAccountForm,
     LeadFilterForm,
 )
-from devices.models import Lead, MobileApp, Platform, PushCredential
+from devices.models import Lead, MobileApp, Platform
 from devices.services.apps import app_create, app_rotate_secret, app_update
 from pushmarketing.addons import mobile_push_enabled
 from pushmarketing.roles import Role
@@ -60,23 +59,7 @@ def _page(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
 
 @role_required(Role.ADMIN)
 def app_list(request: HttpRequest) -> HttpResponse:
-    apps = MobileApp.objects.annotate(device_count=Count("devices")).prefetch_related(
-        Prefetch(
-            "credentials",
-            queryset=PushCredential.objects.only("app_id", "platform", "kind", "verification"),
-        )
-    )
-    rows = []
-    for app in apps:
-        by_platform = {c.platform: c for c in app.credentials.all()}
-        rows.append(
-            {
-                "app": app,
-                "ios": by_platform.get(Platform.IOS),
-                "android": by_platform.get(Platform.ANDROID),
-            }
-        )
-    return render(request, "devices/app_list.html", {"rows": rows})
+    return render(request, "devices/app_list.html", {"rows": browse.app_list_rows()})
 
 
 def _secret_page(
