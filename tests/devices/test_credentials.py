@@ -339,3 +339,25 @@ def test_certificate_topic_mismatch_is_a_warning(admin_user):
 def test_service_account_helper_really_drops_keys():
     # Guards the fixture the missing-key tests rely on.
     assert "project_id" not in service_account(project_id=None)
+
+
+def test_p12_with_legacy_keychain_encryption_is_accepted():
+    # macOS Keychain exports .p12 files with 3DES and SHA-1, not the modern AES default.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from tests.ui_fixtures import rsa_key, self_signed_cert
+
+    key = rsa_key()
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(2048)
+        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .hmac_hash(hashes.SHA1())
+        .build(b"keychain")
+    )
+    data = pkcs12.serialize_key_and_certificates(
+        b"push", key, self_signed_cert(key), None, encryption
+    )
+    parsed = parse_apns_certificate(p12_bytes=data, password="keychain")
+    assert parsed.public_meta["topic"] == "com.example.shop"
