@@ -10,6 +10,7 @@ upserts the app's `PushCredential` for that platform. Secrets are encrypted with
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ from django.db.models import F
 from devices.models import MobileApp, Platform, PushCredential
 from pushmarketing.audit import audit_record
 from pushmarketing.secrets import encrypt_bytes
+
+logger = logging.getLogger(__name__)
 
 # Real .p8 keys are ~250 bytes, .p12 files a few KiB, service-account JSON ~2.3 KiB: anything
 # much larger is the wrong file, and refusing it early bounds parsing work.
@@ -78,13 +81,16 @@ def _check_size(errors: _Errors, field: str, data: bytes, what: str) -> bool:
         errors.add(field, f"the {what} is empty")
         return False
     if len(data) > MAX_CREDENTIAL_BYTES:
-        errors.add(
-            field,
-            f"the {what} is too large ({len(data) // 1024} KiB; the limit is "
-            f"{MAX_CREDENTIAL_BYTES // 1024} KiB)",
-        )
+        errors.add(field, credential_too_large_message(what, len(data)))
         return False
     return True
+
+
+def credential_too_large_message(what: str, size: int) -> str:
+    return (
+        f"the {what} is too large ({-(-size // 1024)} KiB; the limit is "
+        f"{MAX_CREDENTIAL_BYTES // 1024} KiB)"
+    )
 
 
 def _key_label(key: object) -> str:
@@ -116,7 +122,8 @@ def parse_apns_token(*, key_pem: str | bytes, key_id: str, team_id: str) -> Pars
         errors.add("key_id", "key id must be exactly 10 characters, A-Z and 0-9")
     if not APPLE_ID_RE.match(team_id):
         errors.add("team_id", "team id must be exactly 10 characters, A-Z and 0-9")
-    data = _as_bytes(key_pem)
+    # Editors on Windows may add a byte-order mark, which the PEM parser does not skip.
+    data = _as_bytes(key_pem).removeprefix(b"\xef\xbb\xbf")
     pem_text = ""
     if _check_size(errors, "key", data, ".p8 key file"):
         key, problem = _load_private_key(data)
@@ -318,8 +325,15 @@ def credential_store(
         for name, value in values.items():
             setattr(credential, name, value)
         credential.version = F("version") + 1
-        credential.save()
+        credential.save(update_fields=[*values, "version", "uploaded_at"])
         credential.refresh_from_db()
+    logger.info(
+        "credentials: app %s %s %s uploaded (version %s)",
+        app.pk,
+        parsed.platform,
+        parsed.kind,
+        credential.version,
+    )
     audit_record(
         actor=actor,
         action="credential.uploaded",

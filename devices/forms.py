@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from devices.credentials import MAX_CREDENTIAL_BYTES
+from devices.credentials import MAX_CREDENTIAL_BYTES, credential_too_large_message
 from devices.models import Device, DeviceActivity, MobileApp, Platform
 
 
@@ -37,16 +37,28 @@ class AppEditForm(AppForm):
     remove_icon = forms.BooleanField(required=False, label="Remove the current icon")
 
 
+class CredentialFileField(forms.FileField):
+    """Refuses an oversize file by its declared size, before reading it into memory."""
+
+    def __init__(self, *, what: str, **kwargs: object) -> None:
+        self.what = what
+        super().__init__(**kwargs)
+
+    def clean(self, data: object, initial: object = None) -> object:
+        upload = super().clean(data, initial)
+        if upload is not None and upload.size > MAX_CREDENTIAL_BYTES:
+            raise forms.ValidationError(credential_too_large_message(self.what, upload.size))
+        return upload
+
+
 def _read_upload(form: forms.Form, field: str) -> bytes:
-    upload = form.cleaned_data[field]
-    if upload.size > MAX_CREDENTIAL_BYTES:
-        # Do not read an oversize file into memory just to reject it.
-        return b"\0" * (MAX_CREDENTIAL_BYTES + 1)
-    return upload.read()
+    return form.cleaned_data[field].read()
 
 
 class ApnsTokenForm(forms.Form):
-    key = forms.FileField(label=".p8 auth key", help_text="The AuthKey_XXXXXXXXXX.p8 file.")
+    key = CredentialFileField(
+        what=".p8 key file", label=".p8 auth key", help_text="The AuthKey_XXXXXXXXXX.p8 file."
+    )
     # Lengths and alphabet are checked by the service, whose message names the rule.
     key_id = forms.CharField(label="Key id", max_length=40)
     team_id = forms.CharField(label="Team id", max_length=40)
@@ -56,7 +68,7 @@ class ApnsTokenForm(forms.Form):
 
 
 class ApnsCertificateForm(forms.Form):
-    certificate = forms.FileField(label=".p12 certificate")
+    certificate = CredentialFileField(what=".p12 file", label=".p12 certificate")
     password = forms.CharField(
         required=False, strip=False, widget=forms.PasswordInput(render_value=False)
     )
@@ -66,7 +78,8 @@ class ApnsCertificateForm(forms.Form):
 
 
 class FcmServiceAccountForm(forms.Form):
-    service_account = forms.FileField(
+    service_account = CredentialFileField(
+        what="service-account file",
         label="Service-account JSON",
         help_text="Firebase console → Project settings → Service accounts → Generate new key.",
     )
@@ -83,7 +96,12 @@ def _yes_no(value: str) -> bool | None:
 
 
 class DeviceFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search")
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "install id, token prefix, email"}),
+    )
     app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     platform = forms.ChoiceField(required=False, choices=[("", "Any"), *Platform.choices])
     status = forms.ChoiceField(required=False, choices=[("", "Any"), *Device.Status.choices])
@@ -99,7 +117,12 @@ class DeviceFilterForm(forms.Form):
 
 
 class LeadFilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search")
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Email or name", "aria-label": "Search"}),
+    )
     app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args: object, app_choices: list[tuple[int, str]], **kwargs: object):

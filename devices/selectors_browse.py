@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.apps import apps
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility, eligible_q
-from devices.models import Device, DeviceActivity, Lead, MobileApp, PushCredential
+from devices.models import Device, DeviceActivity, Lead, MobileApp, Platform, PushCredential
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,43 @@ def activity_list(
     if kind:
         activities = activities.filter(kind=kind)
     return activities.order_by("-occurred_at", "-id")
+
+
+def deliveries_recent(
+    *, lead_id: int | None = None, device_id: int | None = None, limit: int = 25
+) -> list[Any]:
+    """The latest pushes sent to a lead or a device (one query). The model is looked up by
+    name: the device registry does not import the campaigns app."""
+    delivery_model = apps.get_model("campaigns", "Delivery")
+    deliveries = delivery_model.objects.select_related(
+        "run__campaign", "run__notification", "device"
+    )
+    if lead_id is not None:
+        deliveries = deliveries.filter(lead_id=lead_id)
+    if device_id is not None:
+        deliveries = deliveries.filter(device_id=device_id)
+    return list(deliveries.order_by("-created_at", "-id")[:limit])
+
+
+def app_list_rows() -> list[dict[str, Any]]:
+    """Each app with its device count and its credential per platform: two queries."""
+    apps_ = MobileApp.objects.annotate(device_count=Count("devices")).prefetch_related(
+        Prefetch(
+            "credentials",
+            queryset=PushCredential.objects.only("app_id", "platform", "kind", "verification"),
+        )
+    )
+    rows = []
+    for app in apps_:
+        by_platform = {c.platform: c for c in app.credentials.all()}
+        rows.append(
+            {
+                "app": app,
+                "ios": by_platform.get(Platform.IOS),
+                "android": by_platform.get(Platform.ANDROID),
+            }
+        )
+    return rows
 
 
 def app_choices() -> list[tuple[int, str]]:

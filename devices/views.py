@@ -9,9 +9,9 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from devices import selectors_browse as browse
@@ -31,7 +31,7 @@ from devices.forms import (
     FcmServiceAccountForm,
     LeadFilterForm,
 )
-from devices.models import Lead, MobileApp, Platform, PushCredential
+from devices.models import Lead, MobileApp, Platform
 from devices.services.apps import app_create, app_rotate_secret, app_update
 from pushmarketing.addons import mobile_push_enabled
 from pushmarketing.roles import Role
@@ -43,6 +43,9 @@ ACTIVITY_PAGE_SIZE = 25
 
 def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Show a service's field-keyed errors next to the matching form fields."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
     for field, problems in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, problems)
 
@@ -56,23 +59,18 @@ def _page(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:
 
 @role_required(Role.ADMIN)
 def app_list(request: HttpRequest) -> HttpResponse:
-    apps = MobileApp.objects.annotate(device_count=Count("devices")).prefetch_related(
-        Prefetch(
-            "credentials",
-            queryset=PushCredential.objects.only("app_id", "platform", "kind", "verification"),
-        )
+    return render(request, "devices/app_list.html", {"rows": browse.app_list_rows()})
+
+
+def _secret_page(
+    request: HttpRequest, app: MobileApp, secret: str, *, created: bool
+) -> HttpResponse:
+    response = render(
+        request, "devices/app_secret.html", {"app": app, "secret": secret, "created": created}
     )
-    rows = []
-    for app in apps:
-        by_platform = {c.platform: c for c in app.credentials.all()}
-        rows.append(
-            {
-                "app": app,
-                "ios": by_platform.get(Platform.IOS),
-                "android": by_platform.get(Platform.ANDROID),
-            }
-        )
-    return render(request, "devices/app_list.html", {"rows": rows})
+    # The only copy of the secret: keep it out of browser and proxy caches.
+    add_never_cache_headers(response)
+    return response
 
 
 @role_required(Role.ADMIN)
@@ -94,9 +92,7 @@ def app_create_view(request: HttpRequest) -> HttpResponse:
         else:
             # Rendered, not redirected: the secret is never stored anywhere in plain text,
             # so this response is the only place it appears.
-            return render(
-                request, "devices/app_secret.html", {"app": app, "secret": secret, "created": True}
-            )
+            return _secret_page(request, app, secret, created=True)
     status = 400 if form.errors else 200
     return render(request, "devices/app_form.html", {"form": form, "app": None}, status=status)
 
@@ -166,9 +162,7 @@ def app_rotate_secret_view(request: HttpRequest, app_id: int) -> HttpResponse:
         )
         return redirect("app-detail", app_id=app.pk)
     secret = app_rotate_secret(app=app, actor=request.user)
-    return render(
-        request, "devices/app_secret.html", {"app": app, "secret": secret, "created": False}
-    )
+    return _secret_page(request, app, secret, created=False)
 
 
 def _credential_upload(
@@ -283,6 +277,7 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
             "reasons": browse.device_eligibility_reasons(device),
             "activity_form": activity_form,
             "activities": activities,
+            "deliveries": browse.deliveries_recent(device_id=device.pk),
             "addon_enabled": mobile_push_enabled(),
         },
     )
@@ -321,6 +316,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
             "devices": devices,
             "activity_form": activity_form,
             "activities": activities,
+            "deliveries": browse.deliveries_recent(lead_id=lead.pk),
             "addon_enabled": mobile_push_enabled(),
         },
     )

@@ -136,3 +136,23 @@ def user_reactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> Abstr
             summary=f"User {user.get_username()} reactivated",
         )
     return user
+
+
+@transaction.atomic
+def user_set_password(
+    *, user: AbstractBaseUser, password: str, actor: AbstractBaseUser
+) -> AbstractBaseUser:
+    """An admin sets a new password (e.g. a forgotten one); the audit never holds it."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": list(exc.messages)}) from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(
+        actor=actor,
+        action="user.password_set",
+        target=user,
+        summary=f"Password of {user.get_username()} set by an admin",
+    )
+    return user

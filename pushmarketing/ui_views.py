@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
@@ -16,7 +16,13 @@ from django.views.decorators.http import require_POST
 from pushmarketing.addons import addon_set_enabled
 from pushmarketing.models import AddOn, AuditEntry
 from pushmarketing.roles import Role
-from pushmarketing.services import user_create, user_deactivate, user_reactivate, user_set_roles
+from pushmarketing.services import (
+    user_create,
+    user_deactivate,
+    user_reactivate,
+    user_set_password,
+    user_set_roles,
+)
 from pushmarketing.ui import role_required
 
 User = get_user_model()
@@ -25,6 +31,9 @@ USER_PAGE_SIZE = 50
 
 
 def _apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
     for field, problems in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, problems)
 
@@ -39,13 +48,19 @@ class RolesField(forms.MultipleChoiceField):
 class UserCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
     # Checked by user_create, so one submit reports every problem together.
-    email = forms.CharField(required=False, max_length=254)
+    email = forms.CharField(required=False, max_length=254, widget=forms.EmailInput)
     password = forms.CharField(strip=False, widget=forms.PasswordInput)
     roles = RolesField()
 
 
 class UserRolesForm(forms.Form):
     roles = RolesField()
+
+
+class UserPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="New password", strip=False, widget=forms.PasswordInput(render_value=False)
+    )
 
 
 # --- settings -------------------------------------------------------------------------------
@@ -104,12 +119,41 @@ def user_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _user_detail_page(
+    request: HttpRequest,
+    target: AbstractBaseUser,
+    *,
+    roles_form: forms.Form | None = None,
+    password_form: forms.Form | None = None,
+) -> HttpResponse:
+    if roles_form is None:
+        current = sorted(set(target.groups.values_list("name", flat=True)) & set(Role.values))
+        roles_form = UserRolesForm(initial={"roles": current})
+    recent = AuditEntry.objects.filter(
+        target_type=target._meta.label_lower, target_id=str(target.pk)
+    )[:20]
+    failed = bool(roles_form.errors or (password_form is not None and password_form.errors))
+    return render(
+        request,
+        "pushmarketing/user_detail.html",
+        {
+            "target": target,
+            "form": roles_form,
+            "password_form": password_form or UserPasswordForm(),
+            "recent": recent,
+            "is_self": target.pk == request.user.pk,
+        },
+        status=400 if failed else 200,
+    )
+
+
 @role_required(Role.ADMIN)
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
-    current = sorted(set(target.groups.values_list("name", flat=True)) & set(Role.values))
-    form = UserRolesForm(request.POST or None, initial={"roles": current})
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        return _user_detail_page(request, target)
+    form = UserRolesForm(request.POST)
+    if form.is_valid():
         try:
             user_set_roles(user=target, roles=form.cleaned_data["roles"], actor=request.user)
         except ValidationError as exc:
@@ -117,15 +161,25 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Roles of {target.get_username()} saved.")
             return redirect("user-detail", user_id=target.pk)
-    recent = AuditEntry.objects.filter(
-        target_type=target._meta.label_lower, target_id=str(target.pk)
-    )[:20]
-    return render(
-        request,
-        "pushmarketing/user_detail.html",
-        {"target": target, "form": form, "recent": recent, "is_self": target.pk == request.user.pk},
-        status=400 if form.errors else 200,
-    )
+    return _user_detail_page(request, target, roles_form=form)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=user_id)
+    form = UserPasswordForm(request.POST)
+    if form.is_valid():
+        try:
+            user_set_password(
+                user=target, password=form.cleaned_data["password"], actor=request.user
+            )
+        except ValidationError as exc:
+            _apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"New password set for {target.get_username()}.")
+            return redirect("user-detail", user_id=target.pk)
+    return _user_detail_page(request, target, password_form=form)
 
 
 @require_POST

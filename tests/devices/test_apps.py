@@ -200,6 +200,7 @@ def test_rotate_needs_confirmation_then_shows_the_new_secret_once(admin_client):
     assert "to confirm the rotation" in response.content.decode()
 
     response = admin_client.post(url, {"confirm": "yes"})
+    assert "no-store" in response["Cache-Control"]
     app.refresh_from_db()
     secret = re.search(r'id="sdk-secret">(sk_[^<]+)<', response.content.decode()).group(1)
     assert hashes_match(secret, app.sdk_secret_hash)
@@ -273,7 +274,9 @@ def test_oversize_upload_is_refused_without_reading_it(admin_client):
         {"service_account": SimpleUploadedFile("big.json", b" " * 70_000 + b"{}")},
     )
     assert response.status_code == 400
-    assert "too large" in response.content.decode()
+    assert "the service-account file is too large (69 KiB; the limit is 64 KiB)" in (
+        response.content.decode()
+    )
 
 
 # --- roles ----------------------------------------------------------------------------------

@@ -210,3 +210,33 @@ def test_admin_may_browse(admin_client, fleet):
 
 def test_unknown_device_is_404(marketer_client):
     assert marketer_client.get(reverse("device-detail", args=[999])).status_code == 404
+
+
+def test_lead_and_device_pages_list_pushes_sent(marketer_client, django_assert_max_num_queries):
+    from campaigns.models import CampaignRun, Delivery
+    from tests.campaign_fixtures import make_campaign
+    from tests.delivery_fixtures import run_create
+
+    device = DeviceFactory()
+    other = DeviceFactory(lead=device.lead, app=device.app, platform="ios")
+    campaign = make_campaign(app=device.app, name="Spring sale")
+    batch = run_create(app=device.app, devices=[device, other])
+    CampaignRun.objects.filter(pk=batch.pk).update(campaign=campaign)
+    sample = run_create(app=device.app, devices=[device], kind=CampaignRun.Kind.SAMPLE)
+    Delivery.objects.filter(run=batch, device=other).update(
+        status="failed", reason="payload rejected"
+    )
+    Delivery.objects.filter(run=sample).update(status="sent", tapped_at=timezone.now())
+    with django_assert_max_num_queries(12):
+        page = marketer_client.get(reverse("lead-detail", args=[device.lead_id]))
+    deliveries = page.context["deliveries"]
+    assert [(d.run_id, d.device_id) for d in deliveries] == [
+        (sample.pk, device.pk),
+        (batch.pk, other.pk),
+        (batch.pk, device.pk),
+    ]
+    html = page.content.decode()
+    assert "Spring sale" in html and "payload rejected" in html
+    assert reverse("campaign-detail", args=[campaign.pk]) in html
+    device_page = marketer_client.get(reverse("device-detail", args=[other.pk]))
+    assert [d.run_id for d in device_page.context["deliveries"]] == [batch.pk]

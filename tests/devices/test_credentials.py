@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -48,6 +49,11 @@ def test_p8_p256_key_is_accepted_and_normalised():
     assert parsed.public_meta == {"key_id": KEY_ID, "team_id": TEAM_ID}
     key = serialization.load_pem_private_key(parsed.secret_text.encode(), password=None)
     assert isinstance(key.curve, ec.SECP256R1)
+
+
+def test_p8_with_byte_order_mark_and_crlf_is_accepted():
+    pem = "\ufeff" + ec_key_pem().replace("\n", "\r\n")
+    assert parse_apns_token(key_pem=pem.encode(), key_id=KEY_ID, team_id=TEAM_ID).secret_text
 
 
 def test_p8_with_p384_curve_is_refused_naming_the_curve():
@@ -260,7 +266,8 @@ def test_loopback_token_uri_only_with_the_simulator(settings):
 
 
 @pytest.mark.django_db
-def test_upload_encrypts_at_rest_and_audits_without_the_secret(admin_user):
+def test_upload_encrypts_at_rest_and_audits_without_the_secret(admin_user, caplog):
+    caplog.set_level(logging.INFO, logger="devices.credentials")
     app = MobileAppFactory()
     raw = service_account_json()
     private_key = json.loads(raw)["private_key"]
@@ -278,6 +285,10 @@ def test_upload_encrypts_at_rest_and_audits_without_the_secret(admin_user):
     assert "PRIVATE KEY" not in json.dumps(entry.details) + entry.summary
     assert entry.details["public_meta"]["project_id"] == "demo-project"
     assert private_key[40:80] not in json.dumps(entry.details)
+    assert f"credentials: app {app.pk} android fcm_service_account uploaded (version 1)" in (
+        caplog.messages
+    )
+    assert "PRIVATE KEY" not in caplog.text
 
 
 @pytest.mark.django_db
@@ -339,3 +350,25 @@ def test_certificate_topic_mismatch_is_a_warning(admin_user):
 def test_service_account_helper_really_drops_keys():
     # Guards the fixture the missing-key tests rely on.
     assert "project_id" not in service_account(project_id=None)
+
+
+def test_p12_with_legacy_keychain_encryption_is_accepted():
+    # macOS Keychain exports .p12 files with 3DES and SHA-1, not the modern AES default.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from tests.ui_fixtures import rsa_key, self_signed_cert
+
+    key = rsa_key()
+    encryption = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(2048)
+        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+        .hmac_hash(hashes.SHA1())
+        .build(b"keychain")
+    )
+    data = pkcs12.serialize_key_and_certificates(
+        b"push", key, self_signed_cert(key), None, encryption
+    )
+    parsed = parse_apns_certificate(p12_bytes=data, password="keychain")
+    assert parsed.public_meta["topic"] == "com.example.shop"

@@ -238,3 +238,29 @@ def test_overview_for_marketer_has_no_admin_links(marketer_client):
     assert "Devices eligible for push" in page
     assert reverse("app-create") not in page
     assert reverse("device-list") in page
+
+
+def test_overview_for_user_without_role_says_so(client):
+    client.force_login(UserFactory())
+    page = client.get(reverse("home")).content.decode()
+    assert "You have no role yet" in page
+    assert reverse("device-list") not in page
+
+
+def test_admin_sets_a_password_and_the_audit_does_not_hold_it(admin_client, marketer_user):
+    url = reverse("user-password", args=[marketer_user.pk])
+    response = admin_client.post(url, {"password": "short"})
+    assert response.status_code == 400
+    assert "too short" in response.content.decode()
+    assert admin_client.post(url, {"password": "another-long-pass-42"}).status_code == 302
+    marketer_user.refresh_from_db()
+    assert marketer_user.check_password("another-long-pass-42")
+    entry = AuditEntry.objects.get(action="user.password_set")
+    assert "another-long-pass-42" not in entry.summary + str(entry.details)
+
+
+def test_marketer_cannot_set_passwords(marketer_client, approver_user):
+    url = reverse("user-password", args=[approver_user.pk])
+    assert marketer_client.post(url, {"password": "another-long-pass-42"}).status_code == 403
+    approver_user.refresh_from_db()
+    assert approver_user.check_password("pass-for-tests")
