@@ -9,17 +9,17 @@ Grammar (checked by `compile_template`, errors name the token and the rule):
 - escaping: `\\{{` is a literal `{{` and `\\}}` a literal `}}`. Any other `{{` or `}}` outside a
   token is refused, so a typo never reaches a phone as raw braces.
 
-A template is compiled once per notification into a `str.format`-style format string plus the
-list of (field, default) slots; rendering for one lead is one dict lookup per token and one C
-level `format` call, cheap enough to run once per device on the fan-out path
+A template is compiled once per notification into literal parts and (field, default) slots;
+`CompiledContent` turns its four templates into one generated function, so rendering for one lead is one dict lookup per distinct token and
+a few string concatenations in a generated function, cheap enough to run once per device on the fan-out path
 (`bench/render.py`: 100,000 leads well under a second).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
 
 from notifications.content import PushContent, RenderedText
 
@@ -131,20 +131,50 @@ def compile_template(
     return CompiledTemplate(parts=tuple(parts))
 
 
+_RENDERED_ORDER = ("title", "subtitle", "body", "tap_uri")
+assert tuple(f.name for f in fields(RenderedText)) == _RENDERED_ORDER
+
+
+def _build_renderer(templates: tuple[CompiledTemplate, ...]) -> Callable[..., RenderedText]:
+    """Generate one flat function for the four templates (like namedtuple does): each distinct
+    (field, default) is looked up once per lead and every text is a plain concatenation. This
+    is ~3x faster than looping over parts, which matters at 100,000 renders per campaign.
+    Only repr() of the literals, field names and defaults reaches the generated source."""
+    slot_names: dict[tuple[str, str], str] = {}
+    lines = ["def render(values):", "    get = values.get"]
+    expressions = []
+    for template in templates:
+        pieces = []
+        for part in template.parts:
+            if isinstance(part, Token):
+                key = (part.field, part.default or "")
+                if key not in slot_names:
+                    slot_names[key] = f"v{len(slot_names)}"
+                    lines.append(f"    {slot_names[key]} = get({key[0]!r}) or {key[1]!r}")
+                pieces.append(slot_names[key])
+            elif part:
+                pieces.append(repr(part))
+        expressions.append(" + ".join(pieces) if pieces else "''")
+    lines.append(f"    return RenderedText({', '.join(expressions)})")
+    namespace: dict[str, object] = {"RenderedText": RenderedText}
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built from repr() only
+    return namespace["render"]  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class CompiledContent:
     title: CompiledTemplate
     subtitle: CompiledTemplate
     body: CompiledTemplate
     tap_uri: CompiledTemplate
+    _renderer: Callable[..., RenderedText] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        renderer = _build_renderer((self.title, self.subtitle, self.body, self.tap_uri))
+        object.__setattr__(self, "_renderer", renderer)
 
     def render(self, values: Mapping[str, str]) -> RenderedText:
-        return RenderedText(
-            title=self.title.render(values),
-            subtitle=self.subtitle.render(values),
-            body=self.body.render(values),
-            tap_uri=self.tap_uri.render(values),
-        )
+        return self._renderer(values)  # type: ignore[misc]
 
     @property
     def tokens(self) -> tuple[Token, ...]:

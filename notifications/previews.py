@@ -241,9 +241,11 @@ def preview_build(
     app: MobileApp | None,
     values: dict[str, str],
     notification_id: int = 0,
+    known_fields: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the composer draws: per-platform previews, the meter, token errors."""
-    compiled, token_errors = compile_content_lenient(content)
+    """Everything the composer draws: per-platform previews, the meter, token errors.
+    A field whose tokens do not compile is shown as typed, so the mistake is visible."""
+    compiled, token_errors = compile_content_lenient(content, known_fields=known_fields)
     topic = app.ios_bundle_id if app else ""
     ids = PushIds(delivery_id=0, notification_id=notification_id, run_id=0)
     message, request = _payloads(content, compiled, values, ids, topic)

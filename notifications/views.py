@@ -228,6 +228,7 @@ def notification_preview(request: HttpRequest) -> JsonResponse:
         app=app,
         values=lead_token_values(lead),
         notification_id=notification.pk if notification else 0,
+        known_fields=form.known_fields,
     )
     result["errors"] = errors
     result["preview_as"] = lead.email if lead else ""
