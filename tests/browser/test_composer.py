@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from notifications.models import PushNotification
-from tests.composer_fixtures import image_bytes
+from tests.composer_fixtures import sample_picture
 from tests.factories import LeadFactory, MobileAppFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -63,14 +63,29 @@ def test_marketer_composes_previews_and_approver_approves(
     # Image: uploaded on choose, shown as the Android big picture and the iOS thumbnail.
     page.set_input_files(
         "#id_image_file",
-        files=[
-            {"name": "sale.png", "mimeType": "image/png", "buffer": image_bytes("PNG", (1600, 800))}
-        ],
+        files=[{"name": "sale.png", "mimeType": "image/png", "buffer": sample_picture()}],
     )
     expect(android.locator("img.a-picture")).to_have_attribute(
         "src", re.compile(r"/media/push-images/")
     )
     expect(ios.locator("img.i-thumb")).to_be_visible()
+
+    # Every view of each phone draws the same rendered text.
+    for view, marker in [("collapsed", "a-thumb"), ("lock", "a-clock"), ("expanded", "a-picture")]:
+        android.locator(f".seg button[data-view={view}]").click()
+        expect(android.locator(f".{marker}")).to_be_visible()
+        expect(android).to_contain_text("Hi Ann")
+    for view, text in [
+        ("home", "Hi Ann"),
+        ("center", "Notification Center"),
+        ("expanded", "20% off everything today only."),
+        ("foreground", "iOS shows no banner"),
+        ("lock", "Hi Ann"),
+    ]:
+        ios.locator(f".seg button[data-view={view}]").click()
+        expect(ios).to_contain_text(text)
+        if view == "foreground":
+            page.locator(".phones").screenshot(path=str(artifacts_dir / "composer-foreground.png"))
     page.screenshot(path=str(artifacts_dir / "composer.png"), full_page=True)
 
     # Overflow the payload with custom data: the meter says so and saving is refused.
@@ -97,6 +112,8 @@ def test_marketer_composes_previews_and_approver_approves(
     login(page, approver)
     page.goto(f"{live_site.url}/notifications/{push.pk}/")
     expect(page.locator("#preview-ios")).to_contain_text("Hi there, 20% off")
+    page.screenshot(path=str(artifacts_dir / "composer-detail.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / "composer-detail.png"), full_page=True)
     page.click("#approve-btn")
     expect(page.locator(".messages")).to_contain_text("Approved")
     push.refresh_from_db()

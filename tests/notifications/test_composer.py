@@ -183,7 +183,7 @@ def test_escaped_braces_save_and_stray_ones_do_not(app, marketer_client):
 
 
 def test_custom_lead_fields_are_known_tokens(app, marketer_client):
-    LeadFactory(custom_fields={"Loyalty Tier": "gold", "points": 10})
+    LeadFactory(custom_fields={"Loyalty Tier": "gold", "points": 10, "bad:{key}": "x"})
     LeadFactory(custom_fields={})
     assert lead_token_field_names()[-2:] == ["Loyalty Tier", "points"]
     response = marketer_client.post(

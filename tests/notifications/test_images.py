@@ -29,6 +29,9 @@ def _jpeg_with_exif(size=(1200, 900)) -> bytes:
     return out.getvalue()
 
 
+PILLOW_DEFAULT_LIMIT = Image.MAX_IMAGE_PIXELS
+
+
 def _png_claiming(width: int, height: int) -> bytes:
     data = bytearray(image_bytes("PNG", (8, 8)))
     # IHDR data starts after the 8-byte signature, 4-byte length and 4-byte type.
@@ -110,7 +113,14 @@ def test_decompression_bomb_is_refused():
     with pytest.raises(ValidationError) as exc:
         image_validate_and_encode(bomb)
     assert exc.value.code == "too_many_pixels"
-    assert Image.MAX_IMAGE_PIXELS != 36_000_000  # the global limit is restored
+    assert Image.MAX_IMAGE_PIXELS == PILLOW_DEFAULT_LIMIT  # the process-wide guard is untouched
+
+
+def test_pillow_bomb_guard_is_a_refusal_not_a_warning(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # a deployment with a stricter limit
+    with pytest.raises(ValidationError) as exc:
+        image_validate_and_encode(image_bytes("PNG", (40, 30)))  # 1,200 px: Pillow only warns
+    assert exc.value.code == "too_many_pixels"
 
 
 def test_oversize_dimensions_are_refused():
