@@ -254,6 +254,7 @@ def preview_build(
     return {
         "android": _android_preview(message, app_name) if content.android_enabled else None,
         "ios": _ios_preview(request.payload, app_name) if content.ios_enabled else None,
+        "app_icon": app.icon.url if app and app.icon else "",
         "meter": {
             "android": _meter(sizes.fcm, fcm_payload_size(message)),
             "ios": _meter(sizes.apns, apns_payload_size(request)),

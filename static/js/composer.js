@@ -120,6 +120,12 @@
   }
 
   function appIcon(cls, name) {
+    if (last && last.app_icon) {
+      const img = el("img", cls + " has-img");
+      img.src = last.app_icon;
+      img.alt = "";
+      return img;
+    }
     return el("span", cls, (name || "A").trim().charAt(0).toUpperCase());
   }
 

@@ -37,11 +37,20 @@ def test_marketer_composes_previews_and_approver_approves(
     ios = page.locator("#preview-ios")
 
     page.fill("#id_name", "Spring sale")
-    page.fill("#id_title", "Spring sale is on")
+    page.fill("#id_title", "Spring sale, ")
     page.click("#id_message")
     page.keyboard.type("Hi {{lead.First Name:default=there}}, 20% off everything today only.")
     expect(android).to_contain_text("Hi there, 20% off", timeout=TYPING_BUDGET_MS)
     expect(ios).to_contain_text("Hi there, 20% off", timeout=TYPING_BUDGET_MS)
+
+    # The token picker inserts a token with its default at the cursor of the last field.
+    page.click("#id_title")
+    page.keyboard.press("End")
+    page.select_option("#token-field", "First Name")
+    page.fill("#token-default", "you")
+    page.click("#token-insert")
+    expect(page.locator("#id_title")).to_have_value("Spring sale, {{lead.First Name:default=you}}")
+    expect(ios).to_contain_text("Spring sale, you")
 
     # An unknown field is flagged under the message, live, before saving.
     page.click("#id_message")
@@ -59,6 +68,15 @@ def test_marketer_composes_previews_and_approver_approves(
     page.locator("#preview-as-results li", has_text="ann.lee@example.com").click()
     expect(android).to_contain_text("Hi Ann, 20% off")
     expect(ios).to_contain_text("Hi Ann, 20% off")
+    expect(android).to_contain_text("Spring sale, Ann")
+
+    # Only enabled platforms are previewed.
+    page.uncheck("#id_android_enabled")
+    expect(android.locator(".platform-off")).to_be_visible()
+    expect(android.locator(".phone")).to_be_hidden()
+    expect(page.locator('[data-meter="android"]')).to_be_hidden()
+    page.check("#id_android_enabled")
+    expect(android.locator(".phone")).to_be_visible()
 
     # Image: uploaded on choose, shown as the Android big picture and the iOS thumbnail.
     page.set_input_files(

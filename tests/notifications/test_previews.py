@@ -89,6 +89,7 @@ def test_preview_is_derived_from_the_payloads_and_rendered_for_the_lead():
     assert ios["expanded"]["body"] == LONG
     assert ios["image"] == content.image_url
     assert ios["app_name"] == "Acme"
+    assert result["app_icon"] == ""
     assert result["token_errors"] == {}
     assert result["meter"]["android"]["level"] == "ok"
 
