@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.files.storage import default_storage
 from playwright.sync_api import expect
 
+from notifications.images import IMAGE_DIR
 from notifications.models import PushNotification
 from tests.composer_fixtures import sample_picture
 from tests.factories import LeadFactory, MobileAppFactory, UserFactory
@@ -17,7 +19,19 @@ TYPING_BUDGET_MS = 1000  # "sees both previews update within a second"
 
 
 @pytest.fixture
-def shop(live_site, media_root):
+def uploaded_images_removed():
+    """The live server serves /media/ from the MEDIA_ROOT it started with, so uploads go to
+    the real (git-ignored) media dir; remove the ones this test made."""
+    before = (
+        set(default_storage.listdir(IMAGE_DIR)[1]) if default_storage.exists(IMAGE_DIR) else set()
+    )
+    yield
+    for name in set(default_storage.listdir(IMAGE_DIR)[1]) - before:
+        default_storage.delete(f"{IMAGE_DIR}/{name}")
+
+
+@pytest.fixture
+def shop(live_site, uploaded_images_removed):
     from pushmarketing.addons import addon_set_enabled
 
     addon_set_enabled(enabled=True, actor=None)
@@ -87,6 +101,9 @@ def test_marketer_composes_previews_and_approver_approves(
         "src", re.compile(r"/media/push-images/")
     )
     expect(ios.locator("img.i-thumb")).to_be_visible()
+    page.wait_for_function(
+        "document.querySelector('#preview-android img.a-picture').naturalWidth > 0"
+    )
 
     # Every view of each phone draws the same rendered text.
     for view, marker in [("collapsed", "a-thumb"), ("lock", "a-clock"), ("expanded", "a-picture")]:

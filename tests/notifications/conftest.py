@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-pytest_plugins = ["tests.composer_fixtures"]
+# Imported, not listed in pytest_plugins: pytest only allows that in the top-level conftest.
+from tests.composer_fixtures import media_root  # noqa: E402, F401
 
 
 @pytest.fixture(autouse=True)
