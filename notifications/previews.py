@@ -79,8 +79,20 @@ RULES: dict[str, ClipRule] = {
 
 @dataclass(frozen=True)
 class Clipped:
+    # Soft line breaks are spaces again (the phone mock-up wraps to its own width);
+    # the marketer's own line breaks stay "\n". `lines` is the wrapping the rule counted.
     text: str
     truncated: bool
+    lines: tuple[str, ...] = ()
+
+
+def _join(kept: list[tuple[int, str]]) -> str:
+    out: list[str] = []
+    for position, (paragraph, line) in enumerate(kept):
+        if position:
+            out.append("\n" if paragraph != kept[position - 1][0] else " ")
+        out.append(line)
+    return "".join(out)
 
 
 def clip(text: str, rule: ClipRule) -> Clipped:
@@ -90,23 +102,21 @@ def clip(text: str, rule: ClipRule) -> Clipped:
         return Clipped("", False)
     # One-line layouts draw line breaks as spaces.
     paragraphs = [" ".join(text.split())] if rule.lines == 1 else text.splitlines()
-    lines: list[str] = []
-    for paragraph in paragraphs:
-        lines.extend(
-            textwrap.wrap(
-                paragraph, rule.chars_per_line, break_long_words=True, drop_whitespace=True
-            )
-            or [""]
-        )
-    truncated = len(lines) > rule.lines
-    kept = lines[: rule.lines]
+    wrapped = [
+        (index, line)
+        for index, paragraph in enumerate(paragraphs)
+        for line in textwrap.wrap(paragraph, rule.chars_per_line, break_long_words=True) or [""]
+    ]
+    truncated = len(wrapped) > rule.lines
+    kept = wrapped[: rule.lines]
     if truncated:
-        kept[-1] = kept[-1][: rule.chars_per_line - 1].rstrip() + ELLIPSIS
-    result = "\n".join(kept)
+        paragraph, line = kept[-1]
+        kept[-1] = (paragraph, line[: rule.chars_per_line - 1].rstrip() + ELLIPSIS)
+    result = _join(kept)
     if rule.max_chars is not None and len(result) > rule.max_chars:
         result = result[: rule.max_chars - 1].rstrip() + ELLIPSIS
         truncated = True
-    return Clipped(result, truncated)
+    return Clipped(result, truncated, tuple(line for _, line in kept))
 
 
 def _clipped(text: str, rule_name: str) -> dict[str, Any]:

@@ -47,13 +47,16 @@ def test_ios_body_is_four_lines_and_at_most_178_characters():
     result = clip(LONG * 3, RULES["ios_body"])
     assert result.truncated
     assert len(result.text) <= 178
-    assert len(result.text.split("\n")) <= 4
-    assert all(len(line) <= 44 for line in result.text.split("\n"))
+    assert len(result.lines) == 4
+    assert all(len(line) <= 44 for line in result.lines)
+    # Soft wraps come back as spaces: the text reads as the marketer wrote it.
+    assert "\n" not in result.text and result.text.startswith(LONG[:60])
 
 
 def test_ios_body_char_cap_applies_even_within_four_lines():
     rule = RULES["ios_body"]
     text = "x" * 44 + "\n" + "y" * 44 + "\n" + "z" * 44 + "\n" + "w" * 44  # 179 with breaks
+    assert len(clip(text, rule).lines) == 4
     result = clip(text, rule)
     assert len(result.text) == rule.max_chars
     assert result.text.endswith(ELLIPSIS)
