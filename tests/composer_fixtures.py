@@ -1,10 +1,14 @@
-"""Fixtures for the composer tests (notifications, browser)."""
+"""Fixtures for the composer tests (notifications, browser).
+
+Test modules import the fixtures they use (an import makes a fixture visible to that module);
+there is no tests/notifications/conftest.py, so other areas' tests are unaffected."""
 
 from __future__ import annotations
 
 import io
 
 import pytest
+from django.core.cache import cache
 from PIL import Image, ImageDraw
 
 
@@ -45,3 +49,10 @@ def sample_picture(size: tuple[int, int] = (1600, 800)) -> bytes:
 def media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def fresh_lead_field_cache() -> None:
+    """lead_token_field_names() caches custom field keys for a minute; tests create leads.
+    Autouse in every module that imports it."""
+    cache.delete("notifications:lead-token-fields")

@@ -9,7 +9,11 @@ from campaigns.models import Campaign
 from notifications import services
 from notifications.models import PushNotification
 from notifications.selectors import lead_token_field_names
-from tests.composer_fixtures import image_bytes
+from tests.composer_fixtures import (  # noqa: F401 - fixtures
+    fresh_lead_field_cache,
+    image_bytes,
+    media_root,
+)
 from tests.factories import LeadFactory, MobileAppFactory, PushNotificationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -232,7 +236,7 @@ def test_delete_in_use_names_the_campaign(app, marketer_client):
 # ---------- images through the composer ----------
 
 
-def test_image_upload_endpoint_accepts_and_refuses(app, marketer_client, media_root):
+def test_image_upload_endpoint_accepts_and_refuses(app, marketer_client, media_root):  # noqa: F811
     url = reverse("notification-image-upload")
     good = marketer_client.post(
         url, {"image": SimpleUploadedFile("a.png", image_bytes("PNG", (2000, 1000)), "image/png")}
@@ -246,7 +250,9 @@ def test_image_upload_endpoint_accepts_and_refuses(app, marketer_client, media_r
 
 
 def test_form_upload_stores_image_and_broken_file_leaves_push_unchanged(
-    app, marketer_client, media_root
+    app,
+    marketer_client,
+    media_root,  # noqa: F811
 ):
     push = PushNotificationFactory(app=app, message="Keep me")
     edit = reverse("notification-edit", args=[push.pk])
@@ -265,7 +271,7 @@ def test_form_upload_stores_image_and_broken_file_leaves_push_unchanged(
     assert services.notification_working_content(push).image_url.endswith(push.image.name)
 
 
-def test_image_name_must_be_a_stored_upload(app, marketer_client, media_root):
+def test_image_name_must_be_a_stored_upload(app, marketer_client, media_root):  # noqa: F811
     response = marketer_client.post(
         reverse("notification-create"), _post(app, image_name="../../etc/passwd")
     )

@@ -16,7 +16,10 @@ from notifications.images import (
     image_store,
     image_validate_and_encode,
 )
-from tests.composer_fixtures import image_bytes
+from tests.composer_fixtures import (  # noqa: F401 - fixtures
+    image_bytes,
+    media_root,
+)
 
 
 def _jpeg_with_exif(size=(1200, 900)) -> bytes:
@@ -129,7 +132,7 @@ def test_oversize_dimensions_are_refused():
     assert exc.value.code == "dimensions"
 
 
-def test_store_saves_under_media_with_absolute_url(media_root, settings):
+def test_store_saves_under_media_with_absolute_url(media_root, settings):  # noqa: F811
     settings.SITE_URL = "https://push.example.com"
     name = image_store(data=image_bytes("PNG", (400, 200)))
     assert name.startswith("push-images/") and name.endswith(".png")
@@ -139,6 +142,6 @@ def test_store_saves_under_media_with_absolute_url(media_root, settings):
     assert default_storage.exists(name)
 
 
-def test_name_check_refuses_paths_outside_the_image_dir(media_root):
+def test_name_check_refuses_paths_outside_the_image_dir(media_root):  # noqa: F811
     assert not image_name_is_stored("../secrets.txt")
     assert not image_name_is_stored("push-images/" + "a" * 32 + ".jpg")  # well formed, missing

@@ -8,6 +8,7 @@ from notifications import services
 from notifications.models import NotificationEvent, PushNotification
 from notifications.selectors import notifications_approved_for
 from pushmarketing.models import AuditEntry
+from tests.composer_fixtures import fresh_lead_field_cache  # noqa: F401 - fixture
 from tests.factories import MobileAppFactory, PushNotificationFactory
 
 pytestmark = pytest.mark.django_db
