@@ -100,7 +100,7 @@ def test_compile_content_renders_all_four_fields():
         "For Ann",
         "Sub",
         "Hello friend",
-        "shop://u/a@x.io",
+        "shop://u/a%40x.io",  # URI token values are percent-encoded
     )
 
 
@@ -127,7 +127,7 @@ def test_quotes_backslashes_and_newlines_survive_the_compiled_renderer():
     rendered = compiled.render({})
     assert rendered.title == 'It\'s "great" \\o/'
     assert rendered.body == "Line 1\nHi O'Brien \"Jr\" \\, x'''"
-    assert rendered.tap_uri == "app://x?q='a\\nb'"
+    assert rendered.tap_uri == "app://x?q='a%5Cnb'"  # the default is encoded like a value
     assert rendered.subtitle == ""
     assert compiled.render({"First Name": "Ann"}).body == "Line 1\nHi Ann, Ann'''"
 
@@ -138,3 +138,27 @@ def test_compiled_content_is_reusable_across_leads():
     )
     names = [compiled.render({"First Name": n}).body for n in ("A", "", "C")]
     assert names == ["A", "you", "C"]
+
+
+def test_token_values_in_the_tap_uri_are_percent_encoded():
+    content = PushContent(
+        message="Hi {{lead.First Name:default=you all}}",
+        tap_uri="shop://u/{{lead.First Name:default=you all}}?e={{lead.Email Address:default=}}",
+    )
+    compiled = compile_content(content, known_fields=KNOWN)
+    rendered = compiled.render({"First Name": "Zoë/../admin?x=1#y", "Email Address": "a+b@x.io"})
+    assert rendered.tap_uri == "shop://u/Zo%C3%AB%2F..%2Fadmin%3Fx%3D1%23y?e=a%2Bb%40x.io"
+    assert rendered.body == "Hi Zoë/../admin?x=1#y"  # only the URI is encoded
+    assert compiled.render({}).tap_uri == "shop://u/you%20all?e="
+
+
+@pytest.mark.parametrize(
+    "value", ["Ann Lee", "a@b.c/x?y=1#z", "Zoë & co", "~-._", "%41", "日本😀", ""]
+)
+def test_uri_encoding_matches_urllib(value):
+    from urllib.parse import quote
+
+    compiled = compile_content(
+        PushContent(message="m", tap_uri="app://{{lead.First Name:default=}}"), known_fields=KNOWN
+    )
+    assert compiled.render({"First Name": value}).tap_uri == "app://" + quote(value, safe="")
