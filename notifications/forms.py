@@ -182,7 +182,8 @@ class NotificationForm(forms.Form):
         return value
 
     def _clean_tap(self, cleaned: dict[str, Any]) -> None:
-        action = cleaned.get("tap_action")
+        action = cleaned.get("tap_action") or PushNotification.TapAction.APP_HOME
+        cleaned["tap_action"] = action
         uri = cleaned.get("tap_uri", "")
         if "tap_uri" not in cleaned:
             return  # already has a token error

@@ -3,7 +3,8 @@
 Rules (stated in the composer's help text too):
 
 - accepted: JPEG, PNG and GIF files up to 5 MB and 6000×6000 pixels that Pillow can verify
-  and fully decode; `Image.MAX_IMAGE_PIXELS` stops decompression bombs before decoding;
+  and fully decode; decompression bombs are refused from the header (over 36 M pixels, or
+  Pillow's `Image.MAX_IMAGE_PIXELS` if lower: there it would only warn);
 - the stored image is re-encoded from pixels only, so EXIF (location, camera) and any other
   metadata is dropped; EXIF orientation is applied first so the picture stays upright;
 - size: both platforms get one file that fits in 1024×1024, keeping its aspect ratio —
@@ -19,7 +20,6 @@ from __future__ import annotations
 import io
 import re
 import uuid
-import warnings
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,7 +29,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_SIDE = 6000
-# Pillow refuses (DecompressionBombError) above twice this and warns above it; we refuse both.
+# Decompression-bomb guard: refused from the header, before any pixel is decoded (6000×6000).
 MAX_IMAGE_PIXELS = 36_000_000
 STORED_MAX_SIZE = (1024, 1024)
 IMAGE_DIR = "push-images"
@@ -51,26 +51,36 @@ def image_validate_and_encode(data: bytes) -> tuple[bytes, str, tuple[int, int]]
         )
     if not data:
         raise _invalid("The file is empty.", "empty")
-    previous_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return _decode_and_encode(data)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _invalid(
-            f"The image has too many pixels to process safely (limit {MAX_IMAGE_PIXELS:,}).",
-            "too_many_pixels",
-        ) from exc
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous_limit
+        return _decode_and_encode(data)
+    except Image.DecompressionBombError as exc:  # Pillow's own guard: over 2x its limit
+        raise _too_many_pixels() from exc
+
+
+def _pixel_limit() -> int:
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    return min(MAX_IMAGE_PIXELS, pillow_limit) if pillow_limit else MAX_IMAGE_PIXELS
+
+
+def _too_many_pixels() -> ValidationError:
+    return _invalid(
+        f"The image has too many pixels to process safely (limit {_pixel_limit():,}).",
+        "too_many_pixels",
+    )
 
 
 def _decode_and_encode(data: bytes) -> tuple[bytes, str, tuple[int, int]]:
     try:
-        with Image.open(io.BytesIO(data)) as probe:
+        with Image.open(io.BytesIO(data)) as probe:  # reads the header only
             image_format = probe.format
+            # Checked from the header, before a pixel is decoded. Pillow only *warns* between
+            # its limit and twice that, so its limit is enforced here too, as a refusal;
+            # nothing changes Pillow's process-wide setting (thread-safe).
+            if probe.width * probe.height > _pixel_limit():
+                raise _too_many_pixels()
             probe.verify()  # structure and checksums; the image can't be used after this
+    except ValidationError:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise _invalid(
             "This file is not a readable image. Upload a JPEG, PNG or GIF.", "not_an_image"

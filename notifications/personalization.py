@@ -6,20 +6,22 @@ Grammar (checked by `compile_template`, errors name the token and the rule):
   is letters, digits, spaces, `_`, `-` or `.` (1-60 characters), and must be a known lead
   field when `known_fields` is given; a default is required unless `require_default=False`
   and may not contain `{`, `}` (so a token never nests);
+- in the tap URI, token values (and defaults) are percent-encoded (`Ann Lee` -> `Ann%20Lee`);
 - escaping: `\\{{` is a literal `{{` and `\\}}` a literal `}}`. Any other `{{` or `}}` outside a
   token is refused, so a typo never reaches a phone as raw braces.
 
-A template is compiled once per notification into a `str.format`-style format string plus the
-list of (field, default) slots; rendering for one lead is one dict lookup per token and one C
-level `format` call, cheap enough to run once per device on the fan-out path
-(`bench/render.py`: 100,000 leads well under a second).
+A template is compiled once per notification into literal parts and (field, default) slots;
+`CompiledContent` turns its four templates into one generated function, so rendering for one
+lead is one dict lookup per distinct token and a few string concatenations, cheap enough to run
+once per device on the fan-out path (`bench/render.py`: 100,000 leads well under a second).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from notifications.content import PushContent, RenderedText
 
@@ -131,20 +133,75 @@ def compile_template(
     return CompiledTemplate(parts=tuple(parts))
 
 
+_RENDERED_ORDER = ("title", "subtitle", "body", "tap_uri")
+
+
+# Percent-encoding (RFC 3986: everything but unreserved characters), as quote(value, safe="")
+# but ~4x faster: one C-level regex scan, and a callback only for the few characters that need
+# encoding (usually none, or the "@" of an email address).
+_UNSAFE_URI_CHAR = re.compile(r"[^A-Za-z0-9\-._~]")
+_ASCII_ESCAPES = {
+    chr(c): f"%{c:02X}" for c in range(128) if _UNSAFE_URI_CHAR.match(chr(c)) is not None
+}
+
+
+def _escape_uri_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ASCII_ESCAPES.get(char) or quote(char, safe="")
+
+
+def _quote_uri_value(value: str) -> str:
+    return _UNSAFE_URI_CHAR.sub(_escape_uri_char, value)
+
+
+def _build_renderer(
+    templates: tuple[CompiledTemplate, ...], *, uri_index: int
+) -> Callable[..., RenderedText]:
+    """Generate one flat function for the four templates (like namedtuple does): each distinct
+    (field, default) is looked up once per lead and every text is a plain concatenation. This
+    is ~3x faster than looping over parts, which matters at 100,000 renders per campaign.
+    Only repr() of the literals, field names and defaults reaches the generated source."""
+    slot_names: dict[tuple[str, str], str] = {}
+    lines = ["def render(values):", "    get = values.get"]
+    expressions = []
+    for index, template in enumerate(templates):
+        pieces = []
+        for part in template.parts:
+            if isinstance(part, Token):
+                key = (part.field, part.default or "")
+                if key not in slot_names:
+                    slot_names[key] = f"v{len(slot_names)}"
+                    lines.append(f"    {slot_names[key]} = get({key[0]!r}) or {key[1]!r}")
+                # In the tap URI a value is percent-encoded, so a lead's data can neither break
+                # the link nor add a path, query or fragment of its own.
+                pieces.append(
+                    f"quote({slot_names[key]})" if index == uri_index else slot_names[key]
+                )
+            elif part:
+                pieces.append(repr(part))
+        expressions.append(" + ".join(pieces) if pieces else "''")
+    lines.append(f"    return RenderedText({', '.join(expressions)})")
+    namespace: dict[str, object] = {"RenderedText": RenderedText, "quote": _quote_uri_value}
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built from repr() only
+    return namespace["render"]  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class CompiledContent:
     title: CompiledTemplate
     subtitle: CompiledTemplate
     body: CompiledTemplate
     tap_uri: CompiledTemplate
+    _renderer: Callable[..., RenderedText] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        renderer = _build_renderer(
+            (self.title, self.subtitle, self.body, self.tap_uri), uri_index=3
+        )
+        object.__setattr__(self, "_renderer", renderer)
 
     def render(self, values: Mapping[str, str]) -> RenderedText:
-        return RenderedText(
-            title=self.title.render(values),
-            subtitle=self.subtitle.render(values),
-            body=self.body.render(values),
-            tap_uri=self.tap_uri.render(values),
-        )
+        return self._renderer(values)  # type: ignore[misc]
 
     @property
     def tokens(self) -> tuple[Token, ...]:

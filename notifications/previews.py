@@ -79,8 +79,20 @@ RULES: dict[str, ClipRule] = {
 
 @dataclass(frozen=True)
 class Clipped:
+    # Soft line breaks are spaces again (the phone mock-up wraps to its own width);
+    # the marketer's own line breaks stay "\n". `lines` is the wrapping the rule counted.
     text: str
     truncated: bool
+    lines: tuple[str, ...] = ()
+
+
+def _join(kept: list[tuple[int, str]]) -> str:
+    out: list[str] = []
+    for position, (paragraph, line) in enumerate(kept):
+        if position:
+            out.append("\n" if paragraph != kept[position - 1][0] else " ")
+        out.append(line)
+    return "".join(out)
 
 
 def clip(text: str, rule: ClipRule) -> Clipped:
@@ -90,23 +102,21 @@ def clip(text: str, rule: ClipRule) -> Clipped:
         return Clipped("", False)
     # One-line layouts draw line breaks as spaces.
     paragraphs = [" ".join(text.split())] if rule.lines == 1 else text.splitlines()
-    lines: list[str] = []
-    for paragraph in paragraphs:
-        lines.extend(
-            textwrap.wrap(
-                paragraph, rule.chars_per_line, break_long_words=True, drop_whitespace=True
-            )
-            or [""]
-        )
-    truncated = len(lines) > rule.lines
-    kept = lines[: rule.lines]
+    wrapped = [
+        (index, line)
+        for index, paragraph in enumerate(paragraphs)
+        for line in textwrap.wrap(paragraph, rule.chars_per_line, break_long_words=True) or [""]
+    ]
+    truncated = len(wrapped) > rule.lines
+    kept = wrapped[: rule.lines]
     if truncated:
-        kept[-1] = kept[-1][: rule.chars_per_line - 1].rstrip() + ELLIPSIS
-    result = "\n".join(kept)
+        paragraph, line = kept[-1]
+        kept[-1] = (paragraph, line[: rule.chars_per_line - 1].rstrip() + ELLIPSIS)
+    result = _join(kept)
     if rule.max_chars is not None and len(result) > rule.max_chars:
         result = result[: rule.max_chars - 1].rstrip() + ELLIPSIS
         truncated = True
-    return Clipped(result, truncated)
+    return Clipped(result, truncated, tuple(line for _, line in kept))
 
 
 def _clipped(text: str, rule_name: str) -> dict[str, Any]:
@@ -241,9 +251,11 @@ def preview_build(
     app: MobileApp | None,
     values: dict[str, str],
     notification_id: int = 0,
+    known_fields: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the composer draws: per-platform previews, the meter, token errors."""
-    compiled, token_errors = compile_content_lenient(content)
+    """Everything the composer draws: per-platform previews, the meter, token errors.
+    A field whose tokens do not compile is shown as typed, so the mistake is visible."""
+    compiled, token_errors = compile_content_lenient(content, known_fields=known_fields)
     topic = app.ios_bundle_id if app else ""
     ids = PushIds(delivery_id=0, notification_id=notification_id, run_id=0)
     message, request = _payloads(content, compiled, values, ids, topic)
@@ -252,6 +264,7 @@ def preview_build(
     return {
         "android": _android_preview(message, app_name) if content.android_enabled else None,
         "ios": _ios_preview(request.payload, app_name) if content.ios_enabled else None,
+        "app_icon": app.icon.url if app and app.icon else "",
         "meter": {
             "android": _meter(sizes.fcm, fcm_payload_size(message)),
             "ios": _meter(sizes.apns, apns_payload_size(request)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -13,6 +15,7 @@ from notifications.models import NotificationEvent, PushNotification
 LEAD_FIELDS_CACHE_KEY = "notifications:lead-token-fields"
 LEAD_FIELDS_CACHE_SECONDS = 60
 MAX_CUSTOM_FIELDS = 200
+TOKEN_FIELD_RE = re.compile(r"^[A-Za-z0-9_ .\-]{1,60}$")
 
 
 def notification_list(
@@ -94,7 +97,13 @@ def lead_token_field_names() -> list[str]:
     if cached is not None:
         return cached
     standard = list(STANDARD_LEAD_FIELDS)
-    names = standard + [key for key in _custom_field_keys() if key not in STANDARD_LEAD_FIELDS]
+    # Keys the token grammar cannot name (e.g. with braces or colons) are not offered.
+    custom = [
+        key
+        for key in _custom_field_keys()
+        if key not in STANDARD_LEAD_FIELDS and TOKEN_FIELD_RE.match(key)
+    ]
+    names = standard + custom
     cache.set(LEAD_FIELDS_CACHE_KEY, names, LEAD_FIELDS_CACHE_SECONDS)
     return names
 

@@ -179,6 +179,7 @@ def notification_approve(*, notification: PushNotification, actor: Any) -> PushN
     notification.status = PushNotification.Status.APPROVED
     notification.save(update_fields=["approved_content", "approved_at", "approved_by", "status"])
     notification_event_record(notification=notification, actor=actor, action="approved")
+    logger.info("Push %s approved by user %s", notification.pk, getattr(actor, "pk", None))
     audit_record(
         actor=actor,
         action="notification.approved",
@@ -194,7 +195,9 @@ def notification_clone(*, notification: PushNotification, actor: Any) -> PushNot
     """A new draft with the same working copy, named 'Copy of …'. The image file is shared:
     stored images are never modified, only replaced."""
     copy = PushNotification(app=notification.app, created_by=actor, updated_by=actor)
-    for name in EDITABLE_FIELDS[1:]:
+    for name in EDITABLE_FIELDS:
+        if name == "app":
+            continue
         setattr(copy, name, getattr(notification, name))
     copy.custom_data = dict(notification.custom_data or {})
     copy.name = f"Copy of {notification.name}"[:120]

@@ -154,9 +154,20 @@ def notification_detail(request: HttpRequest, notification_id: int) -> HttpRespo
             "campaign_names": selectors.notification_campaign_names(notification=notification),
             "can_edit": user_has_role(request.user, *EDITORS),
             "content": services.notification_working_content(notification),
+            "ttl_label": _duration(notification.ttl_seconds),
         }
     )
     return render(request, "notifications/detail.html", context)
+
+
+def _duration(seconds: int) -> str:
+    if seconds == 0:
+        return "0 s (deliver now or never)"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} s"
 
 
 @addon_required
@@ -228,6 +239,7 @@ def notification_preview(request: HttpRequest) -> JsonResponse:
         app=app,
         values=lead_token_values(lead),
         notification_id=notification.pk if notification else 0,
+        known_fields=form.known_fields,
     )
     result["errors"] = errors
     result["preview_as"] = lead.email if lead else ""

@@ -74,6 +74,7 @@
       const name = box.dataset.errorsFor;
       if (name === "image_file" && box.dataset.uploadError) return;
       let list = errors[name] || [];
+      if (name === "image_file") list = list.concat(errors.image_name || []);
       if (!list.length && tokenErrors[name]) list = [tokenErrors[name]];
       box.replaceChildren.apply(box, list.map(function (m) { return el("div", "", m); }));
       const input = form.querySelector("[name=" + name + "]");
@@ -120,6 +121,12 @@
   }
 
   function appIcon(cls, name) {
+    if (last && last.app_icon) {
+      const img = el("img", cls + " has-img");
+      img.src = last.app_icon;
+      img.alt = "";
+      return img;
+    }
     return el("span", cls, (name || "A").trim().charAt(0).toUpperCase());
   }
 

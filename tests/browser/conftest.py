@@ -20,6 +20,8 @@ import pytest
 # test itself (factories) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# Imported, not listed in pytest_plugins: pytest only allows that in the top-level conftest.
+from tests.composer_fixtures import media_root  # noqa: E402, F401
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

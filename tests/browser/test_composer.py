@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.files.storage import default_storage
 from playwright.sync_api import expect
 
+from notifications.images import IMAGE_DIR
 from notifications.models import PushNotification
-from tests.composer_fixtures import image_bytes
+from tests.composer_fixtures import sample_picture
 from tests.factories import LeadFactory, MobileAppFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,7 +19,19 @@ TYPING_BUDGET_MS = 1000  # "sees both previews update within a second"
 
 
 @pytest.fixture
-def shop(live_site, media_root):
+def uploaded_images_removed():
+    """The live server serves /media/ from the MEDIA_ROOT it started with, so uploads go to
+    the real (git-ignored) media dir; remove the ones this test made."""
+    before = (
+        set(default_storage.listdir(IMAGE_DIR)[1]) if default_storage.exists(IMAGE_DIR) else set()
+    )
+    yield
+    for name in set(default_storage.listdir(IMAGE_DIR)[1]) - before:
+        default_storage.delete(f"{IMAGE_DIR}/{name}")
+
+
+@pytest.fixture
+def shop(live_site, uploaded_images_removed):
     from pushmarketing.addons import addon_set_enabled
 
     addon_set_enabled(enabled=True, actor=None)
@@ -37,11 +51,20 @@ def test_marketer_composes_previews_and_approver_approves(
     ios = page.locator("#preview-ios")
 
     page.fill("#id_name", "Spring sale")
-    page.fill("#id_title", "Spring sale is on")
+    page.fill("#id_title", "Spring sale, ")
     page.click("#id_message")
     page.keyboard.type("Hi {{lead.First Name:default=there}}, 20% off everything today only.")
     expect(android).to_contain_text("Hi there, 20% off", timeout=TYPING_BUDGET_MS)
     expect(ios).to_contain_text("Hi there, 20% off", timeout=TYPING_BUDGET_MS)
+
+    # The token picker inserts a token with its default at the cursor of the last field.
+    page.click("#id_title")
+    page.keyboard.press("End")
+    page.select_option("#token-field", "First Name")
+    page.fill("#token-default", "you")
+    page.click("#token-insert")
+    expect(page.locator("#id_title")).to_have_value("Spring sale, {{lead.First Name:default=you}}")
+    expect(ios).to_contain_text("Spring sale, you")
 
     # An unknown field is flagged under the message, live, before saving.
     page.click("#id_message")
@@ -59,18 +82,45 @@ def test_marketer_composes_previews_and_approver_approves(
     page.locator("#preview-as-results li", has_text="ann.lee@example.com").click()
     expect(android).to_contain_text("Hi Ann, 20% off")
     expect(ios).to_contain_text("Hi Ann, 20% off")
+    expect(android).to_contain_text("Spring sale, Ann")
+
+    # Only enabled platforms are previewed.
+    page.uncheck("#id_android_enabled")
+    expect(android.locator(".platform-off")).to_be_visible()
+    expect(android.locator(".phone")).to_be_hidden()
+    expect(page.locator('[data-meter="android"]')).to_be_hidden()
+    page.check("#id_android_enabled")
+    expect(android.locator(".phone")).to_be_visible()
 
     # Image: uploaded on choose, shown as the Android big picture and the iOS thumbnail.
     page.set_input_files(
         "#id_image_file",
-        files=[
-            {"name": "sale.png", "mimeType": "image/png", "buffer": image_bytes("PNG", (1600, 800))}
-        ],
+        files=[{"name": "sale.png", "mimeType": "image/png", "buffer": sample_picture()}],
     )
     expect(android.locator("img.a-picture")).to_have_attribute(
         "src", re.compile(r"/media/push-images/")
     )
     expect(ios.locator("img.i-thumb")).to_be_visible()
+    page.wait_for_function(
+        "document.querySelector('#preview-android img.a-picture').naturalWidth > 0"
+    )
+
+    # Every view of each phone draws the same rendered text.
+    for view, marker in [("collapsed", "a-thumb"), ("lock", "a-clock"), ("expanded", "a-picture")]:
+        android.locator(f".seg button[data-view={view}]").click()
+        expect(android.locator(f".{marker}")).to_be_visible()
+        expect(android).to_contain_text("Hi Ann")
+    for view, text in [
+        ("home", "Hi Ann"),
+        ("center", "Notification Center"),
+        ("expanded", "20% off everything today only."),
+        ("foreground", "iOS shows no banner"),
+        ("lock", "Hi Ann"),
+    ]:
+        ios.locator(f".seg button[data-view={view}]").click()
+        expect(ios).to_contain_text(text)
+        if view == "foreground":
+            page.locator(".phones").screenshot(path=str(artifacts_dir / "composer-foreground.png"))
     page.screenshot(path=str(artifacts_dir / "composer.png"), full_page=True)
 
     # Overflow the payload with custom data: the meter says so and saving is refused.
@@ -97,6 +147,8 @@ def test_marketer_composes_previews_and_approver_approves(
     login(page, approver)
     page.goto(f"{live_site.url}/notifications/{push.pk}/")
     expect(page.locator("#preview-ios")).to_contain_text("Hi there, 20% off")
+    page.screenshot(path=str(artifacts_dir / "composer-detail.png"), full_page=True)
+    page.screenshot(path=str(artifacts_dir / "composer-detail.png"), full_page=True)
     page.click("#approve-btn")
     expect(page.locator(".messages")).to_contain_text("Approved")
     push.refresh_from_db()
