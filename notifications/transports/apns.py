@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import ssl
@@ -31,6 +32,7 @@ import time
 from typing import Any
 
 from aioapns import APNs, NotificationRequest, PushType
+from aioapns.common import APNS_RESPONSE_CODE, NotificationResult
 from aioapns.connection import (
     APNsBaseClientProtocol,
     APNsKeyConnectionPool,
@@ -76,11 +78,56 @@ class _SharedJwtKeyPool(APNsKeyConnectionPool):
 
 
 class _ServerProtocol(APNsTLSClientProtocol):
-    """Subclassed per transport with APNS_SERVER / APNS_PORT from the config."""
+    """Subclassed per transport with APNS_SERVER / APNS_PORT from the config.
+
+    Also fixes two aioapns bugs on the receive side:
+    - it never acknowledges received DATA, so error bodies drain the 64 KiB connection window
+      (~2,400 errors) and every later answer stalls;
+    - when our deadline (`asyncio.wait_for`) cancels a send, its future stays registered; the
+      late answer then calls `set_result` on a cancelled future, the InvalidStateError escapes
+      `data_received` and kills the connection with every other request in flight on it.
+    """
+
+    def on_response_received(self, headers: dict[bytes, bytes]) -> None:
+        notification_id = headers.get(b"apns-id", b"").decode()
+        status = headers.get(b":status", b"").decode()
+        if status == APNS_RESPONSE_CODE.SUCCESS:
+            future = self.requests.pop(notification_id, None)
+            if future is not None and not future.done():
+                future.set_result(NotificationResult(notification_id, status))
+        else:
+            self.request_statuses[notification_id] = status
 
     def on_data_received(self, data: bytes, stream_id: int) -> None:
         self.conn.acknowledge_received_data(len(data), stream_id)
-        super().on_data_received(data, stream_id)
+        notification_id = self.request_streams.pop(stream_id, None)
+        if notification_id is None:
+            return
+        status = self.request_statuses.pop(notification_id, "")
+        future = self.requests.pop(notification_id, None)
+        if future is None or future.done():
+            return
+        try:
+            body = json.loads(data)
+        except ValueError:
+            body = {}
+        future.set_result(
+            NotificationResult(
+                notification_id,
+                status,
+                description=str(body.get("reason", "")),
+                timestamp=body.get("timestamp"),
+            )
+        )
+
+    def on_stream_ended(self, stream_id: int) -> None:
+        # A 200 has no body: forget the stream here, or request_streams grows forever.
+        self.request_streams.pop(stream_id, None)
+        super().on_stream_ended(stream_id)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.requests = {key: future for key, future in self.requests.items() if not future.done()}
+        super().connection_lost(exc)
 
 
 def _write_cert_file(pem: str) -> str:

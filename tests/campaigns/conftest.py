@@ -1,3 +1,1 @@
 from __future__ import annotations
-
-pytest_plugins = ["tests.campaign_fixtures"]

@@ -197,7 +197,7 @@ def test_connection_refused_is_retry(apns_config):
 def test_many_errors_on_one_connection_do_not_stall_it(apns_config):
     """aioapns never returns the receive window for error bodies; ~2,400 of them used to
     drain it and every later answer hung until the timeout."""
-    config = apns_config(timeout_seconds=5)
+    config = apns_config(timeout_seconds=15)
     pushes = [apns_push(token("bad0", i), i) for i in range(2600)]
 
     results = runtime.send_many(config, pushes)
@@ -205,6 +205,24 @@ def test_many_errors_on_one_connection_do_not_stall_it(apns_config):
 
     assert {r.outcome for r in results} == {Outcome.TOKEN_INVALID}
     assert after.outcome == Outcome.SENT
+
+
+def test_late_answer_to_a_timed_out_send_does_not_kill_the_connection(apns_config, caplog):
+    """aioapns sets the result of a request our deadline already cancelled; unguarded, the
+    InvalidStateError escapes data_received and the connection dies."""
+    sim_client.configure(slow_latency_ms=400)
+    config = apns_config(timeout_seconds=0.2, app_id=54)
+    [late] = runtime.send_many(config, [apns_push(token("5100"), 1)])
+    transport = runtime.transport_for(config)
+    [connection] = transport.client.pool.connections
+
+    time.sleep(0.6)  # the late answer arrives on the same connection
+    [after] = runtime.send_many(config, [apns_push(token("ad", 2), 2)])
+
+    assert late.outcome == Outcome.RETRY
+    assert after.outcome == Outcome.SENT
+    assert transport.client.pool.connections == [connection]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_client_is_rebuilt_when_the_credential_version_changes(apns_config):
