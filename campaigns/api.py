@@ -1,7 +1,7 @@
 """Management API for campaigns: list, detail, run stats, and idempotent API-triggered sends.
 
 Marketers and admins only; 403 while the add-on is off. Authentication is the per-user API
-token (pushmarketing.api_auth, from the API area) plus the browser session."""
+token (pushmarketing.api_auth)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import permissions, serializers, status
-from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,34 +19,21 @@ from rest_framework.views import APIView
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignRun
 from campaigns.qualification import RuleError
-from pushmarketing.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
-from pushmarketing.roles import Role, user_has_role
-
-try:  # The token authentication ships with the API area (branch wt-api).
-    from pushmarketing.api_auth import ApiTokenAuthentication
-
-    AUTHENTICATION: list[type] = [ApiTokenAuthentication, SessionAuthentication]
-except ImportError:  # pragma: no cover - only before wt-api is merged
-    AUTHENTICATION = [SessionAuthentication]
-
-
-class MarketerWithAddOn(permissions.BasePermission):
-    """Signed in, marketer or admin, and the add-on on (403 with the 'ask an admin' text)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if user is None or not user.is_authenticated:
-            return False
-        if not user_has_role(user, Role.MARKETER):
-            raise PermissionDenied("Your role does not allow this (marketer or admin needed).")
-        if not mobile_push_enabled():
-            raise PermissionDenied(ADDON_DISABLED_MESSAGE)
-        return True
+from pushmarketing.api_auth import ApiTokenAuthentication, IsAddOnEnabled, role_permission
+from pushmarketing.management_api import ManagementThrottle
+from pushmarketing.roles import Role
 
 
 class _CampaignApi(APIView):
-    authentication_classes = AUTHENTICATION
-    permission_classes = [MarketerWithAddOn]
+    """Bearer token, add-on on, admin or marketer, throttled: as every /api/v1/ endpoint."""
+
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [
+        IsAuthenticated,
+        IsAddOnEnabled,
+        role_permission(Role.ADMIN, Role.MARKETER),
+    ]
+    throttle_classes = [ManagementThrottle]
 
 
 class CampaignOutput(serializers.ModelSerializer):

@@ -135,6 +135,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "campaign": campaign,
             "progress": progress,
             "progress_table": table,
+            "runs": selectors.campaign_runs(campaign),
             "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event"), ""),
             "editable": campaign.status in services.EDITABLE,
         },

@@ -126,14 +126,11 @@
         neg.checked = !!row.negate;
         neg.addEventListener("change", () => { row.negate = neg.checked; sync(); });
         const remove = el("button", { type: "button", class: "btn danger", text: "Remove" });
-        remove.style.marginTop = "0";
         remove.addEventListener("click", () => { rows.splice(index, 1); render(); sync(); });
-        const line = el("div", { class: "row audience-row" }, [
-          el("label", { class: "small", style: "flex:0;min-width:60px;margin:8px 0" }, [neg, document.createTextNode(" NOT")]),
+        const line = el("div", { class: "audience-row" }, [
+          el("label", { class: "small not" }, [neg, document.createTextNode(" NOT")]),
           fieldSelect,
         ].concat(operands(row)).concat([remove]));
-        line.style.alignItems = "center";
-        line.style.marginBottom = "8px";
         container.appendChild(line);
       });
       if (!rows.length) container.appendChild(el("p", { class: "muted", text: "No filters: every device of the app that can receive pushes." }));

@@ -103,3 +103,18 @@ def test_roles_and_addon_are_enforced(app, push, approver_user, marketer_user, d
     admin = UserFactory(role="admin")
     client.force_authenticate(admin)
     assert client.get(reverse("api-campaign-list")).status_code == 403  # add-on still off
+
+
+def test_bearer_token_authenticates_the_trigger(app, push, addon_on, marketer_user, dispatched):
+    from pushmarketing.api_tokens import api_token_create
+
+    device(app, lead=(lead := LeadFactory()))
+    campaign = make_campaign(app=app, notification=push)
+    _, plaintext = api_token_create(user=marketer_user, name="CRM")
+    client = APIClient()
+    body = {"lead_ids": [lead.pk], "idempotency_key": "crm-order-77"}
+    assert client.post(trigger_url(campaign), body, format="json").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    response = client.post(trigger_url(campaign), body, format="json")
+    assert response.status_code == 201
+    assert CampaignRun.objects.get().started_by == marketer_user
