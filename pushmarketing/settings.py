@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    # Swagger UI's assets served by us, so /api/docs/ works offline (no CDN).
+    "drf_spectacular_sidecar",
     "pushmarketing",
     "devices",
     "notifications",
@@ -118,7 +120,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests: a file (not :memory:) so the real Celery worker subprocess opens the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_pushmarketing.sqlite3")}
 else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check is one extra `SELECT 1` round trip per request; a pooled, supervised
+    # database (or the registration benchmark) may turn it off.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USES_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -165,10 +169,13 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ROUTES = {
     "campaigns.deliveries_send": {"queue": "bulk"},
     "campaigns.deliveries_sweep": {"queue": "default"},
+    "campaigns.run_report_refresh": {"queue": "default"},
+    "campaigns.run_reports_refresh_due": {"queue": "default"},
     "campaigns.push_credential_verify": {"queue": "send"},
 }
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "campaigns.deliveries_sweep", "schedule": 60.0},
+    "run-reports-refresh": {"task": "campaigns.run_reports_refresh_due", "schedule": 20.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -222,6 +229,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "TAGS": [
+        {"name": "SDK", "description": "Called by the mobile app: HTTP Basic, SDK key:secret."},
+        {"name": "Management", "description": "Integrations: `Authorization: Bearer` + API token."},
+    ],
 }
 
 # --- Push -----------------------------------------------------------------------------------
@@ -231,12 +245,30 @@ PUSH_CREDENTIALS_KEYS = env_list("PUSH_CREDENTIALS_KEY")
 if not PUSH_CREDENTIALS_KEYS and not DEBUG:
     raise ImproperlyConfigured("PUSH_CREDENTIALS_KEY must be set when DEBUG is off")
 
-FCM_BASE_URL = env_str("FCM_BASE_URL", "https://fcm.googleapis.com").rstrip("/")
-FCM_TOKEN_URI_OVERRIDE = env_str("FCM_TOKEN_URI_OVERRIDE")
-APNS_HOST_PRODUCTION = env_str("APNS_HOST_PRODUCTION", "api.push.apple.com")
-APNS_HOST_SANDBOX = env_str("APNS_HOST_SANDBOX", "api.sandbox.push.apple.com")
-APNS_PORT = env_int("APNS_PORT", 443)
-APNS_CA_FILE = env_str("APNS_CA_FILE")
+# The built-in provider simulator (on by default in DEBUG). While it is enabled, the provider
+# endpoints below default to it, so `make run` sends real pushes without Apple or Google.
+PUSH_SIMULATOR_ENABLED = env_bool("PUSH_SIMULATOR_ENABLED", DEBUG)
+PUSH_SIMULATOR_HOST = env_str("PUSH_SIMULATOR_HOST", "127.0.0.1")
+PUSH_SIMULATOR_FCM_PORT = env_int("PUSH_SIMULATOR_FCM_PORT", 8701)
+PUSH_SIMULATOR_APNS_PORT = env_int("PUSH_SIMULATOR_APNS_PORT", 8702)
+PUSH_SIMULATOR_DIR = Path(env_str("PUSH_SIMULATOR_DIR", str(VAR_DIR / "simulator")))
+_simulated = PUSH_SIMULATOR_ENABLED
+_sim_fcm = f"http://{PUSH_SIMULATOR_HOST}:{PUSH_SIMULATOR_FCM_PORT}"
+FCM_BASE_URL = env_str(
+    "FCM_BASE_URL", _sim_fcm if _simulated else "https://fcm.googleapis.com"
+).rstrip("/")
+FCM_TOKEN_URI_OVERRIDE = env_str(
+    "FCM_TOKEN_URI_OVERRIDE", f"{_sim_fcm}/token" if _simulated else ""
+)
+# The simulator tells sandbox from production by the host name it is reached by.
+APNS_HOST_PRODUCTION = env_str(
+    "APNS_HOST_PRODUCTION", PUSH_SIMULATOR_HOST if _simulated else "api.push.apple.com"
+)
+APNS_HOST_SANDBOX = env_str(
+    "APNS_HOST_SANDBOX", "localhost" if _simulated else "api.sandbox.push.apple.com"
+)
+APNS_PORT = env_int("APNS_PORT", PUSH_SIMULATOR_APNS_PORT if _simulated else 443)
+APNS_CA_FILE = env_str("APNS_CA_FILE", str(PUSH_SIMULATOR_DIR / "ca.pem") if _simulated else "")
 PUSH_SEND_CONCURRENCY = env_int("PUSH_SEND_CONCURRENCY", 200)
 PUSH_SEND_TIMEOUT_SECONDS = env_int("PUSH_SEND_TIMEOUT_SECONDS", 10)
 # The send path (campaigns.delivery).
@@ -251,11 +283,6 @@ PUSH_SENDING_TIMEOUT_SECONDS = env_int("PUSH_SENDING_TIMEOUT_SECONDS", 300)
 # Provider quotas shared by every worker (per app and provider), messages per minute.
 PUSH_RATE_FCM_PER_MINUTE = env_int("PUSH_RATE_FCM_PER_MINUTE", 600_000)
 PUSH_RATE_APNS_PER_MINUTE = env_int("PUSH_RATE_APNS_PER_MINUTE", 600_000)
-PUSH_SIMULATOR_ENABLED = env_bool("PUSH_SIMULATOR_ENABLED", DEBUG)
-PUSH_SIMULATOR_HOST = env_str("PUSH_SIMULATOR_HOST", "127.0.0.1")
-PUSH_SIMULATOR_FCM_PORT = env_int("PUSH_SIMULATOR_FCM_PORT", 8701)
-PUSH_SIMULATOR_APNS_PORT = env_int("PUSH_SIMULATOR_APNS_PORT", 8702)
-PUSH_SIMULATOR_DIR = Path(env_str("PUSH_SIMULATOR_DIR", str(VAR_DIR / "simulator")))
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

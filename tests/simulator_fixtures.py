@@ -60,6 +60,28 @@ def push_simulator(push_simulator_thread: SimulatorThread, settings: Any) -> Ite
     push_simulator_thread.call(_reset, simulator)
 
 
+@pytest.fixture
+def push_simulator_env(push_simulator: Simulator) -> dict[str, str]:
+    """Environment variables pointing another process (a real Celery worker, `runstack`) at
+    this test's simulator: `subprocess.Popen(..., env={**os.environ, **push_simulator_env})`."""
+    return simulator_env(push_simulator)
+
+
+def simulator_env(simulator: Simulator) -> dict[str, str]:
+    return {
+        "FCM_BASE_URL": simulator.fcm_base_url,
+        "FCM_TOKEN_URI_OVERRIDE": simulator.fcm_token_uri,
+        "APNS_HOST_SANDBOX": SANDBOX_HOST,
+        "APNS_HOST_PRODUCTION": PRODUCTION_HOST,
+        "APNS_PORT": str(simulator.apns_port),
+        "APNS_CA_FILE": str(demo(simulator).ca_file),
+        "PUSH_SIMULATOR_HOST": simulator.host,
+        "PUSH_SIMULATOR_FCM_PORT": str(simulator.fcm_port),
+        "PUSH_SIMULATOR_APNS_PORT": str(simulator.apns_port),
+        "PUSH_SIMULATOR_DIR": str(simulator.directory),
+    }
+
+
 def _reset(simulator: Simulator) -> None:
     simulator.state.reset()
     simulator.state.config = SimulatorConfig()

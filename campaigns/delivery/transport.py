@@ -17,9 +17,8 @@ from notifications.transports.base import OutgoingPush, SendResult
 def pushes_send(
     *, credential: PushCredential, app: MobileApp, pushes: Sequence[OutgoingPush]
 ) -> list[SendResult]:
-    from notifications.transports.config import transport_config_from
-
     from notifications.transports import runtime
+    from notifications.transports.config import transport_config_from
 
     if not pushes:
         return []

@@ -60,9 +60,8 @@ def push_credential_verify_request(*, app: MobileApp, platform: str, actor: Any)
 
 
 def _probe(credential: PushCredential) -> SendResult:
-    from notifications.transports.config import transport_config_from
-
     from notifications.transports import runtime
+    from notifications.transports.config import transport_config_from
 
     config = transport_config_from(credential, credential.app)
     if credential.platform == "ios":

@@ -39,7 +39,7 @@ one of `fault_statuses` (default 429, 500, 503). Set them with command options o
 `POST /_sim/config {"fault_rate": 0.1, "latency_ms": 50}`.
 
 Control endpoints (FCM port; they cover APNs too): `GET /_sim/receipts?token=…&limit=…`
-(the virtual device inbox: latest 20 deliveries per token, 10,000 tokens), `GET /_sim/stats`
-(per-provider counts by status), `POST /_sim/reset`, `POST /_sim/config`.
+(the virtual device inbox: latest 20 deliveries per token, 5,000 tokens), `GET /_sim/stats`
+(per-provider counts by status), `POST /_sim/reset` (also revokes issued access tokens), `POST /_sim/config`.
 `notifications.simulator.client` wraps them.
 """

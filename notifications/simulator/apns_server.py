@@ -30,6 +30,7 @@ from h2.events import (
     StreamReset,
 )
 from h2.exceptions import ProtocolError
+from h2.settings import SettingCodes, Settings
 
 from notifications.simulator.state import MAX_PAYLOAD_BYTES, Receipt, SimulatorState
 
@@ -130,8 +131,15 @@ class ApnsServerProtocol(asyncio.Protocol):
             subject = x509.load_der_x509_certificate(der).subject
             uids = subject.get_attributes_for_oid(NameOID.USER_ID)
             self.cert_topic = str(uids[0].value) if uids else ""
-        self.conn.local_settings.initial_window_size = WINDOW
-        self.conn.local_settings.max_concurrent_streams = MAX_STREAMS
+        # As initial values, not assignments: h2 sends only acknowledged values in the first
+        # SETTINGS frame, and its default would cap clients at 100 streams per connection.
+        self.conn.local_settings = Settings(
+            client=False,
+            initial_values={
+                SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
+                SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+            },
+        )
         self.conn.initiate_connection()
         self.conn.increment_flow_control_window(WINDOW - 65535)
         self._flush()
@@ -172,15 +180,13 @@ class ApnsServerProtocol(asyncio.Protocol):
         host = headers.get("host") or headers.get(":authority", "")
         host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
         environment = "sandbox" if host in self.sandbox_hosts else "production"
-        payload: dict[str, Any] | None = None
-        if status == 200:
-            payload = json.loads(body)
         kept_headers = {k: v for k, v in headers.items() if k.startswith("apns-")}
         self.state.record(
             Receipt(
-                "apns", token, status, reason, time.time(), environment, host, payload, kept_headers
-            )  # fmt: skip
-        )
+                "apns", token, status, reason, time.time(), environment, host, kept_headers,
+                raw=bytes(body) if status == 200 else b"",
+            )
+        )  # fmt: skip
         delay = self.state.latency_seconds(slow=token.startswith(SLOW_PREFIX))
         respond = (stream_id, apns_id, status, reason)
         if delay:

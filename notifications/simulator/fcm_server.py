@@ -20,7 +20,6 @@ ACCESS_TOKEN_SECONDS = 3600
 
 STATE_KEY: web.AppKey[SimulatorState] = web.AppKey("state", SimulatorState)
 ACCOUNTS_KEY: web.AppKey[dict] = web.AppKey("accounts", dict)
-TOKENS_KEY: web.AppKey[dict] = web.AppKey("tokens", dict)
 
 # status, errorCode, google status, message — by token shape (see the package docstring).
 _TOKEN_RULES: list[tuple[str, int, str, str, str]] = [
@@ -84,7 +83,7 @@ async def token_endpoint(request: web.Request) -> web.Response:
             {"error": "invalid_scope", "error_description": "scope"}, status=400
         )
     access_token = "ya29.sim-" + secrets.token_urlsafe(24)
-    request.app[TOKENS_KEY][access_token] = (
+    request.app[STATE_KEY].access_tokens[access_token] = (
         account["project_id"],
         time.time() + ACCESS_TOKEN_SECONDS,
     )
@@ -117,23 +116,21 @@ async def messages_send(request: web.Request) -> web.Response:
     state = request.app[STATE_KEY]
     project = request.match_info["project"]
     auth = request.headers.get("Authorization", "")
-    grant = request.app[TOKENS_KEY].get(auth.removeprefix("Bearer ").strip())
+    grant = state.access_tokens.get(auth.removeprefix("Bearer ").strip())
     if not auth.startswith("Bearer ") or grant is None or grant[1] < time.time():
         state.record(Receipt("fcm", "", 401, "UNAUTHENTICATED", time.time()))
         return _error(401, "", "UNAUTHENTICATED", "Request had invalid authentication credentials.")
     if grant[0] != project:
         state.record(Receipt("fcm", "", 403, "PERMISSION_DENIED", time.time()))
         return _error(403, "", "PERMISSION_DENIED", f"Permission denied on project {project}.")
+    raw = await request.read()
     try:
-        body = json.loads(await request.read())
+        body = json.loads(raw)
     except ValueError:
         body = None
     problem = _message_problem(body)
-    token = (
-        body["message"].get("token", "")
-        if isinstance(body, dict) and isinstance(body.get("message"), dict)
-        else ""
-    )
+    message = body.get("message") if isinstance(body, dict) else None
+    token = message.get("token", "") if isinstance(message, dict) else ""
     token = token if isinstance(token, str) else ""
     delay = state.latency_seconds(slow="slow" in token)
     if delay:
@@ -145,11 +142,13 @@ async def messages_send(request: web.Request) -> web.Response:
     if response is not None:
         return response
     validate_only = bool(body.get("validate_only"))
-    name = f"projects/{project}/messages/" + ("fake_message_id" if validate_only else
-                                              secrets.token_hex(8))  # fmt: skip
+    message_id = "fake_message_id" if validate_only else secrets.token_hex(8)
+    name = f"projects/{project}/messages/{message_id}"
     if not validate_only:
         state.record(
-            Receipt("fcm", token, 200, "", time.time(), message=body["message"], host=request.host)
+            Receipt(
+                "fcm", token, 200, "", time.time(), host=request.host, raw=raw, raw_key="message"
+            )
         )
     return web.json_response({"name": name})
 
@@ -211,7 +210,6 @@ def fcm_app(state: SimulatorState, accounts: list[dict[str, Any]]) -> web.Applic
     app = web.Application(client_max_size=64 * 1024)
     app[STATE_KEY] = state
     app[ACCOUNTS_KEY] = {account["client_email"]: account for account in accounts}
-    app[TOKENS_KEY] = {}
     app.router.add_post("/token", token_endpoint)
     app.router.add_post("/v1/projects/{project}/messages:send", messages_send)
     app.router.add_get("/_sim/receipts", sim_receipts)

@@ -4,6 +4,7 @@ Touched only from the simulator's event loop thread, so no locks."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import OrderedDict, deque
@@ -11,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 MAX_PAYLOAD_BYTES = 4096
+# Memory bound: ≤ 100,000 receipts of ~1 KB (raw JSON bytes, decoded only when read).
 RECEIPTS_PER_TOKEN = 20
-MAX_TOKENS_TRACKED = 10_000
+MAX_TOKENS_TRACKED = 5_000
 FAULT_STATUSES = (429, 500, 503)
 
 
@@ -59,8 +61,20 @@ class Receipt:
     received_at: float
     environment: str = ""  # apns: sandbox | production
     host: str = ""
-    message: dict[str, Any] | None = None
     headers: dict[str, str] | None = None
+    # The request body as received; FCM's message sits under its "message" key.
+    raw: bytes = b""
+    raw_key: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {
+            name: value for name, value in asdict(self).items() if name not in ("raw", "raw_key")
+        }
+        message = json.loads(self.raw) if self.raw else None
+        if message is not None and self.raw_key:
+            message = message.get(self.raw_key)
+        data["message"] = message
+        return data
 
 
 class SimulatorState:
@@ -73,6 +87,8 @@ class SimulatorState:
         self.receipts: OrderedDict[str, deque[Receipt]] = OrderedDict()
         self.totals: dict[str, dict[str, int]] = {"fcm": {}, "apns": {}}
         self.tokens_issued = 0
+        # OAuth2 access token -> (project id, expiry epoch); a reset revokes them all.
+        self.access_tokens: dict[str, tuple[str, float]] = {}
         self.provider_tokens_verified = 0
         self.started_at = time.time()
 
@@ -109,7 +125,7 @@ class SimulatorState:
         else:
             items = [r for inbox in self.receipts.values() for r in inbox]
             items.sort(key=lambda r: r.received_at)
-        return [asdict(r) for r in reversed(items[-limit:])]
+        return [r.as_dict() for r in reversed(items[-limit:])]
 
     def stats(self) -> dict[str, Any]:
         return {

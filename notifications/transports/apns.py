@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import ssl
@@ -31,8 +32,10 @@ import time
 from typing import Any
 
 from aioapns import APNs, NotificationRequest, PushType
+from aioapns.common import APNS_RESPONSE_CODE, NotificationResult
 from aioapns.connection import (
     APNsBaseClientProtocol,
+    APNsCertConnectionPool,
     APNsKeyConnectionPool,
     APNsTLSClientProtocol,
     JWTAuthorizationHeaderProvider,
@@ -57,6 +60,28 @@ NETWORK_RETRY_SECONDS = 10.0
 TOKEN_INVALID_REASONS = {"BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered"}
 
 
+class _TlsHealth:
+    """Certificate auth: did APNs refuse our TLS session? With TLS 1.3 a refused client
+    certificate (expired, revoked, another CA) is not a handshake error: the server's alert
+    arrives after the handshake and asyncio reports a plain close, before the server's first
+    HTTP/2 SETTINGS frame (which a healthy APNs sends at once). Counting such closes, and TLS
+    1.2 handshake alerts, tells "credentials refused" apart from a network blip."""
+
+    def __init__(self) -> None:
+        self.refusals = 0
+
+
+class _CertPool(APNsCertConnectionPool):
+    async def _create_connection(self, apns_protocol_factory: Any) -> APNsBaseClientProtocol:
+        try:
+            return await super()._create_connection(apns_protocol_factory)
+        except ssl.SSLCertVerificationError:
+            raise  # we do not trust the server: configuration, not the app's credentials
+        except ssl.SSLError:
+            self.protocol_class.tls_health.refusals += 1  # type: ignore[attr-defined]
+            raise
+
+
 class _SharedJwtKeyPool(APNsKeyConnectionPool):
     async def create_connection(self) -> APNsBaseClientProtocol:
         if not hasattr(self, "_shared_auth"):
@@ -76,11 +101,66 @@ class _SharedJwtKeyPool(APNsKeyConnectionPool):
 
 
 class _ServerProtocol(APNsTLSClientProtocol):
-    """Subclassed per transport with APNS_SERVER / APNS_PORT from the config."""
+    """Subclassed per transport with APNS_SERVER / APNS_PORT from the config.
+
+    Also fixes two aioapns bugs on the receive side:
+    - it never acknowledges received DATA, so error bodies drain the 64 KiB connection window
+      (~2,400 errors) and every later answer stalls;
+    - when our deadline (`asyncio.wait_for`) cancels a send, its future stays registered; the
+      late answer then calls `set_result` on a cancelled future, the InvalidStateError escapes
+      `data_received` and kills the connection with every other request in flight on it.
+    """
+
+    tls_health: _TlsHealth
+    settings_seen = False
+
+    def on_remote_settings_changed(self, changed_settings: Any) -> None:
+        self.settings_seen = True
+        self.tls_health.refusals = 0
+        super().on_remote_settings_changed(changed_settings)
+
+    def on_response_received(self, headers: dict[bytes, bytes]) -> None:
+        notification_id = headers.get(b"apns-id", b"").decode()
+        status = headers.get(b":status", b"").decode()
+        if status == APNS_RESPONSE_CODE.SUCCESS:
+            future = self.requests.pop(notification_id, None)
+            if future is not None and not future.done():
+                future.set_result(NotificationResult(notification_id, status))
+        else:
+            self.request_statuses[notification_id] = status
 
     def on_data_received(self, data: bytes, stream_id: int) -> None:
         self.conn.acknowledge_received_data(len(data), stream_id)
-        super().on_data_received(data, stream_id)
+        notification_id = self.request_streams.pop(stream_id, None)
+        if notification_id is None:
+            return
+        status = self.request_statuses.pop(notification_id, "")
+        future = self.requests.pop(notification_id, None)
+        if future is None or future.done():
+            return
+        try:
+            body = json.loads(data)
+        except ValueError:
+            body = {}
+        future.set_result(
+            NotificationResult(
+                notification_id,
+                status,
+                description=str(body.get("reason", "")),
+                timestamp=body.get("timestamp"),
+            )
+        )
+
+    def on_stream_ended(self, stream_id: int) -> None:
+        # A 200 has no body: forget the stream here, or request_streams grows forever.
+        self.request_streams.pop(stream_id, None)
+        super().on_stream_ended(stream_id)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.settings_seen:
+            self.tls_health.refusals += 1
+        self.requests = {key: future for key, future in self.requests.items() if not future.done()}
+        super().connection_lost(exc)
 
 
 def _write_cert_file(pem: str) -> str:
@@ -115,6 +195,8 @@ class ApnsTransport:
     """Build inside the event loop that will use it: the aioapns pool binds it."""
 
     def __init__(self, config: TransportConfig) -> None:
+        # Raises outside a running loop: aioapns pools bind the loop they are built in.
+        asyncio.get_running_loop()
         self.config = config
         self._cert_path = ""
         if config.apns_ca_file:
@@ -151,12 +233,25 @@ class ApnsTransport:
             self._cert_path = _write_cert_file(config.secret)
             try:
                 self.client = APNs(client_cert=self._cert_path, **common)
+                self.client.pool = _CertPool(
+                    cert_file=self._cert_path,
+                    topic=config.topic or None,
+                    max_connections=MAX_CONNECTIONS,
+                    max_connection_attempts=CONNECTION_ATTEMPTS,
+                    use_sandbox=config.use_sandbox,
+                    ssl_context=ssl_context,
+                )
             finally:
                 self._remove_cert_file()
+        self._tls_health = _TlsHealth()
         self.client.pool.protocol_class = type(
             "ConfiguredApnsProtocol",
             (_ServerProtocol,),
-            {"APNS_SERVER": config.apns_host, "APNS_PORT": config.apns_port},
+            {
+                "APNS_SERVER": config.apns_host,
+                "APNS_PORT": config.apns_port,
+                "tls_health": self._tls_health,
+            },
         )
         self._semaphore = asyncio.Semaphore(min(config.concurrency, MAX_IN_FLIGHT))
 
@@ -201,13 +296,23 @@ class ApnsTransport:
                     Outcome.RETRY, reason="timeout", retry_after=NETWORK_RETRY_SECONDS
                 )
             except (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError) as exc:
-                result = SendResult(
-                    Outcome.RETRY,
-                    reason=f"connection error: {type(exc).__name__}",
-                    retry_after=NETWORK_RETRY_SECONDS,
-                )
+                result = self._connection_failure(exc)
         self._log(push, result)
         return result
+
+    def _connection_failure(self, exc: BaseException) -> SendResult:
+        if self.config.kind != KIND_APNS_TOKEN and self._tls_health.refusals:
+            return SendResult(
+                Outcome.FAILED,
+                reason="APNs refused the TLS session: client certificate expired, revoked "
+                "or not issued by Apple",
+                credentials_rejected=True,
+            )
+        return SendResult(
+            Outcome.RETRY,
+            reason=f"connection error: {type(exc).__name__}",
+            retry_after=NETWORK_RETRY_SECONDS,
+        )
 
     def _log(self, push: OutgoingPush, result: SendResult) -> None:
         token = push.token[:8]

@@ -25,6 +25,7 @@ import aiohttp
 from google.auth import exceptions as google_auth_exceptions
 from google.oauth2 import service_account
 from pyfcm import FCMNotification
+from pyfcm.errors import InvalidDataError
 
 from notifications.payloads import encode
 from notifications.transports.base import Outcome, OutgoingPush, SendResult
@@ -101,6 +102,10 @@ class CredentialsRejected(Exception):
     """The token endpoint refused the service account (wrong key, unknown account)."""
 
 
+class TokenEndpointUnreachable(Exception):
+    """No access token for now (network, 5xx at the token endpoint): transient."""
+
+
 class FcmTransport:
     def __init__(self, config: TransportConfig) -> None:
         info = json.loads(config.secret)
@@ -138,25 +143,33 @@ class FcmTransport:
     def _refresh_blocking(self) -> tuple[str, float]:
         """google-auth is synchronous (requests): runs in a worker thread, never on the loop."""
         try:
-            token = self._pyfcm._get_access_token()
-        except Exception as exc:  # pyfcm wraps every failure in InvalidDataError
+            # pyfcm's public way to a fresh OAuth2 token (google-auth refresh under the hood).
+            token = self._pyfcm.request_headers()["Authorization"].removeprefix("Bearer ")
+        except InvalidDataError as exc:  # pyfcm wraps every refresh failure in this
             cause = exc.__context__ or exc
             if isinstance(cause, google_auth_exceptions.RefreshError) and not getattr(
                 cause, "retryable", False
             ):
                 raise CredentialsRejected(str(cause)[:200]) from exc
-            raise ConnectionError(f"token endpoint unreachable: {type(cause).__name__}") from exc
+            raise TokenEndpointUnreachable(
+                f"token endpoint unreachable: {type(cause).__name__}"
+            ) from exc
         expiry = self.credentials.expiry
         # google-auth keeps a naive UTC datetime.
         expires_at = expiry.replace(tzinfo=dt.UTC).timestamp() if expiry else time.time() + 3600
         return token, expires_at
 
-    async def _bearer(self, *, force: bool = False) -> str:
-        if not force and self._token_expires_at - TOKEN_REFRESH_MARGIN_SECONDS > time.time():
+    async def _bearer(self, *, rejected: str = "") -> str:
+        """The current access token, refreshed first if it is about to expire or is the one
+        FCM just `rejected` (a send that got 401 passes the token it used)."""
+        fresh = self._token_expires_at - TOKEN_REFRESH_MARGIN_SECONDS > time.time()
+        if fresh and self._access_token != rejected:
             return self._access_token
         async with self._token_lock:  # one refresh at a time; the others reuse its result
             stale = self._token_expires_at - TOKEN_REFRESH_MARGIN_SECONDS <= time.time()
-            if force or stale:
+            # After 200 concurrent 401s only the first waiter refreshes; the others see that
+            # the token changed and reuse the new one.
+            if stale or (rejected and self._access_token == rejected):
                 loop = asyncio.get_running_loop()
                 token, expires_at = await asyncio.wait_for(
                     loop.run_in_executor(None, self._refresh_blocking),
@@ -176,6 +189,10 @@ class FcmTransport:
                     reason=f"service account rejected: {exc}",
                     credentials_rejected=True,
                 )
+            except TokenEndpointUnreachable as exc:
+                result = SendResult(
+                    Outcome.RETRY, reason=str(exc), retry_after=NETWORK_RETRY_SECONDS
+                )
             except TimeoutError:
                 result = SendResult(
                     Outcome.RETRY, reason="timeout", retry_after=NETWORK_RETRY_SECONDS
@@ -194,11 +211,12 @@ class FcmTransport:
         if validate_only:
             body["validate_only"] = True
         data = encode(body)
-        result = await self._post(data, await self._bearer())
+        bearer = await self._bearer()
+        result = await self._post(data, bearer)
         if result is None:
             # 401 UNAUTHENTICATED: our access token expired or was revoked early; mint a new
             # one once. A second 401 means the credentials themselves are bad.
-            result = await self._post(data, await self._bearer(force=True))
+            result = await self._post(data, await self._bearer(rejected=bearer))
         if result is None:
             result = SendResult(
                 Outcome.FAILED, reason="401 UNAUTHENTICATED", credentials_rejected=True

@@ -28,17 +28,20 @@ T = TypeVar("T")
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
-# (app_id, platform) -> (credential version, client). Only touched on the loop thread.
-_clients: dict[tuple[int, str], tuple[int, Transport]] = {}
+# (app_id, platform) -> (the config it was built from, client). Only touched on the loop thread.
+_clients: dict[tuple[int, str], tuple[TransportConfig, Transport]] = {}
+# Strong references to background closes (the loop keeps only weak ones).
+_closing: set[asyncio.Task[None]] = set()
 
 
 def _reset_after_fork() -> None:
     """The parent's loop thread does not exist in the child: start from nothing."""
-    global _lock, _loop, _thread, _clients
+    global _lock, _loop, _thread, _clients, _closing
     _lock = threading.Lock()
     _loop = None
     _thread = None
     _clients = {}
+    _closing = set()
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
@@ -89,18 +92,23 @@ def _build(config: TransportConfig) -> Transport:
 
 def transport_for_in_loop(config: TransportConfig) -> Transport:
     """The registry lookup; must run on the loop thread (clients bind the loop they are built
-    in). A new credential version closes the old client in the background."""
+    in). A new credential version (or any other change: endpoint, timeout, app type) builds a
+    new client and closes the old one in the background."""
     current = _clients.get(config.registry_key)
-    if current is not None and current[0] == config.version:
+    # Frozen dataclass equality; the common case is the identical object, which is instant.
+    if current is not None and (current[0] is config or current[0] == config):
         return current[1]
     client = _build(config)
-    _clients[config.registry_key] = (config.version, client)
+    _clients[config.registry_key] = (config, client)
     if current is not None:
         logger.info(
-            "%s: credentials for app %s changed (v%s → v%s), client rebuilt",
-            "APNs" if config.is_apns else "FCM", config.app_id, current[0], config.version,
+            "%s: client for app %s rebuilt (credential v%s → v%s%s)",
+            "APNs" if config.is_apns else "FCM", config.app_id, current[0].version,
+            config.version, "" if current[0].version != config.version else ", settings changed",
         )  # fmt: skip
-        asyncio.get_running_loop().create_task(current[1].close())
+        task = asyncio.get_running_loop().create_task(current[1].close())
+        _closing.add(task)
+        task.add_done_callback(_closing.discard)
     return client
 
 
@@ -118,6 +126,8 @@ def transport_for(config: TransportConfig) -> Transport:
 async def send_many_async(
     config: TransportConfig, pushes: Iterable[OutgoingPush], *, validate_only: bool = False
 ) -> list[SendResult]:
+    if validate_only and config.is_apns:
+        raise ValueError("validate_only: only FCM can check a message without delivering it")
     transport = transport_for_in_loop(config)
     if validate_only:
         sends = [transport.send(push, validate_only=True) for push in pushes]  # type: ignore[call-arg]

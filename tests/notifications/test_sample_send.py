@@ -16,9 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     calls: list[dict] = []
-    monkeypatch.setattr(
-        tasks.deliveries_send, "apply_async", lambda **kw: calls.append(kw)
-    )
+    monkeypatch.setattr(tasks.deliveries_send, "apply_async", lambda **kw: calls.append(kw))
     return calls
 
 
@@ -51,7 +49,10 @@ def test_sample_of_a_draft_goes_to_chosen_test_devices_on_send_queue(
     lead = LeadFactory(email="ann@example.com", first_name="Ann")
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(
-            marketer_client, draft, device_ids=[d.pk for d in test_phones], lead_email="ANN@example.com"
+            marketer_client,
+            draft,
+            device_ids=[d.pk for d in test_phones],
+            lead_email="ANN@example.com",
         )
 
     run = CampaignRun.objects.get(kind=CampaignRun.Kind.SAMPLE)
@@ -97,16 +98,15 @@ def test_sample_refuses_devices_that_are_not_test_devices_of_the_app(
     for ids in ([plain.pk], [other_app_test.pk], []):
         response = _post(marketer_client, draft, device_ids=ids)
         assert response.status_code == 400
-    assert "Only test devices of this push" in _post(
-        marketer_client, draft, device_ids=[plain.pk]
-    ).content.decode()
+    assert (
+        "Only test devices of this push"
+        in _post(marketer_client, draft, device_ids=[plain.pk]).content.decode()
+    )
     assert "Pick at least one test device" in _post(marketer_client, draft).content.decode()
     assert not CampaignRun.objects.exists()
 
 
-def test_sample_unknown_lead_email_is_a_field_error(
-    addon_on, marketer_client, draft, test_phones
-):
+def test_sample_unknown_lead_email_is_a_field_error(addon_on, marketer_client, draft, test_phones):
     response = _post(
         marketer_client, draft, device_ids=[test_phones[0].pk], lead_email="nobody@example.com"
     )

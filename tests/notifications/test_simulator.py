@@ -172,7 +172,9 @@ def test_management_command_serves_and_prints_the_settings(tmp_path):
         assert int(printed["APNS_PORT"]) > 0
     finally:
         process.terminate()
-        process.wait(10)
+        out, _ = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert "Simulator stopped." in out
 
 
 def test_management_command_rejects_a_bad_fault_rate(tmp_path):
@@ -185,3 +187,21 @@ def test_management_command_rejects_a_bad_fault_rate(tmp_path):
 
     assert finished.returncode != 0
     assert "--fault-rate: must be a number between 0 and 1" in finished.stderr
+
+
+def test_environment_for_other_processes_points_at_this_simulator(push_simulator_env, tmp_path):
+    script = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
+        "'pushmarketing.settings'); django.setup(); "
+        "from notifications.simulator import client; print(client.stats()['config']['latency_ms'])"
+    )
+    sim_client.configure(latency_ms=7)
+
+    finished = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DEBUG": "1", **push_simulator_env},
+    )  # fmt: skip
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "7"
+    assert push_simulator_env["APNS_CA_FILE"].endswith("ca.pem")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any
 
 from django.conf import settings
@@ -57,10 +58,7 @@ class Command(BaseCommand):
             directory=options["dir"],
             config=config,
         )
-        try:
-            asyncio.run(self._serve(simulator))
-        except KeyboardInterrupt:
-            self.stdout.write("Simulator stopped.")
+        asyncio.run(self._serve(simulator))
 
     async def _serve(self, simulator: Simulator) -> None:
         try:
@@ -94,7 +92,12 @@ class Command(BaseCommand):
             )
         )
         self.stdout.flush()
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopped.set)
         try:
-            await asyncio.Event().wait()
+            await stopped.wait()
         finally:
             await simulator.stop()
+            self.stdout.write("Simulator stopped.")

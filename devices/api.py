@@ -1,0 +1,248 @@
+"""The SDK API (/api/sdk/v1/): what the mobile app calls. Authenticated per app with HTTP
+Basic (SDK key and secret); an app only ever sees its own devices. Views parse, call one
+registry service and answer; the rules are in devices.services.registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from devices import api_serializers as io
+from devices.authentication import (
+    SdkApp,
+    SdkAppAuthentication,
+    SdkAppThrottle,
+    sdk_app_cache_evict,
+)
+from devices.models import Device
+from devices.services import registry
+
+MAX_SDK_BODY_BYTES = 64 * 1024
+SDK_TAG = ["SDK"]
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Invalid input: error.fields names each field and rule."),
+    401: OpenApiResponse(description="Missing or wrong SDK key/secret."),
+    413: OpenApiResponse(description="Body larger than 64 KiB."),
+    429: OpenApiResponse(description="Too many requests for this app; see Retry-After."),
+}
+NOT_FOUND = {404: OpenApiResponse(description="No such installation in this app.")}
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = f"Request body is larger than {MAX_SDK_BODY_BYTES // 1024} KiB."
+    default_code = "request_too_large"
+
+
+class SdkJSONParser(JSONParser):
+    """JSON with a 64 KiB cap: SDK bodies are tiny, so anything bigger is a bug or abuse."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        request = (parser_context or {}).get("request")
+        length = request.META.get("CONTENT_LENGTH") if request is not None else None
+        if length and length.isdigit() and int(length) > MAX_SDK_BODY_BYTES:
+            raise RequestTooLarge()
+        return super().parse(stream, media_type, parser_context)
+
+
+class SdkApi(APIView):
+    authentication_classes = [SdkAppAuthentication]
+    throttle_classes = [SdkAppThrottle]
+    parser_classes = [SdkJSONParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if not isinstance(request.auth, SdkApp):
+            raise exceptions.NotAuthenticated("SDK key and secret required (HTTP Basic).")
+
+    def parsed(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @property
+    def app(self) -> SdkApp:
+        return self.request.auth
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, registry.DeviceNotFound):
+            exc = exceptions.NotFound("No device with this installation id in this app.")
+        elif isinstance(exc, registry.RegistryError):
+            exc = exceptions.ValidationError({exc.field: [exc.message]})
+        return super().handle_exception(exc)
+
+
+class DeviceRegisterApi(SdkApi):
+    # The register statement re-checks the secret hash, so the app lookup may be cached.
+    sdk_app_lookup_cacheable = True
+
+    @extend_schema(
+        tags=SDK_TAG,
+        operation_id="sdk_device_register",
+        summary="Register a device (call on every app open)",
+        description="Creates the device on its first open (records `installed` + `opened`), "
+        "later updates it (records `opened`). A new token records `push_registered`; if "
+        "another device of the app held that token it loses it. Safe to repeat.",
+        request=io.RegisterInput,
+        responses={200: io.RegisterOutput, 201: io.RegisterOutput, **ERROR_RESPONSES},
+        examples=[
+            OpenApiExample(
+                "iOS first open",
+                request_only=True,
+                value={
+                    "installation_id": "6f1c2b1e-4d1a-4d8c-9a51-2b0a8c3d9e10",
+                    "platform": "ios",
+                    "push_token": "a" * 64,
+                    "push_enabled": True,
+                    "locale": "en_US",
+                    "time_zone": "America/New_York",
+                    "app_version": "3.2.0",
+                    "os_version": "18.1",
+                    "device_model": "iPhone16,2",
+                },
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.parsed(io.RegisterInput)
+        try:
+            result = registry.device_register(
+                app_id=self.app.id, secret_hash=self.app.secret_hash, data=data
+            )
+        except registry.StaleCredentials as exc:
+            sdk_app_cache_evict(self.app.sdk_key)
+            raise exceptions.AuthenticationFailed("Invalid SDK key or secret.") from exc
+        body = {
+            "installation_id": result.installation_id,
+            "first_open": result.first_open,
+            "token_registered": result.token_registered,
+            "activity_ids": result.activity_ids,
+        }
+        return Response(body, status=201 if result.first_open else 200)
+
+
+def _device_body(device: Device) -> dict[str, Any]:
+    return io.DeviceOutput(device).data
+
+
+class DeviceTokenApi(SdkApi):
+    @extend_schema(
+        tags=SDK_TAG,
+        operation_id="sdk_device_token_refresh",
+        summary="Refresh the push token",
+        request=io.TokenInput,
+        responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    def post(self, request: Request, installation_id: str) -> Response:
+        data = self.parsed(io.TokenInput)
+        device = registry.device_token_refresh(
+            app_id=self.app.id,
+            installation_id=installation_id,
+            push_token=data["push_token"],
+            push_enabled=data.get("push_enabled"),
+        )
+        return Response(_device_body(device))
+
+
+class DeviceLeadApi(SdkApi):
+    @extend_schema(
+        tags=SDK_TAG,
+        operation_id="sdk_device_lead_associate",
+        summary="Associate the device with a lead (login)",
+        description="Finds the lead by email (case-insensitive) or creates it, updates the "
+        "fields sent and merges custom_fields. The device follows the last lead associated.",
+        request=io.LeadInput,
+        responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "Login",
+                request_only=True,
+                value={
+                    "email": "jane@example.com",
+                    "first_name": "Jane",
+                    "custom_fields": {"Loyalty Tier": "gold", "Points": 1200},
+                },
+            )
+        ],
+    )
+    def post(self, request: Request, installation_id: str) -> Response:
+        data = dict(self.parsed(io.LeadInput))
+        email = data.pop("email")
+        device = registry.device_lead_associate(
+            app_id=self.app.id, installation_id=installation_id, email=email, attributes=data
+        )
+        return Response(_device_body(device))
+
+
+class DeviceUnregisterApi(SdkApi):
+    @extend_schema(
+        tags=SDK_TAG,
+        operation_id="sdk_device_unregister",
+        summary="Unregister (logout)",
+        description="Clears the token, sets push_enabled=false and status unregistered "
+        "(reason logout). The next register call with a token re-activates the device.",
+        request=None,
+        responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND},
+    )
+    def post(self, request: Request, installation_id: str) -> Response:
+        device = registry.device_unregister(app_id=self.app.id, installation_id=installation_id)
+        return Response(_device_body(device))
+
+
+class DeviceActivitiesApi(SdkApi):
+    @extend_schema(
+        tags=SDK_TAG,
+        operation_id="sdk_device_activities_record",
+        summary="Report activities (one object, a list, or {activities: [...]}, ≤ 100)",
+        request=io.ActivitiesInput,
+        responses={201: io.ActivitiesOutput, **ERROR_RESPONSES, **NOT_FOUND},
+        examples=[
+            OpenApiExample(
+                "Session and tap",
+                request_only=True,
+                value={
+                    "activities": [
+                        {"kind": "session", "length_seconds": 312},
+                        {"kind": "custom_action", "action_name": "Added to cart", "metric": 2},
+                        {"kind": "push_tapped", "delivery_id": 98431},
+                    ]
+                },
+            )
+        ],
+    )
+    def post(self, request: Request, installation_id: str) -> Response:
+        payload = request.data
+        if isinstance(payload, list):
+            payload = {"activities": payload}
+        elif isinstance(payload, dict) and "activities" not in payload:
+            payload = {"activities": [payload]}
+        serializer = io.ActivitiesInput(data=payload)
+        serializer.is_valid(raise_exception=True)
+        ids = registry.device_activities_record(
+            app_id=self.app.id,
+            installation_id=installation_id,
+            activities=[dict(item) for item in serializer.validated_data["activities"]],
+        )
+        return Response({"activity_ids": ids}, status=201)
+
+
+class TestDevicePairApi(SdkApi):
+    @extend_schema(
+        tags=SDK_TAG,
+        operation_id="sdk_test_device_pair",
+        summary="Pair this device as a test device (code from the pairing link / QR code)",
+        request=io.PairInput,
+        responses={200: io.DeviceOutput, **ERROR_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.parsed(io.PairInput)
+        device = registry.device_pair_test(
+            app=self.app, installation_id=data["installation_id"], code=data["code"]
+        )
+        return Response(_device_body(device))

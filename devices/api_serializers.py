@@ -1,0 +1,173 @@
+"""Input/output shapes of the SDK API. They check form (types, lengths, formats); the rules
+themselves live in devices.services.registry so every interface applies the same ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from devices.models import DeviceActivity, Platform
+from devices.services import registry
+
+INSTALLATION_ID_HELP = (
+    "The SDK's stable id for this installation of the app: 1-64 of A-Z a-z 0-9 . _ : - "
+    "(a UUID fits). It is part of the other endpoints' URLs."
+)
+INSTALLATION_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+
+
+def installation_id_field() -> serializers.RegexField:
+    return serializers.RegexField(
+        INSTALLATION_ID_PATTERN,
+        max_length=64,
+        help_text=INSTALLATION_ID_HELP,
+        error_messages={"invalid": "Use 1-64 of the characters A-Z a-z 0-9 . _ : -"},
+    )
+
+
+def _check(error: str | None) -> None:
+    if error:
+        raise serializers.ValidationError(error)
+
+
+class RegisterInput(serializers.Serializer):
+    installation_id = installation_id_field()
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    push_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=4096,
+        help_text="APNs device token (hex) or FCM registration token. Omit to keep the stored one.",
+    )
+    push_enabled = serializers.BooleanField(default=True)
+    locale = serializers.CharField(required=False, allow_blank=True, max_length=35)
+    time_zone = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="IANA name, e.g. Europe/Paris"
+    )
+    app_version = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    os_version = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    device_model = serializers.CharField(required=False, allow_blank=True, max_length=80)
+
+    def validate_locale(self, value: str) -> str:
+        _check(registry.locale_error(value))
+        return value
+
+    def validate_time_zone(self, value: str) -> str:
+        _check(registry.time_zone_error(value))
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        token = attrs.get("push_token") or ""
+        error = token and registry.push_token_error(platform=attrs["platform"], token=token)
+        if error:
+            raise serializers.ValidationError({"push_token": [error]})
+        return attrs
+
+
+class RegisterOutput(serializers.Serializer):
+    installation_id = serializers.CharField()
+    first_open = serializers.BooleanField(help_text="True on the installation's first open.")
+    token_registered = serializers.BooleanField(help_text="True when a new token was stored.")
+    activity_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class TokenInput(serializers.Serializer):
+    push_token = serializers.CharField(max_length=4096)
+    push_enabled = serializers.BooleanField(required=False)
+
+
+class LeadInput(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    company = serializers.CharField(required=False, allow_blank=True, max_length=150)
+    city = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    country = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    custom_fields = serializers.JSONField(
+        required=False, help_text="Object of name → string, number or boolean (≤ 50 fields)."
+    )
+
+    def validate_custom_fields(self, value: Any) -> Any:
+        _check(registry.custom_fields_error(value))
+        return value
+
+
+class DeviceOutput(serializers.Serializer):
+    installation_id = serializers.CharField()
+    platform = serializers.CharField()
+    status = serializers.CharField()
+    status_reason = serializers.CharField()
+    push_enabled = serializers.BooleanField()
+    has_push_token = serializers.SerializerMethodField()
+    lead_email = serializers.SerializerMethodField()
+    is_test_device = serializers.BooleanField()
+    test_device_name = serializers.CharField()
+
+    def get_has_push_token(self, device: Any) -> bool:
+        return bool(device.push_token)
+
+    def get_lead_email(self, device: Any) -> str | None:
+        return device.lead.email if device.lead_id else None
+
+
+ACTIVITY_KINDS = [
+    DeviceActivity.Kind.OPENED,
+    DeviceActivity.Kind.SESSION,
+    DeviceActivity.Kind.CUSTOM_ACTION,
+    DeviceActivity.Kind.PUSH_RECEIVED,
+    DeviceActivity.Kind.PUSH_TAPPED,
+]
+
+
+class ActivityInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in ACTIVITY_KINDS])
+    occurred_at = serializers.DateTimeField(
+        required=False, help_text="Defaults to now; at most 5 minutes in the future."
+    )
+    action_name = serializers.CharField(
+        required=False,
+        max_length=registry.MAX_ACTION_NAME_LENGTH,
+        help_text="custom_action: under 20 characters (Marketo's rule).",
+    )
+    action_type = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    details = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    metric = serializers.FloatField(required=False, allow_null=True)
+    length_seconds = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=7 * 86400
+    )
+    delivery_id = serializers.IntegerField(
+        required=False, min_value=1, help_text="push_received / push_tapped: the delivery id."
+    )
+
+    def validate_occurred_at(self, value: Any) -> Any:
+        _check(registry.occurred_at_error(value, now=timezone.now()))
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs["kind"]
+        required = {
+            DeviceActivity.Kind.SESSION: "length_seconds",
+            DeviceActivity.Kind.CUSTOM_ACTION: "action_name",
+            DeviceActivity.Kind.PUSH_RECEIVED: "delivery_id",
+            DeviceActivity.Kind.PUSH_TAPPED: "delivery_id",
+        }.get(kind)
+        if required and attrs.get(required) in (None, ""):
+            raise serializers.ValidationError({required: [f"Required for a {kind} activity."]})
+        return attrs
+
+
+class ActivitiesInput(serializers.Serializer):
+    activities = ActivityInput(many=True, allow_empty=False, max_length=100)
+
+
+class ActivitiesOutput(serializers.Serializer):
+    activity_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class PairInput(serializers.Serializer):
+    installation_id = installation_id_field()
+    code = serializers.CharField(max_length=32)

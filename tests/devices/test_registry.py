@@ -1,0 +1,165 @@
+# ruff: noqa: F811 - pytest fixtures imported from tests.api_fixtures are re-bound as arguments
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from django.db import connection, connections
+from kombu.exceptions import OperationalError
+
+from devices.models import Device, DeviceActivity
+from devices.services import registry
+from pushmarketing.celery import app as celery_app
+from tests.api_fixtures import IOS_TOKEN, clean_cache, sdk, sdk_app  # noqa: F401
+from tests.factories import MobileAppFactory
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[tuple]:
+    calls: list[tuple] = []
+
+    def record(name, args=None, queue=None, **kwargs):
+        calls.append((name, args, queue))
+
+    monkeypatch.setattr(celery_app, "send_task", record)
+    return calls
+
+
+@pytest.mark.django_db
+def test_register_sends_one_trigger_message_after_commit(
+    sdk, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = sdk.register("inst-1", push_token=IOS_TOKEN)
+    assert len(callbacks) == 1
+    assert sent == []  # nothing leaves before the transaction commits
+    callbacks[0]()
+    ids = sorted(response.json()["activity_ids"])
+    assert ids == sorted(DeviceActivity.objects.values_list("id", flat=True))
+    assert sent == [("campaigns.triggers_evaluate", [ids], "send")]
+
+
+@pytest.mark.django_db
+def test_activities_call_sends_one_message_with_all_ids(
+    sdk, sent, django_capture_on_commit_callbacks
+):
+    sdk.register("inst-1")
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sdk.post(
+            "devices/inst-1/activities",
+            [{"kind": "opened"}, {"kind": "session", "length_seconds": 3}],
+        )
+    assert sent == [("campaigns.triggers_evaluate", [response.json()["activity_ids"]], "send")]
+
+
+@pytest.mark.django_db
+def test_rejected_call_sends_nothing(sdk, sent, django_capture_on_commit_callbacks):
+    sdk.register("inst-1")
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = sdk.post("devices/inst-1/activities", {"kind": "push_tapped", "delivery_id": 5})
+    assert response.status_code == 400
+    assert callbacks == [] and sent == []
+
+
+@pytest.mark.django_db
+def test_unreachable_broker_is_logged_and_the_call_still_succeeds(
+    sdk, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    def broken(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(celery_app, "send_task", broken)
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        response = sdk.register("inst-1", push_token=IOS_TOKEN)
+    assert response.status_code == 201
+    assert "SDK: could not queue trigger evaluation for 3 activities: OperationalError" in (
+        caplog.text
+    )
+    assert IOS_TOKEN not in caplog.text
+
+
+@pytest.mark.django_db
+def test_service_register_is_idempotent_and_moves_token(sent):
+    app = MobileAppFactory()
+    data = {"installation_id": "a", "platform": "ios", "push_token": IOS_TOKEN}
+    first = registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+    again = registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+    assert first.first_open and not again.first_open
+    assert first.device_id == again.device_id
+    moved = registry.device_register(
+        app_id=app.pk, secret_hash=app.sdk_secret_hash, data={**data, "installation_id": "b"}
+    )
+    assert moved.token_registered
+    tokens = dict(Device.objects.values_list("installation_id", "push_token"))
+    assert tokens == {"a": "", "b": IOS_TOKEN}
+
+
+@pytest.mark.django_db
+def test_register_with_a_stale_secret_hash_writes_nothing(sent):
+    app = MobileAppFactory()
+    data = {"installation_id": "a", "platform": "ios", "push_token": IOS_TOKEN}
+    with pytest.raises(registry.StaleCredentials):
+        registry.device_register(app_id=app.pk, secret_hash="0" * 64, data=data)
+    assert not Device.objects.exists() and not DeviceActivity.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_registrations_create_one_device(sent):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL (CI runs it there)")
+    app = MobileAppFactory()
+    barrier = threading.Barrier(8)
+    results: list[registry.Registration] = []
+    errors: list[BaseException] = []
+
+    def register() -> None:
+        try:
+            barrier.wait()
+            data = {"installation_id": "same", "platform": "ios", "push_token": IOS_TOKEN}
+            results.append(
+                registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=register) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Device.objects.filter(installation_id="same").count() == 1
+    assert sum(r.first_open for r in results) == 1
+    assert DeviceActivity.objects.filter(kind="installed").count() == 1
+
+
+@pytest.mark.django_db
+def test_trigger_message_reaches_the_real_redis_broker(
+    sdk, settings, django_capture_on_commit_callbacks
+):
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL (the broker); CI and the PostgreSQL runs set it")
+    import base64
+    import json
+
+    import redis
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sdk.register("broker-check", push_token=IOS_TOKEN)
+    ids = response.json()["activity_ids"]
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    found = None
+    for raw in client.lrange("send", 0, -1):
+        message = json.loads(raw)
+        if message["headers"].get("task") != "campaigns.triggers_evaluate":
+            continue
+        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        if args == [ids]:
+            found = raw
+    assert found is not None, "no campaigns.triggers_evaluate message with these ids on 'send'"
+    client.lrem("send", 1, found)  # nobody consumes it here; leave the queue as it was
