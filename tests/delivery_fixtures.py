@@ -58,8 +58,14 @@ def run_create(
 
 
 @pytest.fixture(autouse=True)
-def _private_cache(settings) -> None:  # noqa: ANN001
-    """Follow-up and verification keys must not leak between tests (or test runs)."""
+def _private_cache(request: pytest.FixtureRequest) -> None:
+    """Every test gets a private, empty cache: keys made of database ids (follow-ups,
+    verification, report debounces) must not leak between tests or test runs. Registered
+    for the whole suite by tests/conftest.py. Not for integration tests: there the worker
+    subprocess and the test share the real cache."""
+    if request.node.get_closest_marker("integration"):
+        return
+    settings = request.getfixturevalue("settings")
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "t"}
     }

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection
 
 from pushmarketing.celery import app as celery_app
+from tests.simulator_fixtures import simulator_env
 
 READY_TIMEOUT_SECONDS = 60
 QUEUES = "send,bulk,default"
@@ -131,21 +132,14 @@ def _purge_redis_queues() -> None:
 @pytest.fixture
 def worker_env(push_simulator: Any, transactional_db: None, tmp_path: Path) -> Iterator[dict]:
     """The worker's environment; also points this process at the same broker."""
+
     env = dict(os.environ)
+    env.update(simulator_env(push_simulator))
     env.update(
         DEBUG="1",
         DJANGO_SETTINGS_MODULE="pushmarketing.settings",
         DATABASE_URL=_database_url(),
         SECRET_KEY=settings.SECRET_KEY,
-        FCM_BASE_URL=settings.FCM_BASE_URL,
-        FCM_TOKEN_URI_OVERRIDE=settings.FCM_TOKEN_URI_OVERRIDE,
-        APNS_HOST_SANDBOX=settings.APNS_HOST_SANDBOX,
-        APNS_HOST_PRODUCTION=settings.APNS_HOST_PRODUCTION,
-        APNS_PORT=str(settings.APNS_PORT),
-        APNS_CA_FILE=str(settings.APNS_CA_FILE),
-        PUSH_SIMULATOR_HOST=settings.PUSH_SIMULATOR_HOST,
-        PUSH_SIMULATOR_FCM_PORT=str(settings.PUSH_SIMULATOR_FCM_PORT),
-        PUSH_SIMULATOR_APNS_PORT=str(settings.PUSH_SIMULATOR_APNS_PORT),
         # Fast retries so transient-error tests finish in seconds (production: 30 s base).
         PUSH_RETRY_BASE_SECONDS="1",
         PUSH_RETRY_MAX_SECONDS="2",

@@ -9,7 +9,6 @@ from campaigns.delivery import ratelimit, tasks
 from campaigns.delivery.dispatch import deliveries_dispatch, delivery_chunks
 from campaigns.delivery.sweep import deliveries_sweep
 from campaigns.models import CampaignRun, Delivery
-from tests.delivery_fixtures import *  # noqa: F403 - fixtures
 from tests.delivery_fixtures import run_create
 
 pytestmark = pytest.mark.django_db

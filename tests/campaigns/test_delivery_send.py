@@ -12,7 +12,6 @@ from campaigns.models import Campaign, CampaignRun, Delivery
 from devices.models import Device, PushCredential
 from notifications.content import PushContent
 from pushmarketing.models import AddOn
-from tests.delivery_fixtures import *  # noqa: F403 - fixtures
 from tests.delivery_fixtures import run_create
 
 pytestmark = pytest.mark.django_db

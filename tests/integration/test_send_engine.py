@@ -20,7 +20,6 @@ from pushmarketing.addons import addon_set_enabled
 from pushmarketing.models import AddOn
 from tests.delivery_fixtures import apns_token, assert_counters_match, run_create, simulator_app
 from tests.factories import DeviceFactory, UserFactory
-from tests.simulator_fixtures import *  # noqa: F403 - push_simulator fixtures
 from tests.worker_fixtures import *  # noqa: F403 - celery_worker fixtures
 from tests.worker_fixtures import wait_until
 

@@ -13,7 +13,6 @@ from pushmarketing.models import AddOn
 from pushmarketing.secrets import encrypt_bytes
 from tests.delivery_fixtures import apns_token, simulator_app
 from tests.factories import DeviceFactory, LeadFactory, PushNotificationFactory, UserFactory
-from tests.simulator_fixtures import *  # noqa: F403 - push_simulator fixtures
 from tests.worker_fixtures import *  # noqa: F403 - celery_worker fixtures
 from tests.worker_fixtures import wait_until
 

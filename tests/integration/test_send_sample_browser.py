@@ -16,7 +16,6 @@ from django.test import Client
 from pushmarketing.models import AddOn
 from tests.delivery_fixtures import apns_token, simulator_app
 from tests.factories import DeviceFactory, PushNotificationFactory, UserFactory
-from tests.simulator_fixtures import *  # noqa: F403 - push_simulator fixtures
 from tests.worker_fixtures import *  # noqa: F403 - celery_worker fixtures
 
 # Playwright's sync API runs an event loop on this thread; the ORM calls here stay synchronous.

@@ -7,7 +7,6 @@ from campaigns.delivery import tasks
 from campaigns.delivery.send import deliveries_send
 from campaigns.models import CampaignRun, Delivery
 from notifications.models import NotificationEvent
-from tests.delivery_fixtures import *  # noqa: F403 - fixtures
 from tests.factories import DeviceFactory, LeadFactory, PushNotificationFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,6 @@ from django.urls import reverse
 from campaigns.delivery import tasks, verify
 from devices.models import PushCredential
 from notifications.transports.base import Outcome, SendResult
-from tests.delivery_fixtures import *  # noqa: F403 - fixtures
 
 pytestmark = pytest.mark.django_db
 V = PushCredential.Verification
