@@ -165,7 +165,30 @@ class Delivery(models.Model):
             models.Index(fields=["run", "status"], name="delivery_run_status_idx"),
             models.Index(fields=["status", "claimed_at"], name="delivery_status_claimed_idx"),
             models.Index(fields=["device", "-sent_at"], name="delivery_device_sent_idx"),
+            # Qualification (lead already sent this campaign) and frequency caps (pushes per
+            # lead in a window) are per lead. One index serves both: every extra index on
+            # this table slows audience resolution (it is written once per delivery).
+            models.Index(fields=["lead_id", "sent_at"], name="delivery_lead_sent_idx"),
         ]
 
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.status})"
+
+
+class RunReport(models.Model):
+    """Aggregates that would need a scan of the deliveries (reasons, unique leads, time series),
+    computed by a task while a run sends and once when it ends, so a dashboard never counts
+    deliveries at request time. Live totals come from the run's counters."""
+
+    run = models.OneToOneField(CampaignRun, on_delete=models.CASCADE, related_name="report")
+    computed_at = models.DateTimeField()
+    unique_leads_sent = models.PositiveIntegerField(default=0)
+    failed_by_reason = models.JSONField(default=dict, blank=True)
+    skipped_by_reason = models.JSONField(default=dict, blank=True)
+    # [[minute offset since the first send, ios count, android count], ...]
+    sends_over_time = models.JSONField(default=list, blank=True)
+    # [[hours since the send, ios taps, android taps], ...]
+    tap_decay = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"report for run {self.run_id}"

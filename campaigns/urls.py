@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("campaigns.ui_urls")),
     path("", include("campaigns.api_urls")),
+    path("", include("campaigns.report_urls")),
 ]

@@ -1,3 +1,19 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from notifications import sending_views as views
+
+urlpatterns = [
+    path(
+        "notifications/<int:notification_id>/sample/",
+        views.notification_sample,
+        name="notification-sample",
+    ),
+    path(
+        "notifications/<int:notification_id>/sample/<int:run_id>/status.json",
+        views.notification_sample_status,
+        name="notification-sample-status",
+    ),
+    path("virtual-devices/", views.simulator_inbox, name="simulator-inbox"),
+]

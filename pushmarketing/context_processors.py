@@ -18,6 +18,7 @@ NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Virtual devices", "simulator-inbox", (Role.ADMIN, Role.MARKETER)),
     ("Users", "user-list", (Role.ADMIN,)),
     ("Audit log", "audit-log", (Role.ADMIN,)),
+    ("Token health", "token-health", (Role.ADMIN,)),
     ("System health", "system-health", (Role.ADMIN,)),
     ("Settings", "settings", (Role.ADMIN,)),
     ("API tokens", "api-token-list", ()),

@@ -117,6 +117,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests: a file (not :memory:) so the real Celery worker subprocess opens the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_pushmarketing.sqlite3")}
 else:
     # A health check is one extra `SELECT 1` round trip per request; a pooled, supervised
     # database (or the registration benchmark) may turn it off.
@@ -141,12 +143,17 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
-    _broker_dir = VAR_DIR / "broker"
+    # PM_BROKER_DIR lets the integration tests give the worker and themselves a private broker.
+    _broker_dir = Path(env_str("PM_BROKER_DIR", str(VAR_DIR / "broker")))
+    for _folder in ("queue", "processed", "control"):
+        # kombu's filesystem transport does not create its folders.
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"
@@ -157,6 +164,19 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
+# Queues: `send` (trigger + sample sends, latency), `bulk` (batch chunks), `default`
+# (resolution, scheduling, housekeeping). A big batch never starves a trigger send.
+CELERY_TASK_ROUTES = {
+    "campaigns.deliveries_send": {"queue": "bulk"},
+    "campaigns.deliveries_sweep": {"queue": "default"},
+    "campaigns.run_report_refresh": {"queue": "default"},
+    "campaigns.run_reports_refresh_due": {"queue": "default"},
+    "campaigns.push_credential_verify": {"queue": "send"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "deliveries-sweep": {"task": "campaigns.deliveries_sweep", "schedule": 60.0},
+    "run-reports-refresh": {"task": "campaigns.run_reports_refresh_due", "schedule": 20.0},
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -225,19 +245,44 @@ PUSH_CREDENTIALS_KEYS = env_list("PUSH_CREDENTIALS_KEY")
 if not PUSH_CREDENTIALS_KEYS and not DEBUG:
     raise ImproperlyConfigured("PUSH_CREDENTIALS_KEY must be set when DEBUG is off")
 
-FCM_BASE_URL = env_str("FCM_BASE_URL", "https://fcm.googleapis.com").rstrip("/")
-FCM_TOKEN_URI_OVERRIDE = env_str("FCM_TOKEN_URI_OVERRIDE")
-APNS_HOST_PRODUCTION = env_str("APNS_HOST_PRODUCTION", "api.push.apple.com")
-APNS_HOST_SANDBOX = env_str("APNS_HOST_SANDBOX", "api.sandbox.push.apple.com")
-APNS_PORT = env_int("APNS_PORT", 443)
-APNS_CA_FILE = env_str("APNS_CA_FILE")
-PUSH_SEND_CONCURRENCY = env_int("PUSH_SEND_CONCURRENCY", 200)
-PUSH_SEND_TIMEOUT_SECONDS = env_int("PUSH_SEND_TIMEOUT_SECONDS", 10)
+# The built-in provider simulator (on by default in DEBUG). While it is enabled, the provider
+# endpoints below default to it, so `make run` sends real pushes without Apple or Google.
 PUSH_SIMULATOR_ENABLED = env_bool("PUSH_SIMULATOR_ENABLED", DEBUG)
 PUSH_SIMULATOR_HOST = env_str("PUSH_SIMULATOR_HOST", "127.0.0.1")
 PUSH_SIMULATOR_FCM_PORT = env_int("PUSH_SIMULATOR_FCM_PORT", 8701)
 PUSH_SIMULATOR_APNS_PORT = env_int("PUSH_SIMULATOR_APNS_PORT", 8702)
 PUSH_SIMULATOR_DIR = Path(env_str("PUSH_SIMULATOR_DIR", str(VAR_DIR / "simulator")))
+_simulated = PUSH_SIMULATOR_ENABLED
+_sim_fcm = f"http://{PUSH_SIMULATOR_HOST}:{PUSH_SIMULATOR_FCM_PORT}"
+FCM_BASE_URL = env_str(
+    "FCM_BASE_URL", _sim_fcm if _simulated else "https://fcm.googleapis.com"
+).rstrip("/")
+FCM_TOKEN_URI_OVERRIDE = env_str(
+    "FCM_TOKEN_URI_OVERRIDE", f"{_sim_fcm}/token" if _simulated else ""
+)
+# The simulator tells sandbox from production by the host name it is reached by.
+APNS_HOST_PRODUCTION = env_str(
+    "APNS_HOST_PRODUCTION", PUSH_SIMULATOR_HOST if _simulated else "api.push.apple.com"
+)
+APNS_HOST_SANDBOX = env_str(
+    "APNS_HOST_SANDBOX", "localhost" if _simulated else "api.sandbox.push.apple.com"
+)
+APNS_PORT = env_int("APNS_PORT", PUSH_SIMULATOR_APNS_PORT if _simulated else 443)
+APNS_CA_FILE = env_str("APNS_CA_FILE", str(PUSH_SIMULATOR_DIR / "ca.pem") if _simulated else "")
+PUSH_SEND_CONCURRENCY = env_int("PUSH_SEND_CONCURRENCY", 200)
+PUSH_SEND_TIMEOUT_SECONDS = env_int("PUSH_SEND_TIMEOUT_SECONDS", 10)
+# The send path (campaigns.delivery).
+PUSH_CHUNK_SIZE = env_int("PUSH_CHUNK_SIZE", 500)
+PUSH_MAX_ATTEMPTS = env_int("PUSH_MAX_ATTEMPTS", 5)
+PUSH_RETRY_BASE_SECONDS = env_int("PUSH_RETRY_BASE_SECONDS", 30)
+# Upper bound on one retry delay (Retry-After included); tests shorten it.
+PUSH_RETRY_MAX_SECONDS = env_int("PUSH_RETRY_MAX_SECONDS", 3600)
+# A row `sending` for longer than this belongs to a dead worker; must exceed the longest batch
+# (500 sends at PUSH_SEND_CONCURRENCY with PUSH_SEND_TIMEOUT_SECONDS each: well under 60 s).
+PUSH_SENDING_TIMEOUT_SECONDS = env_int("PUSH_SENDING_TIMEOUT_SECONDS", 300)
+# Provider quotas shared by every worker (per app and provider), messages per minute.
+PUSH_RATE_FCM_PER_MINUTE = env_int("PUSH_RATE_FCM_PER_MINUTE", 600_000)
+PUSH_RATE_APNS_PER_MINUTE = env_int("PUSH_RATE_APNS_PER_MINUTE", 600_000)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,3 +1,14 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from pushmarketing import ui_views
+
+urlpatterns = [
+    path("settings/", ui_views.settings_page, name="settings"),
+    path("users/", ui_views.user_list, name="user-list"),
+    path("users/<int:user_id>/", ui_views.user_detail, name="user-detail"),
+    path("users/<int:user_id>/password/", ui_views.user_password, name="user-password"),
+    path("users/<int:user_id>/active/", ui_views.user_set_active, name="user-set-active"),
+    path("audit/", ui_views.audit_log, name="audit-log"),
+]

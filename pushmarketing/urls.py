@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("pushmarketing.ui_urls")),
     path("", include("pushmarketing.api_urls")),
+    path("", include("pushmarketing.ops_urls")),
     path("", include("devices.urls")),
     path("", include("notifications.urls")),
     path("", include("campaigns.urls")),

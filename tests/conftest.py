@@ -6,6 +6,16 @@ from django.test import Client
 from pushmarketing.models import AddOn
 from tests.factories import UserFactory
 
+# Every area's shared fixtures. Pytest only honours pytest_plugins in this top-level conftest.
+pytest_plugins = [
+    "tests.api_fixtures",
+    "tests.campaign_fixtures",
+    "tests.composer_fixtures",
+    "tests.delivery_fixtures",
+    "tests.simulator_fixtures",
+    "tests.ui_fixtures",
+]
+
 
 @pytest.fixture
 def addon_on(db: None) -> AddOn:

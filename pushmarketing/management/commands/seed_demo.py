@@ -1,33 +1,199 @@
-"""Demo data for `make run`: users for each role, the add-on on, and a demo app. Safe to run
-again; later modules extend it (simulator credentials, devices, a push)."""
+"""Demo data for `make run` (DEBUG only; safe to run again): a user per role, the add-on on,
+and a *Demo Shop* app wired to the built-in simulator with leads, registered devices, a test
+device, an approved push and two campaigns, so a newcomer can send real pushes at once."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from campaigns.models import Campaign
+from campaigns.services import campaign_activate, campaign_create
+from devices.credentials import credential_upload_apns_token, credential_upload_fcm
+from devices.models import Device, MobileApp
+from devices.services.apps import app_create
+from devices.services.registry import device_lead_associate, device_register
+from notifications.models import PushNotification
+from notifications.services import notification_approve, notification_create
 from pushmarketing.models import AddOn
+from pushmarketing.secrets import keyed_hash
 
 DEMO_USERS = (
     ("admin", "admin-demo-pass", "admin"),
     ("marketer", "marketer-demo-pass", "marketer"),
     ("approver", "approver-demo-pass", "approver"),
 )
+# Fixed so the README's curl examples work against `make run`. Demo only: seed_demo refuses to
+# run with DEBUG off.
+DEMO_SDK_KEY = "pk_demo_shop"
+DEMO_SDK_SECRET = "sk_demo_shop_secret"
+DEMO_LEADS = (
+    ("ada@example.com", "Ada", "Lovelace", "London"),
+    ("grace@example.com", "Grace", "Hopper", "New York"),
+    ("alan@example.com", "Alan", "Turing", "Manchester"),
+    ("katherine@example.com", "Katherine", "Johnson", "Hampton"),
+    ("linus@example.com", "Linus", "Torvalds", "Portland"),
+    ("margaret@example.com", "Margaret", "Hamilton", "Boston"),
+)
+TIME_ZONES = ("Europe/London", "America/New_York", "Europe/Paris", "Asia/Tokyo")
+
+
+def _ios_token(seed: str) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()  # 64 hex characters, like a real one
+
+
+def _android_token(seed: str) -> str:
+    body = hashlib.sha512(seed.encode()).hexdigest()
+    return f"demo{body[:20]}:APA91b{body}"[:152]
 
 
 class Command(BaseCommand):
-    help = "Create demo users, enable the add-on and create a demo app (idempotent)."
+    help = "Create the demo users, app, devices, push and campaigns (idempotent, DEBUG only)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("seed_demo creates known passwords and keys: DEBUG only")
+        users = self._users()
+        AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
+        if MobileApp.objects.filter(sdk_key=DEMO_SDK_KEY).exists():
+            self.stdout.write("demo data already present")
+            return
+        with transaction.atomic():
+            app = self._app(users["admin"])
+            self._devices(app)
+            push = self._push(app, users)
+            self._campaigns(app, push, users["marketer"])
+        self.stdout.write(
+            f"demo app '{app.name}' ready: SDK key {DEMO_SDK_KEY}, secret {DEMO_SDK_SECRET}"
+        )
+
+    def _users(self) -> dict[str, Any]:
         User = get_user_model()
+        users = {}
         for username, password, role in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username)
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
             user.groups.add(Group.objects.get(name=role))
-        AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
-        self.stdout.write("demo users ready; Mobile Push add-on enabled")
+            users[role] = user
+        return users
+
+    def _app(self, admin: Any) -> MobileApp:
+        app, _secret = app_create(
+            name="Demo Shop",
+            app_type=MobileApp.AppType.SANDBOX,
+            ios_bundle_id="com.example.pushdemo",
+            android_package="com.example.pushdemo",
+            actor=admin,
+        )
+        app.sdk_key, app.sdk_secret_hash = DEMO_SDK_KEY, keyed_hash(DEMO_SDK_SECRET)
+        app.save(update_fields=["sdk_key", "sdk_secret_hash"])
+        if settings.PUSH_SIMULATOR_ENABLED:
+            from notifications.simulator.credentials import demo_credentials
+
+            creds = demo_credentials(settings.PUSH_SIMULATOR_DIR)
+            credential_upload_apns_token(
+                app=app,
+                key_pem=creds.apns_key_pem,
+                key_id=creds.apns_key_id,
+                team_id=creds.apns_team_id,
+                actor=admin,
+            )
+            credential_upload_fcm(
+                app=app, service_account_json=creds.fcm_service_account_json, actor=admin
+            )
+        return app
+
+    def _devices(self, app: MobileApp) -> None:
+        for index, (email, first, last, city) in enumerate(DEMO_LEADS):
+            for platform in ("ios", "android") if index % 2 == 0 else ("ios",):
+                installation_id = f"demo-{platform}-{index}"
+                token = (
+                    _ios_token(installation_id)
+                    if platform == "ios"
+                    else _android_token(installation_id)
+                )
+                device_register(
+                    app_id=app.pk,
+                    data={
+                        "installation_id": installation_id,
+                        "platform": platform,
+                        "push_token": token,
+                        "push_enabled": True,
+                        "locale": "en_US",
+                        "time_zone": TIME_ZONES[index % len(TIME_ZONES)],
+                        "app_version": "2.4.0",
+                        "os_version": "18.1" if platform == "ios" else "15",
+                        "device_model": "iPhone 16" if platform == "ios" else "Pixel 9",
+                    },
+                )
+                device_lead_associate(
+                    app_id=app.pk,
+                    installation_id=installation_id,
+                    email=email,
+                    attributes={"first_name": first, "last_name": last, "city": city},
+                )
+        # An Android token the simulator answers UNREGISTERED: the first send deactivates it,
+        # which the token health page then shows.
+        device_register(
+            app_id=app.pk,
+            data={
+                "installation_id": "demo-android-stale",
+                "platform": "android",
+                "push_token": _android_token("stale").replace("demo", "dead", 1),
+                "push_enabled": True,
+                "time_zone": "UTC",
+            },
+        )
+        device_lead_associate(
+            app_id=app.pk,
+            installation_id="demo-android-stale",
+            email="stale@example.com",
+            attributes={"first_name": "Sam"},
+        )
+        Device.objects.filter(app=app, installation_id="demo-ios-0").update(
+            is_test_device=True, test_device_name="Ada's test iPhone"
+        )
+
+    def _push(self, app: MobileApp, users: dict[str, Any]) -> PushNotification:
+        push = notification_create(
+            app=app,
+            actor=users["marketer"],
+            fields={
+                "name": "Welcome back",
+                "title": "Welcome back, {{lead.First Name:default=friend}}!",
+                "subtitle": "New arrivals this week",
+                "message": "Hi {{lead.First Name:default=there}}, 20% off everything in "
+                "{{lead.City:default=your city}} until Sunday.",
+                "tap_action": PushNotification.TapAction.DEEP_LINK,
+                "tap_uri": "demoshop://sale?city={{lead.City:default=any}}",
+                "custom_data": {"campaign": "spring-sale"},
+            },
+        )
+        return notification_approve(notification=push, actor=users["approver"])
+
+    def _campaigns(self, app: MobileApp, push: PushNotification, marketer: Any) -> None:
+        campaign_create(
+            actor=marketer,
+            app=app,
+            kind=Campaign.Kind.BATCH,
+            data={"name": "Spring sale — everyone", "notification": push, "audience": []},
+        )
+        trigger = campaign_create(
+            actor=marketer,
+            app=app,
+            kind=Campaign.Kind.TRIGGER,
+            data={
+                "name": "Welcome on first open",
+                "notification": push,
+                "trigger": {"event": "installed"},
+            },
+        )
+        campaign_activate(actor=marketer, campaign=trigger)

@@ -1,0 +1,179 @@
+"""Transport benchmark: N pushes through the real FCM / APNs transports to the simulator.
+
+    python bench/transport.py --count 20000 [--provider fcm|apns|both] [--concurrency 200]
+
+The simulator runs in a SEPARATE process (`manage.py push_simulator` on free ports) so its CPU
+is not billed to the client. No database, no Celery: this measures the transports alone.
+Reported per provider: messages/s wall, and messages per client CPU-second
+(`time.process_time()` of this process — every thread, including the I/O loop and the token
+refresh executor). On 2 shared cores the wall figure is bounded by the simulator (a Python
+HTTP/2 server costs about as much CPU per request as the client), so the CPU figure is the
+one to compare with the targets: APNs ≥ 1,500, FCM ≥ 3,000 messages per client CPU-second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pushmarketing.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from notifications.content import PushContent, RenderedText  # noqa: E402
+from notifications.payloads import PushIds, apns_request, fcm_message  # noqa: E402
+from notifications.simulator.credentials import demo_credentials  # noqa: E402
+from notifications.transports import runtime  # noqa: E402
+from notifications.transports.base import Outcome, OutgoingPush  # noqa: E402
+from notifications.transports.config import (  # noqa: E402
+    KIND_APNS_TOKEN,
+    KIND_FCM_SERVICE_ACCOUNT,
+    TransportConfig,
+)
+
+TARGETS = {"fcm": 3000, "apns": 1500}
+CONTENT = PushContent(
+    message="Hi {{lead.First Name}}, your weekend offer is waiting: 20% off everything.",
+    title="Weekend sale",
+    custom_data={"campaign": "weekend", "coupon": "WKND20"},
+    tap_action="deep_link",
+    tap_uri="pushdemo://offers/weekend",
+)
+TEXT = RenderedText(
+    title="Weekend sale",
+    subtitle="",
+    body="Hi Ada, your weekend offer is waiting: 20% off everything.",
+    tap_uri="pushdemo://offers/weekend",
+)
+
+
+@dataclass
+class SimulatorProcess:
+    process: subprocess.Popen[str]
+    settings: dict[str, str]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def start_simulator(directory: str) -> SimulatorProcess:
+    command = [sys.executable, "manage.py", "push_simulator", "--fcm-port", "0",
+               "--apns-port", "0", "--dir", directory]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "DEBUG": "1"},
+    )  # fmt: skip
+    printed: dict[str, str] = {}
+    assert process.stdout is not None
+    while "PUSH_SIMULATOR_FCM_PORT" not in printed:
+        line = process.stdout.readline()
+        if not line:
+            raise SystemExit(f"simulator failed to start: {process.stderr.read()}")
+        if line.startswith("  ") and "=" in line:
+            name, value = line.strip().split("=", 1)
+            printed[name] = value
+    return SimulatorProcess(process, printed)
+
+
+def configs(sim: dict[str, str], directory: str, concurrency: int) -> dict[str, TransportConfig]:
+    creds = demo_credentials(directory)
+    common = {
+        "fcm_base_url": sim["FCM_BASE_URL"],
+        "fcm_token_uri_override": sim["FCM_TOKEN_URI_OVERRIDE"],
+        "apns_port": int(sim["APNS_PORT"]),
+        "apns_ca_file": sim["APNS_CA_FILE"],
+        "timeout_seconds": 30.0,
+        "concurrency": concurrency,
+    }
+    return {
+        "fcm": TransportConfig(
+            app_id=1, platform="android", version=1, kind=KIND_FCM_SERVICE_ACCOUNT,
+            secret=creds.fcm_service_account_json, project_id=creds.fcm_project_id,
+            apns_host=sim["APNS_HOST_PRODUCTION"], **common,
+        ),
+        "apns": TransportConfig(
+            app_id=1, platform="ios", version=1, kind=KIND_APNS_TOKEN,
+            secret=creds.apns_key_pem, key_id=creds.apns_key_id, team_id=creds.apns_team_id,
+            topic=creds.apns_topic, apns_host=sim["APNS_HOST_PRODUCTION"], **common,
+        ),
+    }  # fmt: skip
+
+
+def pushes(provider: str, count: int, topic: str) -> list[OutgoingPush]:
+    built = []
+    for i in range(count):
+        ids = PushIds(delivery_id=i + 1, notification_id=1, run_id=1)
+        if provider == "fcm":
+            token = f"bench-fcm-token-{i:012d}"
+            body = fcm_message(CONTENT, TEXT, ids, token)
+        else:
+            token = f"ab{i:062x}"
+            request = apns_request(CONTENT, TEXT, ids, topic=topic)
+            body = {"headers": request.headers, "payload": request.payload}
+        built.append(OutgoingPush(i + 1, token, body))
+    return built
+
+
+def measure(provider: str, config: TransportConfig, count: int) -> dict[str, float]:
+    # Warm up outside the measurement: OAuth token / JWT, TLS handshake, keep-alive pool.
+    runtime.send_many(config, pushes(provider, min(50, count), config.topic))
+    batch = pushes(provider, count, config.topic)
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    results = runtime.send_many(config, batch)
+    wall = time.perf_counter() - wall_started
+    cpu = time.process_time() - cpu_started
+    sent = sum(1 for r in results if r.outcome == Outcome.SENT)
+    return {"sent": sent, "wall": wall, "cpu": cpu}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=20000)
+    parser.add_argument("--provider", choices=["fcm", "apns", "both"], default="both")
+    parser.add_argument("--concurrency", type=int, default=200)
+    args = parser.parse_args()
+    # aioapns logs every connection at INFO; keep the figures readable.
+    logging.getLogger("aioapns").setLevel(logging.ERROR)
+    logging.getLogger("notifications.transports").setLevel(logging.WARNING)
+    if args.count < 1 or args.concurrency < 1:
+        parser.error("--count and --concurrency must be at least 1")
+    providers = ["fcm", "apns"] if args.provider == "both" else [args.provider]
+    with tempfile.TemporaryDirectory(prefix="pm-bench-") as directory:
+        simulator = start_simulator(directory)
+        try:
+            all_configs = configs(simulator.settings, directory, args.concurrency)
+            print(f"{args.count} messages per provider, concurrency {args.concurrency}, "
+                  f"simulator pid {simulator.process.pid}")  # fmt: skip
+            failed = False
+            for provider in providers:
+                figures = measure(provider, all_configs[provider], args.count)
+                per_cpu = figures["sent"] / figures["cpu"] if figures["cpu"] else float("inf")
+                verdict = "ok" if per_cpu >= TARGETS[provider] else "BELOW TARGET"
+                failed |= figures["sent"] != args.count
+                print(
+                    f"{provider.upper():5} sent {int(figures['sent'])}/{args.count}  "
+                    f"wall {figures['wall']:.2f}s = {figures['sent'] / figures['wall']:,.0f} msg/s  "
+                    f"client CPU {figures['cpu']:.2f}s = {per_cpu:,.0f} msg/CPU-s  "
+                    f"(target ≥ {TARGETS[provider]:,}: {verdict})"
+                )
+            runtime.close_all()
+        finally:
+            simulator.stop()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

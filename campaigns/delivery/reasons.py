@@ -1,0 +1,17 @@
+"""Why a delivery was skipped, in words the UI can show next to the reason code."""
+
+from __future__ import annotations
+
+from devices.eligibility import NOT_ELIGIBLE_REASONS
+
+SKIP_REASONS: dict[str, str] = {
+    **NOT_ELIGIBLE_REASONS,
+    "addon_disabled": "the Mobile Push add-on was switched off",
+    "run_cancelled": "the run was cancelled",
+    "platform_disabled": "the push is not enabled for this platform",
+    "wrong_app": "the device belongs to another app",
+}
+
+
+def skip_reason_text(code: str) -> str:
+    return SKIP_REASONS.get(code, code)

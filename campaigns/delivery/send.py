@@ -1,0 +1,297 @@
+"""Send one chunk of a run: claim → check → render → send → record.
+
+Statements per chunk are constant (claim, run, rows+devices, leads, credentials, add-on, a
+few grouped UPDATEs), whatever the chunk size. Personalization is compiled once per chunk and
+rendered per lead; the provider I/O runs concurrently on the worker's long-lived loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.delivery import ratelimit
+from campaigns.delivery.claim import deliveries_claim, next_due_in_range
+from campaigns.delivery.dispatch import queue_for_run_kind
+from campaigns.delivery.record import (
+    ClaimedDelivery,
+    deliveries_record_results,
+    deliveries_record_skipped,
+    deliveries_requeue,
+    run_complete_if_done,
+)
+from campaigns.delivery.transport import pushes_send
+from campaigns.models import CampaignRun, Delivery
+from devices.eligibility import device_ineligibility
+from devices.lead_fields import lead_token_values
+from devices.models import Device, Lead, PushCredential
+from notifications.content import PushContent
+from notifications.payloads import (
+    MAX_PAYLOAD_BYTES,
+    PushIds,
+    apns_payload_size,
+    apns_request,
+    fcm_message,
+    fcm_payload_size,
+)
+from notifications.personalization import CompiledContent, TokenError, compile_content
+from notifications.transports.base import Outcome, OutgoingPush, SendResult
+from pushmarketing.addons import mobile_push_enabled
+
+logger = logging.getLogger(__name__)
+
+# ETA tasks longer than the Redis visibility timeout get redelivered; a far-off follow-up
+# is split into hops of at most this long (each hop re-checks what is still queued).
+MAX_FOLLOW_UP_SECONDS = 1800
+
+
+@dataclass
+class SendSummary:
+    claimed: int = 0
+    skipped: int = 0
+    throttled: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    run: CampaignRun
+    claimed_at: datetime
+    rows: list[ClaimedDelivery]
+    devices: dict[int, Device]
+    credentials: dict[str, PushCredential]
+
+
+def deliveries_send(*, run_id: int, first_id: int, last_id: int) -> SendSummary:
+    """Send the due queued deliveries of `run_id` in [first_id, last_id] that this call claims."""
+    now = timezone.now()
+    claimed_ids = deliveries_claim(run_id=run_id, first_id=first_id, last_id=last_id, now=now)
+    summary = SendSummary(claimed=len(claimed_ids))
+    run = CampaignRun.objects.select_related("app", "campaign").get(pk=run_id)
+    if claimed_ids:
+        batch = _load(run=run, claimed_at=now, ids=claimed_ids)
+        _process(batch, summary=summary, now=now)
+    # Rows of this range still queued for later (retries, throttled, scheduled): one
+    # follow-up task at the earliest due time.
+    due = next_due_in_range(run_id=run_id, first_id=first_id, last_id=last_id)
+    if due is not None and run.status != CampaignRun.Status.PAUSED:
+        _follow_up(run=run, first_id=first_id, last_id=last_id, due=due)
+    run_complete_if_done(run_id=run_id, now=timezone.now())
+    logger.info(
+        "send: run %s [%s..%s] claimed %s skipped %s throttled %s %s",
+        run_id,
+        first_id,
+        last_id,
+        summary.claimed,
+        summary.skipped,
+        summary.throttled,
+        summary.counts,
+    )
+    return summary
+
+
+def _load(*, run: CampaignRun, claimed_at: datetime, ids: list[int]) -> _Batch:
+    deliveries = Delivery.objects.filter(id__in=ids).select_related("device").order_by("id")
+    rows: list[ClaimedDelivery] = []
+    devices: dict[int, Device] = {}
+    for delivery in deliveries:
+        device = delivery.device
+        devices[delivery.id] = device
+        rows.append(
+            ClaimedDelivery(
+                id=delivery.id,
+                platform=delivery.platform,
+                device_id=device.id,
+                token=device.push_token,
+                token_updated_at=device.token_updated_at,
+                attempts=delivery.attempts,
+                lead_id=delivery.lead_id or device.lead_id,
+            )
+        )
+    credentials = {c.platform: c for c in PushCredential.objects.filter(app_id=run.app_id)}
+    return _Batch(
+        run=run, claimed_at=claimed_at, rows=rows, devices=devices, credentials=credentials
+    )
+
+
+def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
+    run = batch.run
+    if run.status == CampaignRun.Status.PAUSED:
+        # Paused: give the rows back; resuming the run dispatches them again.
+        deliveries_requeue(
+            run_id=run.id,
+            claimed_at=batch.claimed_at,
+            not_before={row.id: None for row in batch.rows},
+        )
+        return
+    skips = _skips(batch)
+    if skips:
+        deliveries_record_skipped(run_id=run.id, claimed_at=batch.claimed_at, skips=skips)
+        summary.skipped = len(skips)
+    sendable = [row for row in batch.rows if row.id not in skips]
+    if not sendable:
+        return
+    allowed, held = _throttle(batch, sendable)
+    if held:
+        deliveries_requeue(run_id=run.id, claimed_at=batch.claimed_at, not_before=held)
+        summary.throttled = len(held)
+    to_send = [row for row in sendable if row.id in allowed]
+    results = _send(batch, to_send)
+    record = deliveries_record_results(
+        run_id=run.id,
+        app_id=run.app_id,
+        claimed_at=batch.claimed_at,
+        rows=to_send,
+        results=results,
+        now=timezone.now(),
+    )
+    summary.counts = record.counts
+
+
+def _skips(batch: _Batch) -> dict[int, tuple[str, str]]:
+    """Rows that must not be sent, with the reason code (checked fresh at send time)."""
+    run = batch.run
+    if run.status == CampaignRun.Status.CANCELLED:
+        return {row.id: (row.platform, "run_cancelled") for row in batch.rows}
+    # Read fresh for every chunk: switching the add-on off stops a running campaign.
+    if not mobile_push_enabled():
+        return {row.id: (row.platform, "addon_disabled") for row in batch.rows}
+    content = PushContent.from_dict(run.content)
+    skips: dict[int, tuple[str, str]] = {}
+    for row in batch.rows:
+        device = batch.devices[row.id]
+        reasons = device_ineligibility(device, app_configured=row.platform in batch.credentials)
+        if run.kind == CampaignRun.Kind.SAMPLE:
+            # Test devices may be sent a sample without a lead (rendered with defaults).
+            reasons = [reason for reason in reasons if reason != "no_lead"]
+        if device.app_id != run.app_id:
+            reasons.insert(0, "wrong_app")
+        if not content.platform_enabled(row.platform):
+            reasons.insert(0, "platform_disabled")
+        if reasons:
+            skips[row.id] = (row.platform, reasons[0])
+    return skips
+
+
+def _throttle(batch: _Batch, rows: list[ClaimedDelivery]) -> tuple[set[int], dict[int, datetime]]:
+    """Take rate-limit tokens: the run's throttle, then the app's provider quota.
+
+    Rows over the limit get a `not_before` spread at the limiting rate (row k of the
+    remainder at wait + k / rate), so follow-ups find about as many rows due as there are
+    tokens, instead of re-claiming the whole remainder each time."""
+    run = batch.run
+    allowed: set[int] = set()
+    held: dict[int, datetime] = {}
+    now = timezone.now()
+    by_platform: dict[str, list[ClaimedDelivery]] = defaultdict(list)
+    for row in rows:
+        by_platform[row.platform].append(row)
+    throttle = run.campaign.throttle_per_minute if run.campaign else None
+    for platform, group in by_platform.items():
+        n, wait, limiting = len(group), 0.0, None
+        if throttle:
+            grant = ratelimit.rate_take(key=f"run:{run.id}", per_minute=throttle, requested=n)
+            if grant.granted < n:
+                n, wait, limiting = grant.granted, grant.wait_seconds, throttle
+        quota = ratelimit.provider_rate_per_minute(platform)
+        provider = "apns" if platform == "ios" else "fcm"
+        grant = ratelimit.rate_take(
+            key=f"app:{run.app_id}:{provider}", per_minute=quota, requested=n
+        )
+        if grant.granted < n:
+            wait, limiting = max(wait, grant.wait_seconds), min(limiting or quota, quota)
+        allowed.update(row.id for row in group[: grant.granted])
+        spacing = 60.0 / limiting if limiting else 0.0
+        for k, row in enumerate(group[grant.granted :]):
+            held[row.id] = now + timedelta(seconds=wait + k * spacing)
+    return allowed, held
+
+
+def _send(batch: _Batch, rows: list[ClaimedDelivery]) -> list[SendResult]:
+    run = batch.run
+    content = PushContent.from_dict(run.content)
+    results: dict[int, SendResult] = {}
+    try:
+        compiled = compile_content(content)
+    except TokenError as exc:
+        # Approved content was validated; this only guards against a hand-edited row.
+        failure = SendResult(outcome=Outcome.FAILED, reason=f"personalization: {exc}")
+        return [failure for _ in rows]
+    leads = _leads(compiled, rows)
+    by_platform: dict[str, list[OutgoingPush]] = defaultdict(list)
+    for row in rows:
+        push_or_failure = _build(run, content, compiled, leads.get(row.lead_id or 0), row)
+        if isinstance(push_or_failure, SendResult):
+            results[row.id] = push_or_failure
+        else:
+            by_platform[row.platform].append(push_or_failure)
+    for platform, pushes in by_platform.items():
+        for push, result in zip(pushes, _transport(batch, platform, pushes), strict=True):
+            results[push.delivery_id] = result
+    return [results[row.id] for row in rows]
+
+
+def _leads(compiled: CompiledContent, rows: list[ClaimedDelivery]) -> dict[int, Lead]:
+    templates = (compiled.title, compiled.subtitle, compiled.body, compiled.tap_uri)
+    if not any(template.tokens for template in templates):
+        return {}
+    return Lead.objects.in_bulk({row.lead_id for row in rows if row.lead_id})
+
+
+def _build(
+    run: CampaignRun,
+    content: PushContent,
+    compiled: CompiledContent,
+    lead: Lead | None,
+    row: ClaimedDelivery,
+) -> OutgoingPush | SendResult:
+    text = compiled.render(lead_token_values(lead))
+    ids = PushIds(delivery_id=row.id, notification_id=run.notification_id, run_id=run.id)
+    if row.platform == "ios":
+        request = apns_request(content, text, ids, topic=run.app.ios_bundle_id)
+        size = apns_payload_size(request)
+        body = {"headers": request.headers, "payload": request.payload}
+    else:
+        body = fcm_message(content, text, ids, row.token)
+        size = fcm_payload_size(body)
+    if size > MAX_PAYLOAD_BYTES:
+        return SendResult(
+            outcome=Outcome.FAILED,
+            reason=f"payload is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit",
+        )
+    return OutgoingPush(delivery_id=row.id, token=row.token, body=body)
+
+
+def _transport(batch: _Batch, platform: str, pushes: list[OutgoingPush]) -> list[SendResult]:
+    try:
+        return pushes_send(credential=batch.credentials[platform], app=batch.run.app, pushes=pushes)
+    except ValueError as exc:
+        # Credentials that cannot be decrypted or parsed: permanent for this batch.
+        failure = SendResult(
+            outcome=Outcome.FAILED, reason=f"credentials unusable: {exc}", credentials_rejected=True
+        )
+        return [failure for _ in pushes]
+
+
+def _follow_up(*, run: CampaignRun, first_id: int, last_id: int, due: datetime) -> None:
+    """One follow-up task per (range, due second), however many tasks ask for it."""
+    from campaigns.delivery.tasks import deliveries_send as send_task
+
+    # +50 ms: the follow-up must find its rows due, not a hair early.
+    seconds = (due - timezone.now()).total_seconds() + 0.05
+    countdown = max(0.0, min(seconds, MAX_FOLLOW_UP_SECONDS))
+    key = f"pm:followup:{run.id}:{first_id}:{last_id}:{int(due.timestamp() * 1000)}"
+    if not cache.add(key, 1, timeout=int(countdown) + 60):
+        return
+    queue = queue_for_run_kind(run.kind)
+    transaction.on_commit(
+        lambda: send_task.apply_async(
+            args=(run.id, first_id, last_id), queue=queue, countdown=countdown
+        )
+    )

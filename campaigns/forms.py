@@ -1,0 +1,192 @@
+"""The campaign editor form: parses the HTML fields into the dict `campaign_validate` checks.
+
+Business rules live in the services; this form only converts types and maps a service's
+RuleError (field, rule) back onto the form field the user has to fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django import forms
+
+from campaigns.models import Campaign
+from campaigns.qualification import RuleError
+from campaigns.scheduling import WEEKDAYS
+from campaigns.triggers import TRIGGER_EVENTS
+from devices.models import MobileApp
+from notifications.models import PushNotification
+
+# Service field (first segment of RuleError.field) -> form field that shows the error.
+ERROR_FIELDS = {
+    "schedule_spec": "schedule_kind",
+    "trigger": "trigger_event",
+    "frequency_cap": "cap_max",
+    "quiet_hours": "quiet_start",
+    "qualification_period_hours": "qualification_period",
+}
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    app = forms.ModelChoiceField(queryset=MobileApp.objects.all(), empty_label=None)
+    notification = forms.ModelChoiceField(
+        queryset=PushNotification.objects.filter(approved_content__isnull=False),
+        label="Push notification (approved)",
+        error_messages={"invalid_choice": "Pick an approved push of this app."},
+    )
+    audience = forms.CharField(widget=forms.HiddenInput, required=False, initial="[]")
+    schedule_kind = forms.ChoiceField(
+        choices=Campaign.ScheduleKind.choices, initial=Campaign.ScheduleKind.NOW, required=False
+    )
+    schedule_at = forms.DateTimeField(
+        required=False,
+        label="Date and time (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    recurring_frequency = forms.ChoiceField(
+        choices=[("daily", "Daily"), ("weekly", "Weekly")], required=False
+    )
+    recurring_weekday = forms.ChoiceField(
+        choices=[(d, d.capitalize()) for d in WEEKDAYS], required=False
+    )
+    schedule_time = forms.CharField(
+        required=False, label="Time", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    local_date = forms.DateField(
+        required=False, label="Date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    trigger_event = forms.ChoiceField(
+        choices=[("", "—"), *TRIGGER_EVENTS.items()], required=False, label="When a device"
+    )
+    trigger_action_name = forms.CharField(required=False, max_length=19, label="Action name")
+    trigger_action_type = forms.CharField(required=False, max_length=60, label="Action type")
+    trigger_details = forms.CharField(required=False, max_length=255, label="Details")
+    trigger_notification = forms.ModelChoiceField(
+        queryset=PushNotification.objects.all(), required=False, label="Tapped push (any if empty)"
+    )
+    qualification = forms.ChoiceField(
+        choices=Campaign.Qualification.choices, initial=Campaign.Qualification.ONCE
+    )
+    qualification_period = forms.IntegerField(required=False, min_value=1, label="Every")
+    qualification_unit = forms.ChoiceField(
+        choices=[("hours", "hours"), ("days", "days")], required=False
+    )
+    throttle_per_minute = forms.IntegerField(
+        required=False, min_value=1, label="Throttle (messages per minute)"
+    )
+    cap_max = forms.IntegerField(required=False, min_value=1, label="At most")
+    cap_per = forms.ChoiceField(choices=[("day", "per day"), ("week", "per week")], required=False)
+    quiet_start = forms.CharField(
+        required=False, label="Quiet from", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    quiet_end = forms.CharField(
+        required=False, label="until", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+
+    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+
+    def clean_audience(self) -> list[dict[str, Any]]:
+        raw = self.cleaned_data.get("audience") or "[]"
+        try:
+            rows = json.loads(raw)
+        except ValueError:
+            raise forms.ValidationError("The audience filters could not be read.") from None
+        if not isinstance(rows, list):
+            raise forms.ValidationError("The audience filters could not be read.")
+        return rows
+
+    def service_data(self) -> dict[str, Any]:
+        """The cleaned fields in the shape the services validate."""
+        c = self.cleaned_data
+        at = c.get("schedule_at")
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=dt.UTC)
+        kind = c.get("schedule_kind") or Campaign.ScheduleKind.NOW
+        spec: dict[str, Any] = {}
+        if kind == Campaign.ScheduleKind.RECURRING:
+            spec = {
+                "frequency": c.get("recurring_frequency"),
+                "time": c.get("schedule_time"),
+                "weekday": c.get("recurring_weekday"),
+            }
+        elif kind == Campaign.ScheduleKind.LOCAL_TIME:
+            day = c.get("local_date")
+            spec = {"date": day.isoformat() if day else None, "time": c.get("schedule_time")}
+        period = c.get("qualification_period")
+        if period and c.get("qualification_unit") == "days":
+            period *= 24
+        trigger: dict[str, Any] = {
+            "event": c.get("trigger_event"),
+            "action_name": c.get("trigger_action_name"),
+            "action_type": c.get("trigger_action_type"),
+            "details": c.get("trigger_details"),
+        }
+        if c.get("trigger_notification"):
+            trigger["notification_id"] = c["trigger_notification"].pk
+        cap = {"max": c["cap_max"], "per": c.get("cap_per") or "day"} if c.get("cap_max") else {}
+        quiet = (
+            {"start": c.get("quiet_start"), "end": c.get("quiet_end")}
+            if c.get("quiet_start") or c.get("quiet_end")
+            else {}
+        )
+        return {
+            "name": c.get("name"),
+            "notification": c.get("notification"),
+            "audience": c.get("audience") or [],
+            "schedule_kind": kind,
+            "schedule_at": at,
+            "schedule_spec": spec,
+            "trigger": trigger,
+            "qualification": c.get("qualification"),
+            "qualification_period_hours": period,
+            "throttle_per_minute": c.get("throttle_per_minute"),
+            "frequency_cap": cap,
+            "quiet_hours": quiet,
+        }
+
+    def add_rule_error(self, error: RuleError) -> None:
+        head = error.field.split(".")[0].split("[")[0]
+        field = ERROR_FIELDS.get(head, head)
+        label = error.field.replace("_", " ")
+        message = (
+            f"{label}: {error.rule}"
+            if "." in error.field or "[" in error.field
+            else (f"{error.rule[0].upper()}{error.rule[1:]}.")
+        )
+        self.add_error(field if field in self.fields else None, message)
+
+
+def form_initial(campaign: Campaign) -> dict[str, Any]:
+    """A campaign's settings as the editor's initial values."""
+    spec, trigger = campaign.schedule_spec or {}, campaign.trigger or {}
+    period = campaign.qualification_period_hours
+    in_days = bool(period and period % 24 == 0)
+    return {
+        "name": campaign.name,
+        "app": campaign.app_id,
+        "notification": campaign.notification_id,
+        "audience": json.dumps(campaign.audience or []),
+        "schedule_kind": campaign.schedule_kind,
+        "schedule_at": campaign.schedule_at,
+        "recurring_frequency": spec.get("frequency"),
+        "recurring_weekday": spec.get("weekday"),
+        "schedule_time": spec.get("time"),
+        "local_date": spec.get("date"),
+        "trigger_event": trigger.get("event"),
+        "trigger_action_name": trigger.get("action_name"),
+        "trigger_action_type": trigger.get("action_type"),
+        "trigger_details": trigger.get("details"),
+        "trigger_notification": trigger.get("notification_id"),
+        "qualification": campaign.qualification,
+        "qualification_period": (period // 24 if in_days else period) if period else None,
+        "qualification_unit": "days" if in_days else "hours",
+        "throttle_per_minute": campaign.throttle_per_minute,
+        "cap_max": (campaign.frequency_cap or {}).get("max"),
+        "cap_per": (campaign.frequency_cap or {}).get("per"),
+        "quiet_start": (campaign.quiet_hours or {}).get("start"),
+        "quiet_end": (campaign.quiet_hours or {}).get("end"),
+    }

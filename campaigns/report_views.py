@@ -1,0 +1,124 @@
+"""Dashboards, live progress and exports: thin views over campaigns.reports / export."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from campaigns.export import campaign_summary_csv, run_deliveries_csv
+from campaigns.models import Campaign, CampaignRun, RunReport
+from campaigns.report_tasks import run_report_request
+from campaigns.reports import Figures, campaign_figures, notification_figures, run_figures
+from notifications.models import PushNotification
+from pushmarketing.charts import stacked_bars_svg
+from pushmarketing.roles import Role
+from pushmarketing.ui import addon_required, role_required
+
+READERS = (Role.MARKETER, Role.APPROVER)
+
+
+def _rate_and_eta(run: CampaignRun, figures: Figures) -> tuple[float | None, int | None]:
+    """Average messages/s since the run started, and seconds left at that rate."""
+    if run.started_at is None or figures.done == 0:
+        return None, None
+    end = run.finished_at or timezone.now()
+    elapsed = max((end - run.started_at).total_seconds(), 0.001)
+    rate = figures.done / elapsed
+    remaining = figures.deliveries - figures.done
+    eta = int(remaining / rate) if rate > 0 and remaining > 0 and run.finished_at is None else None
+    return round(rate, 2), eta
+
+
+def _charts(figures: Figures) -> dict[str, object]:
+    return {
+        "sends_chart": stacked_bars_svg(
+            figures.sends_over_time, title="Sends over time", x_unit="min"
+        ),
+        "decay_chart": stacked_bars_svg(figures.tap_decay, title="Tap decay", x_unit="h"),
+    }
+
+
+@role_required(*READERS)
+@addon_required
+def run_dashboard(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(
+        CampaignRun.objects.select_related("campaign", "notification", "app", "report"), pk=run_id
+    )
+    figures = run_figures(run=run)
+    rate, eta = _rate_and_eta(run, figures)
+    try:
+        stale = run.finished_at is not None and run.report.computed_at < run.finished_at
+    except RunReport.DoesNotExist:
+        stale = True
+    if stale:  # the beat refresh also covers it; this makes a just-finished run quick to show
+        run_report_request(run.pk)
+    context = {"run": run, "figures": figures, "rate": rate, "eta": eta, "scope": "run"}
+    return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
+
+
+@role_required(*READERS)
+@addon_required
+def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
+    """Polled by the dashboard while a run sends: counters only, one query."""
+    run = get_object_or_404(CampaignRun.objects.select_related("report"), pk=run_id)
+    figures = run_figures(run=run)
+    rate, eta = _rate_and_eta(run, figures)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "finished": run.finished_at is not None,
+            "rate_per_second": rate,
+            "eta_seconds": eta,
+            **figures.as_dict(),
+        }
+    )
+
+
+@role_required(*READERS)
+@addon_required
+def campaign_dashboard(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("notification", "app"), pk=campaign_id
+    )
+    figures = campaign_figures(campaign=campaign)
+    runs = campaign.runs.select_related("report").order_by("-created_at")[:50]
+    context = {"campaign": campaign, "figures": figures, "runs": runs, "scope": "campaign"}
+    return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
+
+
+@role_required(*READERS)
+@addon_required
+def notification_dashboard(request: HttpRequest, notification_id: int) -> HttpResponse:
+    notification = get_object_or_404(
+        PushNotification.objects.select_related("app"), pk=notification_id
+    )
+    figures = notification_figures(notification_id=notification.pk)
+    campaigns = Campaign.objects.filter(notification=notification).order_by("name")
+    context = {
+        "notification": notification,
+        "figures": figures,
+        "campaigns": campaigns,
+        "scope": "notification",
+    }
+    return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
+
+
+@role_required(*READERS)
+@addon_required
+def run_export(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
+    run = get_object_or_404(CampaignRun, pk=run_id)
+    response = StreamingHttpResponse(run_deliveries_csv(run=run), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-deliveries.csv"'
+    return response
+
+
+@role_required(*READERS)
+@addon_required
+def campaign_summary_export(request: HttpRequest, campaign_id: int) -> StreamingHttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    response = StreamingHttpResponse(
+        campaign_summary_csv(campaign_id=campaign.pk), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-summary.csv"'
+    return response

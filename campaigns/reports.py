@@ -1,0 +1,130 @@
+"""Campaign, run and notification figures for dashboards and the management API.
+
+Totals come from the per-run counters the send path increments per batch, plus the RunReport
+aggregates a task refreshes; nothing here scans the deliveries, so a dashboard of a
+1M-delivery run costs a few indexed reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+
+from campaigns.models import Campaign, CampaignRun, RunReport
+
+PLATFORMS = ("ios", "android")
+OUTCOMES = ("queued", "sent", "failed", "token_invalid", "skipped", "received", "tapped")
+
+
+@dataclass
+class Figures:
+    """Outcome counts per platform; `total` sums the platforms."""
+
+    by_platform: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {p: dict.fromkeys(OUTCOMES, 0) for p in PLATFORMS}
+    )
+    deliveries: int = 0
+    unique_leads_sent: int = 0
+    failed_by_reason: dict[str, int] = field(default_factory=dict)
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
+    sends_over_time: list[list[int]] = field(default_factory=list)
+    tap_decay: list[list[int]] = field(default_factory=list)
+
+    @property
+    def total(self) -> dict[str, int]:
+        return {o: sum(self.by_platform[p][o] for p in PLATFORMS) for o in OUTCOMES}
+
+    @property
+    def done(self) -> int:
+        t = self.total
+        return t["sent"] + t["failed"] + t["token_invalid"] + t["skipped"]
+
+    @property
+    def remaining(self) -> int:
+        return max(self.deliveries - self.done, 0)
+
+    @property
+    def progress_percent(self) -> float:
+        return 100.0 if not self.deliveries else round(100.0 * self.done / self.deliveries, 1)
+
+    def tap_rate(self, platform: str | None = None) -> float | None:
+        row = self.total if platform is None else self.by_platform[platform]
+        return round(100.0 * row["tapped"] / row["sent"], 2) if row["sent"] else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "deliveries": self.deliveries,
+            "done": self.done,
+            "progress_percent": self.progress_percent,
+            "unique_leads_sent": self.unique_leads_sent,
+            "total": {**self.total, "tap_rate_percent": self.tap_rate()},
+            "platforms": {
+                p: {**self.by_platform[p], "tap_rate_percent": self.tap_rate(p)} for p in PLATFORMS
+            },
+            "failed_by_reason": self.failed_by_reason,
+            "skipped_by_reason": self.skipped_by_reason,
+            "sends_over_time": self.sends_over_time,
+            "tap_decay": self.tap_decay,
+        }
+
+
+def _counter_fields() -> list[str]:
+    return [f"{o}_{p}" for o in OUTCOMES for p in PLATFORMS]
+
+
+def _merge_series(target: dict[int, list[int]], rows: Iterable[list[int]]) -> None:
+    for offset, ios, android in rows:
+        bucket = target.setdefault(offset, [0, 0])
+        bucket[0] += ios
+        bucket[1] += android
+
+
+def _figures_from(counter_row: dict[str, int | None], reports: Iterable[RunReport]) -> Figures:
+    figures = Figures()
+    for outcome in OUTCOMES:
+        for platform in PLATFORMS:
+            figures.by_platform[platform][outcome] = counter_row.get(f"{outcome}_{platform}") or 0
+    figures.deliveries = counter_row.get("total") or 0
+    sends: dict[int, list[int]] = {}
+    taps: dict[int, list[int]] = {}
+    for report in reports:
+        figures.unique_leads_sent += report.unique_leads_sent
+        for reason, n in report.failed_by_reason.items():
+            figures.failed_by_reason[reason] = figures.failed_by_reason.get(reason, 0) + n
+        for reason, n in report.skipped_by_reason.items():
+            figures.skipped_by_reason[reason] = figures.skipped_by_reason.get(reason, 0) + n
+        _merge_series(sends, report.sends_over_time)
+        _merge_series(taps, report.tap_decay)
+    figures.sends_over_time = [[k, *v] for k, v in sorted(sends.items())]
+    figures.tap_decay = [[k, *v] for k, v in sorted(taps.items())]
+    return figures
+
+
+def _figures_for_runs(runs: QuerySet[CampaignRun]) -> Figures:
+    sums = runs.aggregate(total=Sum("total"), **{f: Sum(f) for f in _counter_fields()})
+    reports = RunReport.objects.filter(run__in=runs)
+    return _figures_from(sums, reports)
+
+
+def run_figures(*, run: CampaignRun) -> Figures:
+    row = {f: getattr(run, f) for f in _counter_fields()}
+    row["total"] = run.total
+    try:
+        report: RunReport | None = run.report  # select_related("report") saves this query
+    except RunReport.DoesNotExist:
+        report = None
+    return _figures_from(row, [report] if report else [])
+
+
+def campaign_figures(*, campaign: Campaign) -> Figures:
+    return _figures_for_runs(CampaignRun.objects.filter(campaign=campaign))
+
+
+def notification_figures(*, notification_id: int) -> Figures:
+    """Summed over every campaign run that sent the push (sample sends excluded)."""
+    runs = CampaignRun.objects.filter(notification_id=notification_id).exclude(
+        kind=CampaignRun.Kind.SAMPLE
+    )
+    return _figures_for_runs(runs)

@@ -1,0 +1,174 @@
+"""Reads for campaigns: the sendable audience, audience counts by exclusion reason, progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+
+from campaigns.audience import audience_devices
+from campaigns.models import Campaign, CampaignRun
+from devices.eligibility import NOT_ELIGIBLE_REASONS, eligible_q
+from devices.models import Device, MobileApp, PushCredential
+from notifications.models import PushNotification
+
+EXCLUSION_REASONS: dict[str, str] = {
+    "platform_not_enabled": "the push is not enabled for this platform",
+    **NOT_ELIGIBLE_REASONS,
+}
+COUNTERS = ("queued", "sent", "failed", "token_invalid", "skipped", "received", "tapped")
+
+
+def notification_platforms(notification: PushNotification) -> list[str]:
+    """Platforms the approved content is enabled for ([] when not approved)."""
+    content = notification.approved_content or {}
+    return [
+        platform
+        for platform, key in (("ios", "ios_enabled"), ("android", "android_enabled"))
+        if content and content.get(key, True)
+    ]
+
+
+def _configured() -> Exists:
+    return Exists(
+        PushCredential.objects.filter(app_id=OuterRef("app_id"), platform=OuterRef("platform"))
+    )
+
+
+def sendable_devices(
+    *, app_id: int, rows: list[dict[str, Any]], platforms: list[str]
+) -> QuerySet[Device]:
+    """The audience filters AND eligibility AND the push's platforms: one queryset."""
+    return (
+        audience_devices(app_id=app_id, rows=rows)
+        .filter(eligible_q(), platform__in=platforms)
+        .filter(_configured())
+        .order_by()
+    )
+
+
+def _reason_case() -> Case:
+    # First failing condition wins so the excluded counts add up to the matched total.
+    return Case(
+        When(Q(_platform_ok=False), then=Value("platform_not_enabled")),
+        When(Q(status=Device.Status.TOKEN_INVALID), then=Value("token_invalid")),
+        When(Q(status=Device.Status.UNREGISTERED), then=Value("unregistered")),
+        When(Q(first_opened_at__isnull=True), then=Value("never_opened")),
+        When(Q(push_enabled=False), then=Value("push_disabled")),
+        When(Q(push_token=""), then=Value("no_token")),
+        When(Q(lead__isnull=True), then=Value("no_lead")),
+        When(Q(_configured=False), then=Value("app_not_configured")),
+        default=Value(""),
+        output_field=CharField(),
+    )
+
+
+def audience_count(
+    *, app: MobileApp, rows: list[dict[str, Any]], notification: PushNotification | None
+) -> dict[str, Any]:
+    """Matched devices split into eligible and excluded-by-reason, plus eligible leads.
+    Two aggregate queries whatever the audience size."""
+    platforms = notification_platforms(notification) if notification else ["ios", "android"]
+    matched = audience_devices(app_id=app.pk, rows=rows).order_by()
+    by_reason = (
+        matched.annotate(
+            _platform_ok=Case(
+                When(platform__in=platforms, then=Value(True)),
+                default=Value(False),
+            ),
+            _configured=_configured(),
+        )
+        .annotate(reason=_reason_case())
+        .values("reason")
+        .annotate(n=Count("id"))
+    )
+    counts = {row["reason"]: row["n"] for row in by_reason}
+    leads = sendable_devices(app_id=app.pk, rows=rows, platforms=platforms).aggregate(
+        n=Count("lead_id", distinct=True)
+    )["n"]
+    excluded = {
+        code: {"count": counts.get(code, 0), "label": label}
+        for code, label in EXCLUSION_REASONS.items()
+    }
+    return {
+        "matched_devices": sum(counts.values()),
+        "eligible_devices": counts.get("", 0),
+        "eligible_leads": leads,
+        "excluded": excluded,
+        "platforms": platforms,
+    }
+
+
+def campaigns_for_list() -> QuerySet[Campaign]:
+    return Campaign.objects.select_related("app", "notification", "created_by")
+
+
+def campaign_totals(campaign: Campaign) -> dict[str, Any]:
+    """Counters summed over every run of the campaign, per platform, in one query."""
+    fields = [f"{name}_{p}" for name in COUNTERS for p in ("ios", "android")]
+    sums = CampaignRun.objects.filter(campaign=campaign).aggregate(
+        total=Sum("total"), **{f: Sum(F(f)) for f in fields}
+    )
+    out: dict[str, Any] = {"total": sums["total"] or 0}
+    for name in COUNTERS:
+        ios, android = sums[f"{name}_ios"] or 0, sums[f"{name}_android"] or 0
+        out[name] = {"ios": ios, "android": android, "all": ios + android}
+    return _with_pending(out)
+
+
+def _with_pending(out: dict[str, Any]) -> dict[str, Any]:
+    """`queued_*` counts rows queued at resolution (the engine never decrements it); rows not
+    yet in a terminal state are what is left of every row after the terminal counters."""
+    pending = {}
+    for p in ("ios", "android"):
+        done = sum(out[name][p] for name in ("sent", "failed", "token_invalid", "skipped"))
+        pending[p] = max(out["queued"][p] + out["skipped"][p] - done, 0)
+    out["pending"] = {**pending, "all": pending["ios"] + pending["android"]}
+    return out
+
+
+def run_stats(run: CampaignRun) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": run.pk,
+        "kind": run.kind,
+        "status": run.status,
+        "total": run.total,
+        "created_at": run.created_at.isoformat(),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+    for name in COUNTERS:
+        ios, android = getattr(run, f"{name}_ios"), getattr(run, f"{name}_android")
+        out[name] = {"ios": ios, "android": android, "all": ios + android}
+    return _with_pending(out)
+
+
+def campaign_runs(campaign: Campaign, *, limit: int = 20) -> list[CampaignRun]:
+    return list(
+        CampaignRun.objects.filter(campaign=campaign).order_by("-created_at", "-id")[:limit]
+    )
+
+
+def campaign_progress(campaign: Campaign) -> dict[str, Any]:
+    """What the campaign page polls: status, totals and the latest runs."""
+    runs = campaign_runs(campaign, limit=10)
+    return {
+        "id": campaign.pk,
+        "status": campaign.status,
+        "status_label": campaign.get_status_display(),
+        "next_run_at": campaign.next_run_at.isoformat() if campaign.next_run_at else None,
+        "totals": campaign_totals(campaign),
+        "runs": [run_stats(run) for run in runs],
+    }

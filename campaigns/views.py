@@ -1,0 +1,206 @@
+"""Campaign pages. Thin: parse, call one service or selector, render. Marketers and admins
+edit and start; approvers read. Every page sits behind the add-on gate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from campaigns import selectors, services
+from campaigns.audience import FILTERS, TEXT_OPS
+from campaigns.forms import CampaignForm, form_initial
+from campaigns.models import Campaign
+from campaigns.qualification import RuleError
+from campaigns.triggers import TRIGGER_EVENTS
+from devices.lead_fields import STANDARD_LEAD_FIELDS
+from devices.models import MobileApp
+from notifications.models import PushNotification
+from pushmarketing.roles import Role
+from pushmarketing.ui import addon_required, role_required
+
+READERS = (Role.MARKETER, Role.APPROVER)
+PROGRESS_ROWS = (
+    ("queued", "Queued to send"),
+    ("pending", "Still to send"),
+    ("sent", "Sent"),
+    ("failed", "Failed"),
+    ("token_invalid", "Invalid token"),
+    ("skipped", "Skipped"),
+    ("tapped", "Tapped"),
+)
+EDITORS = (Role.MARKETER,)
+
+
+def _editor_context(form: CampaignForm, kind: str, campaign: Campaign | None) -> dict[str, Any]:
+    pushes = PushNotification.objects.filter(approved_content__isnull=False).values(
+        "id", "name", "app_id"
+    )
+    return {
+        "form": form,
+        "kind": kind,
+        "campaign": campaign,
+        "editor_config": {
+            "filters": {key: {"label": s.label, "kind": s.kind} for key, s in FILTERS.items()},
+            "text_ops": list(TEXT_OPS),
+            "lead_fields": list(STANDARD_LEAD_FIELDS),
+            "pushes": list(pushes),
+            "apps": list(MobileApp.objects.values("id", "name")),
+        },
+        "trigger_events": TRIGGER_EVENTS,
+    }
+
+
+@addon_required
+@role_required(*READERS)
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    campaigns = selectors.campaigns_for_list()
+    status = request.GET.get("status", "")
+    if status in Campaign.Status.values:
+        campaigns = campaigns.filter(status=status)
+    return render(
+        request,
+        "campaigns/list.html",
+        {"campaigns": campaigns[:200], "status": status, "statuses": Campaign.Status.choices},
+    )
+
+
+def _save(request: HttpRequest, *, kind: str, campaign: Campaign | None) -> HttpResponse:
+    form = CampaignForm(
+        request.POST or None,
+        kind=kind,
+        initial=form_initial(campaign) if campaign else {"app": request.GET.get("app")},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            if campaign is None:
+                campaign = services.campaign_create(
+                    actor=request.user,
+                    app=form.cleaned_data["app"],
+                    kind=kind,
+                    data=form.service_data(),
+                )
+                messages.success(request, f"Campaign “{campaign.name}” created.")
+            else:
+                services.campaign_update(
+                    actor=request.user, campaign=campaign, data=form.service_data()
+                )
+                messages.success(request, "Campaign saved.")
+            return redirect("campaign-detail", campaign_id=campaign.pk)
+        except RuleError as error:
+            form.add_rule_error(error)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "campaigns/edit.html", _editor_context(form, kind, campaign), status=status
+    )
+
+
+@addon_required
+@role_required(*EDITORS)
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    kind = request.GET.get("kind", Campaign.Kind.BATCH)
+    if kind not in Campaign.Kind.values:
+        raise Http404("Unknown campaign kind")
+    return _save(request, kind=kind, campaign=None)
+
+
+@addon_required
+@role_required(*EDITORS)
+def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    if campaign.status not in services.EDITABLE:
+        messages.error(request, "Pause or deactivate the campaign before editing it.")
+        return redirect("campaign-detail", campaign_id=campaign.pk)
+    return _save(request, kind=campaign.kind, campaign=campaign)
+
+
+@addon_required
+@role_required(*READERS)
+def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = get_object_or_404(selectors.campaigns_for_list(), pk=campaign_id)
+    campaign = services.campaign_status_refresh(campaign)
+    progress = selectors.campaign_progress(campaign)
+    table = [
+        {"name": name, "label": label, **progress["totals"][name]} for name, label in PROGRESS_ROWS
+    ]
+    return render(
+        request,
+        "campaigns/detail.html",
+        {
+            "campaign": campaign,
+            "progress": progress,
+            "progress_table": table,
+            "runs": selectors.campaign_runs(campaign),
+            "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event"), ""),
+            "editable": campaign.status in services.EDITABLE,
+        },
+    )
+
+
+@require_GET
+@addon_required
+@role_required(*READERS)
+def campaign_progress(request: HttpRequest, campaign_id: int) -> JsonResponse:
+    campaign = services.campaign_status_refresh(get_object_or_404(Campaign, pk=campaign_id))
+    return JsonResponse(selectors.campaign_progress(campaign))
+
+
+@require_POST
+@addon_required
+@role_required(*READERS)
+def audience_count(request: HttpRequest) -> JsonResponse:
+    """Live audience numbers for the editor (JSON body {app, notification, audience})."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return _json_error("body", "must be JSON")
+    app = MobileApp.objects.filter(pk=body.get("app") if isinstance(body, dict) else None).first()
+    if app is None:
+        return _json_error("app", "pick a mobile app")
+    notification = PushNotification.objects.filter(
+        pk=body.get("notification") or 0, app=app
+    ).first()
+    try:
+        counts = selectors.audience_count(
+            app=app, rows=body.get("audience") or [], notification=notification
+        )
+    except RuleError as error:
+        return _json_error(error.field, error.rule)
+    return JsonResponse(counts)
+
+
+def _json_error(field: str, rule: str) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": "invalid", "message": f"{field}: {rule}", "fields": {field: [rule]}}},
+        status=400,
+    )
+
+
+def _action(
+    service: Callable[..., Campaign], done: str
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    @require_POST
+    @addon_required
+    @role_required(*EDITORS)
+    def view(request: HttpRequest, campaign_id: int) -> HttpResponse:
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
+        try:
+            service(actor=request.user, campaign=campaign)
+            messages.success(request, done)
+        except RuleError as error:
+            messages.error(request, f"{error.rule[0].upper()}{error.rule[1:]}.")
+        return redirect("campaign-detail", campaign_id=campaign.pk)
+
+    return view
+
+
+campaign_start = _action(services.campaign_start, "Campaign started.")
+campaign_pause = _action(services.campaign_pause, "Campaign paused: nothing more is sent.")
+campaign_resume = _action(services.campaign_resume, "Campaign resumed.")
+campaign_cancel = _action(services.campaign_cancel, "Campaign cancelled.")
+campaign_deactivate = _action(services.campaign_deactivate, "Trigger campaign deactivated.")

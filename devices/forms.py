@@ -1,0 +1,134 @@
+"""HTML forms: parse the request only. Every rule lives in the services, whose
+ValidationErrors are keyed by these field names and shown next to the field."""
+
+from __future__ import annotations
+
+from django import forms
+
+from devices.credentials import MAX_CREDENTIAL_BYTES, credential_too_large_message
+from devices.models import Device, DeviceActivity, MobileApp, Platform
+
+
+class AppForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    app_type = forms.ChoiceField(
+        label="Type",
+        choices=MobileApp.AppType.choices,
+        help_text="Sandbox apps use the APNs sandbox; production apps the production APNs.",
+    )
+    ios_bundle_id = forms.CharField(
+        label="iOS bundle id",
+        max_length=155,
+        required=False,
+        help_text="Reverse-DNS, e.g. com.example.shop. It is the APNs topic.",
+    )
+    android_package = forms.CharField(
+        label="Android package",
+        max_length=155,
+        required=False,
+        help_text="Java package name, e.g. com.example.shop.",
+    )
+    icon = forms.FileField(
+        required=False, help_text="Optional PNG or JPEG, at most 512 KiB (shown in previews)."
+    )
+
+
+class AppEditForm(AppForm):
+    remove_icon = forms.BooleanField(required=False, label="Remove the current icon")
+
+
+class CredentialFileField(forms.FileField):
+    """Refuses an oversize file by its declared size, before reading it into memory."""
+
+    def __init__(self, *, what: str, **kwargs: object) -> None:
+        self.what = what
+        super().__init__(**kwargs)
+
+    def clean(self, data: object, initial: object = None) -> object:
+        upload = super().clean(data, initial)
+        if upload is not None and upload.size > MAX_CREDENTIAL_BYTES:
+            raise forms.ValidationError(credential_too_large_message(self.what, upload.size))
+        return upload
+
+
+def _read_upload(form: forms.Form, field: str) -> bytes:
+    return form.cleaned_data[field].read()
+
+
+class ApnsTokenForm(forms.Form):
+    key = CredentialFileField(
+        what=".p8 key file", label=".p8 auth key", help_text="The AuthKey_XXXXXXXXXX.p8 file."
+    )
+    # Lengths and alphabet are checked by the service, whose message names the rule.
+    key_id = forms.CharField(label="Key id", max_length=40)
+    team_id = forms.CharField(label="Team id", max_length=40)
+
+    def key_bytes(self) -> bytes:
+        return _read_upload(self, "key")
+
+
+class ApnsCertificateForm(forms.Form):
+    certificate = CredentialFileField(what=".p12 file", label=".p12 certificate")
+    password = forms.CharField(
+        required=False, strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    def certificate_bytes(self) -> bytes:
+        return _read_upload(self, "certificate")
+
+
+class FcmServiceAccountForm(forms.Form):
+    service_account = CredentialFileField(
+        what="service-account file",
+        label="Service-account JSON",
+        help_text="Firebase console → Project settings → Service accounts → Generate new key.",
+    )
+
+    def service_account_bytes(self) -> bytes:
+        return _read_upload(self, "service_account")
+
+
+YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+
+
+def _yes_no(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+class DeviceFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "install id, token prefix, email"}),
+    )
+    app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    platform = forms.ChoiceField(required=False, choices=[("", "Any"), *Platform.choices])
+    status = forms.ChoiceField(required=False, choices=[("", "Any"), *Device.Status.choices])
+    eligible = forms.ChoiceField(required=False, choices=YES_NO)
+    test_device = forms.ChoiceField(required=False, choices=YES_NO, label="Test device")
+
+    def __init__(self, *args: object, app_choices: list[tuple[int, str]], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.fields["app"].choices = [("", "Any"), *app_choices]
+
+    def yes_no(self, field: str) -> bool | None:
+        return _yes_no(self.cleaned_data.get(field) or "")
+
+
+class LeadFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Email or name", "aria-label": "Search"}),
+    )
+    app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: object, app_choices: list[tuple[int, str]], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.fields["app"].choices = [("", "Any"), *app_choices]
+
+
+class ActivityFilterForm(forms.Form):
+    kind = forms.ChoiceField(required=False, choices=[("", "All"), *DeviceActivity.Kind.choices])

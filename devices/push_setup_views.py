@@ -1,0 +1,164 @@
+"""Push set-up on the app page (admins): test devices and Verify push configuration.
+
+Thin views: parse → one service → respond. Provider calls never happen in a request."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from campaigns.delivery.verify import push_credential_verify_request, verification_pending
+from devices.models import MobileApp, Platform, PushCredential, TestDevicePairing
+from devices.services.test_devices import (
+    pairing_qr_png,
+    pairing_url,
+    test_device_mark,
+    test_device_pairing_create,
+    test_device_unmark,
+)
+from pushmarketing.roles import Role
+from pushmarketing.ui import addon_required, role_required
+
+
+def _errors(exc: ValidationError) -> str:
+    return " ".join(str(m) for messages_ in exc.message_dict.values() for m in messages_)
+
+
+def _back(app: MobileApp, request: HttpRequest) -> HttpResponse:
+    # Back to the page the form was on (the app page, or the standalone set-up page).
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("app-push-setup", app_id=app.pk)
+
+
+@require_GET
+@role_required(Role.ADMIN)
+@addon_required
+def app_push_setup(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = get_object_or_404(MobileApp, pk=app_id)
+    return render(request, "devices/test_devices.html", {"app": app})
+
+
+@require_POST
+@role_required(Role.ADMIN)
+@addon_required
+def test_device_pairing_create_view(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = get_object_or_404(MobileApp, pk=app_id)
+    try:
+        pairing = test_device_pairing_create(
+            app=app, name=request.POST.get("name", ""), actor=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+        return _back(app, request)
+    return redirect("test-device-pairing", app_id=app.pk, pairing_id=pairing.pk)
+
+
+@require_GET
+@role_required(Role.ADMIN)
+@addon_required
+def test_device_pairing_view(request: HttpRequest, app_id: int, pairing_id: int) -> HttpResponse:
+    pairing = get_object_or_404(TestDevicePairing, pk=pairing_id, app_id=app_id)
+    return render(
+        request,
+        "devices/test_device_pairing.html",
+        {"app": pairing.app, "pairing": pairing, "pairing_url": pairing_url(pairing)},
+    )
+
+
+@require_GET
+@role_required(Role.ADMIN)
+@addon_required
+def test_device_pairing_qr(request: HttpRequest, app_id: int, pairing_id: int) -> HttpResponse:
+    pairing = get_object_or_404(TestDevicePairing, pk=pairing_id, app_id=app_id)
+    response = HttpResponse(pairing_qr_png(pairing), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@require_POST
+@role_required(Role.ADMIN)
+@addon_required
+def test_device_mark_view(request: HttpRequest, app_id: int) -> HttpResponse:
+    app = get_object_or_404(MobileApp, pk=app_id)
+    try:
+        device_id = int(request.POST.get("device_id", ""))
+    except ValueError:
+        messages.error(request, "Pick a registered device (device id must be a number).")
+        return _back(app, request)
+    try:
+        device = test_device_mark(
+            app=app, device_id=device_id, name=request.POST.get("name", ""), actor=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, f"“{device.test_device_name}” is now a test device.")
+    return _back(app, request)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+@addon_required
+def test_device_unmark_view(request: HttpRequest, app_id: int, device_id: int) -> HttpResponse:
+    app = get_object_or_404(MobileApp, pk=app_id)
+    try:
+        test_device_unmark(app=app, device_id=device_id, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, _errors(exc))
+    else:
+        messages.success(request, "The device is no longer a test device.")
+    return _back(app, request)
+
+
+def pair_landing(request: HttpRequest, code: str) -> HttpResponse:
+    """What a phone's browser shows if the pairing link opens outside the app: public, no
+    login, reveals nothing but the pairing's name and app (the code is the secret)."""
+    pairing = TestDevicePairing.objects.select_related("app").filter(code=code).first()
+    return render(request, "devices/test_device_pair_landing.html", {"pairing": pairing})
+
+
+def _platform_or_404(platform: str) -> str:
+    if platform not in Platform.values:
+        raise Http404("unknown platform")
+    return platform
+
+
+@require_POST
+@role_required(Role.ADMIN)
+@addon_required
+def push_credential_verify_view(request: HttpRequest, app_id: int, platform: str) -> HttpResponse:
+    app = get_object_or_404(MobileApp, pk=app_id)
+    try:
+        push_credential_verify_request(
+            app=app, platform=_platform_or_404(platform), actor=request.user
+        )
+    except PushCredential.DoesNotExist:
+        messages.error(request, f"Upload {Platform(platform).label} credentials first.")
+    else:
+        messages.info(
+            request, f"Checking {Platform(platform).label} credentials with the provider…"
+        )
+    return _back(app, request)
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def push_credential_status(request: HttpRequest, app_id: int, platform: str) -> JsonResponse:
+    credential = get_object_or_404(
+        PushCredential, app_id=app_id, platform=_platform_or_404(platform)
+    )
+    return JsonResponse(
+        {
+            "platform": credential.platform,
+            "pending": verification_pending(credential),
+            "verification": credential.verification,
+            "label": credential.get_verification_display(),
+            "reason": credential.verification_reason,
+            "verified_at": credential.verified_at.isoformat() if credential.verified_at else None,
+        }
+    )

@@ -1,0 +1,158 @@
+"""Reads for the leads and devices browser and the overview. Every list is one query per page
+(plus the paginator's count): eligibility's credential condition is an annotation, not a
+per-row lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility, eligible_q
+from devices.models import Device, DeviceActivity, Lead, MobileApp, Platform, PushCredential
+
+
+@dataclass(frozen=True)
+class DeviceFilters:
+    q: str = ""
+    app_id: int | None = None
+    platform: str = ""
+    status: str = ""
+    eligible: bool | None = None
+    test_device: bool | None = None
+    lead_id: int | None = None
+
+
+def devices_with_app_configured(devices: QuerySet[Device]) -> QuerySet[Device]:
+    configured = PushCredential.objects.filter(
+        app_id=OuterRef("app_id"), platform=OuterRef("platform")
+    )
+    return devices.annotate(app_configured=Exists(configured))
+
+
+def device_list(filters: DeviceFilters) -> QuerySet[Device]:
+    devices = devices_with_app_configured(Device.objects.select_related("app", "lead"))
+    if filters.q:
+        devices = devices.filter(
+            Q(installation_id__icontains=filters.q)
+            | Q(push_token__startswith=filters.q)
+            | Q(lead__email__icontains=filters.q)
+            | Q(test_device_name__icontains=filters.q)
+            | Q(device_model__icontains=filters.q)
+        )
+    if filters.app_id:
+        devices = devices.filter(app_id=filters.app_id)
+    if filters.platform:
+        devices = devices.filter(platform=filters.platform)
+    if filters.status:
+        devices = devices.filter(status=filters.status)
+    if filters.lead_id:
+        devices = devices.filter(lead_id=filters.lead_id)
+    if filters.test_device is not None:
+        devices = devices.filter(is_test_device=filters.test_device)
+    if filters.eligible is True:
+        devices = devices.filter(eligible_q(), app_configured=True)
+    elif filters.eligible is False:
+        devices = devices.filter(~eligible_q() | Q(app_configured=False))
+    return devices.order_by("-last_opened_at", "-id")
+
+
+def device_eligibility_reasons(device: Device) -> list[str]:
+    """Human reasons for a device fetched through `devices_with_app_configured`."""
+    codes = device_ineligibility(device, app_configured=device.app_configured)
+    return [NOT_ELIGIBLE_REASONS[code] for code in codes]
+
+
+def devices_annotate_eligibility(devices: list[Device]) -> list[Device]:
+    for device in devices:
+        device.not_eligible_reasons = device_eligibility_reasons(device)
+    return devices
+
+
+def lead_list(*, q: str = "", app_id: int | None = None) -> QuerySet[Lead]:
+    leads = Lead.objects.all()
+    if q:
+        leads = leads.filter(
+            Q(email__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
+        )
+    if app_id:
+        leads = leads.filter(Exists(Device.objects.filter(lead=OuterRef("pk"), app_id=app_id)))
+    return leads.annotate(device_count=Count("devices")).order_by("email")
+
+
+def activity_list(
+    *, lead_id: int | None = None, device_id: int | None = None, kind: str = ""
+) -> QuerySet[DeviceActivity]:
+    activities = DeviceActivity.objects.select_related("device", "app")
+    if lead_id is not None:
+        activities = activities.filter(lead_id=lead_id)
+    if device_id is not None:
+        activities = activities.filter(device_id=device_id)
+    if kind:
+        activities = activities.filter(kind=kind)
+    return activities.order_by("-occurred_at", "-id")
+
+
+def deliveries_recent(
+    *, lead_id: int | None = None, device_id: int | None = None, limit: int = 25
+) -> list[Any]:
+    """The latest pushes sent to a lead or a device (one query). The model is looked up by
+    name: the device registry does not import the campaigns app."""
+    delivery_model = apps.get_model("campaigns", "Delivery")
+    deliveries = delivery_model.objects.select_related(
+        "run__campaign", "run__notification", "device"
+    )
+    if lead_id is not None:
+        deliveries = deliveries.filter(lead_id=lead_id)
+    if device_id is not None:
+        deliveries = deliveries.filter(device_id=device_id)
+    return list(deliveries.order_by("-created_at", "-id")[:limit])
+
+
+def app_list_rows() -> list[dict[str, Any]]:
+    """Each app with its device count and its credential per platform: two queries."""
+    apps_ = MobileApp.objects.annotate(device_count=Count("devices")).prefetch_related(
+        Prefetch(
+            "credentials",
+            queryset=PushCredential.objects.only("app_id", "platform", "kind", "verification"),
+        )
+    )
+    rows = []
+    for app in apps_:
+        by_platform = {c.platform: c for c in app.credentials.all()}
+        rows.append(
+            {
+                "app": app,
+                "ios": by_platform.get(Platform.IOS),
+                "android": by_platform.get(Platform.ANDROID),
+            }
+        )
+    return rows
+
+
+def app_choices() -> list[tuple[int, str]]:
+    return list(MobileApp.objects.order_by("name").values_list("id", "name"))
+
+
+def overview_counts() -> dict[str, Any]:
+    """The overview numbers: three aggregate queries whatever the data size."""
+    configured = PushCredential.objects.filter(
+        app_id=OuterRef("app_id"), platform=OuterRef("platform")
+    )
+    device_counts = Device.objects.aggregate(
+        total=Count("id"),
+        eligible=Count("id", filter=eligible_q() & Q(Exists(configured))),
+    )
+    app_counts = MobileApp.objects.aggregate(
+        total=Count("id", distinct=True),
+        configured=Count("id", filter=Q(credentials__isnull=False), distinct=True),
+    )
+    return {
+        "apps": app_counts["total"],
+        "apps_configured": app_counts["configured"],
+        "devices": device_counts["total"],
+        "devices_eligible": device_counts["eligible"],
+        "leads": Lead.objects.count(),
+    }

@@ -1,0 +1,139 @@
+"""Shared state of one simulator process: fault configuration, token-shape rules, receipts.
+
+Touched only from the simulator's event loop thread, so no locks."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import OrderedDict, deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MAX_PAYLOAD_BYTES = 4096
+# Memory bound: ≤ 100,000 receipts of ~1 KB (raw JSON bytes, decoded only when read).
+RECEIPTS_PER_TOKEN = 20
+MAX_TOKENS_TRACKED = 5_000
+FAULT_STATUSES = (429, 500, 503)
+
+
+@dataclass
+class SimulatorConfig:
+    latency_ms: int = 0
+    # Extra latency for tokens that contain `slow` (FCM) / start with `51030` (APNs).
+    slow_latency_ms: int = 3000
+    # Probability (0..1) that any request gets one of `fault_statuses` instead of its answer.
+    fault_rate: float = 0.0
+    fault_statuses: list[int] = field(default_factory=lambda: list(FAULT_STATUSES))
+    retry_after_seconds: int = 1
+
+    def update(self, values: dict[str, Any]) -> dict[str, list[str]]:
+        """Apply a partial update; returns {field: [rule]} errors and changes nothing on error."""
+        errors: dict[str, list[str]] = {}
+        new = asdict(self)
+        for name, value in values.items():
+            if name not in new:
+                errors[name] = ["unknown setting"]
+            elif name == "fault_rate":
+                if not isinstance(value, int | float) or not 0 <= value <= 1:
+                    errors[name] = ["must be a number between 0 and 1"]
+            elif name == "fault_statuses":
+                if not isinstance(value, list) or not all(
+                    v in (400, 404, 410, 429, 500, 503) for v in value
+                ):
+                    errors[name] = ["must be a list of 400, 404, 410, 429, 500, 503"]
+            elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                errors[name] = ["must be a non-negative integer"]
+            new[name] = value
+        if not errors:
+            for name, value in new.items():
+                setattr(self, name, value)
+        return errors
+
+
+@dataclass(frozen=True)
+class Receipt:
+    provider: str  # fcm | apns
+    token: str
+    status: int
+    reason: str
+    received_at: float
+    environment: str = ""  # apns: sandbox | production
+    host: str = ""
+    headers: dict[str, str] | None = None
+    # The request body as received; FCM's message sits under its "message" key.
+    raw: bytes = b""
+    raw_key: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {
+            name: value for name, value in asdict(self).items() if name not in ("raw", "raw_key")
+        }
+        message = json.loads(self.raw) if self.raw else None
+        if message is not None and self.raw_key:
+            message = message.get(self.raw_key)
+        data["message"] = message
+        return data
+
+
+class SimulatorState:
+    def __init__(self, config: SimulatorConfig | None = None, *, seed: int | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.random = random.Random(seed)
+        self.reset()
+
+    def reset(self) -> None:
+        self.receipts: OrderedDict[str, deque[Receipt]] = OrderedDict()
+        self.totals: dict[str, dict[str, int]] = {"fcm": {}, "apns": {}}
+        self.tokens_issued = 0
+        # OAuth2 access token -> (project id, expiry epoch); a reset revokes them all.
+        self.access_tokens: dict[str, tuple[str, float]] = {}
+        self.provider_tokens_verified = 0
+        self.started_at = time.time()
+
+    def injected_fault(self) -> int | None:
+        rate = self.config.fault_rate
+        if rate and self.random.random() < rate and self.config.fault_statuses:
+            return self.random.choice(self.config.fault_statuses)
+        return None
+
+    def latency_seconds(self, *, slow: bool) -> float:
+        ms = self.config.latency_ms + (self.config.slow_latency_ms if slow else 0)
+        return ms / 1000
+
+    def record(self, receipt: Receipt) -> None:
+        totals = self.totals[receipt.provider]
+        key = str(receipt.status)
+        totals[key] = totals.get(key, 0) + 1
+        totals["requests"] = totals.get("requests", 0) + 1
+        if receipt.status != 200:
+            return  # only deliveries land in a virtual device's inbox
+        inbox = self.receipts.get(receipt.token)
+        if inbox is None:
+            if len(self.receipts) >= MAX_TOKENS_TRACKED:
+                self.receipts.popitem(last=False)
+            inbox = self.receipts[receipt.token] = deque(maxlen=RECEIPTS_PER_TOKEN)
+        else:
+            self.receipts.move_to_end(receipt.token)
+        inbox.append(receipt)
+
+    def receipts_for(self, token: str | None, *, limit: int = 100) -> list[dict[str, Any]]:
+        if token is not None:
+            inbox = self.receipts.get(token, ())
+            items = list(inbox)
+        else:
+            items = [r for inbox in self.receipts.values() for r in inbox]
+            items.sort(key=lambda r: r.received_at)
+        return [r.as_dict() for r in reversed(items[-limit:])]
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "fcm": dict(self.totals["fcm"]),
+            "apns": dict(self.totals["apns"]),
+            "tokens_tracked": len(self.receipts),
+            "access_tokens_issued": self.tokens_issued,
+            "apns_provider_tokens_seen": self.provider_tokens_verified,
+            "config": asdict(self.config),
+            "uptime_seconds": round(time.time() - self.started_at, 1),
+        }

@@ -1,0 +1,344 @@
+"""APNs transport on aioapns 4.0 (HTTP/2, token or certificate auth).
+
+What we add around aioapns, and why:
+- Host and port come from settings through a protocol subclass set on the pool (aioapns
+  hard-codes Apple's hosts and port 443).
+- One provider JWT per credential for its lifetime: aioapns builds a new
+  `JWTAuthorizationHeaderProvider` for every new connection, and connections close after 10 s
+  idle, so a trickle of sends re-signs a JWT every few seconds; Apple answers 429
+  TooManyProviderTokenUpdates to more than one new token per 20 minutes. `_SharedJwtKeyPool`
+  gives every connection the same provider (aioapns re-signs it after 30 minutes).
+- aioapns never acknowledges the response bodies it receives (error JSON), so the
+  connection's 64 KiB receive window drains after ~2,400 error answers and later answers
+  stall. `_ServerProtocol.on_data_received` returns the window.
+- Our own semaphore keeps in-flight requests below the pool's streams (connections × 1000):
+  beyond that aioapns polls every 10 ms and throughput collapses (~200/s measured).
+- aioapns has no request deadline: every send is wrapped in `asyncio.wait_for`.
+- A connection failure makes aioapns sleep 1 s per attempt: two attempts (so a request that
+  met a connection just closed by the server or the idle timer gets a fresh one), then the
+  caller's retry with backoff takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import ssl
+import tempfile
+import time
+from typing import Any
+
+from aioapns import APNs, NotificationRequest, PushType
+from aioapns.common import APNS_RESPONSE_CODE, NotificationResult
+from aioapns.connection import (
+    APNsBaseClientProtocol,
+    APNsCertConnectionPool,
+    APNsKeyConnectionPool,
+    APNsTLSClientProtocol,
+    JWTAuthorizationHeaderProvider,
+)
+from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded
+
+from notifications.transports.base import Outcome, OutgoingPush, SendResult
+from notifications.transports.config import KIND_APNS_TOKEN, TransportConfig
+
+logger = logging.getLogger(__name__)
+
+STREAMS_PER_CONNECTION = 1000
+MAX_CONNECTIONS = 2
+CONNECTION_ATTEMPTS = 2
+# Leave headroom under connections × streams so aioapns never reaches its 10 ms poll loop.
+MAX_IN_FLIGHT = MAX_CONNECTIONS * STREAMS_PER_CONNECTION - 100
+THROTTLE_RETRY_SECONDS = 5.0
+TOKEN_UPDATES_RETRY_SECONDS = 60.0
+SERVER_RETRY_SECONDS = 10.0
+NETWORK_RETRY_SECONDS = 10.0
+
+TOKEN_INVALID_REASONS = {"BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered"}
+
+
+class _TlsHealth:
+    """Certificate auth: did APNs refuse our TLS session? With TLS 1.3 a refused client
+    certificate (expired, revoked, another CA) is not a handshake error: the server's alert
+    arrives after the handshake and asyncio reports a plain close, before the server's first
+    HTTP/2 SETTINGS frame (which a healthy APNs sends at once). Counting such closes, and TLS
+    1.2 handshake alerts, tells "credentials refused" apart from a network blip."""
+
+    def __init__(self) -> None:
+        self.refusals = 0
+
+
+class _CertPool(APNsCertConnectionPool):
+    async def _create_connection(self, apns_protocol_factory: Any) -> APNsBaseClientProtocol:
+        try:
+            return await super()._create_connection(apns_protocol_factory)
+        except ssl.SSLCertVerificationError:
+            raise  # we do not trust the server: configuration, not the app's credentials
+        except ssl.SSLError:
+            self.protocol_class.tls_health.refusals += 1  # type: ignore[attr-defined]
+            raise
+
+
+class _SharedJwtKeyPool(APNsKeyConnectionPool):
+    async def create_connection(self) -> APNsBaseClientProtocol:
+        if not hasattr(self, "_shared_auth"):
+            self._shared_auth = JWTAuthorizationHeaderProvider(
+                key=self.key, key_id=self.key_id, team_id=self.team_id
+            )
+        factory = lambda: self.protocol_class(  # noqa: E731
+            self.apns_topic, self.loop, self.discard_connection, self._shared_auth
+        )
+        _, protocol = await self.loop.create_connection(
+            factory,
+            host=self.protocol_class.APNS_SERVER,
+            port=self.protocol_class.APNS_PORT,
+            ssl=self.ssl_context,
+        )
+        return protocol
+
+
+class _ServerProtocol(APNsTLSClientProtocol):
+    """Subclassed per transport with APNS_SERVER / APNS_PORT from the config.
+
+    Also fixes two aioapns bugs on the receive side:
+    - it never acknowledges received DATA, so error bodies drain the 64 KiB connection window
+      (~2,400 errors) and every later answer stalls;
+    - when our deadline (`asyncio.wait_for`) cancels a send, its future stays registered; the
+      late answer then calls `set_result` on a cancelled future, the InvalidStateError escapes
+      `data_received` and kills the connection with every other request in flight on it.
+    """
+
+    tls_health: _TlsHealth
+    settings_seen = False
+
+    def on_remote_settings_changed(self, changed_settings: Any) -> None:
+        self.settings_seen = True
+        self.tls_health.refusals = 0
+        super().on_remote_settings_changed(changed_settings)
+
+    def on_response_received(self, headers: dict[bytes, bytes]) -> None:
+        notification_id = headers.get(b"apns-id", b"").decode()
+        status = headers.get(b":status", b"").decode()
+        if status == APNS_RESPONSE_CODE.SUCCESS:
+            future = self.requests.pop(notification_id, None)
+            if future is not None and not future.done():
+                future.set_result(NotificationResult(notification_id, status))
+        else:
+            self.request_statuses[notification_id] = status
+
+    def on_data_received(self, data: bytes, stream_id: int) -> None:
+        self.conn.acknowledge_received_data(len(data), stream_id)
+        notification_id = self.request_streams.pop(stream_id, None)
+        if notification_id is None:
+            return
+        status = self.request_statuses.pop(notification_id, "")
+        future = self.requests.pop(notification_id, None)
+        if future is None or future.done():
+            return
+        try:
+            body = json.loads(data)
+        except ValueError:
+            body = {}
+        future.set_result(
+            NotificationResult(
+                notification_id,
+                status,
+                description=str(body.get("reason", "")),
+                timestamp=body.get("timestamp"),
+            )
+        )
+
+    def on_stream_ended(self, stream_id: int) -> None:
+        # A 200 has no body: forget the stream here, or request_streams grows forever.
+        self.request_streams.pop(stream_id, None)
+        super().on_stream_ended(stream_id)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.settings_seen:
+            self.tls_health.refusals += 1
+        self.requests = {key: future for key, future in self.requests.items() if not future.done()}
+        super().connection_lost(exc)
+
+
+def _write_cert_file(pem: str) -> str:
+    """A 0600 temp file: aioapns (ssl.load_cert_chain) only accepts a path."""
+    fd, path = tempfile.mkstemp(prefix="pm-apns-", suffix=".pem")  # mkstemp creates it 0600
+    with os.fdopen(fd, "w") as handle:
+        handle.write(pem)
+    return path
+
+
+def classify_apns_answer(status: str, reason: str, timestamp: int | None) -> SendResult:
+    if status == "200":
+        return SendResult(Outcome.SENT)
+    text = f"{status} {reason or 'error'}"
+    if reason in TOKEN_INVALID_REASONS or status == "410":
+        return SendResult(Outcome.TOKEN_INVALID, reason=text, invalid_since_ms=timestamp)
+    if status == "403":
+        return SendResult(Outcome.FAILED, reason=text, credentials_rejected=True)
+    if status == "429":
+        delay = (
+            TOKEN_UPDATES_RETRY_SECONDS
+            if reason == "TooManyProviderTokenUpdates"
+            else THROTTLE_RETRY_SECONDS
+        )
+        return SendResult(Outcome.RETRY, reason=text, retry_after=delay)
+    if status.startswith("5"):
+        return SendResult(Outcome.RETRY, reason=text, retry_after=SERVER_RETRY_SECONDS)
+    return SendResult(Outcome.FAILED, reason=text)
+
+
+class ApnsTransport:
+    """Build inside the event loop that will use it: the aioapns pool binds it."""
+
+    def __init__(self, config: TransportConfig) -> None:
+        # Raises outside a running loop: aioapns pools bind the loop they are built in.
+        asyncio.get_running_loop()
+        self.config = config
+        self._cert_path = ""
+        if config.apns_ca_file:
+            ssl_context = ssl.create_default_context(cafile=config.apns_ca_file)
+        else:
+            ssl_context = ssl.create_default_context()
+        common: dict[str, Any] = {
+            "topic": config.topic or None,
+            "use_sandbox": config.use_sandbox,
+            "max_connections": MAX_CONNECTIONS,
+            "max_connection_attempts": CONNECTION_ATTEMPTS,
+            "ssl_context": ssl_context,
+            "err_func": _quiet,
+        }
+        if config.kind == KIND_APNS_TOKEN:
+            self.client = APNs(
+                key=config.secret, key_id=config.key_id, team_id=config.team_id, **common
+            )
+            self.client.pool = _SharedJwtKeyPool(
+                key=config.secret,
+                key_id=config.key_id,
+                team_id=config.team_id,
+                topic=config.topic,
+                max_connections=MAX_CONNECTIONS,
+                max_connection_attempts=CONNECTION_ATTEMPTS,
+                use_sandbox=config.use_sandbox,
+                ssl_context=ssl_context,
+            )
+        else:
+            # Written once per process per credential version (this transport is rebuilt when
+            # the version changes). The pool loads cert and key into its SSLContext in
+            # __init__ and never reads the file again, so the key leaves the disk at once
+            # rather than living there until close().
+            self._cert_path = _write_cert_file(config.secret)
+            try:
+                self.client = APNs(client_cert=self._cert_path, **common)
+                self.client.pool = _CertPool(
+                    cert_file=self._cert_path,
+                    topic=config.topic or None,
+                    max_connections=MAX_CONNECTIONS,
+                    max_connection_attempts=CONNECTION_ATTEMPTS,
+                    use_sandbox=config.use_sandbox,
+                    ssl_context=ssl_context,
+                )
+            finally:
+                self._remove_cert_file()
+        self._tls_health = _TlsHealth()
+        self.client.pool.protocol_class = type(
+            "ConfiguredApnsProtocol",
+            (_ServerProtocol,),
+            {
+                "APNS_SERVER": config.apns_host,
+                "APNS_PORT": config.apns_port,
+                "tls_health": self._tls_health,
+            },
+        )
+        self._semaphore = asyncio.Semaphore(min(config.concurrency, MAX_IN_FLIGHT))
+
+    def _request(self, push: OutgoingPush) -> NotificationRequest:
+        headers: dict[str, str] = push.body.get("headers", {})
+        expiration = headers.get("apns-expiration")
+        time_to_live = None
+        if expiration is not None:
+            # aioapns takes a TTL and adds "now" itself; "0" (deliver once or drop) stays 0.
+            time_to_live = max(0, int(expiration) - int(time.time())) if expiration != "0" else 0
+        priority = headers.get("apns-priority")
+        push_type = headers.get("apns-push-type")
+        return NotificationRequest(
+            device_token=push.token,
+            message=push.body.get("payload", {}),
+            notification_id=headers.get("apns-id"),
+            time_to_live=time_to_live,
+            priority=int(priority) if priority else None,
+            collapse_key=headers.get("apns-collapse-id"),
+            push_type=PushType(push_type) if push_type else None,
+            apns_topic=headers.get("apns-topic"),
+        )
+
+    async def send(self, push: OutgoingPush) -> SendResult:
+        try:
+            request = self._request(push)
+        except (ValueError, TypeError) as exc:
+            result = SendResult(Outcome.FAILED, reason=f"bad request headers: {exc}")
+            self._log(push, result)
+            return result
+        async with self._semaphore:
+            try:
+                answer = await asyncio.wait_for(
+                    self.client.send_notification(request), self.config.timeout_seconds
+                )
+                result = classify_apns_answer(answer.status, answer.description or "",
+                                              answer.timestamp)  # fmt: skip
+                if result.outcome == Outcome.SENT:
+                    result = SendResult(Outcome.SENT, provider_id=answer.notification_id)
+            except TimeoutError:
+                result = SendResult(
+                    Outcome.RETRY, reason="timeout", retry_after=NETWORK_RETRY_SECONDS
+                )
+            except (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError) as exc:
+                result = self._connection_failure(exc)
+        self._log(push, result)
+        return result
+
+    def _connection_failure(self, exc: BaseException) -> SendResult:
+        if self.config.kind != KIND_APNS_TOKEN and self._tls_health.refusals:
+            return SendResult(
+                Outcome.FAILED,
+                reason="APNs refused the TLS session: client certificate expired, revoked "
+                "or not issued by Apple",
+                credentials_rejected=True,
+            )
+        return SendResult(
+            Outcome.RETRY,
+            reason=f"connection error: {type(exc).__name__}",
+            retry_after=NETWORK_RETRY_SECONDS,
+        )
+
+    def _log(self, push: OutgoingPush, result: SendResult) -> None:
+        token = push.token[:8]
+        if result.outcome == Outcome.SENT:
+            logger.debug("APNs: sent delivery %s to %s…", push.delivery_id, token)
+        elif result.outcome == Outcome.RETRY:
+            logger.info(
+                "APNs: retry delivery %s to %s… in %ss: %s",
+                push.delivery_id, token, result.retry_after, result.reason,
+            )  # fmt: skip
+        else:
+            logger.warning(
+                "APNs: %s delivery %s to %s…: %s",
+                result.outcome, push.delivery_id, token, result.reason,
+            )  # fmt: skip
+
+    async def close(self) -> None:
+        self.client.pool.close()
+        self._remove_cert_file()
+
+    def _remove_cert_file(self) -> None:
+        if self._cert_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._cert_path)
+            self._cert_path = ""
+
+
+async def _quiet(request: NotificationRequest, result: Any) -> None:
+    """aioapns logs every non-200 at ERROR with the notification id; we log our own line."""

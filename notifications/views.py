@@ -1,0 +1,283 @@
+"""Composer pages: list, create, edit, detail, and the JSON endpoints the page calls.
+
+Thin: parse, call one service or selector, respond. Marketers (and admins) edit; approvers
+view and approve. Every page sits behind the Mobile Push add-on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from devices.lead_fields import lead_token_values
+from devices.models import Lead, MobileApp
+from notifications import selectors, services
+from notifications.forms import NotificationForm, preview_content
+from notifications.images import image_absolute_url, image_name_is_stored, image_store
+from notifications.models import PushNotification
+from notifications.previews import preview_build, rules_help
+from pushmarketing.roles import Role, user_has_role
+from pushmarketing.ui import addon_required, role_required
+
+PAGE_SIZE = 25
+VIEWERS = (Role.MARKETER, Role.APPROVER)
+EDITORS = (Role.MARKETER,)
+
+
+@addon_required
+@role_required(*VIEWERS)
+@require_GET
+def notification_list(request: HttpRequest) -> HttpResponse:
+    app_id = request.GET.get("app", "")
+    filters = {
+        "search": request.GET.get("q", "").strip(),
+        "app_id": int(app_id) if app_id.isdigit() else None,
+        "status": request.GET.get("status", "")
+        if request.GET.get("status", "") in PushNotification.Status.values
+        else "",
+        "platform": request.GET.get("platform", "")
+        if request.GET.get("platform", "") in ("ios", "android")
+        else "",
+    }
+    page = Paginator(selectors.notification_list(**filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "notifications/list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "apps": MobileApp.objects.order_by("name").only("id", "name"),
+            "statuses": PushNotification.Status.choices,
+            "can_edit": user_has_role(request.user, *EDITORS),
+        },
+    )
+
+
+def _composer_context(
+    request: HttpRequest, form: NotificationForm, notification: PushNotification | None
+) -> dict[str, Any]:
+    return {
+        "form": form,
+        "notification": notification,
+        "custom_rows": form.custom_data_rows or [("", "")],
+        "token_fields": selectors.lead_token_field_names(),
+        "rules_help": rules_help(),
+        "image_url": image_absolute_url(form["image_name"].value() or ""),
+        "events": selectors.notification_events(notification=notification)[:50]
+        if notification
+        else [],
+        "can_approve": notification is not None and user_has_role(request.user, Role.APPROVER),
+    }
+
+
+@addon_required
+@role_required(*EDITORS)
+def notification_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = NotificationForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                notification = services.notification_create(
+                    app=form.cleaned_data["app"], actor=request.user, fields=form.service_fields()
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"Saved “{notification.name}” as a draft.")
+                return redirect("notification-edit", notification_id=notification.pk)
+    else:
+        form = NotificationForm(initial=_create_initial(request))
+    return render(request, "notifications/composer.html", _composer_context(request, form, None))
+
+
+def _create_initial(request: HttpRequest) -> dict[str, Any]:
+    app_id = request.GET.get("app", "")
+    first_app = MobileApp.objects.order_by("name").values_list("pk", flat=True).first()
+    return {"app": int(app_id) if app_id.isdigit() else first_app}
+
+
+def _errors_to_form(form: NotificationForm, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        target = None if field == "__all__" or field not in form.fields else field
+        for error in errors:
+            form.add_error(target, error)
+
+
+@addon_required
+@role_required(*EDITORS)
+def notification_edit(request: HttpRequest, notification_id: int) -> HttpResponse:
+    notification = get_object_or_404(
+        PushNotification.objects.select_related("app"), pk=notification_id
+    )
+    if request.method == "POST":
+        form = NotificationForm(request.POST, request.FILES, instance=notification)
+        if form.is_valid():
+            fields = form.service_fields()
+            try:
+                notification = services.notification_update(
+                    notification=notification, actor=request.user, fields=fields
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, "Saved.")
+                return redirect("notification-edit", notification_id=notification.pk)
+    else:
+        form = NotificationForm(instance=notification)
+    return render(
+        request, "notifications/composer.html", _composer_context(request, form, notification)
+    )
+
+
+@addon_required
+@role_required(*VIEWERS)
+@require_GET
+def notification_detail(request: HttpRequest, notification_id: int) -> HttpResponse:
+    notification = get_object_or_404(
+        PushNotification.objects.select_related("app", "approved_by", "created_by", "updated_by"),
+        pk=notification_id,
+    )
+    form = NotificationForm(instance=notification)
+    context = _composer_context(request, form, notification)
+    context.update(
+        {
+            "campaign_names": selectors.notification_campaign_names(notification=notification),
+            "can_edit": user_has_role(request.user, *EDITORS),
+            "content": services.notification_working_content(notification),
+            "ttl_label": _duration(notification.ttl_seconds),
+        }
+    )
+    return render(request, "notifications/detail.html", context)
+
+
+def _duration(seconds: int) -> str:
+    if seconds == 0:
+        return "0 s (deliver now or never)"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} s"
+
+
+@addon_required
+@role_required(Role.APPROVER)
+@require_POST
+def notification_approve(request: HttpRequest, notification_id: int) -> HttpResponse:
+    notification = get_object_or_404(PushNotification, pk=notification_id)
+    try:
+        services.notification_approve(notification=notification, actor=request.user)
+    except ValidationError as exc:
+        reasons = [e for errors in exc.message_dict.values() for e in errors]
+        messages.error(request, "Not approved: " + " ".join(reasons))
+    else:
+        messages.success(request, f"Approved “{notification.name}”. Campaigns can now use it.")
+    return redirect("notification-detail", notification_id=notification.pk)
+
+
+@addon_required
+@role_required(*EDITORS)
+@require_POST
+def notification_clone(request: HttpRequest, notification_id: int) -> HttpResponse:
+    notification = get_object_or_404(PushNotification, pk=notification_id)
+    copy = services.notification_clone(notification=notification, actor=request.user)
+    messages.success(request, f"Created “{copy.name}” as a new draft.")
+    return redirect("notification-edit", notification_id=copy.pk)
+
+
+@addon_required
+@role_required(*EDITORS)
+@require_POST
+def notification_delete(request: HttpRequest, notification_id: int) -> HttpResponse:
+    notification = get_object_or_404(PushNotification, pk=notification_id)
+    try:
+        services.notification_delete(notification=notification, actor=request.user)
+    except services.NotificationInUse as exc:
+        messages.error(request, str(exc))
+        return redirect("notification-detail", notification_id=notification.pk)
+    messages.success(request, f"Deleted “{notification.name}”.")
+    return redirect("notification-list")
+
+
+@addon_required
+@role_required(*VIEWERS)
+@require_POST
+def notification_preview(request: HttpRequest) -> JsonResponse:
+    """Live previews for the current form state (POSTed as the form itself)."""
+    notification = None
+    notification_id = request.POST.get("notification_id", "")
+    if notification_id.isdigit():
+        notification = PushNotification.objects.filter(pk=int(notification_id)).first()
+    form = NotificationForm(request.POST, instance=notification)
+    form.is_valid()
+    errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+    image_name = request.POST.get("image_name", "")
+    current = notification.image.name if notification and notification.image else ""
+    if image_name and image_name != current and not image_name_is_stored(image_name):
+        image_name = ""
+    content = preview_content(request.POST, image_url=image_absolute_url(image_name))
+    app_id = request.POST.get("app", "")
+    app = MobileApp.objects.filter(pk=int(app_id)).first() if app_id.isdigit() else None
+    if app is None and notification is not None:
+        app = notification.app  # the app field is disabled (not posted) on approved pushes
+    lead = None
+    lead_id = request.POST.get("preview_lead", "")
+    if lead_id.isdigit():
+        lead = Lead.objects.filter(pk=int(lead_id)).first()
+    result = preview_build(
+        content,
+        app=app,
+        values=lead_token_values(lead),
+        notification_id=notification.pk if notification else 0,
+        known_fields=form.known_fields,
+    )
+    result["errors"] = errors
+    result["preview_as"] = lead.email if lead else ""
+    return JsonResponse(result)
+
+
+@addon_required
+@role_required(*EDITORS)
+@require_POST
+def notification_image_upload(request: HttpRequest) -> JsonResponse:
+    upload = request.FILES.get("image")
+    if upload is None:
+        return JsonResponse(
+            {"error": {"field": "image_file", "message": "Choose a file."}}, status=400
+        )
+    try:
+        name = image_store(data=upload.read())
+    except ValidationError as exc:
+        return JsonResponse(
+            {"error": {"field": "image_file", "message": " ".join(exc.messages)}}, status=400
+        )
+    return JsonResponse({"name": name, "url": image_absolute_url(name)})
+
+
+@addon_required
+@role_required(*VIEWERS)
+@require_GET
+def lead_search(request: HttpRequest) -> JsonResponse:
+    leads = selectors.leads_search(query=request.GET.get("q", ""))
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": lead.pk,
+                    "email": lead.email,
+                    "name": f"{lead.first_name} {lead.last_name}".strip(),
+                }
+                for lead in leads
+            ]
+        }
+    )

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from devices.token_health import token_health
+from pushmarketing.charts import sparkline_svg
+from pushmarketing.health import system_health
+from pushmarketing.roles import Role
+from pushmarketing.ui import role_required
+
+
+@role_required(Role.ADMIN)
+def system_health_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "pushmarketing/system_health.html", system_health())
+
+
+@role_required(Role.ADMIN)
+def token_health_view(request: HttpRequest) -> HttpResponse:
+    rows = token_health()
+    for row in rows:
+        row["trend_svg"] = sparkline_svg(row["trend"], label="devices that went inactive per day")
+    return render(request, "pushmarketing/token_health.html", {"rows": rows})

@@ -1,0 +1,225 @@
+// Campaign editor (audience rows + live count + field visibility) and progress polling.
+(function () {
+  "use strict";
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (k === "text") node.textContent = v;
+      else if (v !== null && v !== undefined) node.setAttribute(k, v);
+    });
+    (children || []).forEach((c) => node.appendChild(c));
+    return node;
+  }
+
+  function csrf() {
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  // --- show / hide fields by the value of a select -------------------------------------
+  function toggle(selectName, attr) {
+    const select = document.querySelector(`[name=${selectName}]`);
+    if (!select) return;
+    const apply = () => {
+      document.querySelectorAll(`[${attr}]`).forEach((node) => {
+        node.hidden = !node.getAttribute(attr).split(" ").includes(select.value);
+      });
+    };
+    select.addEventListener("change", apply);
+    apply();
+  }
+
+  // --- audience rows -------------------------------------------------------------------
+  function editor() {
+    const configNode = document.getElementById("campaign-editor-config");
+    if (!configNode) return;
+    const config = JSON.parse(configNode.textContent);
+    const hidden = document.querySelector("input[name=audience]");
+    const container = document.getElementById("audience-rows");
+    const appSelect = document.querySelector("select[name=app]");
+    const pushSelect = document.querySelector("select[name=notification]");
+    let rows = [];
+    try { rows = JSON.parse(hidden.value || "[]"); } catch (e) { rows = []; }
+
+    function pushOptions(selected, anyLabel) {
+      const appId = Number(appSelect.value);
+      const opts = [el("option", { value: "", text: anyLabel })];
+      config.pushes.filter((p) => p.app_id === appId).forEach((p) => {
+        const o = el("option", { value: p.id, text: p.name });
+        if (Number(selected) === p.id) o.selected = true;
+        opts.push(o);
+      });
+      return opts;
+    }
+
+    function input(row, key, attrs) {
+      const node = el("input", Object.assign({ type: "text", value: row[key] ?? "" }, attrs));
+      node.addEventListener("input", () => {
+        const v = node.value.trim();
+        if (attrs && attrs.type === "number") row[key] = v === "" ? null : Number(v);
+        else row[key] = v;
+        sync();
+      });
+      return node;
+    }
+
+    function select(row, key, options) {
+      const node = el("select", {}, options.map(([v, label]) => {
+        const o = el("option", { value: v, text: label });
+        if (String(row[key] ?? "") === String(v)) o.selected = true;
+        return o;
+      }));
+      node.addEventListener("change", () => {
+        row[key] = node.value === "true" ? true : node.value === "false" ? false : node.value;
+        if (key === "notification_id") row[key] = node.value ? Number(node.value) : null;
+        sync();
+      });
+      return node;
+    }
+
+    function operands(row) {
+      const kind = config.filters[row.field].kind;
+      const days = () => input(row, "within_days", { type: "number", min: 1, placeholder: "in the last N days (empty: ever)", "aria-label": "within days" });
+      const ops = () => select(row, "op", config.text_ops.map((o) => [o, o.replace("_", " ")]));
+      if (kind === "choice") {
+        if (row.value === undefined) row.value = "ios";
+        return [select(row, "value", [["ios", "iOS"], ["android", "Android"]])];
+      }
+      if (kind === "bool") {
+        if (row.value === undefined) row.value = true;
+        return [select(row, "value", [["true", "yes"], ["false", "no"]])];
+      }
+      if (kind === "app") {
+        if (row.value === undefined) row.value = Number(appSelect.value);
+        return [select(row, "value", config.apps.map((a) => [a.id, a.name]))];
+      }
+      if (kind === "text") {
+        if (!row.op) row.op = "equals";
+        return [ops(), input(row, "value", { placeholder: "value", "aria-label": "value" })];
+      }
+      if (kind === "lead_field") {
+        if (!row.op) row.op = "equals";
+        const list = el("datalist", { id: "lead-fields" }, config.lead_fields.map((f) => el("option", { value: f })));
+        return [input(row, "lead_field", { placeholder: "field, e.g. City", list: "lead-fields", "aria-label": "lead field" }), list, ops(), input(row, "value", { placeholder: "value", "aria-label": "value" })];
+      }
+      if (kind === "push") {
+        const s = el("select", { "aria-label": "push" }, pushOptions(row.notification_id, "any push"));
+        s.addEventListener("change", () => { row.notification_id = s.value ? Number(s.value) : null; sync(); });
+        return [s, days()];
+      }
+      if (row.field === "app_activity") {
+        return [input(row, "action_name", { placeholder: "action name", maxlength: 19, "aria-label": "action name" }), input(row, "action_type", { placeholder: "type", "aria-label": "action type" }), days()];
+      }
+      return [days()];
+    }
+
+    function render() {
+      container.innerHTML = "";
+      rows.forEach((row, index) => {
+        const fieldSelect = select(row, "field", Object.entries(config.filters).map(([k, f]) => [k, f.label]));
+        fieldSelect.addEventListener("change", () => {
+          rows[index] = { field: fieldSelect.value, negate: row.negate };
+          render(); sync();
+        });
+        const neg = el("input", { type: "checkbox", "aria-label": "NOT" });
+        neg.checked = !!row.negate;
+        neg.addEventListener("change", () => { row.negate = neg.checked; sync(); });
+        const remove = el("button", { type: "button", class: "btn danger", text: "Remove" });
+        remove.addEventListener("click", () => { rows.splice(index, 1); render(); sync(); });
+        const line = el("div", { class: "audience-row" }, [
+          el("label", { class: "small not" }, [neg, document.createTextNode(" NOT")]),
+          fieldSelect,
+        ].concat(operands(row)).concat([remove]));
+        container.appendChild(line);
+      });
+      if (!rows.length) container.appendChild(el("p", { class: "muted", text: "No filters: every device of the app that can receive pushes." }));
+    }
+
+    let timer = null;
+    function sync() {
+      hidden.value = JSON.stringify(rows);
+      clearTimeout(timer);
+      timer = setTimeout(count, 300);
+    }
+
+    function count() {
+      const body = document.getElementById("count-body");
+      if (!appSelect.value) return;
+      fetch(window.CAMPAIGN_COUNT_URL, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+        body: JSON.stringify({ app: Number(appSelect.value), notification: Number(pushSelect.value) || null, audience: rows }),
+      }).then((r) => r.json()).then((data) => {
+        body.innerHTML = "";
+        if (data.error) {
+          body.appendChild(el("p", { class: "error", text: data.error.message }));
+          return;
+        }
+        body.appendChild(el("p", {}, [el("strong", { text: `${data.eligible_devices.toLocaleString()} devices` }), document.createTextNode(` of ${data.eligible_leads.toLocaleString()} leads will get it`)]));
+        body.appendChild(el("p", { class: "muted small", text: `${data.matched_devices.toLocaleString()} devices match the filters.` }));
+        const excluded = Object.values(data.excluded).filter((e) => e.count > 0);
+        if (excluded.length) {
+          body.appendChild(el("p", { class: "small", text: "Left out:" }));
+          body.appendChild(el("ul", { class: "small" }, excluded.map((e) => el("li", { text: `${e.count.toLocaleString()} — ${e.label}` }))));
+        }
+      }).catch(() => { body.textContent = "Could not count the audience right now."; });
+    }
+
+    function pushesForApp() {
+      const appId = Number(appSelect.value);
+      let visible = 0;
+      Array.from(pushSelect.options).forEach((o) => {
+        const push = config.pushes.find((p) => String(p.id) === o.value);
+        const show = !o.value || (push && push.app_id === appId);
+        o.hidden = !show;
+        if (show && o.value) visible += 1;
+        if (!show && o.selected) pushSelect.value = "";
+      });
+      const hint = document.getElementById("no-pushes");
+      if (hint) hint.hidden = visible > 0;
+    }
+
+    document.getElementById("add-row").addEventListener("click", () => {
+      rows.push({ field: "platform", value: "ios", negate: false });
+      render(); sync();
+    });
+    appSelect.addEventListener("change", () => { pushesForApp(); render(); sync(); });
+    pushSelect.addEventListener("change", sync);
+    pushesForApp();
+    render();
+    sync();
+  }
+
+  // --- progress polling ----------------------------------------------------------------
+  function progress() {
+    const node = document.getElementById("campaign-progress");
+    if (!node) return;
+    const url = node.dataset.url;
+    const names = ["queued", "pending", "sent", "failed", "token_invalid", "skipped", "tapped"];
+    function poll() {
+      fetch(url, { headers: { Accept: "application/json" } }).then((r) => r.json()).then((data) => {
+        names.forEach((name) => {
+          ["all", "ios", "android"].forEach((p) => {
+            const cell = node.querySelector(`[data-counter="${name}-${p}"]`);
+            if (cell) cell.textContent = data.totals[name][p].toLocaleString();
+          });
+        });
+        const total = node.querySelector("[data-counter=total]");
+        if (total) total.textContent = data.totals.total.toLocaleString();
+        const status = document.getElementById("campaign-status");
+        if (status && status.dataset.status !== data.status) window.location.reload();
+        if (["running", "active", "paused", "scheduled"].includes(data.status)) setTimeout(poll, 2000);
+      }).catch(() => setTimeout(poll, 5000));
+    }
+    setTimeout(poll, 2000);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    toggle("schedule_kind", "data-show-schedule");
+    toggle("qualification", "data-show-qualification");
+    toggle("trigger_event", "data-show-event");
+    editor();
+    progress();
+  });
+})();

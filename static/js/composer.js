@@ -1,0 +1,404 @@
+/* The push composer: live previews, payload meter, token picker, image upload, Preview-as.
+ * The server does every rule (token grammar, truncation, sizes): this file only posts the
+ * form state to notification-preview (debounced) and draws the answer into CSS phones. */
+(function () {
+  "use strict";
+  const form = document.getElementById("composer-form");
+  const panel = document.getElementById("previews");
+  if (!form || !panel) return;
+
+  const PREVIEW_DELAY_MS = 150;
+  const SEARCH_DELAY_MS = 200;
+  const csrf = () => (form.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
+  const views = { android: "expanded", ios: "lock" };
+  let last = null;
+  let sequence = 0;
+
+  function debounce(fn, ms) {
+    let timer = null;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+  }
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  /* ---------- previews ---------- */
+  function formState() {
+    const data = new FormData(form);
+    data.delete("image_file");
+    return data;
+  }
+
+  async function refresh() {
+    const mine = ++sequence;
+    panel.classList.add("busy");
+    try {
+      const response = await fetch(panel.dataset.previewUrl, {
+        method: "POST",
+        body: formState(),
+        headers: { "X-CSRFToken": csrf(), Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      const result = await response.json();
+      if (mine !== sequence) return; // a newer request is on its way
+      last = result;
+      draw();
+    } catch (err) {
+      if (mine === sequence) document.getElementById("meter-problems").textContent =
+        "Previews are unavailable right now (" + err.message + "). Your text is not lost.";
+    } finally {
+      if (mine === sequence) panel.classList.remove("busy");
+    }
+  }
+  const schedule = debounce(refresh, PREVIEW_DELAY_MS);
+
+  function draw() {
+    if (!last) return;
+    drawErrors(last.errors || {}, last.token_errors || {});
+    drawMeter(last.meter);
+    drawPlatform("android", last.android);
+    drawPlatform("ios", last.ios);
+  }
+
+  function drawErrors(errors, tokenErrors) {
+    if (form.dataset.readonly) return;
+    form.querySelectorAll("[data-errors-for]").forEach(function (box) {
+      const name = box.dataset.errorsFor;
+      if (name === "image_file" && box.dataset.uploadError) return;
+      let list = errors[name] || [];
+      if (name === "image_file") list = list.concat(errors.image_name || []);
+      if (!list.length && tokenErrors[name]) list = [tokenErrors[name]];
+      box.replaceChildren.apply(box, list.map(function (m) { return el("div", "", m); }));
+      const input = form.querySelector("[name=" + name + "]");
+      if (input) input.setAttribute("aria-invalid", list.length ? "true" : "false");
+    });
+  }
+
+  function drawMeter(meter) {
+    ["android", "ios"].forEach(function (platform) {
+      const row = panel.querySelector('[data-meter="' + platform + '"]');
+      const data = meter[platform];
+      row.hidden = !data;
+      if (!data) return;
+      row.className = "meter-row level-" + data.level;
+      row.querySelector(".meter-bar span").style.width = data.percent + "%";
+      const label = data.level === "bad" ? "✕ " : data.level === "warn" ? "! " : "✓ ";
+      row.querySelector(".meter-text").textContent = label + data.text;
+      row.title = "This preview: " + data.preview_bytes + " bytes; worst case: " + data.bytes + " bytes";
+    });
+    document.getElementById("meter-problems").textContent = (meter.problems || []).join(" ");
+  }
+
+  function drawPlatform(platform, data) {
+    const wrap = document.getElementById("preview-" + platform);
+    const screen = wrap.querySelector("[data-screen]");
+    wrap.querySelector(".platform-off").hidden = !!data;
+    wrap.querySelector(".phone").hidden = !data;
+    wrap.querySelector(".seg").hidden = !data;
+    wrap.classList.toggle("off", !data);
+    if (!data) return;
+    wrap.querySelectorAll(".seg button").forEach(function (b) {
+      b.classList.toggle("on", b.dataset.view === views[platform]);
+      b.setAttribute("aria-pressed", b.dataset.view === views[platform] ? "true" : "false");
+    });
+    const view = views[platform];
+    screen.className = "screen view-" + view;
+    screen.replaceChildren(platform === "android" ? androidView(data, view) : iosView(data, view));
+  }
+
+  function clipped(tag, cls, part) {
+    const node = el(tag, cls, part.text);
+    if (part.truncated) node.classList.add("truncated");
+    return node;
+  }
+
+  function appIcon(cls, name) {
+    if (last && last.app_icon) {
+      const img = el("img", cls + " has-img");
+      img.src = last.app_icon;
+      img.alt = "";
+      return img;
+    }
+    return el("span", cls, (name || "A").trim().charAt(0).toUpperCase());
+  }
+
+  /* Android: collapsed (shade), expanded, lock. */
+  function androidCard(data, expanded) {
+    const card = el("div", "a-card" + (expanded ? " expanded" : ""));
+    const head = el("div", "a-head");
+    head.append(appIcon("a-icon", data.app_name), el("span", "a-app", data.app_name), el("span", "a-time", "· now"),
+      el("span", "a-chevron", expanded ? "⌃" : "⌄"));
+    card.append(head);
+    const part = expanded ? data.expanded : data.collapsed;
+    const row = el("div", "a-row");
+    const text = el("div", "a-text");
+    if (part.title.text) text.append(clipped("div", "a-title", part.title));
+    text.append(clipped("div", "a-body", part.body));
+    row.append(text);
+    if (data.image && !expanded) {
+      const thumb = el("img", "a-thumb");
+      thumb.src = data.image;
+      thumb.alt = "";
+      row.append(thumb);
+    }
+    card.append(row);
+    if (data.image && expanded) {
+      const pic = el("img", "a-picture");
+      pic.src = data.image;
+      pic.alt = "Big picture (2:1 centre crop)";
+      card.append(pic);
+    }
+    return card;
+  }
+
+  function androidView(data, view) {
+    const frag = document.createDocumentFragment();
+    const status = el("div", "statusbar");
+    status.append(el("span", "", "9:41"), el("span", "", "▾ ▴ ▮"));
+    frag.append(status);
+    if (view === "lock") {
+      frag.append(el("div", "a-clock", "9:41"), el("div", "a-date", dateLine()));
+      frag.append(androidCard(data, false));
+    } else {
+      frag.append(el("div", "a-shade-title", dateLine()));
+      frag.append(androidCard(data, view === "expanded"));
+    }
+    return frag;
+  }
+
+  /* iOS: lock, home banner, Notification Center, long-press expanded, app in foreground. */
+  function iosCard(data, part, withThumb) {
+    const card = el("div", "i-card");
+    const head = el("div", "i-head");
+    head.append(appIcon("i-icon", data.app_name));
+    const main = el("div", "i-main");
+    const top = el("div", "i-top");
+    top.append(el("span", "i-app", data.app_name), el("span", "i-time", "now"));
+    main.append(top);
+    const row = el("div", "i-row");
+    const text = el("div", "i-text");
+    if (part.title && part.title.text) text.append(clipped("div", "i-title", part.title));
+    if (part.subtitle && part.subtitle.text) text.append(clipped("div", "i-subtitle", part.subtitle));
+    text.append(clipped("div", "i-body", part.body));
+    row.append(text);
+    if (withThumb && data.image) {
+      const thumb = el("img", "i-thumb");
+      thumb.src = data.image;
+      thumb.alt = "";
+      row.append(thumb);
+    }
+    main.append(row);
+    head.append(main);
+    card.append(head);
+    return card;
+  }
+
+  function iosView(data, view) {
+    const frag = document.createDocumentFragment();
+    const status = el("div", "statusbar");
+    status.append(el("span", "", "9:41"), el("span", "", "▂▄▆ ◔"));
+    frag.append(status);
+    if (view === "lock") {
+      frag.append(el("div", "i-date", dateLine()), el("div", "i-clock", "9:41"));
+      frag.append(iosCard(data, data.banner, true));
+    } else if (view === "home") {
+      frag.append(iosCard(data, data.banner, true));
+      const grid = el("div", "i-grid");
+      for (let i = 0; i < 16; i++) grid.append(el("span", "i-app-tile"));
+      frag.append(grid);
+    } else if (view === "center") {
+      frag.append(el("div", "i-center-title", "Notification Center"));
+      frag.append(iosCard(data, data.banner, true));
+      const older = el("div", "i-card older");
+      older.append(el("div", "i-body", "Earlier notifications appear below."));
+      frag.append(older);
+    } else if (view === "expanded") {
+      const card = el("div", "i-card i-expanded");
+      if (data.image) {
+        const pic = el("img", "i-picture");
+        pic.src = data.image;
+        pic.alt = "Image, shown full width when long-pressed";
+        card.append(pic);
+      }
+      const body = iosCard(data, {
+        title: { text: data.expanded.title }, subtitle: { text: data.expanded.subtitle },
+        body: { text: data.expanded.body },
+      }, false);
+      card.append(body.firstChild);
+      frag.append(card);
+    } else {
+      const app = el("div", "i-inapp");
+      const bar = el("div", "i-inapp-bar");
+      bar.append(el("span", "", data.app_name));
+      app.append(bar);
+      const note = el("div", "i-inapp-note", "App open: iOS shows no banner. The app's notification area shows:");
+      app.append(note);
+      const item = el("div", "i-inapp-item");
+      item.append(el("span", "i-inapp-dot"));
+      const text = el("div", "i-text");
+      if (data.foreground.title.text) text.append(clipped("div", "i-title", data.foreground.title));
+      text.append(clipped("div", "i-body", data.foreground.body));
+      item.append(text);
+      app.append(item);
+      frag.append(app);
+    }
+    return frag;
+  }
+
+  function dateLine() {
+    return new Date().toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long" });
+  }
+
+  panel.querySelectorAll(".phone-wrap").forEach(function (wrap) {
+    wrap.querySelectorAll(".seg button").forEach(function (button) {
+      button.addEventListener("click", function () {
+        views[wrap.dataset.platform] = button.dataset.view;
+        draw();
+      });
+    });
+  });
+
+  /* ---------- form behaviour ---------- */
+  form.addEventListener("input", function (e) {
+    if (e.target.type !== "file") schedule();
+  });
+  form.addEventListener("change", function (e) {
+    if (e.target.type !== "file") schedule();
+  });
+
+  const tapAction = form.querySelector("[name=tap_action]");
+  function syncTap() {
+    const box = form.querySelector(".tap-uri");
+    if (box && tapAction) box.hidden = tapAction.value === "app_home";
+  }
+  if (tapAction) tapAction.addEventListener("change", syncTap);
+  syncTap();
+
+  // Token picker: insert into the token-capable field the marketer last typed in.
+  let tokenTarget = form.querySelector("[name=message]");
+  form.querySelectorAll("[data-tokens]").forEach(function (input) {
+    input.addEventListener("focus", function () { tokenTarget = input; });
+  });
+  const insert = document.getElementById("token-insert");
+  if (insert) insert.addEventListener("click", function () {
+    if (!tokenTarget) return;
+    const field = document.getElementById("token-field").value;
+    const fallback = document.getElementById("token-default").value.replace(/[{}]/g, "");
+    const token = "{{lead." + field + ":default=" + fallback + "}}";
+    const start = tokenTarget.selectionStart ?? tokenTarget.value.length;
+    const end = tokenTarget.selectionEnd ?? start;
+    tokenTarget.setRangeText(token, start, end, "end");
+    tokenTarget.focus();
+    schedule();
+  });
+
+  // Custom data rows.
+  const kvBody = document.querySelector("#kv-table tbody");
+  const kvAdd = document.getElementById("kv-add");
+  if (kvAdd) kvAdd.addEventListener("click", function () {
+    const row = kvBody.querySelector("tr").cloneNode(true);
+    row.querySelectorAll("input").forEach(function (i) { i.value = ""; });
+    kvBody.append(row);
+    row.querySelector("input").focus();
+  });
+  if (kvBody) kvBody.addEventListener("click", function (e) {
+    if (!e.target.classList.contains("kv-remove")) return;
+    const row = e.target.closest("tr");
+    if (kvBody.rows.length > 1) row.remove();
+    else row.querySelectorAll("input").forEach(function (i) { i.value = ""; });
+    schedule();
+  });
+
+  // Image: uploaded (validated, cleaned, stored) as soon as it is chosen; the form keeps its name.
+  const fileInput = document.getElementById("id_image_file");
+  const imageName = form.querySelector("[name=image_name]");
+  const thumb = document.getElementById("image-thumb");
+  const remove = document.getElementById("image-remove");
+  const imageErrors = form.querySelector('[data-errors-for="image_file"]');
+  function setImage(name, url) {
+    imageName.value = name;
+    thumb.src = url || "";
+    thumb.hidden = !url;
+    remove.hidden = !url;
+    schedule();
+  }
+  if (fileInput && form.dataset.imageUploadUrl) fileInput.addEventListener("change", async function () {
+    if (!fileInput.files.length) return;
+    const data = new FormData();
+    data.append("image", fileInput.files[0]);
+    imageErrors.replaceChildren(el("div", "muted", "Uploading…"));
+    delete imageErrors.dataset.uploadError;
+    try {
+      const response = await fetch(form.dataset.imageUploadUrl, {
+        method: "POST", body: data, headers: { "X-CSRFToken": csrf() }, credentials: "same-origin",
+      });
+      const result = await response.json();
+      if (!response.ok) {
+        imageErrors.dataset.uploadError = "1";
+        imageErrors.replaceChildren(el("div", "", result.error ? result.error.message : "Upload failed."));
+        return;
+      }
+      imageErrors.replaceChildren();
+      setImage(result.name, result.url);
+    } catch (err) {
+      imageErrors.dataset.uploadError = "1";
+      imageErrors.replaceChildren(el("div", "", "Upload failed: " + err.message));
+    } finally {
+      fileInput.value = "";
+    }
+  });
+  if (remove) remove.addEventListener("click", function () { setImage("", ""); });
+
+  // Preview as: search leads by email, pick one, previews render their values.
+  const search = document.getElementById("preview-as-input");
+  const results = document.getElementById("preview-as-results");
+  const current = document.getElementById("preview-as-current");
+  const leadInput = form.querySelector("[name=preview_lead]");
+  function choose(id, label) {
+    leadInput.value = id;
+    current.textContent = id ? "Showing tokens for " + label + "." : "Showing token defaults (no lead chosen).";
+    results.hidden = true;
+    search.value = id ? label : "";
+    refresh();
+  }
+  const searchLeads = debounce(async function () {
+    const q = search.value.trim();
+    if (!q) { results.hidden = true; return; }
+    const response = await fetch(panel.dataset.leadSearchUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin" });
+    if (!response.ok) return;
+    const found = (await response.json()).results;
+    const items = found.map(function (lead) {
+      const li = el("li", "", lead.email);
+      li.setAttribute("role", "option");
+      li.tabIndex = 0;
+      if (lead.name) li.append(el("span", "muted small", " " + lead.name));
+      li.addEventListener("click", function () { choose(lead.id, lead.email); });
+      li.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); choose(lead.id, lead.email); } });
+      return li;
+    });
+    const none = el("li", "muted", found.length ? "Use token defaults" : "No lead matches — use token defaults");
+    none.setAttribute("role", "option");
+    none.tabIndex = 0;
+    none.addEventListener("click", function () { choose("", ""); });
+    items.push(none);
+    results.replaceChildren.apply(results, items);
+    results.hidden = false;
+  }, SEARCH_DELAY_MS);
+  if (search) {
+    search.addEventListener("input", searchLeads);
+    search.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowDown" && !results.hidden && results.firstChild) { e.preventDefault(); results.firstChild.focus(); }
+      if (e.key === "Escape") results.hidden = true;
+    });
+  }
+
+  refresh();
+})();

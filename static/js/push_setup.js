@@ -1,0 +1,36 @@
+// Verify push configuration: while a check is pending, poll its status and update the row.
+(function () {
+  "use strict";
+  function render(cell, data) {
+    var pill = data.pending ? '<span class="pill">Checking…</span>'
+      : data.verification === "verified" ? '<span class="pill ok">Verified</span>'
+      : data.verification === "failed" ? '<span class="pill bad">Failed</span>'
+      : '<span class="pill warn">Not verified yet</span>';
+    cell.textContent = "";
+    cell.insertAdjacentHTML("beforeend", pill);
+    if (!data.pending && data.reason) {
+      var reason = document.createElement("div");
+      reason.className = "small error verify-reason";
+      reason.textContent = data.reason;
+      cell.appendChild(reason);
+    }
+    if (!data.pending && data.verified_at) {
+      var when = document.createElement("div");
+      when.className = "small muted";
+      when.textContent = "checked " + new Date(data.verified_at).toLocaleString();
+      cell.appendChild(when);
+    }
+  }
+  function poll(row, delay) {
+    fetch(row.dataset.verifyStatus, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        render(row.querySelector(".verify-cell"), data);
+        if (data.pending) setTimeout(function () { poll(row, Math.min(delay * 1.5, 5000)); }, delay);
+      })
+      .catch(function () { setTimeout(function () { poll(row, 5000); }, 5000); });
+  }
+  document.querySelectorAll('tr[data-pending="1"][data-verify-status]').forEach(function (row) {
+    if (row.dataset.verifyStatus) poll(row, 700);
+  });
+})();

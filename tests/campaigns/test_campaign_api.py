@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from campaigns.models import CampaignRun, Delivery
+from tests.campaign_fixtures import device, make_campaign
+from tests.factories import LeadFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(marketer_user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(marketer_user)
+    return client
+
+
+def trigger_url(campaign) -> str:
+    return reverse("api-campaign-trigger", args=[campaign.pk])
+
+
+def test_trigger_sends_to_the_leads_eligible_devices_once_per_key(
+    app, push, addon_on, api, dispatched
+):
+    ann, bob, cat = LeadFactory(email="Ann@Example.com"), LeadFactory(), LeadFactory()
+    ann_phone, ann_tablet = device(app, lead=ann), device(app, "ios", lead=ann)
+    device(app, lead=ann, push_enabled=False)
+    bob_phone = device(app, lead=bob)
+    device(app, lead=cat)
+    campaign = make_campaign(app=app, notification=push)
+    body = {"leads": ["ann@example.com"], "lead_ids": [bob.pk], "idempotency_key": "order-1234"}
+    first = api.post(trigger_url(campaign), body, format="json")
+    assert first.status_code == 201
+    run = CampaignRun.objects.get()
+    assert (run.kind, first.json()["run"]["id"], first.json()["created"]) == ("api", run.pk, True)
+    assert set(Delivery.objects.values_list("device_id", flat=True)) == {
+        ann_phone.pk,
+        ann_tablet.pk,
+        bob_phone.pk,
+    }
+    assert dispatched.calls == [(run.pk, "send")]
+    again = api.post(trigger_url(campaign), body, format="json")
+    assert again.status_code == 200
+    assert again.json()["run"]["id"] == run.pk and again.json()["created"] is False
+    assert CampaignRun.objects.count() == 1 and Delivery.objects.count() == 3
+    assert len(dispatched.calls) == 1
+
+
+def test_trigger_validation_errors_name_the_field(app, push, addon_on, api):
+    campaign = make_campaign(app=app, notification=push)
+    response = api.post(trigger_url(campaign), {"idempotency_key": "k-12345678"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"leads": ["give leads (emails) or lead_ids"]}
+    response = api.post(trigger_url(campaign), {"leads": ["not-an-email"]}, format="json")
+    fields = response.json()["error"]["fields"]
+    assert set(fields) == {"leads.0", "idempotency_key"}
+
+
+def test_key_reused_for_another_campaign_is_refused(app, push, addon_on, api, dispatched):
+    device(app, lead=(lead := LeadFactory()))
+    one, two = make_campaign(app=app, notification=push), make_campaign(app=app, notification=push)
+    body = {"lead_ids": [lead.pk], "idempotency_key": "shared-key-1"}
+    assert api.post(trigger_url(one), body, format="json").status_code == 201
+    response = api.post(trigger_url(two), body, format="json")
+    assert response.status_code == 400
+    assert "idempotency_key" in response.json()["error"]["fields"]
+
+
+def test_list_detail_and_run_stats(app, push, addon_on, api, dispatched):
+    device(app, lead=(lead := LeadFactory()))
+    campaign = make_campaign(app=app, notification=push)
+    api.post(
+        trigger_url(campaign),
+        {"lead_ids": [lead.pk], "idempotency_key": "k-00000001"},
+        format="json",
+    )
+    listed = api.get(reverse("api-campaign-list")).json()["results"]
+    assert [c["id"] for c in listed] == [campaign.pk]
+    detail = api.get(reverse("api-campaign-detail", args=[campaign.pk])).json()
+    assert detail["totals"]["queued"]["all"] == 1
+    run = CampaignRun.objects.get()
+    stats = api.get(reverse("api-campaign-run", args=[campaign.pk, run.pk])).json()
+    assert (stats["total"], stats["queued"]["android"]) == (1, 1)
+    assert api.get(reverse("api-campaign-run", args=[campaign.pk + 99, run.pk])).status_code == 404
+
+
+def test_roles_and_addon_are_enforced(app, push, approver_user, marketer_user, db):
+    campaign = make_campaign(app=app, notification=push)
+    client = APIClient()
+    assert client.get(reverse("api-campaign-list")).status_code in (401, 403)
+    client.force_authenticate(approver_user)
+    assert client.get(reverse("api-campaign-list")).status_code == 403
+    client.force_authenticate(marketer_user)
+    response = client.post(
+        trigger_url(campaign), {"lead_ids": [1], "idempotency_key": "k-00000002"}, format="json"
+    )
+    assert response.status_code == 403
+    assert "ask an admin" in response.json()["error"]["message"]
+    assert not CampaignRun.objects.exists()
+    admin = UserFactory(role="admin")
+    client.force_authenticate(admin)
+    assert client.get(reverse("api-campaign-list")).status_code == 403  # add-on still off
+
+
+def test_bearer_token_authenticates_the_trigger(app, push, addon_on, marketer_user, dispatched):
+    from pushmarketing.api_tokens import api_token_create
+
+    device(app, lead=(lead := LeadFactory()))
+    campaign = make_campaign(app=app, notification=push)
+    _, plaintext = api_token_create(user=marketer_user, name="CRM")
+    client = APIClient()
+    body = {"lead_ids": [lead.pk], "idempotency_key": "crm-order-77"}
+    assert client.post(trigger_url(campaign), body, format="json").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    response = client.post(trigger_url(campaign), body, format="json")
+    assert response.status_code == 201
+    assert CampaignRun.objects.get().started_by == marketer_user

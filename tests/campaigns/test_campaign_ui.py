@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from campaigns.models import Campaign, CampaignRun, Delivery
+from pushmarketing.models import AuditEntry
+from tests.campaign_fixtures import device, make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def form_data(app, push, **extra) -> dict:
+    data = {
+        "name": "Welcome back",
+        "app": app.pk,
+        "notification": push.pk,
+        "audience": json.dumps([{"field": "platform", "value": "android"}]),
+        "schedule_kind": "now",
+        "qualification": "once",
+    }
+    data.update(extra)
+    return data
+
+
+def test_marketer_creates_a_batch_campaign(app, push, addon_on, marketer_client):
+    response = marketer_client.post(
+        reverse("campaign-create") + "?kind=batch",
+        form_data(app, push, cap_max=3, cap_per="week", quiet_start="22:00", quiet_end="07:30"),
+    )
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("campaign-detail", args=[campaign.pk])
+    assert campaign.audience == [{"field": "platform", "value": "android", "negate": False}]
+    assert campaign.frequency_cap == {"max": 3, "per": "week"}
+    assert campaign.quiet_hours == {"start": "22:00", "end": "07:30"}
+    assert AuditEntry.objects.filter(action="campaign.created").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "text"),
+    [
+        (
+            {"audience": json.dumps([{"field": "locale", "op": "equals"}])},
+            "audience",
+            "is required",
+        ),
+        ({"schedule_kind": "recurring", "recurring_frequency": "daily"}, "schedule_kind", "HH:MM"),
+        ({"qualification": "once_per"}, "qualification_period", "is required"),
+        ({"quiet_start": "22:00"}, "quiet_start", "HH:MM"),
+        ({"audience": "not json"}, "audience", "could not be read"),
+    ],
+)
+def test_bad_input_is_shown_on_the_field_and_nothing_is_saved(
+    app, push, addon_on, marketer_client, extra, field, text
+):
+    response = marketer_client.post(
+        reverse("campaign-create") + "?kind=batch", form_data(app, push, **extra)
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert text.lower() in " ".join(errors[field]).lower()
+    assert not Campaign.objects.exists()
+
+
+def test_draft_push_cannot_be_picked(app, addon_on, marketer_client):
+    from tests.factories import PushNotificationFactory
+
+    draft = PushNotificationFactory(app=app)
+    response = marketer_client.post(
+        reverse("campaign-create") + "?kind=batch", form_data(app, draft)
+    )
+    assert response.status_code == 400
+    assert "approved push" in " ".join(response.context["form"].errors["notification"])
+
+
+def test_trigger_campaign_create_and_activate(app, push, addon_on, marketer_client):
+    response = marketer_client.post(
+        reverse("campaign-create") + "?kind=trigger",
+        form_data(app, push, trigger_event="custom_action", trigger_action_name="Checkout"),
+    )
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert campaign.trigger == {"event": "custom_action", "action_name": "Checkout"}
+    marketer_client.post(reverse("campaign-start", args=[campaign.pk]))
+    campaign.refresh_from_db()
+    assert campaign.status == "active"
+    assert CampaignRun.objects.filter(campaign=campaign, kind="trigger").count() == 1
+
+
+def test_start_now_enqueues_the_run_after_commit(
+    app, push, addon_on, marketer_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(
+        "campaigns.tasks.campaign_run_start.apply_async",
+        lambda args, queue: sent.append((args, queue)),
+    )
+    campaign = make_campaign(app=app, notification=push)
+    with django_capture_on_commit_callbacks(execute=True):
+        marketer_client.post(reverse("campaign-start", args=[campaign.pk]))
+    campaign.refresh_from_db()
+    assert campaign.status == "running"
+    assert sent[0][0][0] == campaign.pk and sent[0][1] == "default"
+
+
+def test_pause_resume_and_cancel(app, push, addon_on, marketer_client, dispatched):
+    from campaigns.services import campaign_run_start
+
+    for _ in range(3):
+        device(app)
+    campaign = make_campaign(app=app, notification=push, status="running")
+    run = campaign_run_start(campaign_id=campaign.pk)
+    marketer_client.post(reverse("campaign-pause", args=[campaign.pk]))
+    run.refresh_from_db()
+    assert run.status == "paused"
+    assert AuditEntry.objects.filter(action="campaign.paused").exists()
+    marketer_client.post(reverse("campaign-resume", args=[campaign.pk]))
+    run.refresh_from_db()
+    assert run.status == "sending"
+    assert dispatched.calls[-1] == (run.pk, "bulk")
+    first = Delivery.objects.filter(run=run).order_by("id").first()
+    Delivery.objects.filter(pk=first.pk).update(status="sent")
+    marketer_client.post(reverse("campaign-cancel", args=[campaign.pk]))
+    run.refresh_from_db()
+    statuses = sorted(Delivery.objects.filter(run=run).values_list("status", "reason"))
+    assert statuses == [("sent", ""), ("skipped", "cancelled"), ("skipped", "cancelled")]
+    assert (run.status, run.skipped_android) == ("cancelled", 2)
+    assert AuditEntry.objects.get(action="campaign.cancelled").details == {
+        "deliveries_cancelled": 2
+    }
+
+
+def test_progress_json_and_detail_page(app, push, addon_on, approver_client, dispatched):
+    from campaigns.services import campaign_run_start
+
+    device(app)
+    device(app, "ios")
+    campaign = make_campaign(app=app, notification=push, status="running")
+    run = campaign_run_start(campaign_id=campaign.pk)
+    CampaignRun.objects.filter(pk=run.pk).update(sent_ios=1)
+    data = approver_client.get(reverse("campaign-progress", args=[campaign.pk])).json()
+    assert data["totals"]["queued"] == {"ios": 1, "android": 1, "all": 2}
+    assert data["totals"]["pending"] == {"ios": 0, "android": 1, "all": 1}
+    assert data["runs"][0]["id"] == run.pk
+    page = approver_client.get(reverse("campaign-detail", args=[campaign.pk]))
+    assert page.status_code == 200
+    assert b"Pause" not in page.content  # approvers read only
+
+
+def test_audience_count_endpoint(app, push, addon_on, marketer_client):
+    device(app)
+    device(app, push_enabled=False)
+    response = marketer_client.post(
+        reverse("campaign-audience-count"),
+        json.dumps({"app": app.pk, "notification": push.pk, "audience": []}),
+        content_type="application/json",
+    )
+    data = response.json()
+    assert (data["eligible_devices"], data["excluded"]["push_disabled"]["count"]) == (1, 1)
+    bad = marketer_client.post(
+        reverse("campaign-audience-count"),
+        json.dumps({"app": app.pk, "audience": [{"field": "nope"}]}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 400
+    fields = bad.json()["error"]["fields"]
+    assert list(fields) == ["audience[0].field"]
+    assert fields["audience[0].field"][0].startswith("must be one of")
+
+
+def test_roles_are_enforced_on_the_server(app, push, addon_on, approver_client):
+    campaign = make_campaign(app=app, notification=push)
+    assert approver_client.get(reverse("campaign-list")).status_code == 200
+    assert approver_client.get(reverse("campaign-create")).status_code == 403
+    assert approver_client.post(reverse("campaign-start", args=[campaign.pk])).status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.status == "draft"
+
+
+def test_addon_off_shows_the_ask_an_admin_page(marketer_client, db):
+    response = marketer_client.get(reverse("campaign-list"))
+    assert response.status_code == 403
+    assert b"ask an admin" in response.content
+
+
+def test_pages_render(app, push, addon_on, marketer_client):
+    assert b"No campaigns" in marketer_client.get(reverse("campaign-list")).content
+    page = marketer_client.get(reverse("campaign-create") + "?kind=trigger")
+    assert page.status_code == 200 and b"campaign-editor-config" in page.content
+    campaign = make_campaign(app=app, notification=push)
+    assert marketer_client.get(reverse("campaign-edit", args=[campaign.pk])).status_code == 200
+    assert b"Spring sale" in marketer_client.get(reverse("campaign-list")).content

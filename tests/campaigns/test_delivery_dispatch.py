@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.delivery import ratelimit, tasks
+from campaigns.delivery.dispatch import deliveries_dispatch, delivery_chunks
+from campaigns.delivery.sweep import deliveries_sweep
+from campaigns.models import CampaignRun, Delivery
+from tests.delivery_fixtures import *  # noqa: F403 - fixtures
+from tests.delivery_fixtures import run_create
+
+pytestmark = pytest.mark.django_db
+S = Delivery.Status
+
+
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    calls: list[dict] = []
+    monkeypatch.setattr(tasks.deliveries_send, "apply_async", lambda **kw: calls.append(kw))
+    return calls
+
+
+def test_dispatch_enqueues_one_task_per_chunk_after_commit(
+    push_app, make_devices, enqueued, settings, django_capture_on_commit_callbacks,
+    django_assert_num_queries,
+):  # fmt: skip
+    settings.PUSH_CHUNK_SIZE = 4
+    run = run_create(app=push_app, devices=make_devices(10))
+    run.deliveries.filter(id=run.deliveries.order_by("id")[1].id).update(status=S.SENT)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        with django_assert_num_queries(1):  # the chunk boundaries: one window query
+            chunks = deliveries_dispatch(run_id=run.id, queue="bulk")
+        assert enqueued == []  # nothing leaves before the transaction commits
+    for callback in callbacks:
+        callback()
+
+    ids = sorted(run.deliveries.filter(status=S.QUEUED).values_list("id", flat=True))
+    assert chunks == 3
+    assert [c["args"] for c in enqueued] == [
+        (run.id, ids[0], ids[3]),
+        (run.id, ids[4], ids[7]),
+        (run.id, ids[8], ids[8]),
+    ]
+    assert {c["queue"] for c in enqueued} == {"bulk"}
+
+
+def test_dispatch_of_empty_run_completes_it(push_app, enqueued):
+    run = run_create(app=push_app, devices=[])
+    assert deliveries_dispatch(run_id=run.id) == 0
+    run.refresh_from_db()
+    assert run.status == CampaignRun.Status.COMPLETED
+
+
+def test_dispatch_refuses_unknown_queue(push_app):
+    run = run_create(app=push_app, devices=[])
+    with pytest.raises(ValueError, match="queue must be one of"):
+        deliveries_dispatch(run_id=run.id, queue="fast")
+
+
+def test_chunks_cover_every_queued_row_exactly_once(push_app, make_devices):
+    run = run_create(app=push_app, devices=make_devices(23))
+    chunks = delivery_chunks(run_id=run.id, chunk_size=5)
+    ids = sorted(run.deliveries.values_list("id", flat=True))
+    covered = [i for first, last in chunks for i in ids if first <= i <= last]
+    assert covered == ids
+    assert len(chunks) == 5
+
+
+def test_sweeper_requeues_rows_of_a_dead_worker_and_redispatches(
+    push_app, make_devices, enqueued, settings, django_capture_on_commit_callbacks
+):
+    settings.PUSH_SENDING_TIMEOUT_SECONDS = 60
+    run = run_create(app=push_app, devices=make_devices(3, platform="ios"))
+    old = timezone.now() - timedelta(minutes=5)
+    stuck, fresh, poison = run.deliveries.order_by("id")
+    Delivery.objects.filter(pk=stuck.pk).update(status=S.SENDING, claimed_at=old, attempts=1)
+    Delivery.objects.filter(pk=fresh.pk).update(status=S.SENDING, claimed_at=timezone.now())
+    Delivery.objects.filter(pk=poison.pk).update(
+        status=S.SENDING, claimed_at=old, attempts=settings.PUSH_MAX_ATTEMPTS - 1
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        swept = deliveries_sweep(now=timezone.now())
+
+    stuck.refresh_from_db(), fresh.refresh_from_db(), poison.refresh_from_db()
+    assert swept == 2
+    assert (stuck.status, stuck.attempts, stuck.claimed_at) == (S.QUEUED, 2, None)
+    assert stuck.reason == "requeued: worker stopped mid-send"
+    assert fresh.status == S.SENDING  # still within its batch's time: not touched
+    assert poison.status == S.FAILED
+    assert poison.reason.startswith("gave up after")
+    assert [c["args"] for c in enqueued] == [(run.id, stuck.id, stuck.id)]
+    run.refresh_from_db()
+    assert run.failed_ios == 1
+
+
+def test_sweeper_redispatches_overdue_retries_once(
+    push_app, make_devices, enqueued, django_capture_on_commit_callbacks
+):
+    run = run_create(app=push_app, devices=make_devices(2))
+    run.deliveries.update(not_before=timezone.now() - timedelta(minutes=10), attempts=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=timezone.now())
+        deliveries_sweep(now=timezone.now())
+
+    assert len(enqueued) == 1
+
+
+def test_local_token_bucket_grants_up_to_capacity_then_waits(settings):
+    settings.REDIS_URL = ""
+    first = ratelimit.rate_take(key="t-local", per_minute=120, requested=5)
+    second = ratelimit.rate_take(key="t-local", per_minute=120, requested=1)
+    assert first.granted == 2  # a bucket of one second's worth: 2 tokens
+    assert second.granted == 0 and 0 < second.wait_seconds <= 0.5
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_redis_token_bucket_is_shared(settings):
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).delete("pm:rate:t-shared")
+    grants = [ratelimit.rate_take(key="t-shared", per_minute=180, requested=2) for _ in range(3)]
+    assert [g.granted for g in grants] == [2, 1, 0]
+    assert grants[2].wait_seconds > 0
+
+
+def test_dispatch_ids_sends_just_those_rows_on_send_queue(
+    push_app, make_devices, enqueued, django_capture_on_commit_callbacks
+):
+    run = run_create(app=push_app, devices=make_devices(3), kind=CampaignRun.Kind.TRIGGER)
+    ids = sorted(run.deliveries.values_list("id", flat=True))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        from campaigns.delivery.dispatch import deliveries_dispatch_ids
+
+        assert deliveries_dispatch_ids(run_id=run.id, delivery_ids=[ids[2]]) == 1
+
+    assert [(c["args"], c["queue"]) for c in enqueued] == [((run.id, ids[2], ids[2]), "send")]

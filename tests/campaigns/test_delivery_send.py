@@ -1,0 +1,327 @@
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.delivery import tasks
+from campaigns.delivery.send import deliveries_send
+from campaigns.models import Campaign, CampaignRun, Delivery
+from devices.models import Device, PushCredential
+from notifications.content import PushContent
+from pushmarketing.models import AddOn
+from tests.delivery_fixtures import *  # noqa: F403 - fixtures
+from tests.delivery_fixtures import run_create
+
+pytestmark = pytest.mark.django_db
+S = Delivery.Status
+
+
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    calls: list[dict] = []
+
+    def record(*, args, queue, countdown=None, **kwargs):  # noqa: ANN001, ANN202
+        calls.append({"args": args, "queue": queue, "countdown": countdown})
+
+    monkeypatch.setattr(tasks.deliveries_send, "apply_async", record)
+    return calls
+
+
+def _send_all(run: CampaignRun):  # noqa: ANN202
+    ids = list(run.deliveries.values_list("id", flat=True))
+    return deliveries_send(run_id=run.id, first_id=min(ids), last_id=max(ids))
+
+
+def test_success_sends_each_device_once_and_completes_run(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    devices = make_devices(3) + make_devices(2, platform="ios")
+    run = run_create(app=push_app, devices=devices)
+
+    summary = _send_all(run)
+
+    assert summary.claimed == 5
+    assert sorted(p.delivery_id for p in scripted_transport.sent) == sorted(
+        run.deliveries.values_list("id", flat=True)
+    )
+    for delivery in run.deliveries.all():
+        assert delivery.status == S.SENT
+        assert delivery.provider_id == f"pid-{delivery.id}"
+        assert delivery.attempts == 1
+        assert delivery.sent_at is not None
+    run.refresh_from_db()
+    assert (run.sent_android, run.sent_ios) == (3, 2)
+    assert run.status == CampaignRun.Status.COMPLETED
+    assert run.finished_at is not None
+
+
+def test_personalization_rendered_per_lead_and_payload_per_platform(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    android = make_devices(1, lead__first_name="Ann")[0]
+    ios = make_devices(1, platform="ios", lead__first_name="")[0]
+    run = run_create(app=push_app, devices=[android, ios])
+
+    _send_all(run)
+
+    bodies = {p.token: p.body for p in scripted_transport.sent}
+    assert bodies[android.push_token]["notification"]["body"] == "Hi Ann"
+    assert bodies[android.push_token]["data"]["pm_run_id"] == str(run.id)
+    apns = bodies[ios.push_token]
+    assert apns["payload"]["aps"]["alert"]["body"] == "Hi there"
+    assert apns["headers"]["apns-topic"] == push_app.ios_bundle_id
+
+
+def test_redelivered_batch_sends_nothing(addon_on, push_app, make_devices, scripted_transport):
+    run = run_create(app=push_app, devices=make_devices(4))
+    _send_all(run)
+    sent_before = len(scripted_transport.sent)
+
+    again = _send_all(run)
+
+    assert again.claimed == 0
+    assert len(scripted_transport.sent) == sent_before == 4
+    run.refresh_from_db()
+    assert run.sent_android == 4
+
+
+def test_unregistered_token_deactivates_device(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    dead = make_devices(2, prefix="dead")
+    ok = make_devices(1)
+    run = run_create(app=push_app, devices=dead + ok)
+
+    _send_all(run)
+
+    statuses = dict(run.deliveries.values_list("device_id", "status"))
+    assert [statuses[d.id] for d in dead] == [S.TOKEN_INVALID, S.TOKEN_INVALID]
+    assert statuses[ok[0].id] == S.SENT
+    for device in Device.objects.filter(id__in=[d.id for d in dead]):
+        assert device.status == Device.Status.TOKEN_INVALID
+        assert device.status_reason == "UNREGISTERED"
+        assert device.status_changed_at is not None
+    assert Device.objects.get(id=ok[0].id).status == Device.Status.ACTIVE
+    run.refresh_from_db()
+    assert (run.token_invalid_android, run.sent_android) == (2, 1)
+
+
+def test_apns_410_keeps_device_reregistered_after_timestamp(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    # The scripted 410 says the token died at epoch 1 s; one device re-registered since.
+    reregistered = make_devices(1, platform="ios", prefix="gone", token_updated_at=timezone.now())[
+        0
+    ]
+    never_updated = make_devices(1, platform="ios", prefix="gone", token_updated_at=None)[0]
+    run = run_create(app=push_app, devices=[reregistered, never_updated])
+
+    _send_all(run)
+
+    reregistered.refresh_from_db()
+    never_updated.refresh_from_db()
+    assert reregistered.status == Device.Status.ACTIVE
+    assert never_updated.status == Device.Status.TOKEN_INVALID
+    assert set(run.deliveries.values_list("status", flat=True)) == {S.TOKEN_INVALID}
+
+
+def test_payload_rejected_fails_without_retry(addon_on, push_app, make_devices, scripted_transport):
+    run = run_create(app=push_app, devices=make_devices(1, prefix="bad"))
+
+    _send_all(run)
+
+    delivery = run.deliveries.get()
+    assert (delivery.status, delivery.reason) == (S.FAILED, "INVALID_ARGUMENT: payload")
+    assert delivery.device.status == Device.Status.ACTIVE
+    run.refresh_from_db()
+    assert run.failed_android == 1
+    assert run.status == CampaignRun.Status.COMPLETED
+
+
+def test_oversize_payload_fails_before_provider(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    content = PushContent(title="Big", message="x" * 5000)
+    run = run_create(app=push_app, devices=make_devices(1), content=content)
+
+    _send_all(run)
+
+    delivery = run.deliveries.get()
+    assert delivery.status == S.FAILED
+    assert "over the 4096-byte limit" in delivery.reason
+    assert scripted_transport.sent == []
+
+
+def test_transient_error_requeues_with_backoff_and_follow_up(
+    addon_on,
+    push_app,
+    make_devices,
+    scripted_transport,
+    enqueued,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.PUSH_RETRY_BASE_SECONDS = 1
+    run = run_create(app=push_app, devices=make_devices(2, prefix="busy"))
+    before = timezone.now()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _send_all(run)
+
+    for delivery in run.deliveries.all():
+        assert delivery.status == S.QUEUED
+        assert delivery.attempts == 1
+        assert delivery.reason == "retrying: UNAVAILABLE"
+        # Retry-After (2 s) wins over the 1 s·jitter backoff of the first attempt.
+        assert delivery.not_before >= before + timedelta(seconds=2)
+    assert len(enqueued) == 1
+    assert enqueued[0]["queue"] == "bulk"
+    assert 0 < enqueued[0]["countdown"] <= 2.1
+    run.refresh_from_db()
+    assert run.status == CampaignRun.Status.SENDING
+    assert (run.sent_android, run.failed_android) == (0, 0)
+
+
+def test_transient_error_gives_up_after_max_attempts(
+    addon_on, push_app, make_devices, scripted_transport, enqueued, settings
+):
+    settings.PUSH_MAX_ATTEMPTS = 3
+    run = run_create(app=push_app, devices=make_devices(1, prefix="busy"))
+    run.deliveries.update(attempts=2)
+
+    _send_all(run)
+
+    delivery = run.deliveries.get()
+    assert delivery.status == S.FAILED
+    assert delivery.reason == "gave up after 3 attempts: UNAVAILABLE"
+    run.refresh_from_db()
+    assert run.failed_android == 1
+    assert run.status == CampaignRun.Status.COMPLETED
+
+
+def test_rows_not_yet_due_are_left_for_a_follow_up(
+    addon_on,
+    push_app,
+    make_devices,
+    scripted_transport,
+    enqueued,
+    django_capture_on_commit_callbacks,
+):
+    run = run_create(app=push_app, devices=make_devices(2))
+    later = run.deliveries.order_by("id").last()
+    run.deliveries.filter(id=later.id).update(not_before=timezone.now() + timedelta(seconds=90))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = _send_all(run)
+
+    assert summary.claimed == 1
+    later.refresh_from_db()
+    assert later.status == S.QUEUED
+    assert len(enqueued) == 1 and 80 < enqueued[0]["countdown"] <= 90.1
+
+
+def test_addon_switched_off_skips_remaining(push_app, make_devices, scripted_transport):
+    AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": False})
+    run = run_create(app=push_app, devices=make_devices(2) + make_devices(1, platform="ios"))
+
+    _send_all(run)
+
+    assert scripted_transport.sent == []
+    assert set(run.deliveries.values_list("status", "reason")) == {(S.SKIPPED, "addon_disabled")}
+    run.refresh_from_db()
+    assert (run.skipped_android, run.skipped_ios) == (2, 1)
+    assert run.status == CampaignRun.Status.COMPLETED
+
+
+def test_devices_no_longer_eligible_are_skipped_with_reason(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    disabled = make_devices(1, push_enabled=False)[0]
+    unregistered = make_devices(1, status=Device.Status.UNREGISTERED)[0]
+    no_lead = make_devices(1, lead=None)[0]
+    ios = make_devices(1, platform="ios")[0]
+    content = PushContent(message="Android only", ios_enabled=False)
+    run = run_create(app=push_app, devices=[disabled, unregistered, no_lead, ios], content=content)
+
+    _send_all(run)
+
+    reasons = dict(run.deliveries.values_list("device_id", "reason"))
+    assert reasons == {
+        disabled.id: "push_disabled",
+        unregistered.id: "unregistered",
+        no_lead.id: "no_lead",
+        ios.id: "platform_disabled",
+    }
+    assert scripted_transport.sent == []
+
+
+def test_app_without_credentials_for_platform_is_skipped(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    PushCredential.objects.filter(app=push_app, platform="ios").delete()
+    run = run_create(app=push_app, devices=make_devices(1, platform="ios"))
+
+    _send_all(run)
+
+    assert run.deliveries.get().reason == "app_not_configured"
+
+
+def test_rejected_credentials_flag_the_app(addon_on, push_app, make_devices, scripted_transport):
+    run = run_create(app=push_app, devices=make_devices(2, prefix="auth"))
+
+    _send_all(run)
+
+    credential = PushCredential.objects.get(app=push_app, platform="android")
+    assert credential.verification == PushCredential.Verification.FAILED
+    assert credential.verification_reason == "THIRD_PARTY_AUTH_ERROR"
+    assert set(run.deliveries.values_list("status", flat=True)) == {S.FAILED}
+
+
+def test_run_throttle_requeues_what_exceeds_the_rate(
+    addon_on, push_app, make_devices, scripted_transport, enqueued, settings
+):
+    settings.REDIS_URL = ""  # this test checks the per-process bucket
+    notification_run = run_create(app=push_app, devices=make_devices(5))
+    campaign = Campaign.objects.create(
+        name="Slow",
+        kind=Campaign.Kind.BATCH,
+        app=push_app,
+        notification=notification_run.notification,
+        throttle_per_minute=120,  # 2 per second: a bucket of 2
+    )
+    CampaignRun.objects.filter(pk=notification_run.pk).update(campaign=campaign)
+
+    summary = _send_all(notification_run)
+
+    assert len(scripted_transport.sent) == 2
+    assert summary.throttled == 3
+    queued = list(notification_run.deliveries.filter(status=S.QUEUED).order_by("not_before"))
+    assert len(queued) == 3
+    assert all(d.attempts == 0 and d.claimed_at is None for d in queued)
+    # Spread at the throttle's rate (2/s): one row due every 0.5 s, not all at once.
+    gaps = [(b.not_before - a.not_before).total_seconds() for a, b in itertools.pairwise(queued)]
+    assert gaps == [pytest.approx(0.5, abs=0.01)] * 2
+
+
+@pytest.mark.parametrize("size", [10, 60])
+def test_claim_and_record_use_constant_queries(
+    addon_on, push_app, make_devices, scripted_transport, size, django_assert_max_num_queries
+):
+    # A mixed batch: both platforms, sent, dead tokens, failures, retries and a skip.
+    devices = (
+        make_devices(size)
+        + make_devices(size, platform="ios")
+        + make_devices(size, prefix="dead")
+        + make_devices(size, prefix="bad")
+        + make_devices(size, prefix="busy")
+        + make_devices(size, push_enabled=False)
+    )
+    run = run_create(app=push_app, devices=devices)
+
+    with django_assert_max_num_queries(22):
+        _send_all(run)
+
+    assert not run.deliveries.filter(status=S.SENDING).exists()

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.export import run_deliveries_csv
+from campaigns.models import CampaignRun, Delivery
+from campaigns.report_refresh import run_report_refresh, runs_needing_report
+from campaigns.reports import run_figures
+from notifications.content import PushContent
+from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory, PushNotificationFactory
+
+OUTCOMES = [
+    # (platform, status, reason, tapped)
+    ("ios", "sent", "", True),
+    ("ios", "sent", "", False),
+    ("ios", "failed", "PayloadTooLarge", False),
+    ("ios", "token_invalid", "Unregistered", False),
+    ("ios", "skipped", "push_disabled", False),
+    ("android", "sent", "", True),
+    ("android", "sent", "", True),
+    ("android", "sent", "", False),
+    ("android", "failed", "INVALID_ARGUMENT", False),
+    ("android", "failed", "INVALID_ARGUMENT", False),
+    ("android", "skipped", "addon_disabled", False),
+    ("android", "queued", "", False),
+]
+
+
+@pytest.fixture
+def seeded_run(db):
+    app = MobileAppFactory()
+    notification = PushNotificationFactory(app=app)
+    run = CampaignRun.objects.create(
+        kind=CampaignRun.Kind.BATCH,
+        status=CampaignRun.Status.SENDING,
+        notification=notification,
+        app=app,
+        content=PushContent(message="hi").to_dict(),
+        started_at=timezone.now() - timedelta(minutes=5),
+        total=len(OUTCOMES),
+    )
+    shared_lead = LeadFactory()
+    start = timezone.now() - timedelta(hours=3)
+    for i, (platform, status, reason, tapped) in enumerate(OUTCOMES):
+        # Two devices share one lead: sent counts devices, unique leads counts people.
+        lead = shared_lead if i in (5, 6) else LeadFactory()
+        device = DeviceFactory(app=app, platform=platform, lead=lead)
+        sent_at = start + timedelta(minutes=i % 3) if status == "sent" else None
+        Delivery.objects.create(
+            run=run,
+            device=device,
+            lead_id=lead.pk,
+            platform=platform,
+            status=status,
+            reason=reason,
+            sent_at=sent_at,
+            tapped_at=sent_at + timedelta(hours=1, minutes=5) if tapped else None,
+        )
+        counter = f"{status}_{platform}"
+        setattr(run, counter, getattr(run, counter) + 1)
+        if tapped:
+            setattr(run, f"tapped_{platform}", getattr(run, f"tapped_{platform}") + 1)
+    run.save()
+    return run
+
+
+def test_figures_match_the_delivery_rows_per_platform(seeded_run):
+    run_report_refresh(run_id=seeded_run.pk)
+    figures = run_figures(run=CampaignRun.objects.select_related("report").get(pk=seeded_run.pk))
+    for platform in ("ios", "android"):
+        rows = [o for o in OUTCOMES if o[0] == platform]
+        for status in ("sent", "failed", "token_invalid", "skipped", "queued"):
+            assert figures.by_platform[platform][status] == sum(1 for o in rows if o[1] == status)
+        assert figures.by_platform[platform]["tapped"] == sum(1 for o in rows if o[3])
+    assert figures.total["sent"] == 5
+    assert figures.unique_leads_sent == 4  # five sent devices, two of them one lead's
+    assert figures.failed_by_reason == {"INVALID_ARGUMENT": 2, "PayloadTooLarge": 1}
+    assert figures.skipped_by_reason == {"push_disabled": 1, "addon_disabled": 1}
+    assert figures.tap_rate("android") == pytest.approx(66.67)
+    assert figures.tap_rate() == 60.0
+    assert figures.done == 11 and figures.deliveries == 12
+    assert sum(p[1] + p[2] for p in figures.sends_over_time) == 5
+    assert sum(p[1] + p[2] for p in figures.tap_decay) == 3
+    assert all(p[0] == 1 for p in figures.tap_decay)  # every tap came an hour after its send
+
+
+def test_dashboard_reads_counters_not_deliveries(
+    seeded_run, marketer_client, addon_on, django_assert_max_num_queries
+):
+    run_report_refresh(run_id=seeded_run.pk)
+    # Session + user + groups + add-on + the run with its report: a constant handful, however
+    # many deliveries the run has.
+    with django_assert_max_num_queries(7):
+        response = marketer_client.get(reverse("run-dashboard", args=[seeded_run.pk]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-k="sent-total"><strong>5</strong>' in body
+    assert "4 unique leads" in body
+    assert "INVALID_ARGUMENT" in body
+
+
+def test_progress_json_reports_live_counters(seeded_run, marketer_client, addon_on):
+    data = marketer_client.get(reverse("run-progress", args=[seeded_run.pk])).json()
+    assert data["deliveries"] == 12
+    assert data["done"] == 11
+    assert data["total"]["queued"] == 1
+    assert data["finished"] is False
+    assert data["rate_per_second"] > 0
+
+
+def test_export_rows_match_deliveries(seeded_run, marketer_client, addon_on):
+    response = marketer_client.get(reverse("run-export", args=[seeded_run.pk]))
+    assert response.status_code == 200
+    assert response.streaming
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    deliveries = {d.pk: d for d in Delivery.objects.filter(run=seeded_run).select_related("device")}
+    assert len(rows) == len(deliveries)
+    for row in rows:
+        delivery = deliveries[int(row["delivery_id"])]
+        assert row["status"] == delivery.status
+        assert row["platform"] == delivery.platform
+        assert row["device_installation_id"] == delivery.device.installation_id
+        assert row["lead_email"] == delivery.device.lead.email
+
+
+def test_export_pages_through_deliveries(seeded_run, monkeypatch, django_assert_max_num_queries):
+    monkeypatch.setattr("campaigns.export.EXPORT_PAGE", 5)
+    # 12 rows in pages of 5: 3 pages + the empty page, each a delivery query and a lead query.
+    with django_assert_max_num_queries(7):
+        lines = list(run_deliveries_csv(run=seeded_run))
+    assert len(lines) == 13
+
+
+def test_dashboards_refuse_users_without_a_role(seeded_run, client, addon_on):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory())
+    assert client.get(reverse("run-dashboard", args=[seeded_run.pk])).status_code == 403
+
+
+def test_dashboard_shows_the_addon_gate_when_off(seeded_run, marketer_client):
+    response = marketer_client.get(reverse("run-dashboard", args=[seeded_run.pk]))
+    assert response.status_code == 403
+    assert "ask an admin" in response.content.decode()
+
+
+def test_runs_needing_report_skips_fresh_reports(seeded_run):
+    assert runs_needing_report() == [seeded_run.pk]
+    run_report_refresh(run_id=seeded_run.pk)
+    assert runs_needing_report() == []

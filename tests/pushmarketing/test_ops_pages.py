@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from devices.models import Device
+from devices.token_health import token_health
+from tests.factories import DeviceFactory, MobileAppFactory
+
+
+@pytest.fixture
+def devices_in_every_state(db):
+    app = MobileAppFactory(name="Shop")
+    now = timezone.now()
+    invalid = Device.Status.TOKEN_INVALID
+    DeviceFactory.create_batch(3, app=app, platform="ios")
+    DeviceFactory(
+        app=app,
+        platform="ios",
+        status=invalid,
+        status_reason="Unregistered",
+        status_changed_at=now - timedelta(days=1),
+    )
+    DeviceFactory(
+        app=app,
+        platform="ios",
+        status=invalid,
+        status_reason="BadDeviceToken",
+        status_changed_at=now,
+    )
+    DeviceFactory(
+        app=app,
+        platform="android",
+        status=Device.Status.UNREGISTERED,
+        status_reason="logout",
+        status_changed_at=now,
+    )
+    DeviceFactory(app=app, platform="android")
+    return app
+
+
+def test_token_health_counts_each_status_per_platform(
+    devices_in_every_state, django_assert_num_queries
+):
+    with django_assert_num_queries(4):
+        rows = token_health()
+    android, ios = rows
+    assert (android["platform"], ios["platform"]) == ("android", "ios")
+    assert ios["counts"] == {"active": 3, "token_invalid": 2, "unregistered": 0}
+    assert ios["invalid_by_reason"] == {"Unregistered": 1, "BadDeviceToken": 1}
+    assert ios["invalid_percent"] == 40.0
+    assert android["counts"] == {"active": 1, "token_invalid": 0, "unregistered": 1}
+    assert ios["trend"][-1] == 1 and ios["trend"][-2] == 1 and sum(ios["trend"]) == 2
+
+
+def test_token_health_page_is_admin_only(devices_in_every_state, admin_client, marketer_client):
+    assert marketer_client.get(reverse("token-health")).status_code == 403
+    response = admin_client.get(reverse("token-health"))
+    assert response.status_code == 200
+    assert "BadDeviceToken: 1" in response.content.decode()
+
+
+def test_system_health_reports_database_broker_and_queues(admin_client, marketer_client):
+    assert marketer_client.get(reverse("system-health")).status_code == 403
+    response = admin_client.get(reverse("system-health"))
+    assert response.status_code == 200
+    probes = {p.name: p for p in response.context["probes"]}
+    assert probes["Database"].ok
+    assert probes["Broker"].ok
+    assert set(response.context["queues"]) == {"send", "bulk", "default"}
+    assert response.context["oldest_queued"] is None
