@@ -296,7 +296,9 @@ def main() -> int:
     parser.add_argument("--resolve-only", action="store_true")
     parser.add_argument("--triggers", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2, help="worker processes (prefork)")
-    parser.add_argument("--trigger-interval-ms", type=float, default=50)
+    parser.add_argument(
+        "--trigger-interval-ms", type=float, default=100, help="gap between activities"
+    )
     parser.add_argument("--transport-count", type=int, default=20_000)
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
