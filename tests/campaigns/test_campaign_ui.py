@@ -193,3 +193,17 @@ def test_pages_render(app, push, addon_on, marketer_client):
     campaign = make_campaign(app=app, notification=push)
     assert marketer_client.get(reverse("campaign-edit", args=[campaign.pk])).status_code == 200
     assert b"Spring sale" in marketer_client.get(reverse("campaign-list")).content
+
+
+def test_tap_trigger_must_name_a_push_of_the_same_app(app, push, addon_on, marketer_client):
+    from tests.campaign_fixtures import approve
+    from tests.factories import PushNotificationFactory
+
+    foreign = approve(PushNotificationFactory())
+    response = marketer_client.post(
+        reverse("campaign-create") + "?kind=trigger",
+        form_data(app, push, trigger_event="push_tapped", trigger_notification=foreign.pk),
+    )
+    assert response.status_code == 400
+    assert "campaign's app" in " ".join(response.context["form"].errors["trigger_event"])
+    assert not Campaign.objects.exists()
