@@ -329,7 +329,9 @@ def main() -> int:
             with transaction.atomic():
                 run = services.campaign_run_start(campaign_id=campaign.pk)
                 resolved = time.perf_counter() - started
-                transaction.set_rollback(True)  # nothing to send: leave no queued rows behind
+                # Nothing to send: leave no queued rows (nor a "running" campaign) behind.
+                transaction.set_rollback(True)
+            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DRAFT)
             print(f"audience resolution: {run.total:,} deliveries in {resolved:.2f} s "
                   f"({run.total / resolved:,.0f} rows/s)")  # fmt: skip
             return 0
