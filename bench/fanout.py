@@ -296,7 +296,9 @@ def main() -> int:
     parser.add_argument("--resolve-only", action="store_true")
     parser.add_argument("--triggers", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2, help="worker processes (prefork)")
-    parser.add_argument("--trigger-interval-ms", type=float, default=50)
+    parser.add_argument(
+        "--trigger-interval-ms", type=float, default=100, help="gap between activities"
+    )
     parser.add_argument("--transport-count", type=int, default=20_000)
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
@@ -327,7 +329,9 @@ def main() -> int:
             with transaction.atomic():
                 run = services.campaign_run_start(campaign_id=campaign.pk)
                 resolved = time.perf_counter() - started
-                transaction.set_rollback(True)  # nothing to send: leave no queued rows behind
+                # Nothing to send: leave no queued rows (nor a "running" campaign) behind.
+                transaction.set_rollback(True)
+            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DRAFT)
             print(f"audience resolution: {run.total:,} deliveries in {resolved:.2f} s "
                   f"({run.total / resolved:,.0f} rows/s)")  # fmt: skip
             return 0

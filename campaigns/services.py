@@ -98,6 +98,9 @@ def campaign_validate(
     }
     if kind == Campaign.Kind.TRIGGER:
         fields["trigger"] = validate_trigger(data.get("trigger"))
+        tapped = fields["trigger"].get("notification_id")
+        if tapped and not PushNotification.objects.filter(pk=tapped, app_id=app.pk).exists():
+            raise CampaignError("trigger.notification_id", "must be a push of the campaign's app")
         fields.update(schedule_kind=Campaign.ScheduleKind.NOW, schedule_at=None, schedule_spec={})
     else:
         schedule_kind = data.get("schedule_kind") or Campaign.ScheduleKind.NOW
