@@ -137,6 +137,11 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "progress_table": table,
             "runs": selectors.campaign_runs(campaign),
             "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event"), ""),
+            "trigger_constraints": [
+                (key.replace("_", " "), value)
+                for key, value in (campaign.trigger or {}).items()
+                if key != "event"
+            ],
             "editable": campaign.status in services.EDITABLE,
         },
     )
