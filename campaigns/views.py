@@ -59,6 +59,7 @@ def _editor_context(form: CampaignForm, kind: str, campaign: Campaign | None) ->
 @addon_required
 @role_required(*READERS)
 def campaign_list(request: HttpRequest) -> HttpResponse:
+    services.campaigns_complete_finished()
     campaigns = selectors.campaigns_for_list()
     status = request.GET.get("status", "")
     if status in Campaign.Status.values:

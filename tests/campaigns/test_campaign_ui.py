@@ -224,3 +224,17 @@ def test_progress_polling_query_count_does_not_grow_with_runs(
         data = marketer_client.get(url).json()
     assert len(data["runs"]) == 5
     assert data["status"] == "completed"  # every run done: the campaign is completed
+
+
+def test_list_marks_finished_one_shot_campaigns_completed(app, push, addon_on, approver_client):
+    done = make_campaign(app=app, notification=push, status="running", name="Done")
+    sending = make_campaign(app=app, notification=push, status="running", name="Sending")
+    for campaign, status in ((done, "completed"), (sending, "sending")):
+        CampaignRun.objects.create(
+            kind="batch", campaign=campaign, notification=push, app=app, content={},
+            status=status,
+        )  # fmt: skip
+    assert approver_client.get(reverse("campaign-list")).status_code == 200
+    done.refresh_from_db()
+    sending.refresh_from_db()
+    assert (done.status, sending.status) == ("completed", "running")
