@@ -238,3 +238,13 @@ def test_list_marks_finished_one_shot_campaigns_completed(app, push, addon_on, a
     done.refresh_from_db()
     sending.refresh_from_db()
     assert (done.status, sending.status) == ("completed", "running")
+
+
+def test_running_campaign_cannot_be_edited(app, push, addon_on, marketer_client):
+    campaign = make_campaign(app=app, notification=push, status="running")
+    response = marketer_client.post(
+        reverse("campaign-edit", args=[campaign.pk]), form_data(app, push, name="Changed")
+    )
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "Spring sale"
