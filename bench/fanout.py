@@ -337,43 +337,43 @@ def main() -> int:
             return 0
 
         simulator, sim = start_simulator(directory)
-        env = {**os.environ, "DEBUG": "1", **sim}
-        worker = start_worker(env, args.workers, Path(directory) / "worker.log")
         try:
-            for name, value in sim.items():
-                setattr(settings, name, int(value) if name.endswith("_PORT") else value)
-            time.sleep(3)  # worker boot
-            sim_client.reset()
-            started = time.perf_counter()
-            run = services.campaign_run_start(campaign_id=campaign.pk)
-            resolved = time.perf_counter() - started
-            print(f"audience resolution: {run.total:,} deliveries in {resolved:.2f} s")
-            run = wait_run(run.pk, args.timeout)
-            elapsed = time.perf_counter() - started
-            sent = Delivery.objects.filter(run=run, status=Delivery.Status.SENT).count()
-            stats = sim_client.stats()
-            print(f"end to end: {sent:,}/{run.total:,} sent in {elapsed:.1f} s = "
-                  f"{sent / elapsed:,.0f} msg/s (send phase {sent / (elapsed - resolved):,.0f} "
-                  f"msg/s)")  # fmt: skip
-            print(f"simulator stats: {stats}")
-            if args.triggers:
-                latencies = trigger_latencies(
-                    app, push, min(args.triggers, args.devices), args.trigger_interval_ms / 1000
-                )
-                if latencies:
-                    print(f"trigger latency over {len(latencies)}: p50 {pct(latencies, .5) * 1000:.0f} "
-                          f"ms, p99 {pct(latencies, .99) * 1000:.0f} ms, "
-                          f"max {max(latencies) * 1000:.0f} ms "
-                          f"(mean {statistics.mean(latencies) * 1000:.0f} ms)")  # fmt: skip
-            print(f"worker peak RSS: {group_peak_rss_mb(worker.pid):.0f} MB "
-                  f"({args.workers} prefork processes, largest)")  # fmt: skip
-        finally:
-            stop(worker, group=True)
-        try:
+            env = {**os.environ, "DEBUG": "1", **sim}
+            worker = start_worker(env, args.workers, Path(directory) / "worker.log")
+            try:
+                for name, value in sim.items():
+                    setattr(settings, name, int(value) if name.endswith("_PORT") else value)
+                time.sleep(3)  # worker boot
+                sim_client.reset()
+                started = time.perf_counter()
+                run = services.campaign_run_start(campaign_id=campaign.pk)
+                resolved = time.perf_counter() - started
+                print(f"audience resolution: {run.total:,} deliveries in {resolved:.2f} s")
+                run = wait_run(run.pk, args.timeout)
+                elapsed = time.perf_counter() - started
+                sent = Delivery.objects.filter(run=run, status=Delivery.Status.SENT).count()
+                stats = sim_client.stats()
+                print(f"end to end: {sent:,}/{run.total:,} sent in {elapsed:.1f} s = "
+                      f"{sent / elapsed:,.0f} msg/s (send phase {sent / (elapsed - resolved):,.0f} "
+                      f"msg/s)")  # fmt: skip
+                print(f"simulator stats: {stats}")
+                if args.triggers:
+                    latencies = trigger_latencies(
+                        app, push, min(args.triggers, args.devices), args.trigger_interval_ms / 1000
+                    )
+                    if latencies:
+                        print(f"trigger latency over {len(latencies)}: p50 {pct(latencies, .5) * 1000:.0f} "
+                              f"ms, p99 {pct(latencies, .99) * 1000:.0f} ms, "
+                              f"max {max(latencies) * 1000:.0f} ms "
+                              f"(mean {statistics.mean(latencies) * 1000:.0f} ms)")  # fmt: skip
+                print(f"worker peak RSS: {group_peak_rss_mb(worker.pid):.0f} MB "
+                      f"({args.workers} prefork processes, largest)")  # fmt: skip
+            finally:
+                stop(worker, group=True)
             for line in transport_ceiling(sim, directory, args.transport_count):
                 print(line)
         finally:
-            stop(simulator)
+            stop(simulator)  # also when anything above fails
     return 0
 
 
