@@ -46,7 +46,8 @@ def seeded_run(db):
         total=len(OUTCOMES),
     )
     shared_lead = LeadFactory()
-    start = timezone.now() - timedelta(hours=3)
+    # Minute 10 of an hour: sends at :10–:12 and taps 65 minutes later fall in the next hour.
+    start = (timezone.now() - timedelta(hours=3)).replace(minute=10, second=0, microsecond=0)
     for i, (platform, status, reason, tapped) in enumerate(OUTCOMES):
         # Two devices share one lead: sent counts devices, unique leads counts people.
         lead = shared_lead if i in (5, 6) else LeadFactory()
