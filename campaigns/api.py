@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignRun
 from campaigns.qualification import RuleError
+from campaigns.reports import campaign_figures, run_figures
 from pushmarketing.api_auth import ApiTokenAuthentication, IsAddOnEnabled, role_permission
 from pushmarketing.management_api import ManagementThrottle
 from pushmarketing.roles import Role
@@ -102,12 +103,40 @@ class TotalsOutput(serializers.Serializer):
     tapped = CounterOutput()
 
 
+class TapRateOutput(serializers.Serializer):
+    ios = serializers.FloatField(allow_null=True)
+    android = serializers.FloatField(allow_null=True)
+    all = serializers.FloatField(allow_null=True)
+
+
+class ReportOutput(serializers.Serializer):
+    """Aggregates refreshed in the background while a run sends (campaigns.report_refresh)."""
+
+    unique_leads_sent = serializers.IntegerField()
+    tap_rate_percent = TapRateOutput()
+    failed_by_reason = serializers.DictField(child=serializers.IntegerField())
+    skipped_by_reason = serializers.DictField(child=serializers.IntegerField())
+    sends_over_time = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="[minute since the first send, iOS sends, Android sends]",
+    )
+    tap_decay = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="[hours since the send, iOS taps, Android taps]",
+    )
+
+
+class RunDetailOutput(RunOutput):
+    report = ReportOutput()
+
+
 class CampaignDetailOutput(CampaignOutput):
     totals = TotalsOutput(read_only=True)
+    report = ReportOutput(read_only=True)
     runs = RunOutput(many=True, read_only=True)
 
     class Meta(CampaignOutput.Meta):
-        fields = [*CampaignOutput.Meta.fields, "totals", "runs"]
+        fields = [*CampaignOutput.Meta.fields, "totals", "report", "runs"]
 
 
 class TriggerOutput(serializers.Serializer):
@@ -136,16 +165,19 @@ class CampaignDetailApi(_CampaignApi):
             {
                 **CampaignOutput(campaign).data,
                 "totals": progress["totals"],
+                "report": campaign_figures(campaign=campaign).report(),
                 "runs": progress["runs"],
             }
         )
 
 
 class CampaignRunDetailApi(_CampaignApi):
-    @extend_schema(responses=RunOutput, summary="One run's counters")
+    @extend_schema(responses=RunDetailOutput, summary="One run's counters and report")
     def get(self, request: Request, campaign_id: int, run_id: int) -> Response:
-        run = get_object_or_404(CampaignRun, pk=run_id, campaign_id=campaign_id)
-        return Response(selectors.run_stats(run))
+        run = get_object_or_404(
+            CampaignRun.objects.select_related("report"), pk=run_id, campaign_id=campaign_id
+        )
+        return Response({**selectors.run_stats(run), "report": run_figures(run=run).report()})
 
 
 class CampaignTriggerApi(_CampaignApi):
