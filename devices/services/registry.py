@@ -199,7 +199,7 @@ INSERT INTO {_DEVICE} AS d (
     status, status_reason, status_changed_at, created_at, updated_at
 )
 SELECT %s, %s, %s, %s, %s, NULL, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, 'active', '', NULL, %s, %s
-WHERE EXISTS (SELECT 1 FROM {_APP} WHERE id = %s AND sdk_secret_hash = %s)
+WHERE EXISTS (SELECT 1 FROM {_APP} WHERE id = %s AND (%s OR sdk_secret_hash = %s))
 ON CONFLICT (app_id, installation_id) DO UPDATE SET
     platform = EXCLUDED.platform,
     push_token = CASE WHEN EXCLUDED.push_token <> '' THEN EXCLUDED.push_token
@@ -264,7 +264,9 @@ RETURNING id, device_id, kind
 """
 
 
-def _upsert_params(*, app_id: int, secret_hash: str, data: dict[str, Any], now: Any) -> list[Any]:
+def _upsert_params(
+    *, app_id: int, secret_hash: str | None, data: dict[str, Any], now: Any
+) -> list[Any]:
     token = data.get("push_token") or ""
     return [
         app_id,
@@ -284,12 +286,13 @@ def _upsert_params(*, app_id: int, secret_hash: str, data: dict[str, Any], now: 
         now,
         now,
         app_id,
-        secret_hash,
+        secret_hash is None,  # a trusted caller (seed data, admin tools): no hash check
+        secret_hash or "",
     ]
 
 
 def _register_postgres(
-    *, app_id: int, secret_hash: str, data: dict[str, Any], now: datetime
+    *, app_id: int, secret_hash: str | None, data: dict[str, Any], now: datetime
 ) -> Registration:
     token = data.get("push_token") or ""
     upsert = _upsert_params(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
@@ -311,7 +314,7 @@ def _register_postgres(
 
 
 def _register_portable(
-    *, app_id: int, secret_hash: str, data: dict[str, Any], now: datetime
+    *, app_id: int, secret_hash: str | None, data: dict[str, Any], now: datetime
 ) -> Registration:
     """Any other database (SQLite): the upsert, then the activity insert, in a transaction."""
     token = data.get("push_token") or ""
@@ -343,18 +346,21 @@ def _register_portable(
 
 
 def _register_once(
-    *, app_id: int, secret_hash: str, data: dict[str, Any], now: datetime
+    *, app_id: int, secret_hash: str | None, data: dict[str, Any], now: datetime
 ) -> Registration:
     register = _register_postgres if connection.vendor == "postgresql" else _register_portable
     return register(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
 
 
-def device_register(*, app_id: int, secret_hash: str, data: dict[str, Any]) -> Registration:
+def device_register(
+    *, app_id: int, data: dict[str, Any], secret_hash: str | None = None
+) -> Registration:
     """Record an app open (the SDK calls this on every launch). Safe to repeat and to race:
     the upsert is atomic on (app, installation_id). If the token is still held by another
     active device the unique index refuses the row; the retry moves the token first (an
     extra statement only that rare call pays). `secret_hash` is the app's SDK secret hash
-    the caller authenticated with; if it is no longer current, StaleCredentials."""
+    the caller authenticated with; if it is no longer current, StaleCredentials. None means a
+    trusted internal caller (seed data): no check."""
     now = timezone.now()
     # Inside a caller's transaction the attempt needs a savepoint, or a refused row would
     # abort the caller's transaction (PostgreSQL); on its own it runs in autocommit.
