@@ -17,7 +17,7 @@ from django.utils import timezone
 from campaigns.delivery.dispatch import deliveries_dispatch
 from campaigns.delivery.reasons import skip_reason_text
 from campaigns.models import CampaignRun, Delivery
-from devices.models import Device, Lead
+from devices.models import Device, Lead, Platform
 from notifications.content import CONTENT_FIELDS, PushContent
 from notifications.models import NotificationEvent, PushNotification
 from notifications.personalization import TokenError, compile_content
@@ -121,6 +121,7 @@ class SampleRow:
     delivery_id: int
     device_name: str
     platform: str
+    platform_label: str
     status: str
     status_label: str
     reason: str
@@ -130,11 +131,13 @@ class SampleRow:
 def sample_status(*, run: CampaignRun) -> dict[str, Any]:
     """Per device: queued / sending / sent / failed with the provider's reason (one query)."""
     labels = dict(Delivery.Status.choices)
+    platform_labels = dict(Platform.choices)
     rows = [
         SampleRow(
             delivery_id=d.id,
             device_name=d.device.test_device_name or d.device.installation_id,
             platform=d.platform,
+            platform_label=platform_labels.get(d.platform, d.platform),
             status=d.status,
             status_label=labels[d.status],
             reason=skip_reason_text(d.reason) if d.status == Delivery.Status.SKIPPED else d.reason,
