@@ -283,13 +283,17 @@ def _transport(batch: _Batch, platform: str, pushes: list[OutgoingPush]) -> list
 
 
 def _follow_up(*, run: CampaignRun, first_id: int, last_id: int, due: datetime) -> None:
-    """One follow-up task per (range, due second), however many tasks ask for it."""
+    """One follow-up task per (range, moment it runs), however many tasks ask for it."""
     from campaigns.delivery.tasks import deliveries_send as send_task
 
+    now = timezone.now()
     # +50 ms: the follow-up must find its rows due, not a hair early.
-    seconds = (due - timezone.now()).total_seconds() + 0.05
+    seconds = (due - now).total_seconds() + 0.05
     countdown = max(0.0, min(seconds, MAX_FOLLOW_UP_SECONDS))
-    key = f"pm:followup:{run.id}:{first_id}:{last_id}:{int(due.timestamp() * 1000)}"
+    # Keyed on when it will run (ms), not on `due`: a far-off due time takes several hops of
+    # MAX_FOLLOW_UP_SECONDS, each of which must be scheduled.
+    runs_at_ms = int((now.timestamp() + countdown) * 1000)
+    key = f"pm:followup:{run.id}:{first_id}:{last_id}:{runs_at_ms}"
     if not cache.add(key, 1, timeout=int(countdown) + 60):
         return
     queue = queue_for_run_kind(run.kind)

@@ -140,3 +140,31 @@ def test_dispatch_ids_sends_just_those_rows_on_send_queue(
         assert deliveries_dispatch_ids(run_id=run.id, delivery_ids=[ids[2]]) == 1
 
     assert [(c["args"], c["queue"]) for c in enqueued] == [((run.id, ids[2], ids[2]), "send")]
+
+
+def test_local_time_rows_are_chunked_per_send_minute_with_countdown(
+    push_app, make_devices, enqueued, settings, django_capture_on_commit_callbacks
+):
+    settings.PUSH_CHUNK_SIZE = 500
+    run = run_create(app=push_app, devices=make_devices(9))
+    rows = list(run.deliveries.order_by("id"))
+    in_ten_minutes = timezone.now() + timedelta(minutes=10)
+    # Interleaved time zones: rows 0, 3, 6 now; 1, 4, 7 in ten minutes; 2, 5, 8 in two hours.
+    Delivery.objects.filter(id__in=[r.id for r in rows[1::3]]).update(not_before=in_ten_minutes)
+    Delivery.objects.filter(id__in=[r.id for r in rows[2::3]]).update(
+        not_before=timezone.now() + timedelta(hours=2)
+    )
+    # A row waiting for a retry belongs to its own follow-up, not to a dispatch.
+    Delivery.objects.filter(id=rows[0].id).update(
+        attempts=1, not_before=timezone.now() + timedelta(seconds=30)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_dispatch(run_id=run.id) == 3
+        # Dispatching the same run again (a trigger stream) does not schedule future chunks twice.
+        assert deliveries_dispatch(run_id=run.id) == 1
+
+    by_range = {c["args"][1:]: c["countdown"] for c in enqueued[:3]}
+    assert by_range[(rows[3].id, rows[6].id)] is None  # due now
+    assert 590 < by_range[(rows[1].id, rows[7].id)] <= 600.1
+    assert by_range[(rows[2].id, rows[8].id)] == 1800  # hops: at most 30 minutes per ETA

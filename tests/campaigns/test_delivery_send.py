@@ -340,3 +340,22 @@ def test_task_for_a_deleted_run_does_nothing(addon_on, push_app, make_devices, s
     summary = deliveries_send(run_id=run.id, first_id=ids[0], last_id=ids[0])
 
     assert summary.claimed == 0 and scripted_transport.sent == []
+
+
+def test_far_off_rows_are_reached_by_successive_hops(
+    addon_on, push_app, make_devices, scripted_transport, enqueued, time_machine,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    time_machine.move_to(timezone.now(), tick=False)
+    run = run_create(app=push_app, devices=make_devices(1))
+    run.deliveries.update(not_before=timezone.now() + timedelta(hours=2))
+
+    for hop in range(4):  # 2 h = four hops of at most 30 minutes
+        with django_capture_on_commit_callbacks(execute=True):
+            _send_all(run)
+        assert len(enqueued) == hop + 1
+        assert enqueued[-1]["countdown"] == pytest.approx(1800, abs=1)
+        assert run.deliveries.get().status == S.QUEUED
+        time_machine.shift(timedelta(seconds=1800.1))
+    _send_all(run)
+    assert run.deliveries.get().status == S.SENT
