@@ -18,9 +18,6 @@ from tests.delivery_fixtures import apns_token, simulator_app
 from tests.factories import DeviceFactory, PushNotificationFactory, UserFactory
 from tests.worker_fixtures import *  # noqa: F403 - celery_worker fixtures
 
-# Playwright's sync API runs an event loop on this thread; the ORM calls here stay synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.browser,
@@ -39,9 +36,14 @@ def _chromium() -> str:
 
 
 def test_sample_status_updates_live_in_the_browser(
-    live_server, push_simulator, celery_worker, settings
+    live_server, push_simulator, celery_worker, monkeypatch
 ):
     from playwright.sync_api import expect, sync_playwright
+
+    # Playwright's sync API runs an event loop on this thread; the ORM calls made here stay
+    # synchronous. Set for this test only: a process-wide value would leak into subprocesses
+    # (`check --deploy` refuses it).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     from notifications.simulator import client as sim_client
 
