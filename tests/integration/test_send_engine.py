@@ -137,6 +137,24 @@ def test_rejected_credentials_fail_and_flag_the_app(addon_enabled, app, celery_w
     assert_counters_match(run)
 
 
+def test_rejected_apns_key_fails_the_batch_and_flags_the_app(
+    addon_enabled, app, celery_worker, push_simulator
+):
+    PushCredential.objects.filter(app=app, platform="ios").update(
+        public_meta={"key_id": "UNKNOWN123", "team_id": push_simulator.credentials.apns_team_id}
+    )
+    run = _finished(_start(app, [_ios(app, apns_token("a3a3", i)) for i in range(2)]))
+
+    for delivery in run.deliveries.all():
+        assert delivery.status == S.FAILED
+        assert "InvalidProviderToken" in delivery.reason
+        assert delivery.device.status == Device.Status.ACTIVE  # the device is not to blame
+    credential = PushCredential.objects.get(app=app, platform="ios")
+    assert credential.verification == PushCredential.Verification.FAILED
+    assert "InvalidProviderToken" in credential.verification_reason
+    assert_counters_match(run)
+
+
 def test_transient_errors_are_retried_then_sent(addon_enabled, app, celery_worker, push_simulator):
     sim_client.configure(fault_rate=1.0, fault_statuses=[429, 503], retry_after_seconds=1)
     devices = [_android(app, f"ok-retry-{i}") for i in range(3)] + [
