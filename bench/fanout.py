@@ -296,7 +296,9 @@ def main() -> int:
     parser.add_argument("--resolve-only", action="store_true")
     parser.add_argument("--triggers", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2, help="worker processes (prefork)")
-    parser.add_argument("--trigger-interval-ms", type=float, default=50)
+    parser.add_argument(
+        "--trigger-interval-ms", type=float, default=100, help="gap between activities"
+    )
     parser.add_argument("--transport-count", type=int, default=20_000)
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
@@ -327,49 +329,51 @@ def main() -> int:
             with transaction.atomic():
                 run = services.campaign_run_start(campaign_id=campaign.pk)
                 resolved = time.perf_counter() - started
-                transaction.set_rollback(True)  # nothing to send: leave no queued rows behind
+                # Nothing to send: leave no queued rows (nor a "running" campaign) behind.
+                transaction.set_rollback(True)
+            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DRAFT)
             print(f"audience resolution: {run.total:,} deliveries in {resolved:.2f} s "
                   f"({run.total / resolved:,.0f} rows/s)")  # fmt: skip
             return 0
 
         simulator, sim = start_simulator(directory)
-        env = {**os.environ, "DEBUG": "1", **sim}
-        worker = start_worker(env, args.workers, Path(directory) / "worker.log")
         try:
-            for name, value in sim.items():
-                setattr(settings, name, int(value) if name.endswith("_PORT") else value)
-            time.sleep(3)  # worker boot
-            sim_client.reset()
-            started = time.perf_counter()
-            run = services.campaign_run_start(campaign_id=campaign.pk)
-            resolved = time.perf_counter() - started
-            print(f"audience resolution: {run.total:,} deliveries in {resolved:.2f} s")
-            run = wait_run(run.pk, args.timeout)
-            elapsed = time.perf_counter() - started
-            sent = Delivery.objects.filter(run=run, status=Delivery.Status.SENT).count()
-            stats = sim_client.stats()
-            print(f"end to end: {sent:,}/{run.total:,} sent in {elapsed:.1f} s = "
-                  f"{sent / elapsed:,.0f} msg/s (send phase {sent / (elapsed - resolved):,.0f} "
-                  f"msg/s)")  # fmt: skip
-            print(f"simulator stats: {stats}")
-            if args.triggers:
-                latencies = trigger_latencies(
-                    app, push, min(args.triggers, args.devices), args.trigger_interval_ms / 1000
-                )
-                if latencies:
-                    print(f"trigger latency over {len(latencies)}: p50 {pct(latencies, .5) * 1000:.0f} "
-                          f"ms, p99 {pct(latencies, .99) * 1000:.0f} ms, "
-                          f"max {max(latencies) * 1000:.0f} ms "
-                          f"(mean {statistics.mean(latencies) * 1000:.0f} ms)")  # fmt: skip
-            print(f"worker peak RSS: {group_peak_rss_mb(worker.pid):.0f} MB "
-                  f"({args.workers} prefork processes, largest)")  # fmt: skip
-        finally:
-            stop(worker, group=True)
-        try:
+            env = {**os.environ, "DEBUG": "1", **sim}
+            worker = start_worker(env, args.workers, Path(directory) / "worker.log")
+            try:
+                for name, value in sim.items():
+                    setattr(settings, name, int(value) if name.endswith("_PORT") else value)
+                time.sleep(3)  # worker boot
+                sim_client.reset()
+                started = time.perf_counter()
+                run = services.campaign_run_start(campaign_id=campaign.pk)
+                resolved = time.perf_counter() - started
+                print(f"audience resolution: {run.total:,} deliveries in {resolved:.2f} s")
+                run = wait_run(run.pk, args.timeout)
+                elapsed = time.perf_counter() - started
+                sent = Delivery.objects.filter(run=run, status=Delivery.Status.SENT).count()
+                stats = sim_client.stats()
+                print(f"end to end: {sent:,}/{run.total:,} sent in {elapsed:.1f} s = "
+                      f"{sent / elapsed:,.0f} msg/s (send phase {sent / (elapsed - resolved):,.0f} "
+                      f"msg/s)")  # fmt: skip
+                print(f"simulator stats: {stats}")
+                if args.triggers:
+                    latencies = trigger_latencies(
+                        app, push, min(args.triggers, args.devices), args.trigger_interval_ms / 1000
+                    )
+                    if latencies:
+                        print(f"trigger latency over {len(latencies)}: p50 {pct(latencies, .5) * 1000:.0f} "
+                              f"ms, p99 {pct(latencies, .99) * 1000:.0f} ms, "
+                              f"max {max(latencies) * 1000:.0f} ms "
+                              f"(mean {statistics.mean(latencies) * 1000:.0f} ms)")  # fmt: skip
+                print(f"worker peak RSS: {group_peak_rss_mb(worker.pid):.0f} MB "
+                      f"({args.workers} prefork processes, largest)")  # fmt: skip
+            finally:
+                stop(worker, group=True)
             for line in transport_ceiling(sim, directory, args.transport_count):
                 print(line)
         finally:
-            stop(simulator)
+            stop(simulator)  # also when anything above fails
     return 0
 
 

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignRun
 from campaigns.qualification import RuleError
+from campaigns.reports import campaign_figures, run_figures
 from pushmarketing.api_auth import ApiTokenAuthentication, IsAddOnEnabled, role_permission
 from pushmarketing.management_api import ManagementThrottle
 from pushmarketing.roles import Role
@@ -37,6 +38,9 @@ class _CampaignApi(APIView):
 
 
 class CampaignOutput(serializers.ModelSerializer):
+    kind = serializers.CharField(help_text=" | ".join(Campaign.Kind.values))
+    status = serializers.CharField(help_text=" | ".join(Campaign.Status.values))
+
     class Meta:
         model = Campaign
         fields = [
@@ -61,6 +65,85 @@ class CampaignOutput(serializers.ModelSerializer):
         ]
 
 
+class CounterOutput(serializers.Serializer):
+    ios = serializers.IntegerField()
+    android = serializers.IntegerField()
+    all = serializers.IntegerField()
+
+
+class RunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    # Plain strings, values in the help text: a `kind`/`status` enum per model would collide
+    # with the other areas' enums of the same field name in the OpenAPI components.
+    kind = serializers.CharField(help_text=" | ".join(CampaignRun.Kind.values))
+    status = serializers.CharField(help_text=" | ".join(CampaignRun.Status.values))
+    total = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    queued = CounterOutput(help_text="Rows queued at resolution")
+    pending = CounterOutput(help_text="Rows not yet in a terminal state")
+    sent = CounterOutput()
+    failed = CounterOutput()
+    token_invalid = CounterOutput()
+    skipped = CounterOutput()
+    received = CounterOutput()
+    tapped = CounterOutput()
+
+
+class TotalsOutput(serializers.Serializer):
+    total = serializers.IntegerField()
+    queued = CounterOutput()
+    pending = CounterOutput()
+    sent = CounterOutput()
+    failed = CounterOutput()
+    token_invalid = CounterOutput()
+    skipped = CounterOutput()
+    received = CounterOutput()
+    tapped = CounterOutput()
+
+
+class TapRateOutput(serializers.Serializer):
+    ios = serializers.FloatField(allow_null=True)
+    android = serializers.FloatField(allow_null=True)
+    all = serializers.FloatField(allow_null=True)
+
+
+class ReportOutput(serializers.Serializer):
+    """Aggregates refreshed in the background while a run sends (campaigns.report_refresh)."""
+
+    unique_leads_sent = serializers.IntegerField()
+    tap_rate_percent = TapRateOutput()
+    failed_by_reason = serializers.DictField(child=serializers.IntegerField())
+    skipped_by_reason = serializers.DictField(child=serializers.IntegerField())
+    sends_over_time = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="[minute since the first send, iOS sends, Android sends]",
+    )
+    tap_decay = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text="[hours since the send, iOS taps, Android taps]",
+    )
+
+
+class RunDetailOutput(RunOutput):
+    report = ReportOutput()
+
+
+class CampaignDetailOutput(CampaignOutput):
+    totals = TotalsOutput(read_only=True)
+    report = ReportOutput(read_only=True)
+    runs = RunOutput(many=True, read_only=True)
+
+    class Meta(CampaignOutput.Meta):
+        fields = [*CampaignOutput.Meta.fields, "totals", "report", "runs"]
+
+
+class TriggerOutput(serializers.Serializer):
+    run = RunOutput()
+    created = serializers.BooleanField(help_text="false: the idempotency key was seen before")
+
+
 class CampaignListApi(_CampaignApi):
     @extend_schema(responses=CampaignOutput(many=True), summary="List campaigns")
     def get(self, request: Request) -> Response:
@@ -74,7 +157,7 @@ class CampaignListApi(_CampaignApi):
 
 
 class CampaignDetailApi(_CampaignApi):
-    @extend_schema(summary="A campaign with its totals and latest runs")
+    @extend_schema(responses=CampaignDetailOutput, summary="A campaign with totals and runs")
     def get(self, request: Request, campaign_id: int) -> Response:
         campaign = services.campaign_status_refresh(get_object_or_404(Campaign, pk=campaign_id))
         progress = selectors.campaign_progress(campaign)
@@ -82,16 +165,19 @@ class CampaignDetailApi(_CampaignApi):
             {
                 **CampaignOutput(campaign).data,
                 "totals": progress["totals"],
+                "report": campaign_figures(campaign=campaign).report(),
                 "runs": progress["runs"],
             }
         )
 
 
 class CampaignRunDetailApi(_CampaignApi):
-    @extend_schema(summary="One run's counters")
+    @extend_schema(responses=RunDetailOutput, summary="One run's counters and report")
     def get(self, request: Request, campaign_id: int, run_id: int) -> Response:
-        run = get_object_or_404(CampaignRun, pk=run_id, campaign_id=campaign_id)
-        return Response(selectors.run_stats(run))
+        run = get_object_or_404(
+            CampaignRun.objects.select_related("report"), pk=run_id, campaign_id=campaign_id
+        )
+        return Response({**selectors.run_stats(run), "report": run_figures(run=run).report()})
 
 
 class CampaignTriggerApi(_CampaignApi):
@@ -114,6 +200,7 @@ class CampaignTriggerApi(_CampaignApi):
 
     @extend_schema(
         request=Input,
+        responses={201: TriggerOutput, 200: TriggerOutput},
         summary="Send the campaign's push to these leads (idempotent)",
         description="A repeated idempotency_key returns the first run with 200 and sends nothing.",
     )

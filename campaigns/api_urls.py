@@ -5,7 +5,7 @@ from django.urls import path
 from campaigns import api
 
 urlpatterns = [
-    path("api/v1/campaigns/", api.CampaignListApi.as_view(), name="api-campaign-list"),
+    path("api/v1/campaigns", api.CampaignListApi.as_view(), name="api-campaign-list"),
     path(
         "api/v1/campaigns/<int:campaign_id>",
         api.CampaignDetailApi.as_view(),

@@ -69,6 +69,21 @@ class Figures:
             "tap_decay": self.tap_decay,
         }
 
+    def report(self) -> dict[str, Any]:
+        """The aggregates beyond the raw counters, for the management API."""
+        return {
+            "unique_leads_sent": self.unique_leads_sent,
+            "tap_rate_percent": {
+                "ios": self.tap_rate("ios"),
+                "android": self.tap_rate("android"),
+                "all": self.tap_rate(),
+            },
+            "failed_by_reason": self.failed_by_reason,
+            "skipped_by_reason": self.skipped_by_reason,
+            "sends_over_time": self.sends_over_time,
+            "tap_decay": self.tap_decay,
+        }
+
 
 def _counter_fields() -> list[str]:
     return [f"{o}_{p}" for o in OUTCOMES for p in PLATFORMS]

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -98,6 +98,9 @@ def campaign_validate(
     }
     if kind == Campaign.Kind.TRIGGER:
         fields["trigger"] = validate_trigger(data.get("trigger"))
+        tapped = fields["trigger"].get("notification_id")
+        if tapped and not PushNotification.objects.filter(pk=tapped, app_id=app.pk).exists():
+            raise CampaignError("trigger.notification_id", "must be a push of the campaign's app")
         fields.update(schedule_kind=Campaign.ScheduleKind.NOW, schedule_at=None, schedule_spec={})
     else:
         schedule_kind = data.get("schedule_kind") or Campaign.ScheduleKind.NOW
@@ -268,19 +271,22 @@ def campaign_run_start(*, campaign_id: int, started_by_id: int | None = None) ->
     return run
 
 
-def campaign_status_refresh(campaign: Campaign) -> Campaign:
-    """A one-shot batch campaign is completed once its runs are done (the engine completes
-    runs; this folds that into the campaign's status)."""
-    if campaign.status != Campaign.Status.RUNNING or campaign.next_run_at is not None:
-        return campaign
-    open_runs = CampaignRun.objects.filter(
-        campaign=campaign,
-        status__in=[CampaignRun.Status.RESOLVING, CampaignRun.Status.SENDING],
+def campaigns_complete_finished(*, campaign_ids: list[int] | None = None) -> int:
+    """One UPDATE: running one-shot batch campaigns whose runs are all done become
+    `completed` (the engine completes runs; this folds that into the campaign)."""
+    runs = CampaignRun.objects.filter(campaign_id=OuterRef("pk"))
+    open_runs = runs.filter(status__in=[CampaignRun.Status.RESOLVING, CampaignRun.Status.SENDING])
+    finished = Campaign.objects.filter(
+        Exists(runs), ~Exists(open_runs), status=Campaign.Status.RUNNING, next_run_at=None
     )
-    if campaign.runs.exists() and not open_runs.exists():
-        Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
-            status=Campaign.Status.COMPLETED
-        )
+    if campaign_ids is not None:
+        finished = finished.filter(pk__in=campaign_ids)
+    return finished.update(status=Campaign.Status.COMPLETED)
+
+
+def campaign_status_refresh(campaign: Campaign) -> Campaign:
+    running = campaign.status == Campaign.Status.RUNNING and campaign.next_run_at is None
+    if running and campaigns_complete_finished(campaign_ids=[campaign.pk]):
         campaign.status = Campaign.Status.COMPLETED
     return campaign
 
@@ -543,4 +549,5 @@ __all__ = [
     "campaign_start",
     "campaign_status_refresh",
     "campaign_update",
+    "campaigns_complete_finished",
 ]

@@ -13,6 +13,10 @@ devices in one batch shares one run). The INSERT returns the rows it wrote (ON C
 NOTHING RETURNING), so a concurrent evaluation racing for the same device loses nothing: its
 conflicting fire moves on to a fresh run. Every qualifying activity therefore fires exactly
 once, while the unique constraint the engine relies on stays intact. Campaign totals sum runs.
+
+Qualification under concurrency: for "once"/"once per N" the evaluation first takes a
+transaction-scoped lock per (campaign, lead), so two activities of one person evaluated at the
+same moment by two workers cannot both pass the rule.
 """
 
 from __future__ import annotations
@@ -225,7 +229,9 @@ def _fresh_run(campaign: Campaign) -> CampaignRun:
 def _place(
     campaign: Campaign, run_id: int | None, fires: list[Fire], now: dt.datetime
 ) -> list[int]:
-    """Put fires into the activation run, overflow into fresh runs; return the run ids used."""
+    """Put fires into the activation run, overflow into fresh runs; return the run ids used.
+    Qualification was checked under the lead lock, so a collision here means the device's
+    earlier row did not count (failed, skipped): the fire is due and goes to a fresh run."""
     used = []
     pending = fires
     target = run_id
@@ -246,12 +252,36 @@ def _place(
     return used
 
 
+def _lock_leads(campaign_id: int, lead_ids: set[int]) -> None:
+    """Serialize evaluations of one campaign for the same lead until this transaction ends,
+    so two concurrent activities cannot both pass a "once" rule (PostgreSQL advisory locks,
+    taken in one sorted statement so two evaluations never deadlock). SQLite needs nothing:
+    its transactions take the write lock at BEGIN (transaction_mode IMMEDIATE)."""
+    if not lead_ids or connection.vendor != "postgresql":
+        return
+    keys = sorted(f"campaign-lead:{campaign_id}:{lead_id}" for lead_id in lead_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+            "FROM unnest(%s::text[]) AS k ORDER BY k",
+            [keys],
+        )
+
+
 def triggers_evaluate(*, activity_ids: list[int]) -> int:
     """Fire the active trigger campaigns matching these activities. Returns deliveries made."""
     activities = list(
         DeviceActivity.objects.filter(pk__in=activity_ids)
         .order_by("id")
-        .values("id", "app_id", "device_id", "kind", "delivery_id", *ACTIVITY_CONSTRAINTS)
+        .values(
+            "id",
+            "app_id",
+            "device_id",
+            "kind",
+            "delivery_id",
+            *ACTIVITY_CONSTRAINTS,
+            device_lead_id=F("device__lead_id"),
+        )
     )
     if not activities or not mobile_push_enabled():
         return 0
@@ -287,6 +317,8 @@ def _campaign_fire(
 ) -> int:
     from campaigns.services import run_dispatch
 
+    if campaign.qualification != Campaign.Qualification.EVERY_TIME:
+        _lock_leads(campaign.pk, {a["device_lead_id"] for a in activities if a["device_lead_id"]})
     fires = _fires_for(campaign, activities, now=now)
     if not fires:
         return 0

@@ -59,6 +59,7 @@ def _editor_context(form: CampaignForm, kind: str, campaign: Campaign | None) ->
 @addon_required
 @role_required(*READERS)
 def campaign_list(request: HttpRequest) -> HttpResponse:
+    services.campaigns_complete_finished()
     campaigns = selectors.campaigns_for_list()
     status = request.GET.get("status", "")
     if status in Campaign.Status.values:
@@ -137,6 +138,11 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "progress_table": table,
             "runs": selectors.campaign_runs(campaign),
             "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event"), ""),
+            "trigger_constraints": [
+                (key.replace("_", " "), value)
+                for key, value in (campaign.trigger or {}).items()
+                if key != "event"
+            ],
             "editable": campaign.status in services.EDITABLE,
         },
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import path
 
 from notifications import sending_views as views
@@ -15,5 +16,7 @@ urlpatterns = [
         views.notification_sample_status,
         name="notification-sample-status",
     ),
-    path("virtual-devices/", views.simulator_inbox, name="simulator-inbox"),
 ]
+if settings.PUSH_SIMULATOR_ENABLED:
+    # Only routed (and so only in the sidebar) when the simulator is on; the view checks too.
+    urlpatterns.append(path("virtual-devices/", views.simulator_inbox, name="simulator-inbox"))

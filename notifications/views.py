@@ -77,6 +77,7 @@ def _composer_context(
         if notification
         else [],
         "can_approve": notification is not None and user_has_role(request.user, Role.APPROVER),
+        "has_apps": notification is not None or MobileApp.objects.exists(),
     }
 
 

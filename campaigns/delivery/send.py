@@ -73,7 +73,10 @@ def deliveries_send(*, run_id: int, first_id: int, last_id: int) -> SendSummary:
     now = timezone.now()
     claimed_ids = deliveries_claim(run_id=run_id, first_id=first_id, last_id=last_id, now=now)
     summary = SendSummary(claimed=len(claimed_ids))
-    run = CampaignRun.objects.select_related("app", "campaign").get(pk=run_id)
+    run = CampaignRun.objects.select_related("app", "campaign").filter(pk=run_id).first()
+    if run is None:
+        # Deleted with its deliveries (the campaign was deleted): nothing was claimed.
+        return summary
     if claimed_ids:
         batch = _load(run=run, claimed_at=now, ids=claimed_ids)
         _process(batch, summary=summary, now=now)

@@ -156,7 +156,7 @@
           body.appendChild(el("p", { class: "error", text: data.error.message }));
           return;
         }
-        body.appendChild(el("p", {}, [el("strong", { text: `${data.eligible_devices.toLocaleString()} devices` }), document.createTextNode(` of ${data.eligible_leads.toLocaleString()} leads will get it`)]));
+        body.appendChild(el("p", {}, [el("strong", { text: `${data.eligible_devices.toLocaleString()} devices` }), document.createTextNode(` (${data.eligible_leads.toLocaleString()} leads) can receive it`)]));
         body.appendChild(el("p", { class: "muted small", text: `${data.matched_devices.toLocaleString()} devices match the filters.` }));
         const excluded = Object.values(data.excluded).filter((e) => e.count > 0);
         if (excluded.length) {

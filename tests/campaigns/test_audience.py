@@ -168,3 +168,16 @@ def test_audience_count_excludes_platforms_the_push_does_not_use(app):
     counts = audience_count(app=app, rows=[], notification=push)
     assert counts["eligible_devices"] == 1
     assert counts["excluded"]["platform_not_enabled"]["count"] == 1
+
+
+def test_audience_count_is_two_queries_whatever_the_filters(app, push, django_assert_num_queries):
+    for _ in range(5):
+        device(app)
+    rows = [
+        {"field": "opened", "within_days": 7},
+        {"field": "tapped_push", "negate": True},
+        {"field": "lead_field", "lead_field": "Tier", "op": "is_empty"},
+    ]
+    with django_assert_num_queries(2):
+        counts = audience_count(app=app, rows=rows, notification=push)
+    assert counts["eligible_devices"] == 5

@@ -193,3 +193,58 @@ def test_pages_render(app, push, addon_on, marketer_client):
     campaign = make_campaign(app=app, notification=push)
     assert marketer_client.get(reverse("campaign-edit", args=[campaign.pk])).status_code == 200
     assert b"Spring sale" in marketer_client.get(reverse("campaign-list")).content
+
+
+def test_tap_trigger_must_name_a_push_of_the_same_app(app, push, addon_on, marketer_client):
+    from tests.campaign_fixtures import approve
+    from tests.factories import PushNotificationFactory
+
+    foreign = approve(PushNotificationFactory())
+    response = marketer_client.post(
+        reverse("campaign-create") + "?kind=trigger",
+        form_data(app, push, trigger_event="push_tapped", trigger_notification=foreign.pk),
+    )
+    assert response.status_code == 400
+    assert "campaign's app" in " ".join(response.context["form"].errors["trigger_event"])
+    assert not Campaign.objects.exists()
+
+
+def test_progress_polling_query_count_does_not_grow_with_runs(
+    app, push, addon_on, marketer_client, django_assert_max_num_queries
+):
+    campaign = make_campaign(app=app, notification=push, status="running")
+    for _ in range(5):
+        CampaignRun.objects.create(
+            kind="batch", campaign=campaign, notification=push, app=app, content={},
+            status="completed",
+        )  # fmt: skip
+    url = reverse("campaign-progress", args=[campaign.pk])
+    marketer_client.get(url)  # session and roles warm-up
+    with django_assert_max_num_queries(9):
+        data = marketer_client.get(url).json()
+    assert len(data["runs"]) == 5
+    assert data["status"] == "completed"  # every run done: the campaign is completed
+
+
+def test_list_marks_finished_one_shot_campaigns_completed(app, push, addon_on, approver_client):
+    done = make_campaign(app=app, notification=push, status="running", name="Done")
+    sending = make_campaign(app=app, notification=push, status="running", name="Sending")
+    for campaign, status in ((done, "completed"), (sending, "sending")):
+        CampaignRun.objects.create(
+            kind="batch", campaign=campaign, notification=push, app=app, content={},
+            status=status,
+        )  # fmt: skip
+    assert approver_client.get(reverse("campaign-list")).status_code == 200
+    done.refresh_from_db()
+    sending.refresh_from_db()
+    assert (done.status, sending.status) == ("completed", "running")
+
+
+def test_running_campaign_cannot_be_edited(app, push, addon_on, marketer_client):
+    campaign = make_campaign(app=app, notification=push, status="running")
+    response = marketer_client.post(
+        reverse("campaign-edit", args=[campaign.pk]), form_data(app, push, name="Changed")
+    )
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "Spring sale"

@@ -269,10 +269,16 @@ def test_app_without_credentials_for_platform_is_skipped(
     assert run.deliveries.get().reason == "app_not_configured"
 
 
-def test_rejected_credentials_flag_the_app(addon_on, push_app, make_devices, scripted_transport):
+def test_rejected_credentials_flag_the_app(
+    addon_on, push_app, make_devices, scripted_transport, caplog
+):
     run = run_create(app=push_app, devices=make_devices(2, prefix="auth"))
 
     _send_all(run)
+
+    assert f"send: app {push_app.id} android credentials rejected: THIRD_PARTY_AUTH_ERROR" in (
+        caplog.text
+    )
 
     credential = PushCredential.objects.get(app=push_app, platform="android")
     assert credential.verification == PushCredential.Verification.FAILED
@@ -325,3 +331,13 @@ def test_claim_and_record_use_constant_queries(
         _send_all(run)
 
     assert not run.deliveries.filter(status=S.SENDING).exists()
+
+
+def test_task_for_a_deleted_run_does_nothing(addon_on, push_app, make_devices, scripted_transport):
+    run = run_create(app=push_app, devices=make_devices(1))
+    ids = list(run.deliveries.values_list("id", flat=True))
+    run.delete()
+
+    summary = deliveries_send(run_id=run.id, first_id=ids[0], last_id=ids[0])
+
+    assert summary.claimed == 0 and scripted_transport.sent == []

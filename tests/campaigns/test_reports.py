@@ -46,7 +46,8 @@ def seeded_run(db):
         total=len(OUTCOMES),
     )
     shared_lead = LeadFactory()
-    start = timezone.now() - timedelta(hours=3)
+    # Minute 10 of an hour: sends at :10–:12 and taps 65 minutes later fall in the next hour.
+    start = (timezone.now() - timedelta(hours=3)).replace(minute=10, second=0, microsecond=0)
     for i, (platform, status, reason, tapped) in enumerate(OUTCOMES):
         # Two devices share one lead: sent counts devices, unique leads counts people.
         lead = shared_lead if i in (5, 6) else LeadFactory()
@@ -154,3 +155,27 @@ def test_runs_needing_report_skips_fresh_reports(seeded_run):
     assert runs_needing_report() == [seeded_run.pk]
     run_report_refresh(run_id=seeded_run.pk)
     assert runs_needing_report() == []
+
+
+def test_management_api_exposes_the_run_report(seeded_run, marketer_user, addon_on):
+    from campaigns.models import Campaign
+    from tests.api_fixtures import bearer_client
+
+    campaign = Campaign.objects.create(
+        name="Spring",
+        kind=Campaign.Kind.BATCH,
+        app=seeded_run.app,
+        notification=seeded_run.notification,
+    )
+    CampaignRun.objects.filter(pk=seeded_run.pk).update(campaign=campaign)
+    run_report_refresh(run_id=seeded_run.pk)
+    client, _token = bearer_client(marketer_user)
+
+    run = client.get(f"/api/v1/campaigns/{campaign.pk}/runs/{seeded_run.pk}").json()
+    assert run["sent"] == {"ios": 2, "android": 3, "all": 5}
+    assert run["report"]["unique_leads_sent"] == 4
+    assert run["report"]["failed_by_reason"] == {"INVALID_ARGUMENT": 2, "PayloadTooLarge": 1}
+    assert run["report"]["tap_rate_percent"]["all"] == 60.0
+
+    detail = client.get(f"/api/v1/campaigns/{campaign.pk}").json()
+    assert detail["report"]["skipped_by_reason"] == {"push_disabled": 1, "addon_disabled": 1}

@@ -102,6 +102,11 @@ def test_approving_an_oversize_push_shows_the_reason(app, approver_client):
 # ---------- create / edit ----------
 
 
+def test_create_page_without_any_app_explains_what_to_do(addon_on, marketer_client):
+    html = marketer_client.get(reverse("notification-create")).content.decode()
+    assert "There is no mobile app yet" in html and "ask an admin" in html
+
+
 def test_create_page_has_form_previews_and_token_fields(app, marketer_client):
     LeadFactory(custom_fields={"Loyalty Tier": "gold"})
     html = marketer_client.get(reverse("notification-create")).content.decode()

@@ -9,8 +9,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_inbox_is_hidden_when_simulator_disabled(addon_on, marketer_client, settings):
+    url = reverse("simulator-inbox")  # routed: the URLconf was loaded with the simulator on
     settings.PUSH_SIMULATOR_ENABLED = False
-    assert marketer_client.get(reverse("simulator-inbox")).status_code == 404
+    assert marketer_client.get(url).status_code == 404
 
 
 def test_inbox_is_for_marketers_and_admins(addon_on, approver_client):
