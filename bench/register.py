@@ -117,7 +117,7 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
         PUSH_CREDENTIALS_KEY=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=f"{PG_BASE}/{args.database}",
+        DATABASE_URL=f"{PG_BASE}/{args.database}{args.db_options}",
         REDIS_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
         # The throttle still runs (one Redis INCR per request), but must not cap the bench.
         SDK_RATE_LIMIT="100000000/min",
@@ -284,6 +284,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--database", default="pm_bench")
+    parser.add_argument(
+        "--db-options",
+        default="",
+        help="appended to DATABASE_URL, e.g. '?options=-c%%20synchronous_commit%%3Doff' to see "
+        "how much of the tail is WAL flushes on a shared disk",
+    )
     parser.add_argument("--redis-db", type=int, default=1)
     parser.add_argument("--loader", choices=["auto", "wrk", "aiohttp"], default="auto")
     parser.add_argument("--verbose", action="store_true")
