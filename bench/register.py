@@ -8,7 +8,12 @@ load generator (wrk with a Lua script, or an aiohttp client when wrk is missing)
 Each request is a first open of a new installation (distinct installation id and APNs
 token), i.e. the heaviest register path: upsert + 3 activities + trigger hand-off.
 Target: ≥ 1,000 registrations/s with p99 < 50 ms on 2 cores. Prints requests/s, p50, p99,
-errors, and the device count found in the database afterwards.
+errors, the device count found in the database afterwards, and the gunicorn workers' CPU
+per registration (the figure that does not depend on what else the machine is doing).
+
+Seen on a shared, busy 2-core machine: wrk's p99 showed ~0.6 s outliers even at 2
+connections while `--loader aiohttp` measured p99 17 ms for the same server; compare both
+before trusting a tail figure.
 """
 
 from __future__ import annotations
@@ -313,6 +318,7 @@ def main() -> None:
         server.wait(timeout=30)
         purge_trigger_queue(env)
     devices = count_devices(env)
+    shutil.rmtree(env["PM_VAR_DIR"], ignore_errors=True)
     print(
         f"register: loader={loader} connections={args.connections} duration={args.duration}s "
         f"gunicorn={args.workers}x{args.threads} {args.worker_class}"
