@@ -30,6 +30,14 @@ def _rate_and_eta(run: CampaignRun, figures: Figures) -> tuple[float | None, int
     return round(rate, 2), eta
 
 
+def _report_stale(run: CampaignRun) -> bool:
+    try:
+        report = run.report
+    except RunReport.DoesNotExist:
+        return True
+    return run.finished_at is not None and report.computed_at < run.finished_at
+
+
 def _charts(figures: Figures) -> dict[str, object]:
     return {
         "sends_chart": stacked_bars_svg(
@@ -47,11 +55,7 @@ def run_dashboard(request: HttpRequest, run_id: int) -> HttpResponse:
     )
     figures = run_figures(run=run)
     rate, eta = _rate_and_eta(run, figures)
-    try:
-        stale = run.finished_at is not None and run.report.computed_at < run.finished_at
-    except RunReport.DoesNotExist:
-        stale = True
-    if stale:  # the beat refresh also covers it; this makes a just-finished run quick to show
+    if _report_stale(run):  # beat refreshes it too; this makes a just-finished run quick
         run_report_request(run.pk)
     context = {"run": run, "figures": figures, "rate": rate, "eta": eta, "scope": "run"}
     return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
@@ -64,10 +68,15 @@ def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
     run = get_object_or_404(CampaignRun.objects.select_related("report"), pk=run_id)
     figures = run_figures(run=run)
     rate, eta = _rate_and_eta(run, figures)
+    stale = _report_stale(run)
+    if stale and run.finished_at is not None:
+        run_report_request(run.pk)
     return JsonResponse(
         {
             "status": run.status,
             "finished": run.finished_at is not None,
+            # The page reloads once the final reasons and charts are computed.
+            "report_ready": not stale,
             "rate_per_second": rate,
             "eta_seconds": eta,
             **figures.as_dict(),

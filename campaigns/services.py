@@ -26,6 +26,7 @@ from campaigns.resolve import LocalSchedule, run_counters_set, run_resolve
 from campaigns.scheduling import first_run_at, validate_schedule
 from campaigns.triggers import validate_trigger
 from devices.models import Lead, MobileApp
+from devices.trigger_listeners import trigger_kinds_forget
 from notifications.models import PushNotification
 from pushmarketing.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
 from pushmarketing.audit import audit_record
@@ -150,10 +151,18 @@ def campaign_update(
     audit_record(
         actor=actor, action="campaign.updated", target=campaign, summary=f"Edited {campaign}"
     )
+    _trigger_listeners_changed(campaign)
     return campaign
 
 
 # --- start / resolve ----------------------------------------------------------------------
+
+
+def _trigger_listeners_changed(campaign: Campaign) -> None:
+    """The SDK path caches which activity kinds the app's active triggers listen for."""
+    if campaign.kind == Campaign.Kind.TRIGGER:
+        app_id = campaign.app_id
+        transaction.on_commit(lambda: trigger_kinds_forget(app_id))
 
 
 def _require_addon() -> None:
@@ -316,6 +325,7 @@ def campaign_pause(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Cam
     audit_record(
         actor=actor, action="campaign.paused", target=campaign, summary=f"Paused {campaign}"
     )
+    _trigger_listeners_changed(campaign)
     return campaign
 
 
@@ -343,6 +353,7 @@ def campaign_resume(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Ca
     audit_record(
         actor=actor, action="campaign.resumed", target=campaign, summary=f"Resumed {campaign}"
     )
+    _trigger_listeners_changed(campaign)
     return campaign
 
 
@@ -377,6 +388,7 @@ def campaign_cancel(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Ca
         summary=f"Cancelled {campaign}",
         details={"deliveries_cancelled": cancelled},
     )
+    _trigger_listeners_changed(campaign)
     return campaign
 
 
@@ -414,6 +426,7 @@ def campaign_activate(*, actor: AbstractBaseUser | None, campaign: Campaign) -> 
     audit_record(
         actor=actor, action="campaign.activated", target=campaign, summary=f"Activated {campaign}"
     )
+    _trigger_listeners_changed(campaign)
     return campaign
 
 
@@ -435,6 +448,7 @@ def campaign_deactivate(*, actor: AbstractBaseUser | None, campaign: Campaign) -
         target=campaign,
         summary=f"Deactivated {campaign}",
     )
+    _trigger_listeners_changed(campaign)
     return campaign
 
 

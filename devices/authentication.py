@@ -40,7 +40,7 @@ class SdkApp:
         return self.id
 
 
-# sdk_key -> (app, monotonic expiry). Per process; see SdkAppCachedAuthentication.
+# sdk_key -> (app, monotonic expiry). Per process; see SdkAppAuthentication.cached_app_for.
 _APP_CACHE: dict[str, tuple[SdkApp, float]] = {}
 APP_CACHE_SECONDS = 60.0
 APP_CACHE_MAX_ENTRIES = 10_000
@@ -71,7 +71,8 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 
 class SdkAppAuthentication(BaseAuthentication):
     """One indexed lookup by key, then a constant-time comparison of keyed hashes. The hash
-    is read on every request (not cached), so a rotated secret stops working at once."""
+    is read on every request, so a rotated secret stops working at once — except on views
+    that set `sdk_app_lookup_cacheable` because their write re-checks it (cached_app_for)."""
 
     def authenticate(self, request: Request) -> tuple[None, SdkApp] | None:
         credentials = _basic_credentials(request)

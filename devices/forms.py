@@ -3,6 +3,8 @@ ValidationErrors are keyed by these field names and shown next to the field."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from devices.credentials import MAX_CREDENTIAL_BYTES, credential_too_large_message
@@ -132,3 +134,23 @@ class LeadFilterForm(forms.Form):
 
 class ActivityFilterForm(forms.Form):
     kind = forms.ChoiceField(required=False, choices=[("", "All"), *DeviceActivity.Kind.choices])
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "must be on or after the From date")
+        return cleaned
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword filters for activity_list; an invalid form filters nothing."""
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {"kind": data["kind"], "since": data["since"], "until": data["until"]}

@@ -5,6 +5,7 @@ per-row lookup."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -83,9 +84,19 @@ def lead_list(*, q: str = "", app_id: int | None = None) -> QuerySet[Lead]:
 
 
 def activity_list(
-    *, lead_id: int | None = None, device_id: int | None = None, kind: str = ""
+    *,
+    lead_id: int | None = None,
+    device_id: int | None = None,
+    kind: str = "",
+    since: date | None = None,
+    until: date | None = None,
 ) -> QuerySet[DeviceActivity]:
+    """Newest first. Dates are whole UTC days, compared as a range so the index is used."""
     activities = DeviceActivity.objects.select_related("device", "app")
+    if since is not None:
+        activities = activities.filter(occurred_at__gte=_day_start(since))
+    if until is not None:
+        activities = activities.filter(occurred_at__lt=_day_start(until + timedelta(days=1)))
     if lead_id is not None:
         activities = activities.filter(lead_id=lead_id)
     if device_id is not None:
@@ -93,6 +104,10 @@ def activity_list(
     if kind:
         activities = activities.filter(kind=kind)
     return activities.order_by("-occurred_at", "-id")
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def deliveries_recent(

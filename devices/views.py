@@ -265,9 +265,10 @@ def device_list(request: HttpRequest) -> HttpResponse:
 def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
     device = get_object_or_404(browse.device_list(browse.DeviceFilters()), pk=device_id)
     activity_form = ActivityFilterForm(request.GET or None)
-    kind = activity_form.cleaned_data["kind"] if activity_form.is_valid() else ""
     activities = _page(
-        request, browse.activity_list(device_id=device.pk, kind=kind), ACTIVITY_PAGE_SIZE
+        request,
+        browse.activity_list(device_id=device.pk, **activity_form.filters()),
+        ACTIVITY_PAGE_SIZE,
     )
     return render(
         request,
@@ -304,9 +305,10 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
         list(browse.device_list(browse.DeviceFilters(lead_id=lead.pk)))
     )
     activity_form = ActivityFilterForm(request.GET or None)
-    kind = activity_form.cleaned_data["kind"] if activity_form.is_valid() else ""
     activities = _page(
-        request, browse.activity_list(lead_id=lead.pk, kind=kind), ACTIVITY_PAGE_SIZE
+        request,
+        browse.activity_list(lead_id=lead.pk, **activity_form.filters()),
+        ACTIVITY_PAGE_SIZE,
     )
     return render(
         request,

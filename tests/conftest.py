@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.delivery_fixtures",
     "tests.simulator_fixtures",
     "tests.ui_fixtures",
+    "tests.worker_fixtures",
 ]
 
 

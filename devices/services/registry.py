@@ -29,6 +29,7 @@ from devices.models import (
     Platform,
     TestDevicePairing,
 )
+from devices.trigger_listeners import trigger_kinds_for
 
 logger = logging.getLogger(__name__)
 
@@ -157,16 +158,21 @@ def _send_trigger_message(activity_ids: list[int]) -> None:
         )
 
 
-def _after_commit_evaluate_triggers(activity_ids: list[int]) -> None:
+def _after_commit_evaluate_triggers(*, app_id: int, activities: list[tuple[int, str]]) -> None:
+    """Hand (id, kind) activities to trigger evaluation after commit, if a trigger listens."""
+    listening = trigger_kinds_for(app_id) if activities else frozenset()
+    activity_ids = [activity_id for activity_id, kind in activities if kind in listening]
     if activity_ids:
         transaction.on_commit(lambda: _send_trigger_message(activity_ids))
 
 
 def _insert_activities(rows: Sequence[DeviceActivity]) -> list[int]:
     created = DeviceActivity.objects.bulk_create(rows)
-    ids = [row.pk for row in created]
-    _after_commit_evaluate_triggers(ids)
-    return ids
+    if created:
+        _after_commit_evaluate_triggers(
+            app_id=created[0].app_id, activities=[(row.pk, row.kind) for row in created]
+        )
+    return [row.pk for row in created]
 
 
 # --- Register ---------------------------------------------------------------------------------
@@ -303,7 +309,9 @@ def _register_postgres(
         raise StaleCredentials(app_id)
     kinds = {kind for _, _, kind in rows}
     activity_ids = [activity_id for activity_id, _, _ in rows]
-    _after_commit_evaluate_triggers(activity_ids)
+    _after_commit_evaluate_triggers(
+        app_id=app_id, activities=[(activity_id, kind) for activity_id, _, kind in rows]
+    )
     return Registration(
         device_id=rows[0][1],
         installation_id=data["installation_id"],

@@ -1,5 +1,5 @@
-// Live progress: poll the run's counters every 2 s until it finishes, then reload once so the
-// reasons and charts show their final figures.
+// Live progress: poll the run's counters every 2 s until it finishes and its report (reasons,
+// charts, unique leads) is computed, then reload once to show the final figures.
 (function () {
   const box = document.getElementById("progress");
   if (!box || box.dataset.finished === "1") return;
@@ -19,8 +19,8 @@
       set("c-left", data.deliveries - data.done);
       set("progress-rate", data.rate_per_second ?? "–");
       set("progress-eta", data.eta_seconds != null ? data.eta_seconds + " s" : "–");
-      set("run-status", data.status);
-      if (data.finished) { window.location.reload(); return; }
+      set("run-status", data.finished && !data.report_ready ? "finishing the report…" : data.status);
+      if (data.finished && data.report_ready) { window.location.reload(); return; }
     } catch (err) {
       set("run-status", "reconnecting…");
     }

@@ -240,3 +240,22 @@ def test_lead_and_device_pages_list_pushes_sent(marketer_client, django_assert_m
     assert reverse("campaign-detail", args=[campaign.pk]) in html
     device_page = marketer_client.get(reverse("device-detail", args=[other.pk]))
     assert [d.run_id for d in device_page.context["deliveries"]] == [batch.pk]
+
+
+def test_activity_log_filters_by_date(marketer_client, fleet):
+    device = fleet["eligible"]
+    today = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    for days_ago, kind in [(5, "installed"), (2, "session"), (0, "opened")]:
+        DeviceActivity.objects.create(
+            app=device.app, device=device, lead=device.lead, kind=kind,
+            occurred_at=today - timedelta(days=days_ago),
+        )  # fmt: skip
+    url = reverse("device-detail", args=[device.pk])
+    day = (today - timedelta(days=2)).date().isoformat()
+    only_that_day = marketer_client.get(url, {"since": day, "until": day})
+    assert [a.kind for a in only_that_day.context["activities"]] == ["session"]
+    since = marketer_client.get(url, {"since": day})
+    assert [a.kind for a in since.context["activities"]] == ["opened", "session"]
+    backwards = marketer_client.get(url, {"since": today.date().isoformat(), "until": day})
+    assert "must be on or after the From date" in backwards.content.decode()
+    assert len(backwards.context["activities"].object_list) == 3  # a bad filter hides nothing

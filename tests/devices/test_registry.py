@@ -26,7 +26,48 @@ def sent(monkeypatch) -> list[tuple]:
     return calls
 
 
+@pytest.fixture
+def listening(sdk_app) -> None:
+    """Active trigger campaigns for every kind these tests record: without a listener the SDK
+    path sends no trigger message at all."""
+    from campaigns.models import Campaign
+    from tests.factories import PushNotificationFactory
+
+    push = PushNotificationFactory(app=sdk_app)
+    for kind in ("installed", "opened", "push_registered", "session", "push_tapped"):
+        Campaign.objects.create(
+            name=f"on {kind}", kind=Campaign.Kind.TRIGGER, status=Campaign.Status.ACTIVE,
+            app=sdk_app, notification=push, trigger={"event": kind},
+        )  # fmt: skip
+
+
 @pytest.mark.django_db
+def test_no_trigger_message_when_no_active_trigger_listens(
+    sdk, sdk_app, sent, django_capture_on_commit_callbacks
+):
+    from campaigns.models import Campaign
+    from campaigns.services import campaign_activate
+    from tests.campaign_fixtures import approve
+    from tests.factories import PushNotificationFactory, UserFactory
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sdk.register("inst-1", push_token=IOS_TOKEN)
+    assert sent == []  # nobody listens: no broker round trip on the hot path
+
+    campaign = Campaign.objects.create(
+        name="on open", kind=Campaign.Kind.TRIGGER, app=sdk_app,
+        notification=approve(PushNotificationFactory(app=sdk_app)), trigger={"event": "opened"},
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_activate(actor=UserFactory(role="marketer"), campaign=campaign)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sdk.register("inst-1")
+    opened = response.json()["activity_ids"]
+    assert sent == [("campaigns.triggers_evaluate", [opened], "send")]  # only the listened kind
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("listening")
 def test_register_sends_one_trigger_message_after_commit(
     sdk, sent, django_capture_on_commit_callbacks
 ):
@@ -41,6 +82,7 @@ def test_register_sends_one_trigger_message_after_commit(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("listening")
 def test_activities_call_sends_one_message_with_all_ids(
     sdk, sent, django_capture_on_commit_callbacks
 ):
@@ -65,6 +107,7 @@ def test_rejected_call_sends_nothing(sdk, sent, django_capture_on_commit_callbac
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("listening")
 def test_unreachable_broker_is_logged_and_the_call_still_succeeds(
     sdk, monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
@@ -141,6 +184,7 @@ def test_concurrent_first_registrations_create_one_device(sent):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("listening")
 def test_trigger_message_reaches_the_real_redis_broker(
     sdk, settings, django_capture_on_commit_callbacks
 ):

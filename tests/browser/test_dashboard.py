@@ -1,0 +1,112 @@
+"""The campaign dashboard in headless Chromium: the figures of a seeded run, and the live
+progress bar of a run that sends through the real worker, broker and simulator."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignRun, Delivery
+from campaigns.report_refresh import run_report_refresh
+from campaigns.services import campaign_start
+from notifications.content import PushContent
+from pushmarketing.models import AddOn
+from tests.campaign_fixtures import approve
+from tests.delivery_fixtures import apns_token, simulator_app
+from tests.factories import (
+    DeviceFactory,
+    LeadFactory,
+    MobileAppFactory,
+    PushNotificationFactory,
+    UserFactory,
+)
+from tests.worker_fixtures import wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _addon_on() -> None:
+    AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
+
+
+def test_dashboard_shows_the_figures_of_a_seeded_run(page, login, live_site, artifacts_dir):
+    _addon_on()
+    app = MobileAppFactory(name="Shop")
+    run = CampaignRun.objects.create(
+        kind=CampaignRun.Kind.BATCH,
+        status=CampaignRun.Status.COMPLETED,
+        notification=PushNotificationFactory(app=app, name="Spring sale"),
+        app=app,
+        content=PushContent(message="hi").to_dict(),
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    outcomes = [("ios", "sent", True)] * 3 + [("android", "sent", False)] * 4
+    outcomes += [("android", "failed", False), ("ios", "skipped", False)]
+    for platform, status, tapped in outcomes:
+        device = DeviceFactory(app=app, platform=platform, lead=LeadFactory())
+        sent = timezone.now() if status == "sent" else None
+        Delivery.objects.create(
+            run=run,
+            device=device,
+            lead_id=device.lead_id,
+            platform=platform,
+            status=status,
+            reason={"failed": "INVALID_ARGUMENT", "skipped": "push_disabled"}.get(status, ""),
+            sent_at=sent,
+            tapped_at=sent if tapped else None,
+        )
+    CampaignRun.objects.filter(pk=run.pk).update(
+        total=9, sent_ios=3, sent_android=4, failed_android=1, skipped_ios=1, tapped_ios=3
+    )
+    run_report_refresh(run_id=run.pk)
+
+    login(page, UserFactory(role="marketer"))
+    page.goto(f"{live_site.url}/campaigns/runs/{run.pk}/dashboard/")
+    assert page.inner_text("[data-k=sent-total] strong") == "7"
+    assert page.inner_text("[data-k=tapped-total]") == "3"
+    assert page.inner_text("[data-k=ctr-total]") == "42.86%"
+    assert "INVALID_ARGUMENT" in page.inner_text("body")
+    assert page.inner_text("#progress-percent") == "100.0"
+    assert page.locator("svg.chart").count() == 2  # sends over time and tap decay, drawn locally
+    page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
+
+
+@pytest.mark.integration
+def test_progress_bar_advances_while_a_campaign_sends(
+    page, login, live_site, push_simulator, celery_worker, artifacts_dir
+):
+    _addon_on()
+    app = simulator_app(push_simulator)
+    push = approve(PushNotificationFactory(app=app, name="Flash sale"))
+    for n in range(40):
+        if n % 2:
+            DeviceFactory(app=app, platform="ios", push_token=apns_token("a110", n))
+        else:
+            DeviceFactory(app=app, platform="android", push_token=f"ok-progress-{n}")
+    # 120 a minute = two a second: the 40 sends take long enough to watch the bar move.
+    campaign = Campaign.objects.create(
+        name="Flash", kind=Campaign.Kind.BATCH, app=app, notification=push, throttle_per_minute=120
+    )
+    marketer = UserFactory(role="marketer")
+    campaign_start(actor=marketer, campaign=campaign)
+    run = wait_until(lambda: CampaignRun.objects.filter(campaign=campaign).first(), timeout=60)
+
+    login(page, marketer)
+    page.goto(f"{live_site.url}/campaigns/runs/{run.pk}/dashboard/")
+    seen: set[float] = set()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        text = page.inner_text("#progress-percent")
+        seen.add(float(text))
+        if float(text) == 100 and page.get_attribute("#progress", "data-finished") == "1":
+            break
+        page.wait_for_timeout(500)
+    assert max(seen) == 100.0, f"never reached 100%: {sorted(seen)}"
+    assert any(0 < value < 100 for value in seen), f"no intermediate progress: {sorted(seen)}"
+    assert page.inner_text("#progress-total") == "40"
+    assert page.inner_text("[data-k=sent-total] strong") == "40"
+    assert "40 unique leads" in page.inner_text("body")  # the reloaded page has the final report
+    page.screenshot(path=str(artifacts_dir / "dashboard-progress.png"), full_page=True)
