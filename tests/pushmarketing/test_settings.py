@@ -9,7 +9,8 @@ from django.conf import settings
 
 
 def _production_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG"}}
+    # The browser tests allow async-unsafe ORM calls in this process; production never does.
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(
         {
             "DEBUG": "0",
