@@ -48,7 +48,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"Browser tests skipped: {reason} (install chromium or set PM_CHROMIUM)")
 
 
-@pytest.fixture(scope="session")
+# One Chromium per test module: Playwright's sync API keeps an event loop running on this
+# thread while it is open, which later (non-browser) tests must not inherit.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     path = _chromium_path()
     if path is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import threading
 import time
 from dataclasses import replace
 
@@ -185,8 +186,19 @@ def test_untrusted_server_is_a_retry_not_a_credentials_problem(apns_config, tmp_
 
 
 def test_transport_must_be_built_inside_the_loop(apns_config):
-    with pytest.raises(RuntimeError):
-        ApnsTransport(apns_config())
+    # A fresh thread has no event loop at all, whatever earlier tests left in this one.
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            ApnsTransport(apns_config())
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=build)
+    thread.start()
+    thread.join(10)
+    assert len(errors) == 1
 
 
 @pytest.mark.parametrize(
