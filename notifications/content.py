@@ -27,6 +27,9 @@ CONTENT_FIELDS = (
     "collapse_key",
     "android_channel_id",
 )
+# The content fields stored as PushNotification columns of the same name (the image is a
+# file column whose URL becomes `image_url`).
+COLUMN_FIELDS = tuple(name for name in CONTENT_FIELDS if name != "image_url")
 
 
 @dataclass(frozen=True)

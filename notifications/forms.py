@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from devices.models import MobileApp
-from notifications.content import PushContent
+from notifications.content import COLUMN_FIELDS, PushContent
 from notifications.images import (
     image_absolute_url,
     image_name_is_stored,
@@ -290,26 +290,7 @@ class NotificationForm(forms.Form):
         """The working-copy columns for notification_create / notification_update."""
         cleaned = self.cleaned_data
         content = self.content()
-        fields = {
-            name: getattr(content, name)
-            for name in (
-                "android_enabled",
-                "ios_enabled",
-                "title",
-                "subtitle",
-                "message",
-                "tap_action",
-                "tap_uri",
-                "ios_sound",
-                "android_sound",
-                "badge",
-                "custom_data",
-                "ttl_seconds",
-                "priority",
-                "collapse_key",
-                "android_channel_id",
-            )
-        }
+        fields = {name: getattr(content, name) for name in COLUMN_FIELDS}
         fields["name"] = cleaned.get("name", "").strip()
         fields["app"] = cleaned["app"]
         fields["image"] = cleaned.get("image_name", "")
@@ -317,26 +298,7 @@ class NotificationForm(forms.Form):
 
 
 def _initial_from(notification: PushNotification) -> dict[str, Any]:
-    initial = {
-        name: getattr(notification, name)
-        for name in (
-            "name",
-            "android_enabled",
-            "ios_enabled",
-            "title",
-            "subtitle",
-            "message",
-            "tap_action",
-            "tap_uri",
-            "ios_sound",
-            "android_sound",
-            "badge",
-            "ttl_seconds",
-            "priority",
-            "collapse_key",
-            "android_channel_id",
-        )
-    }
+    initial = {name: getattr(notification, name) for name in ("name", *COLUMN_FIELDS)}
     initial["app"] = notification.app_id
     initial["custom_data"] = notification.custom_data or {}
     initial["image_name"] = notification.image.name if notification.image else ""

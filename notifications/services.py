@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.content import CONTENT_FIELDS, PushContent
+from notifications.content import COLUMN_FIELDS, PushContent
 from notifications.images import image_absolute_url
 from notifications.models import NotificationEvent, PushNotification
 from notifications.personalization import TokenError, compile_template
@@ -24,26 +24,7 @@ from pushmarketing.roles import Role, user_has_role
 logger = logging.getLogger(__name__)
 
 # The working-copy columns a marketer edits (besides name and app); image is the file name.
-EDITABLE_FIELDS = (
-    "app",
-    "name",
-    "android_enabled",
-    "ios_enabled",
-    "title",
-    "subtitle",
-    "message",
-    "image",
-    "tap_action",
-    "tap_uri",
-    "ios_sound",
-    "android_sound",
-    "badge",
-    "custom_data",
-    "ttl_seconds",
-    "priority",
-    "collapse_key",
-    "android_channel_id",
-)
+EDITABLE_FIELDS = ("app", "name", "image", *COLUMN_FIELDS)
 
 
 class NotificationInUse(Exception):
@@ -58,9 +39,7 @@ class NotificationInUse(Exception):
 
 def notification_working_content(notification: PushNotification) -> PushContent:
     """The working copy (what the composer shows) as PushContent, image as absolute URL."""
-    data: dict[str, Any] = {
-        name: getattr(notification, name) for name in CONTENT_FIELDS if name != "image_url"
-    }
+    data: dict[str, Any] = {name: getattr(notification, name) for name in COLUMN_FIELDS}
     data["custom_data"] = dict(notification.custom_data or {})
     data["image_url"] = image_absolute_url(notification.image.name if notification.image else "")
     return PushContent(**data)
