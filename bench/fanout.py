@@ -46,14 +46,14 @@ from django.utils import timezone  # noqa: E402
 
 from campaigns import services  # noqa: E402
 from campaigns.models import Campaign, CampaignRun, Delivery  # noqa: E402
-from devices.models import Device, DeviceActivity, Lead, MobileApp, PushCredential  # noqa: E402
+from devices.models import Device, DeviceActivity, Lead, MobileApp  # noqa: E402
 from notifications.content import PushContent  # noqa: E402
 from notifications.models import PushNotification  # noqa: E402
 from notifications.simulator import client as sim_client  # noqa: E402
 from notifications.simulator.credentials import demo_credentials  # noqa: E402
+from notifications.simulator.demo_app import simulator_credentials_install  # noqa: E402
 from pushmarketing.celery import app as celery_app  # noqa: E402
 from pushmarketing.models import AddOn  # noqa: E402
-from pushmarketing.secrets import encrypt_bytes  # noqa: E402
 
 SEED_BATCH = 20_000
 
@@ -135,20 +135,7 @@ def app_create(directory: str, tag: str) -> MobileApp:
         sdk_secret_hash="x",
         app_type=MobileApp.AppType.PRODUCTION,
     )
-    PushCredential.objects.create(
-        app=app,
-        platform="ios",
-        kind=PushCredential.Kind.APNS_TOKEN,
-        secret_encrypted=encrypt_bytes(creds.apns_key_pem.encode()),
-        public_meta={"key_id": creds.apns_key_id, "team_id": creds.apns_team_id},
-    )
-    PushCredential.objects.create(
-        app=app,
-        platform="android",
-        kind=PushCredential.Kind.FCM_SERVICE_ACCOUNT,
-        secret_encrypted=encrypt_bytes(creds.fcm_service_account_json.encode()),
-        public_meta={"project_id": creds.fcm_project_id},
-    )
+    simulator_credentials_install(app=app, creds=creds)
     return app
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from campaigns.models import CampaignRun, Delivery
 from devices.models import Device, MobileApp, PushCredential
 from notifications.content import PushContent
+from notifications.simulator.demo_app import simulator_credentials_install
 from notifications.transports.base import Outcome, OutgoingPush, SendResult
 from pushmarketing.secrets import encrypt_bytes
 from tests.factories import DeviceFactory, MobileAppFactory, PushNotificationFactory
@@ -136,22 +137,7 @@ def simulator_app(simulator, *, app_type: str = MobileApp.AppType.SANDBOX) -> Mo
     """An app whose credentials the push simulator trusts (APNs .p8 token auth + FCM)."""
     creds = simulator.credentials
     app = MobileAppFactory(ios_bundle_id=creds.apns_topic, app_type=app_type)
-    PushCredential.objects.create(
-        app=app,
-        platform="ios",
-        kind=PushCredential.Kind.APNS_TOKEN,
-        secret_encrypted=encrypt_bytes(creds.apns_key_pem.encode()),
-        public_meta={"key_id": creds.apns_key_id, "team_id": creds.apns_team_id},
-    )
-    PushCredential.objects.create(
-        app=app,
-        platform="android",
-        kind=PushCredential.Kind.FCM_SERVICE_ACCOUNT,
-        secret_encrypted=encrypt_bytes(
-            creds.fcm_service_account(token_uri=simulator.fcm_token_uri).encode()
-        ),
-        public_meta={"project_id": creds.fcm_project_id},
-    )
+    simulator_credentials_install(app=app, creds=creds, token_uri=simulator.fcm_token_uri)
     return app
 
 

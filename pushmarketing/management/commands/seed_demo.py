@@ -15,7 +15,6 @@ from django.db import transaction
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_activate, campaign_create
-from devices.credentials import credential_upload_apns_token, credential_upload_fcm
 from devices.models import Device, MobileApp
 from devices.services.apps import app_create
 from devices.services.registry import device_lead_associate, device_register
@@ -97,18 +96,10 @@ class Command(BaseCommand):
         app.save(update_fields=["sdk_key", "sdk_secret_hash"])
         if settings.PUSH_SIMULATOR_ENABLED:
             from notifications.simulator.credentials import demo_credentials
+            from notifications.simulator.demo_app import simulator_credentials_install
 
             creds = demo_credentials(settings.PUSH_SIMULATOR_DIR)
-            credential_upload_apns_token(
-                app=app,
-                key_pem=creds.apns_key_pem,
-                key_id=creds.apns_key_id,
-                team_id=creds.apns_team_id,
-                actor=admin,
-            )
-            credential_upload_fcm(
-                app=app, service_account_json=creds.fcm_service_account_json, actor=admin
-            )
+            simulator_credentials_install(app=app, creds=creds, actor=admin)
         return app
 
     def _devices(self, app: MobileApp) -> None:
