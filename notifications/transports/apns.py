@@ -42,7 +42,7 @@ from aioapns.connection import (
 )
 from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded
 
-from notifications.transports.base import Outcome, OutgoingPush, SendResult
+from notifications.transports.base import Outcome, OutgoingPush, SendResult, log_result
 from notifications.transports.config import KIND_APNS_TOKEN, TransportConfig
 
 logger = logging.getLogger(__name__)
@@ -315,19 +315,7 @@ class ApnsTransport:
         )
 
     def _log(self, push: OutgoingPush, result: SendResult) -> None:
-        token = push.token[:8]
-        if result.outcome == Outcome.SENT:
-            logger.debug("APNs: sent delivery %s to %s…", push.delivery_id, token)
-        elif result.outcome == Outcome.RETRY:
-            logger.info(
-                "APNs: retry delivery %s to %s… in %ss: %s",
-                push.delivery_id, token, result.retry_after, result.reason,
-            )  # fmt: skip
-        else:
-            logger.warning(
-                "APNs: %s delivery %s to %s…: %s",
-                result.outcome, push.delivery_id, token, result.reason,
-            )  # fmt: skip
+        log_result(logger, "APNs", push, result)
 
     async def close(self) -> None:
         self.client.pool.close()

@@ -6,6 +6,7 @@ database."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -45,3 +46,22 @@ class Transport(Protocol):
     async def send(self, push: OutgoingPush) -> SendResult: ...
 
     async def close(self) -> None: ...
+
+
+def log_result(
+    logger: logging.Logger, provider: str, push: OutgoingPush, result: SendResult
+) -> None:
+    """One line per outcome, prefixed with the provider; a token shows as 8 characters at most."""
+    token = push.token[:8]
+    if result.outcome == Outcome.SENT:
+        logger.debug("%s: sent delivery %s to %s…", provider, push.delivery_id, token)
+    elif result.outcome == Outcome.RETRY:
+        logger.info(
+            "%s: retry delivery %s to %s… in %ss: %s",
+            provider, push.delivery_id, token, result.retry_after, result.reason,
+        )  # fmt: skip
+    else:
+        logger.warning(
+            "%s: %s delivery %s to %s…: %s",
+            provider, result.outcome, push.delivery_id, token, result.reason,
+        )  # fmt: skip

@@ -28,7 +28,7 @@ from pyfcm import FCMNotification
 from pyfcm.errors import InvalidDataError
 
 from notifications.payloads import encode
-from notifications.transports.base import Outcome, OutgoingPush, SendResult
+from notifications.transports.base import Outcome, OutgoingPush, SendResult, log_result
 from notifications.transports.config import TransportConfig
 
 logger = logging.getLogger(__name__)
@@ -235,19 +235,7 @@ class FcmTransport:
             )
 
     def _log(self, push: OutgoingPush, result: SendResult) -> None:
-        token = push.token[:8]
-        if result.outcome == Outcome.SENT:
-            logger.debug("FCM: sent delivery %s to %s…", push.delivery_id, token)
-        elif result.outcome == Outcome.RETRY:
-            logger.info(
-                "FCM: retry delivery %s to %s… in %ss: %s",
-                push.delivery_id, token, result.retry_after, result.reason,
-            )  # fmt: skip
-        else:
-            logger.warning(
-                "FCM: %s delivery %s to %s…: %s",
-                result.outcome, push.delivery_id, token, result.reason,
-            )  # fmt: skip
+        log_result(logger, "FCM", push, result)
 
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:
