@@ -8,7 +8,7 @@ ADDR ?= 127.0.0.1:8000
 # The embedded default: DEBUG on, SQLite, filesystem broker (override with DATABASE_URL / REDIS_URL).
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: install run migrate seed test test-fast lint format bench-register bench-transport bench-fanout clean
+.PHONY: install run migrate seed test test-fast lint format bench-register bench-transport bench-fanout bench-render bench-dashboard clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ bench-transport: install
 
 bench-fanout: install
 	$(PY) bench/fanout.py
+
+bench-render: install
+	DEBUG=1 $(PY) bench/render.py
+
+bench-dashboard: install
+	$(PY) bench/dashboard.py
 
 clean:
 	rm -rf var staticfiles .pytest_cache
