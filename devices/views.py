@@ -35,19 +35,10 @@ from devices.models import Lead, MobileApp, Platform
 from devices.services.apps import app_create, app_rotate_secret, app_update
 from pushmarketing.addons import mobile_push_enabled
 from pushmarketing.roles import Role
-from pushmarketing.ui import role_required
+from pushmarketing.ui import apply_service_errors, role_required
 
 PAGE_SIZE = 50
 ACTIVITY_PAGE_SIZE = 25
-
-
-def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's field-keyed errors next to the matching form fields."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, problems in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, problems)
 
 
 def _page(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Page:

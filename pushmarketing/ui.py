@@ -6,8 +6,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -15,6 +16,15 @@ from pushmarketing.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
 from pushmarketing.roles import user_has_role
 
 View = Callable[..., HttpResponse]
+
+
+def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's field-keyed errors next to the matching form fields."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for field, problems in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, problems)
 
 
 def role_required(*roles: str) -> Callable[[View], View]:

@@ -23,19 +23,11 @@ from pushmarketing.services import (
     user_set_password,
     user_set_roles,
 )
-from pushmarketing.ui import role_required
+from pushmarketing.ui import apply_service_errors, role_required
 
 User = get_user_model()
 AUDIT_PAGE_SIZE = 50
 USER_PAGE_SIZE = 50
-
-
-def _apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, problems in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, problems)
 
 
 class RolesField(forms.MultipleChoiceField):
@@ -106,7 +98,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except ValidationError as exc:
-            _apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"User {user.get_username()} created.")
             return redirect("user-list")
@@ -157,7 +149,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         try:
             user_set_roles(user=target, roles=form.cleaned_data["roles"], actor=request.user)
         except ValidationError as exc:
-            _apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"Roles of {target.get_username()} saved.")
             return redirect("user-detail", user_id=target.pk)
@@ -175,7 +167,7 @@ def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
                 user=target, password=form.cleaned_data["password"], actor=request.user
             )
         except ValidationError as exc:
-            _apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, f"New password set for {target.get_username()}.")
             return redirect("user-detail", user_id=target.pk)

@@ -144,7 +144,13 @@ def _validate_app(
     ios_bundle_id: str,
     android_package: str,
     icon: UploadedFile | None,
-) -> None:
+) -> tuple[str, str, str]:
+    """Check every field; return (name, ios_bundle_id, android_package) stripped."""
+    name, ios_bundle_id, android_package = (
+        name.strip(),
+        ios_bundle_id.strip(),
+        android_package.strip(),
+    )
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
@@ -165,6 +171,7 @@ def _validate_app(
         add("icon", app_icon_problem(icon))
     if errors:
         raise ValidationError(errors)
+    return name, ios_bundle_id, android_package
 
 
 def _new_sdk_key() -> str:
@@ -194,12 +201,7 @@ def app_create(
     icon: UploadedFile | None = None,
 ) -> tuple[MobileApp, str]:
     """Returns the app and its SDK secret, the only time the secret exists in plain text."""
-    name, ios_bundle_id, android_package = (
-        name.strip(),
-        ios_bundle_id.strip(),
-        android_package.strip(),
-    )
-    _validate_app(
+    name, ios_bundle_id, android_package = _validate_app(
         name=name,
         app_type=app_type,
         ios_bundle_id=ios_bundle_id,
@@ -245,12 +247,7 @@ def app_update(
     icon: UploadedFile | None = None,
     remove_icon: bool = False,
 ) -> MobileApp:
-    name, ios_bundle_id, android_package = (
-        name.strip(),
-        ios_bundle_id.strip(),
-        android_package.strip(),
-    )
-    _validate_app(
+    name, ios_bundle_id, android_package = _validate_app(
         name=name,
         app_type=app_type,
         ios_bundle_id=ios_bundle_id,
