@@ -113,13 +113,22 @@ class Device(models.Model):
         TOKEN_INVALID = "token_invalid", "Token invalid"
         UNREGISTERED = "unregistered", "Unregistered"
 
-    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="devices")
+    # No single-column indexes on the foreign keys: the constraints and indexes in Meta lead
+    # with them, and every index is one more write on each registration.
+    app = models.ForeignKey(
+        MobileApp, on_delete=models.CASCADE, related_name="devices", db_index=False
+    )
     platform = models.CharField(max_length=10, choices=Platform.choices)
     installation_id = models.CharField(max_length=64)
     push_token = models.CharField(max_length=255, blank=True)
     token_updated_at = models.DateTimeField(null=True, blank=True)
     lead = models.ForeignKey(
-        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="devices",
+        db_index=False,
     )
     first_opened_at = models.DateTimeField(null=True, blank=True)
     last_opened_at = models.DateTimeField(null=True, blank=True)
@@ -176,10 +185,18 @@ class DeviceActivity(models.Model):
         PUSH_RECEIVED = "push_received", "Push received"
         PUSH_TAPPED = "push_tapped", "Push tapped"
 
-    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+")
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="activities")
+    # As on Device: the Meta indexes lead with each foreign key, so no single-column ones.
+    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+", db_index=False)
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     lead = models.ForeignKey(
-        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+        db_index=False,
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # Marketo limits custom action names to under 20 characters.

@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("devices.api_urls")),
     path("", include("devices.ui_urls")),
     path("", include("devices.push_setup_urls")),
 ]

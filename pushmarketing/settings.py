@@ -123,6 +123,14 @@ else:
     # A health check is one extra `SELECT 1` round trip per request; a pooled, supervised
     # database (or the registration benchmark) may turn it off.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
+    # Server-side binding, and psycopg preparing a statement once a connection has run it 5
+    # times: the hot statements (SDK register, the send path) skip PostgreSQL's parse and
+    # plan, which cost more than running them. DB_PREPARED_STATEMENTS=0 for a pooler that
+    # cannot carry prepared statements (PgBouncer before 1.21 in transaction mode).
+    if env_bool("DB_PREPARED_STATEMENTS", True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=5
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USES_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 

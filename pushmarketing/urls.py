@@ -9,6 +9,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from pushmarketing import views
 
 urlpatterns = [
+    # First: the SDK API takes most of the traffic, and a request is matched against the
+    # patterns in order.
+    path("api/sdk/v1/", include("devices.api_urls")),
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="auth/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

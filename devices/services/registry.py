@@ -29,7 +29,7 @@ from devices.models import (
     Platform,
     TestDevicePairing,
 )
-from devices.trigger_listeners import trigger_kinds_for
+from devices.trigger_listeners import listens_sql, trigger_kinds_for
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +158,17 @@ def _send_trigger_message(activity_ids: list[int]) -> None:
         )
 
 
+def _after_commit_send_triggers(activity_ids: list[int]) -> None:
+    if activity_ids:
+        transaction.on_commit(lambda: _send_trigger_message(activity_ids))
+
+
 def _after_commit_evaluate_triggers(*, app_id: int, activities: list[tuple[int, str]]) -> None:
     """Hand (id, kind) activities to trigger evaluation after commit, if a trigger listens."""
     listening = trigger_kinds_for(app_id) if activities else frozenset()
-    activity_ids = [activity_id for activity_id, kind in activities if kind in listening]
-    if activity_ids:
-        transaction.on_commit(lambda: _send_trigger_message(activity_ids))
+    _after_commit_send_triggers(
+        [activity_id for activity_id, kind in activities if kind in listening]
+    )
 
 
 def _insert_activities(rows: Sequence[DeviceActivity]) -> list[int]:
@@ -251,22 +256,32 @@ def _token_move(*, app_id: int, platform: str, token: str, installation_id: str)
 
 _ACTIVITY = DeviceActivity._meta.db_table
 
+
 # PostgreSQL: the upsert and the activity rows in ONE statement (a data-modifying CTE), run
 # in autocommit, so a registration costs a single round trip after authentication — no
 # BEGIN/COMMIT. `installed` and `push_registered` rows are kept only when the upsert says so.
-_UPSERT_WITH_ACTIVITIES_SQL = f"""
-WITH d AS ({_UPSERT_SQL})
-INSERT INTO {_ACTIVITY} (
-    app_id, device_id, lead_id, kind, action_name, action_type, details,
-    metric, length_seconds, delivery_id, occurred_at, created_at
+# Each activity row also says whether an active trigger campaign listens for its kind, so the
+# hot path needs no separate (cached) trigger lookup. Built on first use: it names the
+# campaigns table, whose model is looked up by name.
+@cache
+def _upsert_with_activities_sql() -> str:
+    return f"""
+WITH d AS ({_UPSERT_SQL}),
+a AS (
+    INSERT INTO {_ACTIVITY} (
+        app_id, device_id, lead_id, kind, action_name, action_type, details,
+        metric, length_seconds, delivery_id, occurred_at, created_at
+    )
+    SELECT %s, d.id, d.lead_id, k.kind, '', '', '', NULL, NULL, NULL, %s, %s
+    FROM d CROSS JOIN (VALUES (1, 'installed'), (2, 'opened'), (3, 'push_registered'))
+        AS k(ord, kind)
+    WHERE k.kind = 'opened'
+       OR (k.kind = 'installed' AND d.first_open = 1)
+       OR (k.kind = 'push_registered' AND d.token_new = 1 AND %s)
+    ORDER BY k.ord
+    RETURNING id, device_id, kind
 )
-SELECT %s, d.id, d.lead_id, k.kind, '', '', '', NULL, NULL, NULL, %s, %s
-FROM d CROSS JOIN (VALUES (1, 'installed'), (2, 'opened'), (3, 'push_registered')) AS k(ord, kind)
-WHERE k.kind = 'opened'
-   OR (k.kind = 'installed' AND d.first_open = 1)
-   OR (k.kind = 'push_registered' AND d.token_new = 1 AND %s)
-ORDER BY k.ord
-RETURNING id, device_id, kind
+SELECT a.id, a.device_id, a.kind, {listens_sql("a.kind")} FROM a ORDER BY a.id
 """
 
 
@@ -303,15 +318,15 @@ def _register_postgres(
     token = data.get("push_token") or ""
     upsert = _upsert_params(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
     with connection.cursor() as cursor:
-        cursor.execute(_UPSERT_WITH_ACTIVITIES_SQL, [*upsert, app_id, now, now, bool(token)])
+        cursor.execute(
+            _upsert_with_activities_sql(), [*upsert, app_id, now, now, bool(token), app_id]
+        )
         rows = cursor.fetchall()
     if not rows:
         raise StaleCredentials(app_id)
-    kinds = {kind for _, _, kind in rows}
-    activity_ids = [activity_id for activity_id, _, _ in rows]
-    _after_commit_evaluate_triggers(
-        app_id=app_id, activities=[(activity_id, kind) for activity_id, _, kind in rows]
-    )
+    kinds = {kind for _, _, kind, _ in rows}
+    activity_ids = [activity_id for activity_id, _, _, _ in rows]
+    _after_commit_send_triggers([activity_id for activity_id, _, _, heard in rows if heard])
     return Registration(
         device_id=rows[0][1],
         installation_id=data["installation_id"],

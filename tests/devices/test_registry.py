@@ -10,6 +10,7 @@ from kombu.exceptions import OperationalError
 
 from devices.models import Device, DeviceActivity
 from devices.services import registry
+from devices.trigger_listeners import trigger_kinds_forget
 from pushmarketing.celery import app as celery_app
 from tests.api_fixtures import IOS_TOKEN, clean_cache, sdk, sdk_app  # noqa: F401
 from tests.factories import MobileAppFactory
@@ -64,6 +65,44 @@ def test_no_trigger_message_when_no_active_trigger_listens(
         response = sdk.register("inst-1")
     opened = response.json()["activity_ids"]
     assert sent == [("campaigns.triggers_evaluate", [opened], "send")]  # only the listened kind
+
+
+@pytest.mark.django_db
+def test_only_an_active_trigger_of_this_app_for_the_kind_makes_register_send(
+    sdk, sdk_app, sent, django_capture_on_commit_callbacks
+):
+    # PostgreSQL asks this inside the register statement, elsewhere through the cache: the
+    # same four conditions either way.
+    from campaigns.models import Campaign
+    from tests.factories import PushNotificationFactory
+
+    other_app = MobileAppFactory()
+    near_misses = [
+        (other_app, Campaign.Kind.TRIGGER, Campaign.Status.ACTIVE, "opened"),
+        (sdk_app, Campaign.Kind.TRIGGER, Campaign.Status.PAUSED, "opened"),
+        (sdk_app, Campaign.Kind.BATCH, Campaign.Status.ACTIVE, "opened"),
+        (sdk_app, Campaign.Kind.TRIGGER, Campaign.Status.ACTIVE, "session"),
+    ]
+    for app, kind, status, event in near_misses:
+        Campaign.objects.create(
+            name=f"{kind} {status} {event}", kind=kind, status=status, app=app,
+            notification=PushNotificationFactory(app=app), trigger={"event": event},
+        )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        sdk.register("inst-1", push_token=IOS_TOKEN)
+    assert sent == []
+
+    Campaign.objects.create(
+        name="on install", kind=Campaign.Kind.TRIGGER, status=Campaign.Status.ACTIVE,
+        app=sdk_app, notification=PushNotificationFactory(app=sdk_app),
+        trigger={"event": "installed"},
+    )  # fmt: skip
+    trigger_kinds_forget(sdk_app.id)  # created directly, not through the campaign services
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sdk.register("inst-2", push_token=IOS_TOKEN[::-1])
+    installed = DeviceActivity.objects.get(device__installation_id="inst-2", kind="installed")
+    assert installed.id in response.json()["activity_ids"]
+    assert sent == [("campaigns.triggers_evaluate", [[installed.id]], "send")]
 
 
 @pytest.mark.django_db
