@@ -1,4 +1,5 @@
-"""SDK authentication: HTTP Basic with the app's SDK key and secret, and the per-app throttle.
+"""SDK authentication: HTTP Basic with the app's SDK key and secret (the per-app throttle is in
+devices.throttle).
 
 The request's `user` stays None (no Django user, no session); `request.auth` is an `SdkApp`.
 """
@@ -11,13 +12,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
 
 from devices.models import MobileApp
 from pushmarketing.secrets import hashes_match
@@ -110,72 +108,6 @@ class SdkAppAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return f'Basic realm="{SDK_REALM}"'
-
-
-def _redis_client(backend: Any) -> Any:
-    # Django's RedisCache builds a client object per call and its incr() costs two round
-    # trips; the throttle runs on every SDK request, so keep one client per cache handle
-    # (handles are per thread) and count with one pipelined INCR + EXPIRE.
-    client = getattr(backend, "_pm_throttle_client", None)
-    if client is None:
-        client = backend._cache.get_client(write=True)
-        backend._pm_throttle_client = client
-    return client
-
-
-def _count_hit(key: str, *, ttl: int) -> int:
-    """Count one request in the window `key` and return the window's count so far."""
-    backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        pipe = _redis_client(backend).pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, ttl)
-        return int(pipe.execute()[0])
-    if backend.add(key, 1, timeout=ttl):
-        return 1
-    try:
-        return backend.incr(key)
-    except ValueError:  # the window expired between add and incr
-        backend.add(key, 1, timeout=ttl)
-        return 1
-
-
-class SdkAppThrottle(BaseThrottle):
-    """Fixed one-window counter per app key (`sdk_app` rate). One cache INCR per request,
-    unlike DRF's SimpleRateThrottle which stores and rewrites every request timestamp."""
-
-    scope = "sdk_app"
-
-    def __init__(self) -> None:
-        from rest_framework.settings import api_settings
-
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
-        self.limit, self.period = self._parse(rate)
-        self._wait = 0.0
-
-    @staticmethod
-    def _parse(rate: str | None) -> tuple[int | None, int]:
-        if not rate:
-            return None, 60
-        count, _, unit = rate.partition("/")
-        period = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
-        return int(count), period
-
-    def allow_request(self, request: Request, view: Any) -> bool:
-        app = request.auth
-        if self.limit is None or not isinstance(app, SdkApp):
-            return True
-        now = time.time()
-        window = int(now // self.period)
-        key = f"pm:throttle:{self.scope}:{app.sdk_key}:{self.period}:{window}"
-        count = _count_hit(key, ttl=self.period + 1)
-        if count > self.limit:
-            self._wait = (window + 1) * self.period - now
-            return False
-        return True
-
-    def wait(self) -> float | None:
-        return self._wait
 
 
 class SdkAppAuthenticationScheme(OpenApiAuthenticationExtension):

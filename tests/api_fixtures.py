@@ -12,6 +12,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
 from devices.authentication import sdk_app_cache_clear
+from devices.throttle import throttle_leases_clear
 from tests.factories import DEFAULT_SDK_SECRET, MobileAppFactory
 
 IOS_TOKEN = "ab" * 32
@@ -46,6 +47,7 @@ class SdkClient:
 def clear_throttle_counts() -> None:
     """Each test starts with fresh throttle windows. On Redis only the throttle's keys go:
     the same database may hold the Celery broker's queues."""
+    throttle_leases_clear()
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         client = backend._cache.get_client(write=True)

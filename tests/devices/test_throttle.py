@@ -1,0 +1,54 @@
+"""The SDK throttle's leases, against the real shared cache (Redis on the PostgreSQL run)."""
+
+from __future__ import annotations
+
+import pytest
+
+from devices import throttle
+from tests.api_fixtures import clear_throttle_counts
+
+KEY = "pm:throttle:sdk_app:test-key:60:1"
+
+
+@pytest.fixture(autouse=True)
+def fresh_windows() -> None:
+    clear_throttle_counts()
+
+
+def test_lease_is_one_percent_of_the_limit_capped():
+    assert [throttle.lease_size(n) for n in (3, 99, 100, 1000, 3000, 10**8)] == [
+        1, 1, 1, 10, 25, 25,
+    ]  # fmt: skip
+
+
+def test_one_process_admits_exactly_the_limit_claiming_a_lease_at_a_time():
+    assert all(throttle.admit(KEY, limit=1000, ttl=61) for _ in range(995))
+    assert throttle._add_hits(KEY, 0, ttl=61) == 1000  # 100 claims of 10, not 995 counts
+    admitted = [throttle.admit(KEY, limit=1000, ttl=61) for _ in range(10)]
+    assert admitted == [True] * 5 + [False] * 5
+
+
+def test_processes_together_never_pass_the_limit():
+    # Three processes (their local leases swapped in and out) take turns on one window.
+    leases: list[dict[str, int]] = [{}, {}, {}]
+    admitted = 0
+    for call in range(1200):
+        throttle._leases.clear()
+        throttle._leases.update(leases[call % 3])
+        admitted += throttle.admit(KEY, limit=1000, ttl=61)
+        leases[call % 3] = dict(throttle._leases)
+    unspent = sum(lease.get(KEY, 0) for lease in leases)
+    assert admitted + unspent == 1000  # refused early: only hits still leased elsewhere
+    assert unspent <= 3 * throttle.lease_size(1000)
+
+
+def test_a_claim_crossing_the_limit_gets_only_what_is_left():
+    throttle._add_hits(KEY, 998, ttl=61)  # other processes took 998 of 1000
+    assert [throttle.admit(KEY, limit=1000, ttl=61) for _ in range(3)] == [True, True, False]
+
+
+def test_a_new_window_drops_the_old_windows_leftovers():
+    throttle.admit(KEY, limit=1000, ttl=61)
+    assert throttle._leases == {KEY: 9}
+    throttle.admit(KEY[:-1] + "2", limit=1000, ttl=61)
+    assert throttle._leases == {KEY[:-1] + "2": 9}
