@@ -9,4 +9,4 @@ RUN DEBUG=1 python manage.py collectstatic --noinput
 RUN useradd --system --uid 1000 app && mkdir -p /app/var && chown -R app /app/var
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "pushmarketing.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4"]
+CMD ["gunicorn", "-c", "python:pushmarketing.gunicorn_conf", "pushmarketing.wsgi:application"]

@@ -19,7 +19,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    # Set but empty counts as unset: docker-compose passes `${NAME:-}` through as "".
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -120,9 +121,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests: a file (not :memory:) so the real Celery worker subprocess opens the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_pushmarketing.sqlite3")}
 else:
-    # A health check is one extra `SELECT 1` round trip per request; a pooled, supervised
-    # database (or the registration benchmark) may turn it off.
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
+    # Off, as Django ships it: a health check is one more `SELECT 1` round trip on every
+    # request (a tenth of a registration's cost). Without it a connection broken by a database
+    # restart fails one request per process, which then reconnects.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", False)
     # Server-side binding, and psycopg preparing a statement once a connection has run it 5
     # times: the hot statements (SDK register, the send path) skip PostgreSQL's parse and
     # plan, which cost more than running them. DB_PREPARED_STATEMENTS=0 for a pooler that
