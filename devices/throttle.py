@@ -28,8 +28,8 @@ from devices.authentication import SdkApp
 LEASE_SHARE = 100  # a lease is at most 1/LEASE_SHARE of the limit...
 LEASE_MAX = 25  # ...and at most this many hits
 
-# window key -> hits this process may still admit. Only the current windows' keys are kept.
-_leases: dict[str, int] = {}
+# (counter name, window) -> hits this process may still admit, for the current window only.
+_leases: dict[tuple[str, int], int] = {}
 _leases_lock = threading.Lock()
 
 
@@ -54,7 +54,7 @@ def _redis_client(backend: Any) -> Any:
 
 
 def _add_hits(key: str, hits: int, *, ttl: int) -> int:
-    """Add `hits` to the window `key`'s shared count and return the count afterwards."""
+    """Add `hits` to the shared count `key` and return the count afterwards."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         pipe = _redis_client(backend).pipeline(transaction=False)
@@ -70,26 +70,33 @@ def _add_hits(key: str, hits: int, *, ttl: int) -> int:
         return hits
 
 
-def _take_local(key: str) -> bool:
+def _take_local(lease: tuple[str, int]) -> bool:
     with _leases_lock:
-        left = _leases.get(key, 0)
+        left = _leases.get(lease, 0)
         if left:
-            _leases[key] = left - 1
+            _leases[lease] = left - 1
         return bool(left)
 
 
-def admit(key: str, *, limit: int, ttl: int) -> bool:
-    """Admit one call in the window `key` if the window's count stays within `limit`."""
-    if _take_local(key):
+def _keep_local(lease: tuple[str, int], hits: int) -> None:
+    with _leases_lock:
+        window = lease[1]
+        for stale in [held for held in _leases if held[1] != window]:
+            del _leases[stale]  # earlier windows' leftovers are worth nothing now
+        _leases[lease] = _leases.get(lease, 0) + hits
+
+
+def admit(name: str, window: int, *, limit: int, ttl: int) -> bool:
+    """Admit one call in counter `name`'s `window` if the window's count stays within
+    `limit`. The shared count lives under `name:window` for `ttl` seconds."""
+    lease = (name, window)
+    if _take_local(lease):
         return True
     size = lease_size(limit)
-    count = _add_hits(key, size, ttl=ttl)
+    count = _add_hits(f"{name}:{window}", size, ttl=ttl)
     granted = max(0, min(size, limit - (count - size)))
     if granted > 1:
-        with _leases_lock:
-            if key not in _leases:  # a new window: forget the last one's leftovers
-                _leases.clear()
-            _leases[key] = _leases.get(key, 0) + granted - 1
+        _keep_local(lease, granted - 1)
     return granted > 0
 
 
@@ -120,8 +127,8 @@ class SdkAppThrottle(BaseThrottle):
             return True
         now = time.time()
         window = int(now // self.period)
-        key = f"pm:throttle:{self.scope}:{app.sdk_key}:{self.period}:{window}"
-        if admit(key, limit=self.limit, ttl=self.period + 1):
+        name = f"pm:throttle:{self.scope}:{app.sdk_key}:{self.period}"
+        if admit(name, window, limit=self.limit, ttl=self.period + 1):
             return True
         self._wait = (window + 1) * self.period - now
         return False
