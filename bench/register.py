@@ -8,7 +8,8 @@ aiohttp client when wrk is missing).
 
 Each request is the first open of a new installation (distinct installation id and APNs
 token): the upsert plus three activity rows, the heaviest register statement. No trigger
-campaign listens, as for most opens of most apps. Target: ≥ 1,000 registrations/s with p99
+campaign listens, as for most opens of most apps (`--trigger opened` adds one: each call then
+also publishes a Celery message). Target: ≥ 1,000 registrations/s with p99
 < 50 ms on 2 cores. Prints requests/s, p50, p99, errors, the device count found in the
 database afterwards, and the gunicorn workers' CPU per registration (the figure that depends
 least on what else the machine is doing).
@@ -147,10 +148,23 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
         f"""
         from devices.models import MobileApp
         from pushmarketing.secrets import keyed_hash
-        MobileApp.objects.create(name="Bench app", sdk_key={SDK_KEY!r},
-                                 sdk_secret_hash=keyed_hash({SDK_SECRET!r}))
+        app = MobileApp.objects.create(name="Bench app", sdk_key={SDK_KEY!r},
+                                       sdk_secret_hash=keyed_hash({SDK_SECRET!r}))
         """
     )
+    if args.trigger:
+        # An active trigger campaign listening for that activity: each registration then
+        # also publishes a Celery message (nobody consumes them here; purged afterwards).
+        seed += textwrap.dedent(
+            f"""
+            from campaigns.models import Campaign
+            from notifications.models import PushNotification
+            push = PushNotification.objects.create(app=app, name="Bench", message="Hi",
+                                                   status="approved")
+            Campaign.objects.create(name="Bench trigger", kind="trigger", status="active",
+                                    app=app, notification=push, trigger={{"event": {args.trigger!r}}})
+            """
+        )
     subprocess.run([PYTHON, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True)
 
 
@@ -274,6 +288,12 @@ def count_devices(env: dict[str, str]) -> int:
     return int(out.strip().splitlines()[-1])
 
 
+def purge_trigger_queue(env: dict[str, str]) -> None:
+    import redis
+
+    redis.Redis.from_url(env["REDIS_URL"]).delete("send")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10)
@@ -281,6 +301,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="default: production's, one per core")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--worker-class", choices=["gthread", "sync"], help="default: sync")
+    parser.add_argument(
+        "--trigger",
+        choices=["installed", "opened", "push_registered"],
+        help="add an active trigger campaign listening for this activity",
+    )
     parser.add_argument("--database", default="pm_bench")
     parser.add_argument(
         "--db-options",
@@ -309,12 +334,15 @@ def main() -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        if args.trigger:
+            purge_trigger_queue(env)
     devices = count_devices(env)
     shutil.rmtree(env["PM_VAR_DIR"], ignore_errors=True)
     print(
         f"register: loader={loader} connections={args.connections} duration={args.duration}s "
         f"gunicorn: {args.workers or os.cpu_count()} {args.worker_class or 'sync'} workers"
         + (f" x {args.threads} threads" if args.threads else "")
+        + (f", a trigger campaign listens for {args.trigger!r}" if args.trigger else "")
     )
     print(
         f"  requests/s={result['rps']:.0f}  p50={result['p50_ms']:.1f} ms  "
