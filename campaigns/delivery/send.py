@@ -1,4 +1,4 @@
-"""Send one chunk of a run: claim → check → render → send → record.
+"""Send one chunk of a run: claim → check → quiet hours → throttle → render → send → record.
 
 Statements per chunk are constant (claim, run, rows+devices, leads, credentials, add-on, a
 few grouped UPDATEs), whatever the chunk size. Personalization is compiled once per chunk and
@@ -28,6 +28,7 @@ from campaigns.delivery.record import (
 )
 from campaigns.delivery.transport import pushes_send
 from campaigns.models import CampaignRun, Delivery
+from campaigns.qualification import quiet_hours_release, zone_for
 from devices.eligibility import device_ineligibility
 from devices.lead_fields import lead_token_values
 from devices.models import Device, Lead, PushCredential
@@ -55,6 +56,7 @@ MAX_FOLLOW_UP_SECONDS = 1800
 class SendSummary:
     claimed: int = 0
     skipped: int = 0
+    quiet: int = 0
     throttled: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -87,12 +89,13 @@ def deliveries_send(*, run_id: int, first_id: int, last_id: int) -> SendSummary:
         _follow_up(run=run, first_id=first_id, last_id=last_id, due=due)
     run_complete_if_done(run_id=run_id, now=timezone.now())
     logger.info(
-        "send: run %s [%s..%s] claimed %s skipped %s throttled %s %s",
+        "send: run %s [%s..%s] claimed %s skipped %s quiet %s throttled %s %s",
         run_id,
         first_id,
         last_id,
         summary.claimed,
         summary.skipped,
+        summary.quiet,
         summary.throttled,
         summary.counts,
     )
@@ -138,6 +141,11 @@ def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
         deliveries_record_skipped(run_id=run.id, claimed_at=batch.claimed_at, skips=skips)
         summary.skipped = len(skips)
     sendable = [row for row in batch.rows if row.id not in skips]
+    quiet = _quiet_hours_holds(batch, sendable, now=now)
+    if quiet:
+        deliveries_requeue(run_id=run.id, claimed_at=batch.claimed_at, not_before=quiet)
+        summary.quiet = len(quiet)
+        sendable = [row for row in sendable if row.id not in quiet]
     if not sendable:
         return
     allowed, held = _throttle(batch, sendable)
@@ -180,6 +188,29 @@ def _skips(batch: _Batch) -> dict[int, tuple[str, str]]:
         if reasons:
             skips[row.id] = (row.platform, reasons[0])
     return skips
+
+
+def _quiet_hours_holds(
+    batch: _Batch, rows: list[ClaimedDelivery], *, now: datetime
+) -> dict[int, datetime]:
+    """Rows whose device is inside the campaign's quiet hours now, with when they end there.
+
+    Runs plan their rows past quiet hours, but a retry's backoff, a throttle or a backlog can
+    carry a row into them after planning; such a row waits for the morning instead of
+    waking the phone. Samples (no campaign) ignore quiet hours."""
+    quiet = batch.run.campaign.quiet_hours if batch.run.campaign else None
+    if not quiet:
+        return {}
+    release_by_zone: dict[str, datetime | None] = {}
+    holds: dict[int, datetime] = {}
+    for row in rows:
+        zone_name = batch.devices[row.id].time_zone
+        if zone_name not in release_by_zone:
+            release_by_zone[zone_name] = quiet_hours_release(now, quiet, zone_for(zone_name))
+        release = release_by_zone[zone_name]
+        if release is not None:
+            holds[row.id] = release
+    return holds
 
 
 def _throttle(batch: _Batch, rows: list[ClaimedDelivery]) -> tuple[set[int], dict[int, datetime]]:

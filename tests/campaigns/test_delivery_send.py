@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.delivery import tasks
+from campaigns.delivery import send, tasks
 from campaigns.delivery.send import deliveries_send
 from campaigns.models import Campaign, CampaignRun, Delivery
 from devices.models import Device, PushCredential
@@ -309,6 +309,42 @@ def test_run_throttle_requeues_what_exceeds_the_rate(
     # Spread at the throttle's rate (2/s): one row due every 0.5 s, not all at once.
     gaps = [(b.not_before - a.not_before).total_seconds() for a, b in itertools.pairwise(queued)]
     assert gaps == [pytest.approx(0.5, abs=0.01)] * 2
+
+
+def test_rows_carried_into_quiet_hours_wait_for_their_end(
+    addon_on, push_app, make_devices, scripted_transport, enqueued,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    # Planned before quiet hours, but (say) a retry backoff brought these rows to a moment
+    # that is night in Tokyo and day in Paris: Tokyo's wait for the morning, Paris's go.
+    from zoneinfo import ZoneInfo
+
+    now_tokyo = timezone.now().astimezone(ZoneInfo("Asia/Tokyo"))
+    start, end = now_tokyo - timedelta(hours=1), now_tokyo + timedelta(hours=1)
+    quiet = {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+    tokyo = make_devices(2, time_zone="Asia/Tokyo")
+    paris = make_devices(2, prefix="ok-paris", time_zone="Europe/Paris")
+    run = run_create(app=push_app, devices=tokyo + paris)
+    campaign = Campaign.objects.create(
+        name="Nightly", kind=Campaign.Kind.BATCH, app=push_app,
+        notification=run.notification, quiet_hours=quiet,
+    )  # fmt: skip
+    CampaignRun.objects.filter(pk=run.pk).update(campaign=campaign)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = _send_all(run)
+
+    assert summary.quiet == 2
+    assert sorted(p.token for p in scripted_transport.sent) == sorted(d.push_token for d in paris)
+    held = list(run.deliveries.filter(status=S.QUEUED))
+    assert sorted(d.device_id for d in held) == sorted(d.id for d in tokyo)
+    quiet_end = end.replace(second=0, microsecond=0)
+    assert {d.not_before for d in held} == {quiet_end}
+    assert all(d.attempts == 0 and d.claimed_at is None for d in held)
+    # One follow-up towards the end of quiet hours in Tokyo (far-off ones hop every 30 min).
+    assert [call["countdown"] for call in enqueued] == [send.MAX_FOLLOW_UP_SECONDS]
+    run.refresh_from_db()
+    assert run.status == CampaignRun.Status.SENDING  # not complete while rows wait
 
 
 @pytest.mark.parametrize("size", [10, 60])
