@@ -44,6 +44,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench import transport  # noqa: E402 - its simulator start-up and its ceiling measurement
 from campaigns import services  # noqa: E402
 from campaigns.models import Campaign, CampaignRun, Delivery  # noqa: E402
 from devices.models import Device, DeviceActivity, Lead, MobileApp  # noqa: E402
@@ -59,25 +60,6 @@ SEED_BATCH = 20_000
 
 
 # --- processes ----------------------------------------------------------------------------
-
-
-def start_simulator(directory: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    """`manage.py push_simulator` on free ports; returns the settings it prints."""
-    command = [sys.executable, "manage.py", "push_simulator", "--fcm-port", "0",
-               "--apns-port", "0", "--dir", directory]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    printed: dict[str, str] = {}
-    assert process.stdout is not None
-    while "PUSH_SIMULATOR_FCM_PORT" not in printed:
-        line = process.stdout.readline()
-        if not line:
-            raise SystemExit(f"simulator failed to start: {process.stderr.read()}")
-        if line.startswith("  ") and "=" in line:
-            name, value = line.strip().split("=", 1)
-            printed[name] = value
-    return process, printed
 
 
 def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess.Popen[bytes]:
@@ -216,10 +198,6 @@ def wait_run(run_id: int, timeout: float) -> CampaignRun:
 
 
 def transport_ceiling(sim: dict[str, str], directory: str, count: int) -> list[str]:
-    try:
-        from bench import transport
-    except ImportError:
-        return ["transport ceiling: bench/transport.py not found (wt-providers)"]
     lines = []
     configs = transport.configs(sim, directory, settings.PUSH_SEND_CONCURRENCY)
     for provider in ("fcm", "apns"):
@@ -323,7 +301,8 @@ def main() -> int:
                   f"({run.total / resolved:,.0f} rows/s)")  # fmt: skip
             return 0
 
-        simulator, sim = start_simulator(directory)
+        simulator = transport.start_simulator(directory)
+        sim = simulator.settings
         try:
             env = {**os.environ, "DEBUG": "1", **sim}
             worker = start_worker(env, args.workers, Path(directory) / "worker.log")
@@ -360,7 +339,7 @@ def main() -> int:
             for line in transport_ceiling(sim, directory, args.transport_count):
                 print(line)
         finally:
-            stop(simulator)  # also when anything above fails
+            stop(simulator.process)  # also when anything above fails
     return 0
 
 
