@@ -33,8 +33,9 @@ class ManagementThrottle(UserRateThrottle):
     scope = "management"
 
 
-class ManagementApi(generics.GenericAPIView):
-    """Base for /api/v1/ views: Bearer token, add-on on, admin or marketer, throttled."""
+class ManagementAccess:
+    """What every /api/v1/ view requires: Bearer token, add-on on, admin or marketer,
+    throttled."""
 
     authentication_classes = [ApiTokenAuthentication]
     permission_classes = [
@@ -43,6 +44,11 @@ class ManagementApi(generics.GenericAPIView):
         role_permission(Role.ADMIN, Role.MARKETER),
     ]
     throttle_classes = [ManagementThrottle]
+
+
+class ManagementApi(ManagementAccess, generics.GenericAPIView):
+    """Base for the paginated, filtered /api/v1/ list and detail views."""
+
     pagination_class = ManagementPagination
     filter_serializer: type[serializers.Serializer] | None = None
 
