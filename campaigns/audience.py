@@ -88,17 +88,22 @@ def _column_choice(column: str, choices: tuple[str, ...]) -> Callable[[dict[str,
     return build
 
 
+def _text_condition(row: dict[str, Any], where: str) -> tuple[str, str]:
+    """A text row's (op, value), checked: a known op, and a value unless the op is is_empty."""
+    op = row.get("op") or "equals"
+    if op not in TEXT_OPS:
+        raise AudienceError(f"{where}.op", f"must be one of: {', '.join(TEXT_OPS)}")
+    value = row.get("value", "")
+    if op != "is_empty" and (not isinstance(value, str) or not value.strip()):
+        raise AudienceError(f"{where}.value", "is required")
+    if isinstance(value, str) and len(value) > 255:
+        raise AudienceError(f"{where}.value", "must be at most 255 characters")
+    return op, value.strip() if isinstance(value, str) else ""
+
+
 def _column_text(column: str) -> Callable[[dict[str, Any], str], Q]:
     def build(row: dict[str, Any], where: str) -> Q:
-        op = row.get("op") or "equals"
-        if op not in TEXT_OPS:
-            raise AudienceError(f"{where}.op", f"must be one of: {', '.join(TEXT_OPS)}")
-        value = row.get("value", "")
-        if op != "is_empty" and (not isinstance(value, str) or not value.strip()):
-            raise AudienceError(f"{where}.value", "is required")
-        if isinstance(value, str) and len(value) > 255:
-            raise AudienceError(f"{where}.value", "must be at most 255 characters")
-        return _text_q(column, op, value.strip() if isinstance(value, str) else "")
+        return _text_q(column, *_text_condition(row, where))
 
     return build
 
@@ -159,13 +164,7 @@ def _lead_field(row: dict[str, Any], where: str) -> Q:
     name = row.get("lead_field")
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         raise AudienceError(f"{where}.lead_field", "is required (a standard or custom field name)")
-    op = row.get("op") or "equals"
-    if op not in TEXT_OPS:
-        raise AudienceError(f"{where}.op", f"must be one of: {', '.join(TEXT_OPS)}")
-    value = row.get("value", "")
-    if op != "is_empty" and (not isinstance(value, str) or not value.strip()):
-        raise AudienceError(f"{where}.value", "is required")
-    value = value.strip() if isinstance(value, str) else ""
+    op, value = _text_condition(row, where)
     leads = Lead.objects.filter(pk=OuterRef("lead_id"))
     attr = STANDARD_LEAD_FIELDS.get(name.strip())
     if attr is None:
