@@ -27,6 +27,12 @@ def addon_on(db: None) -> AddOn:
 
 
 @pytest.fixture
+def addon_enabled(transactional_db: None) -> None:
+    """addon_on for tests whose writes a worker process must see (transactional)."""
+    AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
+
+
+@pytest.fixture
 def admin_user(db: None):
     return UserFactory(username="alice-admin", role="admin")
 

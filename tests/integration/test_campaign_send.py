@@ -17,7 +17,6 @@ from campaigns.models import Campaign, CampaignRun, Delivery
 from devices.models import Device, DeviceActivity
 from notifications.simulator import client as sim_client
 from pushmarketing.celery import app as celery_app
-from pushmarketing.models import AddOn
 from tests.campaign_fixtures import approve
 from tests.delivery_fixtures import apns_token, assert_counters_match, simulator_app
 from tests.factories import DeviceFactory, LeadFactory, PushNotificationFactory, UserFactory
@@ -26,11 +25,6 @@ from tests.worker_fixtures import *  # noqa: F403 - celery_worker fixtures
 from tests.worker_fixtures import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def addon_enabled(transactional_db: None) -> None:
-    AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from campaigns.models import CampaignRun, Delivery
 from devices.models import Device, PushCredential
 from notifications.simulator import client as sim_client
 from pushmarketing.addons import addon_set_enabled
-from pushmarketing.models import AddOn
 from tests.delivery_fixtures import apns_token, assert_counters_match, run_create, simulator_app
 from tests.factories import DeviceFactory, UserFactory
 from tests.worker_fixtures import *  # noqa: F403 - celery_worker fixtures
@@ -25,11 +24,6 @@ from tests.worker_fixtures import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 S = Delivery.Status
-
-
-@pytest.fixture
-def addon_enabled(transactional_db: None) -> None:
-    AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
 
 
 @pytest.fixture
