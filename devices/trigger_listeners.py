@@ -13,8 +13,6 @@ never stale."""
 
 from __future__ import annotations
 
-from functools import cache as memoize
-
 from django.apps import apps
 from django.core.cache import cache
 
@@ -46,7 +44,6 @@ def trigger_kinds_forget(app_id: int) -> None:
     cache.delete(_key(app_id))
 
 
-@memoize
 def listens_sql(kind_column: str) -> str:
     """PostgreSQL: true when an active trigger campaign of the app (the one `%s`) listens for
     the activity kind in `kind_column` — the question trigger_kinds_for answers."""
