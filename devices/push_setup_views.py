@@ -20,11 +20,7 @@ from devices.services.test_devices import (
     test_device_unmark,
 )
 from pushmarketing.roles import Role
-from pushmarketing.ui import addon_required, role_required
-
-
-def _errors(exc: ValidationError) -> str:
-    return " ".join(str(m) for messages_ in exc.message_dict.values() for m in messages_)
+from pushmarketing.ui import addon_required, role_required, service_error_text
 
 
 def _back(app: MobileApp, request: HttpRequest) -> HttpResponse:
@@ -53,7 +49,7 @@ def test_device_pairing_create_view(request: HttpRequest, app_id: int) -> HttpRe
             app=app, name=request.POST.get("name", ""), actor=request.user
         )
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, service_error_text(exc))
         return _back(app, request)
     return redirect("test-device-pairing", app_id=app.pk, pairing_id=pairing.pk)
 
@@ -95,7 +91,7 @@ def test_device_mark_view(request: HttpRequest, app_id: int) -> HttpResponse:
             app=app, device_id=device_id, name=request.POST.get("name", ""), actor=request.user
         )
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, service_error_text(exc))
     else:
         messages.success(request, f"“{device.test_device_name}” is now a test device.")
     return _back(app, request)
@@ -109,7 +105,7 @@ def test_device_unmark_view(request: HttpRequest, app_id: int, device_id: int) -
     try:
         test_device_unmark(app=app, device_id=device_id, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, _errors(exc))
+        messages.error(request, service_error_text(exc))
     else:
         messages.success(request, "The device is no longer a test device.")
     return _back(app, request)

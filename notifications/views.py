@@ -22,7 +22,12 @@ from notifications.images import image_absolute_url, image_name_is_stored, image
 from notifications.models import PushNotification
 from notifications.previews import preview_build, rules_help
 from pushmarketing.roles import Role, user_has_role
-from pushmarketing.ui import addon_required, role_required
+from pushmarketing.ui import (
+    addon_required,
+    apply_service_errors,
+    role_required,
+    service_error_text,
+)
 
 PAGE_SIZE = 25
 VIEWERS = (Role.MARKETER, Role.APPROVER)
@@ -92,7 +97,7 @@ def notification_create(request: HttpRequest) -> HttpResponse:
                     app=form.cleaned_data["app"], actor=request.user, fields=form.service_fields()
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, f"Saved “{notification.name}” as a draft.")
                 return redirect("notification-edit", notification_id=notification.pk)
@@ -105,13 +110,6 @@ def _create_initial(request: HttpRequest) -> dict[str, Any]:
     app_id = request.GET.get("app", "")
     first_app = MobileApp.objects.order_by("name").values_list("pk", flat=True).first()
     return {"app": int(app_id) if app_id.isdigit() else first_app}
-
-
-def _errors_to_form(form: NotificationForm, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        target = None if field == "__all__" or field not in form.fields else field
-        for error in errors:
-            form.add_error(target, error)
 
 
 @addon_required
@@ -129,7 +127,7 @@ def notification_edit(request: HttpRequest, notification_id: int) -> HttpRespons
                     notification=notification, actor=request.user, fields=fields
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                apply_service_errors(form, exc)
             else:
                 messages.success(request, "Saved.")
                 return redirect("notification-edit", notification_id=notification.pk)
@@ -179,8 +177,7 @@ def notification_approve(request: HttpRequest, notification_id: int) -> HttpResp
     try:
         services.notification_approve(notification=notification, actor=request.user)
     except ValidationError as exc:
-        reasons = [e for errors in exc.message_dict.values() for e in errors]
-        messages.error(request, "Not approved: " + " ".join(reasons))
+        messages.error(request, "Not approved: " + service_error_text(exc))
     else:
         messages.success(request, f"Approved “{notification.name}”. Campaigns can now use it.")
     return redirect("notification-detail", notification_id=notification.pk)

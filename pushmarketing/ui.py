@@ -27,6 +27,11 @@ def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, problems)
 
 
+def service_error_text(exc: ValidationError) -> str:
+    """A service's errors as one sentence, for a flash message on a page without a form."""
+    return " ".join(str(message) for message in exc.messages)
+
+
 def role_required(*roles: str) -> Callable[[View], View]:
     """Login, then require one of `roles` (admins always pass). Refused on the server: 403."""
 
