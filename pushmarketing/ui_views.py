@@ -23,7 +23,7 @@ from pushmarketing.services import (
     user_set_password,
     user_set_roles,
 )
-from pushmarketing.ui import apply_service_errors, role_required
+from pushmarketing.ui import apply_service_errors, role_required, service_error_text
 
 User = get_user_model()
 AUDIT_PAGE_SIZE = 50
@@ -186,7 +186,7 @@ def user_set_active(request: HttpRequest, user_id: int) -> HttpResponse:
             user_deactivate(user=target, actor=request.user)
             messages.success(request, f"{target.get_username()} deactivated.")
     except ValidationError as exc:
-        messages.error(request, "; ".join(exc.messages))
+        messages.error(request, service_error_text(exc))
     return redirect("user-detail", user_id=target.pk)
 
 
