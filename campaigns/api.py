@@ -139,7 +139,7 @@ class CampaignListApi(_CampaignApi):
 class CampaignDetailApi(_CampaignApi):
     @extend_schema(responses=CampaignDetailOutput, summary="A campaign with totals and runs")
     def get(self, request: Request, campaign_id: int) -> Response:
-        campaign = services.campaign_status_refresh(get_object_or_404(Campaign, pk=campaign_id))
+        campaign = get_object_or_404(Campaign, pk=campaign_id)
         progress = selectors.campaign_progress(campaign)
         return Response(
             {

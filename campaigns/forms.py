@@ -13,8 +13,8 @@ from django import forms
 
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError
+from campaigns.rules import TRIGGER_EVENTS
 from campaigns.scheduling import WEEKDAYS
-from campaigns.triggers import TRIGGER_EVENTS
 from devices.models import MobileApp
 from notifications.models import PushNotification
 

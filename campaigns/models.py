@@ -71,8 +71,8 @@ class Campaign(models.Model):
 class CampaignRun(models.Model):
     """One execution: a batch run, the stream of a trigger campaign, a sample send or an API send.
 
-    Counters are incremented per batch by the send path, so dashboards never count deliveries
-    at request time."""
+    Rows, counters and status are written by campaigns.ledger only (status through the table in
+    campaigns.lifecycle); dashboards never count deliveries at request time."""
 
     class Kind(models.TextChoices):
         BATCH = "batch", "Batch"
@@ -83,6 +83,7 @@ class CampaignRun(models.Model):
     class Status(models.TextChoices):
         RESOLVING = "resolving", "Resolving audience"
         SENDING = "sending", "Sending"
+        LISTENING = "listening", "Listening"
         PAUSED = "paused", "Paused"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
@@ -102,6 +103,9 @@ class CampaignRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    # A trigger campaign's stream: the run each activation opens, listening while the campaign
+    # is active (later fires of a device that already has a row there go to their own runs).
+    is_stream = models.BooleanField(default=False)
     total = models.PositiveIntegerField(default=0)
     # Per-platform outcome counters, incremented per batch with F() by the send path.
     queued_ios = models.PositiveIntegerField(default=0)

@@ -1,7 +1,7 @@
 """Schedules: now, at a moment, recurring (daily/weekly at a UTC time), or at a local time in
 each device's own zone. The database is the schedule (`Campaign.next_run_at`), so restarts
-lose nothing; `schedules_due_claim` claims each due campaign with a conditional UPDATE, so two
-beat schedulers never start one campaign twice."""
+lose nothing; campaigns.services.campaigns_due_start opens each due campaign's run under its
+row lock, so two beat schedulers never start one campaign twice."""
 
 from __future__ import annotations
 
@@ -87,29 +87,3 @@ def first_run_at(campaign: Campaign, now: dt.datetime) -> dt.datetime:
     """When a started campaign first runs: its next scheduled time, or now for a local-time
     schedule whose earliest zone has already reached the time."""
     return next_run_after(campaign, now) or now
-
-
-def schedules_due_claim(*, now: dt.datetime) -> list[int]:
-    """Claim every due scheduled campaign; returns the ids this caller won.
-
-    The UPDATE matches on the `next_run_at` we read: if another scheduler claimed it first,
-    that value has moved on and our UPDATE changes 0 rows."""
-    won = []
-    due = Campaign.objects.filter(
-        status=Campaign.Status.SCHEDULED, kind=Campaign.Kind.BATCH, next_run_at__lte=now
-    ).only("id", "next_run_at", "schedule_kind", "schedule_spec", "schedule_at")
-    for campaign in due:
-        following = (
-            next_run_after(campaign, now)
-            if campaign.schedule_kind == Campaign.ScheduleKind.RECURRING
-            else None
-        )
-        changes: dict[str, Any] = {"next_run_at": following}
-        if following is None:
-            changes["status"] = Campaign.Status.RUNNING
-        claimed = Campaign.objects.filter(
-            pk=campaign.pk, status=Campaign.Status.SCHEDULED, next_run_at=campaign.next_run_at
-        ).update(**changes)
-        if claimed == 1:
-            won.append(campaign.pk)
-    return won

@@ -1,4 +1,7 @@
-"""Celery interfaces for campaigns: each task parses ids and calls one service."""
+"""Celery interfaces for campaigns: each task parses ids and calls one service.
+
+Tasks are enqueued by name from campaigns.enqueue; nothing imports this module but Celery's
+autodiscovery."""
 
 from __future__ import annotations
 
@@ -7,17 +10,16 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from campaigns import scheduling, services, triggers
+from campaigns import resolve, services, triggers
 
 logger = logging.getLogger(__name__)
 
 
-# acks_late: the service locks the campaign row and refuses to open a second run while one is
-# open, so a redelivered task after a crash either redoes rolled-back work or does nothing.
-@shared_task(name="campaigns.campaign_run_start", acks_late=True)
-def campaign_run_start(campaign_id: int, started_by_id: int | None = None) -> int | None:
-    run = services.campaign_run_start(campaign_id=campaign_id, started_by_id=started_by_id)
-    return run.pk if run is not None else None
+# acks_late: the service locks the run and resolves it only while it is `resolving`, so a
+# redelivered task after a crash either redoes rolled-back work or does nothing.
+@shared_task(name="campaigns.run_resolve", acks_late=True, ignore_result=True)
+def run_resolve(run_id: int) -> None:
+    resolve.run_resolve(run_id=run_id)
 
 
 # Safe to run twice only in the sense that a redelivered evaluation of the same activities
@@ -27,12 +29,10 @@ def triggers_evaluate(activity_ids: list[int]) -> int:
     return triggers.triggers_evaluate(activity_ids=[int(i) for i in activity_ids])
 
 
-@shared_task(name="campaigns.schedules_tick")
+@shared_task(name="campaigns.schedules_tick", ignore_result=True)
 def schedules_tick() -> list[int]:
-    """Beat, every 30 s: start the scheduled campaigns that are due (claimed in the DB)."""
-    won = scheduling.schedules_due_claim(now=timezone.now())
-    for campaign_id in won:
-        campaign_run_start.apply_async(args=(campaign_id, None), queue="default")
-    if won:
-        logger.info("campaigns: schedules_tick started %s", won)
-    return won
+    """Beat, every 30 s: open a run for each scheduled campaign that is due."""
+    started = services.campaigns_due_start(now=timezone.now())
+    if started:
+        logger.info("campaigns: schedules_tick started %s", started)
+    return started

@@ -31,64 +31,22 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from campaigns.delivery.dispatch import deliveries_dispatch_ids
+from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
+from campaigns.ledger.runs import run_open, run_settle
 from campaigns.models import Campaign, CampaignRun, Delivery
-from campaigns.qualification import (
-    RuleError,
-    already_qualified_q,
-    capped_leads,
-    planned_send_at,
-)
+from campaigns.qualification import already_qualified_q, capped_leads, planned_send_at
+from campaigns.rules import ACTIVITY_CONSTRAINTS
+from campaigns.selectors import notification_platforms, sendable_devices
 from devices.models import DeviceActivity
 from pushmarketing.addons import mobile_push_enabled
 
 logger = logging.getLogger(__name__)
 
-TRIGGER_EVENTS: dict[str, str] = {
-    DeviceActivity.Kind.INSTALLED: "Mobile app is installed (first open)",
-    DeviceActivity.Kind.OPENED: "Mobile app is opened",
-    DeviceActivity.Kind.CUSTOM_ACTION: "Has mobile app activity",
-    DeviceActivity.Kind.SESSION: "Has mobile app session",
-    DeviceActivity.Kind.PUSH_TAPPED: "Taps push notification",
-    DeviceActivity.Kind.PUSH_REGISTERED: "Registers for push",
-}
-ACTIVITY_CONSTRAINTS = ("action_name", "action_type", "details")
 
-
-def validate_trigger(trigger: Any) -> dict[str, Any]:
-    if not isinstance(trigger, dict) or not trigger.get("event"):
-        raise RuleError("trigger.event", "is required")
-    event = trigger["event"]
-    if event not in TRIGGER_EVENTS:
-        raise RuleError("trigger.event", f"must be one of: {', '.join(TRIGGER_EVENTS)}")
-    out: dict[str, Any] = {"event": event}
-    if event == DeviceActivity.Kind.CUSTOM_ACTION:
-        for key in ACTIVITY_CONSTRAINTS:
-            value = trigger.get(key) or ""
-            limit = 19 if key == "action_name" else 255
-            if not isinstance(value, str) or len(value) > limit:
-                raise RuleError(f"trigger.{key}", f"must be text up to {limit} characters")
-            if value.strip():
-                out[key] = value.strip()
-    if event == DeviceActivity.Kind.PUSH_TAPPED and trigger.get("notification_id") not in (
-        None,
-        "",
-    ):
-        value = trigger["notification_id"]
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise RuleError("trigger.notification_id", "must be a push id")
-        out["notification_id"] = value
-    return out
-
-
-@dataclass
-class Fire:
-    activity_id: int
-    device_id: int
-    lead_id: int
-    platform: str
-    status: str
-    reason: str
-    not_before: dt.datetime | None
+@dataclass(frozen=True)
+class Fire(NewDelivery):
+    activity_id: int = 0
 
 
 def _activity_matches(activity: dict[str, Any], trigger: dict[str, Any], tapped: dict) -> bool:
@@ -117,8 +75,6 @@ def _tapped_notifications(activities: list[dict[str, Any]]) -> dict[int, int]:
 def _fires_for(
     campaign: Campaign, activities: list[dict[str, Any]], *, now: dt.datetime
 ) -> list[Fire]:
-    from campaigns.selectors import notification_platforms, sendable_devices
-
     device_ids = {a["device_id"] for a in activities}
     audience = sendable_devices(
         app_id=campaign.app_id,
@@ -169,87 +125,59 @@ def _fires_for(
     return fires
 
 
-def _insert_returning(run_id: int, fires: list[Fire], now: dt.datetime) -> set[int]:
-    """Insert fires into a run; return the device ids actually written (conflicts skipped)."""
-    if not fires:
-        return set()
-    adapt = connection.ops.adapt_datetimefield_value
-    columns = (
-        "run_id, device_id, lead_id, platform, status, reason, attempts, provider_id, "
-        "created_at, not_before"
+def _stream_run(campaign: Campaign, now: dt.datetime) -> CampaignRun:
+    """The activation's listening stream (opened again if an older activation left none)."""
+    stream = (
+        CampaignRun.objects.select_for_update(no_key=True)
+        .filter(campaign=campaign, is_stream=True, status=CampaignRun.Status.LISTENING)
+        .order_by("-id")
+        .first()
     )
-    values, params = [], []
-    for fire in fires:
-        values.append("(%s, %s, %s, %s, %s, %s, 0, '', %s, %s)")
-        params += [
-            run_id,
-            fire.device_id,
-            fire.lead_id,
-            fire.platform,
-            fire.status,
-            fire.reason,
-            adapt(now),
-            adapt(fire.not_before) if fire.not_before else None,
-        ]
-    sql = (
-        f"INSERT INTO {Delivery._meta.db_table} ({columns}) VALUES {', '.join(values)} "
-        "ON CONFLICT (run_id, device_id) DO NOTHING RETURNING device_id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0] for row in cursor.fetchall()}
+    return stream or _new_run(campaign, now, stream=True)
 
 
-def _count(run_id: int, fires: list[Fire]) -> None:
-    counts: dict[str, int] = defaultdict(int)
-    for fire in fires:
-        counts[f"{fire.status}_{fire.platform}"] += 1
-    CampaignRun.objects.filter(pk=run_id).update(
-        total=F("total") + len(fires),
-        **{key: F(key) + n for key, n in counts.items()},
-    )
-    # The engine completes a trigger run whenever it drains; new fires reopen it.
-    CampaignRun.objects.filter(pk=run_id, status=CampaignRun.Status.COMPLETED).update(
-        status=CampaignRun.Status.SENDING, finished_at=None
-    )
-
-
-def _fresh_run(campaign: Campaign) -> CampaignRun:
-    return CampaignRun.objects.create(
+def _new_run(campaign: Campaign, now: dt.datetime, *, stream: bool = False) -> CampaignRun:
+    return run_open(
         kind=CampaignRun.Kind.TRIGGER,
-        status=CampaignRun.Status.SENDING,
-        campaign=campaign,
+        status=CampaignRun.Status.LISTENING if stream else CampaignRun.Status.SENDING,
+        campaign_id=campaign.pk,
         notification_id=campaign.notification_id,
         app_id=campaign.app_id,
         content=campaign.notification.approved_content,
-        started_at=timezone.now(),
+        is_stream=stream,
+        now=now,
     )
 
 
-def _place(
-    campaign: Campaign, run_id: int | None, fires: list[Fire], now: dt.datetime
-) -> list[int]:
-    """Put fires into the activation run, overflow into fresh runs; return the run ids used.
+def _place(campaign: Campaign, fires: list[Fire], now: dt.datetime) -> None:
+    """Put fires into the stream run, overflow into fresh runs, and dispatch the new rows.
     Qualification was checked under the lead lock, so a collision here means the device's
     earlier row did not count (failed, skipped): the fire is due and goes to a fresh run."""
-    used = []
     pending = fires
-    target = run_id
+    run: CampaignRun | None = _stream_run(campaign, now)
     while pending:
-        if target is None:
-            target = _fresh_run(campaign).pk
+        if run is None:
+            run = _new_run(campaign, now)
         round_fires, later, round_devices = [], [], set()
         for fire in pending:
             (later if fire.device_id in round_devices else round_fires).append(fire)
             round_devices.add(fire.device_id)
-        written = _insert_returning(target, round_fires, now)
-        placed = [f for f in round_fires if f.device_id in written]
-        if placed:
-            _count(target, placed)
-            used.append(target)
+        written = deliveries_insert_returning(run_id=run.pk, rows=round_fires, now=now)
+        _dispatch_new(run, [f for f in round_fires if f.device_id in written], written)
+        run_settle(run=run, now=now)  # an overflow run of capped fires only is done at once
         pending = [f for f in round_fires if f.device_id not in written] + later
-        target = None
-    return used
+        run = None
+
+
+def _dispatch_new(run: CampaignRun, placed: list[Fire], written: dict[int, int]) -> None:
+    """Only the rows just written are enqueued (never a re-scan of the run's backlog): due
+    ones at once, quiet-hours ones at their time."""
+    by_due: dict[dt.datetime | None, list[int]] = defaultdict(list)
+    for fire in placed:
+        if fire.status == Delivery.Status.QUEUED:
+            by_due[fire.not_before].append(written[fire.device_id])
+    for due, ids in by_due.items():
+        deliveries_dispatch_ids(run=run, delivery_ids=ids, due=due)
 
 
 def _lock_leads(campaign_id: int, lead_ids: set[int]) -> None:
@@ -315,22 +243,12 @@ def triggers_evaluate(*, activity_ids: list[int]) -> int:
 def _campaign_fire(
     campaign: Campaign, activities: list[dict[str, Any]], *, now: dt.datetime
 ) -> int:
-    from campaigns.services import run_dispatch
-
     if campaign.qualification != Campaign.Qualification.EVERY_TIME:
         _lock_leads(campaign.pk, {a["device_lead_id"] for a in activities if a["device_lead_id"]})
     fires = _fires_for(campaign, activities, now=now)
     if not fires:
         return 0
-    activation = (
-        CampaignRun.objects.filter(campaign=campaign, kind=CampaignRun.Kind.TRIGGER)
-        .exclude(status=CampaignRun.Status.CANCELLED)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    for run_id in _place(campaign, activation, fires, now):
-        run_dispatch(run_id=run_id, queue="send")
+    _place(campaign, fires, now)
     logger.info(
         "campaigns: trigger campaign %s fired %s delivery(ies) for %s activity(ies)",
         campaign.pk,

@@ -16,6 +16,11 @@ urlpatterns = [
         name="campaign-progress",
     ),
     path("campaigns/<int:campaign_id>/start/", views.campaign_start, name="campaign-start"),
+    path(
+        "campaigns/<int:campaign_id>/send-again/",
+        views.campaign_send_again,
+        name="campaign-send-again",
+    ),
     path("campaigns/<int:campaign_id>/pause/", views.campaign_pause, name="campaign-pause"),
     path("campaigns/<int:campaign_id>/resume/", views.campaign_resume, name="campaign-resume"),
     path("campaigns/<int:campaign_id>/cancel/", views.campaign_cancel, name="campaign-cancel"),

@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 from campaigns import selectors, services
 from campaigns.audience import FILTERS, TEXT_OPS
 from campaigns.forms import CampaignForm, form_initial
+from campaigns.lifecycle import Action, campaign_may
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError
-from campaigns.triggers import TRIGGER_EVENTS
+from campaigns.rules import TRIGGER_EVENTS
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import MobileApp
 from notifications.models import PushNotification
@@ -59,7 +60,6 @@ def _editor_context(form: CampaignForm, kind: str, campaign: Campaign | None) ->
 @addon_required
 @role_required(*READERS)
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    services.campaigns_complete_finished()
     campaigns = selectors.campaigns_for_list()
     status = request.GET.get("status", "")
     if status in Campaign.Status.values:
@@ -114,7 +114,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 @role_required(*EDITORS)
 def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    if campaign.status not in services.EDITABLE:
+    if not campaign_may(campaign.status, Action.EDIT):
         messages.error(request, "Pause or deactivate the campaign before editing it.")
         return redirect("campaign-detail", campaign_id=campaign.pk)
     return _save(request, kind=campaign.kind, campaign=campaign)
@@ -124,7 +124,6 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @role_required(*READERS)
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(selectors.campaigns_for_list(), pk=campaign_id)
-    campaign = services.campaign_status_refresh(campaign)
     progress = selectors.campaign_progress(campaign)
     table = [
         {"name": name, "label": label, **progress["totals"][name]} for name, label in PROGRESS_ROWS
@@ -143,7 +142,8 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
                 for key, value in (campaign.trigger or {}).items()
                 if key != "event"
             ],
-            "editable": campaign.status in services.EDITABLE,
+            "editable": campaign_may(campaign.status, Action.EDIT),
+            "may": {action.value: campaign_may(campaign.status, action) for action in Action},
         },
     )
 
@@ -152,7 +152,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @addon_required
 @role_required(*READERS)
 def campaign_progress(request: HttpRequest, campaign_id: int) -> JsonResponse:
-    campaign = services.campaign_status_refresh(get_object_or_404(Campaign, pk=campaign_id))
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
     return JsonResponse(selectors.campaign_progress(campaign))
 
 
@@ -188,7 +188,7 @@ def _json_error(field: str, rule: str) -> JsonResponse:
 
 
 def _action(
-    service: Callable[..., Campaign], done: str
+    service: Callable[..., Campaign], done: str | Callable[[Campaign], str]
 ) -> Callable[[HttpRequest, int], HttpResponse]:
     @require_POST
     @addon_required
@@ -196,8 +196,8 @@ def _action(
     def view(request: HttpRequest, campaign_id: int) -> HttpResponse:
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         try:
-            service(actor=request.user, campaign=campaign)
-            messages.success(request, done)
+            campaign = service(actor=request.user, campaign=campaign)
+            messages.success(request, done(campaign) if callable(done) else done)
         except RuleError as error:
             messages.error(request, f"{error.rule[0].upper()}{error.rule[1:]}.")
         return redirect("campaign-detail", campaign_id=campaign.pk)
@@ -205,7 +205,18 @@ def _action(
     return view
 
 
-campaign_start = _action(services.campaign_start, "Campaign started.")
+def _started(campaign: Campaign) -> str:
+    if campaign.status == Campaign.Status.SCHEDULED and campaign.next_run_at:
+        return f"Campaign scheduled for {campaign.next_run_at:%Y-%m-%d %H:%M} UTC."
+    if campaign.status == Campaign.Status.ACTIVE:
+        return "Trigger campaign activated: it is listening."
+    return "Campaign started: its audience is being resolved."
+
+
+campaign_start = _action(services.campaign_start, _started)
+campaign_send_again = _action(
+    services.campaign_send_again, "Campaign sent again: a new run is resolving its audience."
+)
 campaign_pause = _action(services.campaign_pause, "Campaign paused: nothing more is sent.")
 campaign_resume = _action(services.campaign_resume, "Campaign resumed.")
 campaign_cancel = _action(services.campaign_cancel, "Campaign cancelled.")

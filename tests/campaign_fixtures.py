@@ -58,23 +58,37 @@ def push(app: MobileApp) -> PushNotification:
     return approve(PushNotificationFactory(app=app))
 
 
-class DispatchRecorder:
-    """Records hand-offs to the engine and passes them through to the real dispatch (which
-    enqueues on commit: inside a test transaction nothing reaches a broker)."""
+class EnqueueRecorder:
+    """Records what campaigns.enqueue hands to Celery (the seam every campaigns task goes
+    through). Inside a test transaction nothing would reach a broker anyway: on-commit
+    callbacks never run."""
 
-    def __init__(self, real: Any) -> None:
-        self.calls: list[tuple[int, str]] = []
-        self.real = real
+    def __init__(self) -> None:
+        self.tasks: list[tuple[str, tuple[Any, ...], str, float]] = []
 
-    def __call__(self, *, run_id: int, queue: str) -> int:
-        self.calls.append((run_id, queue))
-        return self.real(run_id=run_id, queue=queue)
+    def __call__(self, name: str, args: Any, *, queue: str, countdown: float = 0.0) -> None:
+        self.tasks.append((name, tuple(args), queue, countdown))
+
+    def named(self, name: str) -> list[tuple[Any, ...]]:
+        return [args for task, args, _, _ in self.tasks if task == name]
+
+    @property
+    def calls(self) -> list[tuple[int, str]]:
+        """(run id, queue) of each run handed to the send engine, in order, once each."""
+        seen: list[tuple[int, str]] = []
+        for task, args, queue, _ in self.tasks:
+            if task == "campaigns.deliveries_send" and (args[0], queue) not in seen:
+                seen.append((args[0], queue))
+        return seen
 
 
 @pytest.fixture
-def dispatched(monkeypatch: pytest.MonkeyPatch) -> DispatchRecorder:
-    from campaigns import services
-
-    recorder = DispatchRecorder(services.run_dispatch)
-    monkeypatch.setattr("campaigns.services.run_dispatch", recorder)
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> EnqueueRecorder:
+    recorder = EnqueueRecorder()
+    monkeypatch.setattr("campaigns.enqueue._after_commit", recorder)
     return recorder
+
+
+@pytest.fixture
+def dispatched(enqueued: EnqueueRecorder) -> EnqueueRecorder:
+    return enqueued

@@ -1,4 +1,5 @@
-"""Enqueue: one small task per ~500 queued deliveries of a run, after commit.
+"""Dispatch: cut a run's queued deliveries into chunks of about 500 and hand them to the
+enqueue module (which sends one task per chunk after commit).
 
 Chunk boundaries come from one window-function query (ROW_NUMBER over the run's queued ids,
 grouped by row_number / chunk size), so a million-row run is cut into 2,000 id ranges without
@@ -9,29 +10,16 @@ enqueued with a countdown to it, so each chunk runs once, when its rows are due.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from campaigns import enqueue
 from campaigns.models import CampaignRun, Delivery
-
-logger = logging.getLogger(__name__)
-
-QUEUES = ("send", "bulk", "default")
-# ETA tasks longer than the Redis visibility timeout (1 h) would be redelivered: hop instead.
-MAX_COUNTDOWN_SECONDS = 1800
-
-
-def queue_for_run_kind(kind: str) -> str:
-    """Trigger, sample and API sends are latency-sensitive; batch chunks go to `bulk`."""
-    return "bulk" if kind == CampaignRun.Kind.BATCH else "send"
 
 
 def _due_bucket_sql() -> str:
@@ -76,13 +64,6 @@ def delivery_chunks_due(
         ]
 
 
-def delivery_chunks(*, run_id: int, chunk_size: int | None = None) -> list[tuple[int, int]]:
-    return [
-        (first, last)
-        for first, last, _ in delivery_chunks_due(run_id=run_id, chunk_size=chunk_size)
-    ]
-
-
 def id_ranges(ids: Sequence[int], *, chunk_size: int | None = None) -> list[tuple[int, int]]:
     """Ranges covering already-known ids (the sweeper's handful of stuck rows)."""
     size = chunk_size or settings.PUSH_CHUNK_SIZE
@@ -92,70 +73,21 @@ def id_ranges(ids: Sequence[int], *, chunk_size: int | None = None) -> list[tupl
     ]
 
 
-def _countdown(due: datetime | None, now: datetime) -> float:
-    if due is None:
-        return 0.0
-    # Far-off chunks hop: the task re-schedules itself for what is still not due.
-    return max(0.0, min((due - now).total_seconds() + 0.05, MAX_COUNTDOWN_SECONDS))
-
-
-def _enqueue(run_id: int, chunks: list[tuple], queue: str) -> None:
-    from campaigns.delivery.tasks import deliveries_send as send_task
-
-    now = timezone.now()
-    for first_id, last_id, *due in chunks:
-        countdown = _countdown(due[0] if due else None, now)
-        send_task.apply_async(
-            args=(run_id, first_id, last_id), queue=queue, countdown=countdown or None
-        )
-    logger.info("dispatch: run %s, %s chunk(s) on %s", run_id, len(chunks), queue)
-
-
-def chunks_enqueue(*, run_id: int, chunks: list[tuple], queue: str) -> None:
-    if chunks:
-        transaction.on_commit(partial(_enqueue, run_id, chunks, queue))
-
-
-def deliveries_dispatch(*, run_id: int, queue: str = "bulk") -> int:
-    """Enqueue the run's queued deliveries after the current transaction commits.
-
-    Returns the number of chunks enqueued. A run with nothing queued is completed at once
-    (when it is `sending`), so an empty audience does not leave a run open."""
-    if queue not in QUEUES:
-        raise ValueError(f"queue must be one of {', '.join(QUEUES)}, not {queue!r}")
-    now = timezone.now()
-    chunks = delivery_chunks_due(run_id=run_id)
-    if not chunks:
-        from campaigns.delivery.record import run_complete_if_done
-
-        run_complete_if_done(run_id=run_id, now=now)
-        return 0
-    # A trigger stream is dispatched again for every activity: a chunk already scheduled for
-    # a later minute is not scheduled twice.
-    chunks = [
-        chunk
-        for chunk in chunks
-        if chunk[2] is None
-        or chunk[2] <= now
-        or cache.add(
-            f"pm:dispatch:{run_id}:{chunk[0]}:{chunk[1]}:{chunk[2].timestamp():.3f}",
-            1,
-            int(_countdown(chunk[2], now)) + 60,
-        )
-    ]
-    chunks_enqueue(run_id=run_id, chunks=chunks, queue=queue)
-    return len(chunks)
+def deliveries_dispatch(*, run: CampaignRun) -> int:
+    """Enqueue the run's queued deliveries after the current transaction commits; returns the
+    number of chunks enqueued (a chunk already scheduled for the same moment is not again)."""
+    chunks = delivery_chunks_due(run_id=run.pk)
+    return enqueue.chunks_send(
+        run_id=run.pk, chunks=chunks, queue=enqueue.queue_for_run_kind(run.kind)
+    )
 
 
 def deliveries_dispatch_ids(
-    *, run_id: int, delivery_ids: Sequence[int], queue: str = "send"
+    *, run: CampaignRun, delivery_ids: Sequence[int], due: datetime | None = None
 ) -> int:
-    """Send particular deliveries now (a trigger campaign's new rows), after commit.
-
-    For a trigger stream this avoids re-scanning the run's other queued rows; the claim
-    makes overlapping ranges harmless."""
-    if queue not in QUEUES:
-        raise ValueError(f"queue must be one of {', '.join(QUEUES)}, not {queue!r}")
-    chunks = id_ranges(delivery_ids)
-    chunks_enqueue(run_id=run_id, chunks=chunks, queue=queue)
-    return len(chunks)
+    """Send particular new deliveries (a trigger fire's rows) at `due` (None: now) without
+    re-scanning the run's other queued rows; the claim makes overlapping ranges harmless."""
+    chunks = [(first, last, due) for first, last in id_ranges(delivery_ids)]
+    return enqueue.chunks_send(
+        run_id=run.pk, chunks=chunks, queue=enqueue.queue_for_run_kind(run.kind)
+    )

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from campaigns.delivery.dispatch import deliveries_dispatch
 from campaigns.delivery.reasons import skip_reason_text
+from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
+from campaigns.ledger.runs import run_open
 from campaigns.models import CampaignRun, Delivery
 from devices.models import Device, Lead, Platform
 from notifications.content import CONTENT_FIELDS, PushContent
@@ -79,28 +81,26 @@ def sample_send(
     content = notification_sample_content(notification)
     devices = _validate(notification, device_ids, content)
     now = timezone.now()
-    run = CampaignRun.objects.create(
+    run = run_open(
         kind=CampaignRun.Kind.SAMPLE,
         status=CampaignRun.Status.SENDING,
-        notification=notification,
+        notification_id=notification.pk,
         app_id=notification.app_id,
         content=content.to_dict(),
-        started_by=actor,
-        started_at=now,
-        total=len(devices),
-        queued_ios=sum(d.platform == "ios" for d in devices),
-        queued_android=sum(d.platform == "android" for d in devices),
+        started_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
+        now=now,
     )
-    Delivery.objects.bulk_create(
-        [
-            Delivery(
-                run=run,
-                device=device,
+    deliveries_insert_returning(
+        run_id=run.pk,
+        rows=[
+            NewDelivery(
+                device_id=device.pk,
+                lead_id=lead.pk if lead else device.lead_id,
                 platform=device.platform,
-                lead_id=lead.id if lead else device.lead_id,
             )
             for device in devices
-        ]
+        ],
+        now=now,
     )
     NotificationEvent.objects.create(
         notification=notification,
@@ -112,7 +112,7 @@ def sample_send(
             "rendered_as": lead.email if lead else "",
         },
     )
-    deliveries_dispatch(run_id=run.id, queue="send")
+    deliveries_dispatch(run=run)
     return run
 
 

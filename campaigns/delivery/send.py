@@ -12,21 +12,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 
+from campaigns import enqueue
 from campaigns.delivery import ratelimit
-from campaigns.delivery.claim import deliveries_claim, next_due_in_range
-from campaigns.delivery.dispatch import queue_for_run_kind
-from campaigns.delivery.record import (
+from campaigns.delivery.transport import pushes_send
+from campaigns.ledger.claim import deliveries_claim, next_due_in_range
+from campaigns.ledger.record import (
     ClaimedDelivery,
     deliveries_record_results,
     deliveries_record_skipped,
     deliveries_requeue,
-    run_complete_if_done,
 )
-from campaigns.delivery.transport import pushes_send
 from campaigns.models import CampaignRun, Delivery
 from campaigns.qualification import quiet_hours_release, zone_for
 from devices.eligibility import device_ineligibility
@@ -47,10 +44,6 @@ from pushmarketing.addons import mobile_push_enabled
 
 logger = logging.getLogger(__name__)
 
-# ETA tasks longer than the Redis visibility timeout get redelivered; a far-off follow-up
-# is split into hops of at most this long (each hop re-checks what is still queued).
-MAX_FOLLOW_UP_SECONDS = 1800
-
 
 @dataclass
 class SendSummary:
@@ -58,7 +51,7 @@ class SendSummary:
     skipped: int = 0
     quiet: int = 0
     throttled: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,8 +79,13 @@ def deliveries_send(*, run_id: int, first_id: int, last_id: int) -> SendSummary:
     # follow-up task at the earliest due time.
     due = next_due_in_range(run_id=run_id, first_id=first_id, last_id=last_id)
     if due is not None and run.status != CampaignRun.Status.PAUSED:
-        _follow_up(run=run, first_id=first_id, last_id=last_id, due=due)
-    run_complete_if_done(run_id=run_id, now=timezone.now())
+        enqueue.chunk_follow_up(
+            run_id=run_id,
+            first_id=first_id,
+            last_id=last_id,
+            due=due,
+            queue=enqueue.queue_for_run_kind(run.kind),
+        )
     logger.info(
         "send: run %s [%s..%s] claimed %s skipped %s quiet %s throttled %s %s",
         run_id,
@@ -132,30 +130,45 @@ def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
         # Paused: give the rows back; resuming the run dispatches them again.
         deliveries_requeue(
             run_id=run.id,
+            campaign_id=run.campaign_id,
             claimed_at=batch.claimed_at,
             not_before={row.id: None for row in batch.rows},
         )
         return
     skips = _skips(batch)
     if skips:
-        deliveries_record_skipped(run_id=run.id, claimed_at=batch.claimed_at, skips=skips)
+        deliveries_record_skipped(
+            run_id=run.id,
+            campaign_id=run.campaign_id,
+            claimed_at=batch.claimed_at,
+            skips=skips,
+            now=now,
+        )
         summary.skipped = len(skips)
     sendable = [row for row in batch.rows if row.id not in skips]
     quiet = _quiet_hours_holds(batch, sendable, now=now)
     if quiet:
-        deliveries_requeue(run_id=run.id, claimed_at=batch.claimed_at, not_before=quiet)
+        deliveries_requeue(
+            run_id=run.id,
+            campaign_id=run.campaign_id,
+            claimed_at=batch.claimed_at,
+            not_before=quiet,
+        )
         summary.quiet = len(quiet)
         sendable = [row for row in sendable if row.id not in quiet]
     if not sendable:
         return
     allowed, held = _throttle(batch, sendable)
     if held:
-        deliveries_requeue(run_id=run.id, claimed_at=batch.claimed_at, not_before=held)
+        deliveries_requeue(
+            run_id=run.id, campaign_id=run.campaign_id, claimed_at=batch.claimed_at, not_before=held
+        )
         summary.throttled = len(held)
     to_send = [row for row in sendable if row.id in allowed]
     results = _send(batch, to_send)
     record = deliveries_record_results(
         run_id=run.id,
+        campaign_id=run.campaign_id,
         app_id=run.app_id,
         claimed_at=batch.claimed_at,
         rows=to_send,
@@ -311,25 +324,3 @@ def _transport(batch: _Batch, platform: str, pushes: list[OutgoingPush]) -> list
             outcome=Outcome.FAILED, reason=f"credentials unusable: {exc}", credentials_rejected=True
         )
         return [failure for _ in pushes]
-
-
-def _follow_up(*, run: CampaignRun, first_id: int, last_id: int, due: datetime) -> None:
-    """One follow-up task per (range, moment it runs), however many tasks ask for it."""
-    from campaigns.delivery.tasks import deliveries_send as send_task
-
-    now = timezone.now()
-    # +50 ms: the follow-up must find its rows due, not a hair early.
-    seconds = (due - now).total_seconds() + 0.05
-    countdown = max(0.0, min(seconds, MAX_FOLLOW_UP_SECONDS))
-    # Keyed on when it will run (ms), not on `due`: a far-off due time takes several hops of
-    # MAX_FOLLOW_UP_SECONDS, each of which must be scheduled.
-    runs_at_ms = int((now.timestamp() + countdown) * 1000)
-    key = f"pm:followup:{run.id}:{first_id}:{last_id}:{runs_at_ms}"
-    if not cache.add(key, 1, timeout=int(countdown) + 60):
-        return
-    queue = queue_for_run_kind(run.kind)
-    transaction.on_commit(
-        lambda: send_task.apply_async(
-            args=(run.id, first_id, last_id), queue=queue, countdown=countdown
-        )
-    )

@@ -1,8 +1,11 @@
-"""The sweeper: rows stuck in `sending` belong to a worker that died mid-batch.
+"""The sweeper (beat, every minute): work a dead worker or a lost message left behind.
 
-They go back to `queued` (one attempt spent, so a row that kills its worker every time ends
-`failed` instead of looping) and their ranges are dispatched again. The claim makes this safe
-even if the original task is redelivered too: each row is claimed by one task only.
+- Rows stuck in `sending` belong to a worker that died mid-batch: they go back to `queued`
+  (one attempt spent) and their ranges are dispatched again. The claim makes this safe even
+  if the original task is redelivered too: each row is claimed by one task only.
+- Queued rows whose `not_before` passed long ago lost their follow-up task: dispatched again.
+- Runs still `resolving` long after they were opened lost their resolve task: enqueued again
+  (resolving is idempotent).
 """
 
 from __future__ import annotations
@@ -14,56 +17,60 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, F
 
-from campaigns.delivery.dispatch import chunks_enqueue, id_ranges, queue_for_run_kind
-from campaigns.delivery.record import runs_complete_finished
+from campaigns import enqueue
+from campaigns.delivery.dispatch import id_ranges
+from campaigns.ledger.recovery import deliveries_requeue_stuck
+from campaigns.ledger.runs import run_lock, run_settle, runs_sending_without_work
 from campaigns.models import CampaignRun, Delivery
 
 logger = logging.getLogger(__name__)
 
 S = Delivery.Status
-SWEPT_REASON = "worker stopped mid-send"
 OVERDUE_GRACE = timedelta(minutes=2)
 OVERDUE_DEDUPE = 600
 OVERDUE_BATCH = 50_000
 
 
 def deliveries_sweep(*, now: datetime) -> int:
-    """Requeue stuck `sending` rows; re-dispatch retries whose follow-up task was lost."""
+    """Requeue stuck `sending` rows; re-dispatch lost follow-ups and lost resolutions."""
     swept = deliveries_sweep_stuck(now=now)
     deliveries_redispatch_overdue(now=now)
+    runs_resolve_stale(now=now)
+    runs_settle_stray(now=now)
     return swept
 
 
-@transaction.atomic
 def deliveries_sweep_stuck(*, now: datetime) -> int:
-    """Requeue (or give up on) rows claimed longer ago than PUSH_SENDING_TIMEOUT_SECONDS."""
+    """Requeue (or give up on) rows claimed longer ago than PUSH_SENDING_TIMEOUT_SECONDS, one
+    transaction per run."""
     cutoff = now - timedelta(seconds=settings.PUSH_SENDING_TIMEOUT_SECONDS)
-    stuck = Delivery.objects.select_for_update(skip_locked=True).filter(
-        status=S.SENDING, claimed_at__lt=cutoff
-    )
-    rows = list(stuck.values_list("id", "run_id", "attempts"))
-    if not rows:
-        _complete_finished_runs(now)
+    stuck = Delivery.objects.filter(status=S.SENDING, claimed_at__lt=cutoff)
+    by_run: dict[int, list[int]] = defaultdict(list)
+    for pk, run_id in stuck.values_list("id", "run_id")[:OVERDUE_BATCH]:
+        by_run[run_id].append(pk)
+    total = 0
+    for run_id, ids in by_run.items():
+        total += _sweep_run(run_id=run_id, ids=ids, cutoff=cutoff, now=now)
+    return total
+
+
+@transaction.atomic
+def _sweep_run(*, run_id: int, ids: list[int], cutoff: datetime, now: datetime) -> int:
+    campaign_id = CampaignRun.objects.filter(pk=run_id).values_list("campaign_id", flat=True)
+    run = run_lock(run_id=run_id, campaign_id=campaign_id.first())
+    if run is None:
         return 0
-    limit = settings.PUSH_MAX_ATTEMPTS
-    give_up = [pk for pk, _, attempts in rows if attempts + 1 >= limit]
-    retry = [pk for pk, _, attempts in rows if attempts + 1 < limit]
-    if give_up:
-        _give_up(give_up, cutoff=cutoff)
-    if retry:
-        Delivery.objects.filter(id__in=retry, status=S.SENDING, claimed_at__lt=cutoff).update(
-            status=S.QUEUED,
-            claimed_at=None,
-            not_before=None,
-            attempts=F("attempts") + 1,
-            reason=f"requeued: {SWEPT_REASON}",
+    requeued, failed = deliveries_requeue_stuck(run=run, ids=ids, cutoff=cutoff, now=now)
+    if requeued:
+        chunks = [(first, last, None) for first, last in id_ranges(ids)]
+        enqueue.chunks_send(
+            run_id=run_id, chunks=chunks, queue=enqueue.queue_for_run_kind(run.kind)
         )
-        _redispatch([(pk, run_id) for pk, run_id, attempts in rows if pk in set(retry)])
-    logger.warning("sweep: requeued %s, gave up on %s stuck deliveries", len(retry), len(give_up))
-    _complete_finished_runs(now)
-    return len(rows)
+    logger.warning(
+        "sweep: run %s requeued %s, gave up on %s stuck deliveries", run_id, requeued, failed
+    )
+    return requeued + failed
 
 
 def deliveries_redispatch_overdue(*, now: datetime) -> int:
@@ -85,44 +92,45 @@ def deliveries_redispatch_overdue(*, now: datetime) -> int:
     enqueued = 0
     for run_id, ids in by_run.items():
         chunks = [
-            chunk
-            for chunk in id_ranges(ids)
-            if cache.add(f"pm:overdue:{run_id}:{chunk[0]}:{chunk[1]}:{stamp}", 1, OVERDUE_DEDUPE)
+            (first, last, None)
+            for first, last in id_ranges(ids)
+            if cache.add(f"pm:overdue:{run_id}:{first}:{last}:{stamp}", 1, OVERDUE_DEDUPE)
         ]
-        chunks_enqueue(run_id=run_id, chunks=chunks, queue=queue_for_run_kind(kinds[run_id]))
-        enqueued += len(chunks)
+        enqueued += enqueue.chunks_send(
+            run_id=run_id, chunks=chunks, queue=enqueue.queue_for_run_kind(kinds[run_id])
+        )
     if enqueued:
         logger.warning("sweep: re-dispatched %s overdue chunk(s)", enqueued)
     return enqueued
 
 
-def _give_up(ids: list[int], *, cutoff: datetime) -> None:
-    per_platform = (
-        Delivery.objects.filter(id__in=ids).values("run_id", "platform").annotate(n=Count("id"))
-    )
-    counts = list(per_platform)
-    Delivery.objects.filter(id__in=ids, status=S.SENDING, claimed_at__lt=cutoff).update(
-        status=S.FAILED,
-        attempts=F("attempts") + 1,
-        reason=f"gave up after {settings.PUSH_MAX_ATTEMPTS} attempts: {SWEPT_REASON}",
-    )
-    for item in counts:
-        field = f"failed_{item['platform']}"
-        if hasattr(CampaignRun, field):
-            CampaignRun.objects.filter(pk=item["run_id"]).update(**{field: F(field) + item["n"]})
+def runs_resolve_stale(*, now: datetime) -> int:
+    """Runs opened more than PUSH_SENDING_TIMEOUT_SECONDS ago and still resolving."""
+    cutoff = now - timedelta(seconds=settings.PUSH_SENDING_TIMEOUT_SECONDS)
+    stale = CampaignRun.objects.filter(status=CampaignRun.Status.RESOLVING, started_at__lt=cutoff)
+    run_ids = [
+        run_id
+        for run_id in stale.values_list("pk", flat=True)
+        if cache.add(f"pm:resolve-again:{run_id}", 1, settings.PUSH_SENDING_TIMEOUT_SECONDS)
+    ]
+    for run_id in run_ids:
+        enqueue.run_resolve(run_id=run_id)
+    if run_ids:
+        logger.warning("sweep: resolving runs %s again", run_ids)
+    return len(run_ids)
 
 
-def _redispatch(rows: list[tuple[int, int]]) -> None:
-    by_run: dict[int, list[int]] = defaultdict(list)
-    for pk, run_id in rows:
-        by_run[run_id].append(pk)
-    kinds = dict(CampaignRun.objects.filter(pk__in=by_run).values_list("pk", "kind"))
-    for run_id, ids in by_run.items():
-        chunks_enqueue(
-            run_id=run_id, chunks=id_ranges(ids), queue=queue_for_run_kind(kinds[run_id])
-        )
-
-
-def _complete_finished_runs(now: datetime) -> None:
-    # A run whose last chunk raced its completion check is closed here within a minute.
-    runs_complete_finished(now=now)
+def runs_settle_stray(*, now: datetime) -> int:
+    """The transaction that drains a run settles it, so this finds nothing unless that broke:
+    it says so loudly and settles the run rather than leave a campaign running forever."""
+    settled = 0
+    for run_id in runs_sending_without_work():
+        with transaction.atomic():
+            campaign_id = CampaignRun.objects.filter(pk=run_id).values_list(
+                "campaign_id", flat=True
+            )
+            run = run_lock(run_id=run_id, campaign_id=campaign_id.first())
+            if run is not None and run_settle(run=run, now=now):
+                logger.error("sweep: run %s was sending with nothing left; completed it", run_id)
+                settled += 1
+    return settled

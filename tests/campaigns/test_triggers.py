@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.qualification import RuleError
+from campaigns.rules import validate_trigger
 from campaigns.services import campaign_activate
-from campaigns.triggers import triggers_evaluate, validate_trigger
+from campaigns.triggers import triggers_evaluate
 from devices.models import DeviceActivity
 from tests.campaign_fixtures import device, make_campaign
 from tests.factories import LeadFactory

@@ -6,6 +6,9 @@ Rows are grouped by (new status, platform); each group is one UPDATE whose per-r
 batch that outlived the sweeper's timeout cannot overwrite rows another worker re-claimed.
 The row counts those UPDATEs return drive the run's counters (one F() UPDATE), so counters
 always equal the delivery rows. Dead tokens are deactivated in one UPDATE.
+
+Each record transaction first locks the campaign and the run (see `runs`), and ends by settling
+the run: the transaction that records the last delivery completes it.
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Q, Value, When
 
-from campaigns.models import CampaignRun, Delivery
+from campaigns.ledger.counters import run_counters_add
+from campaigns.ledger.runs import run_lock, run_settle
+from campaigns.models import Delivery
 from devices.models import Device, PushCredential
 from notifications.transports.base import Outcome, SendResult
 
 logger = logging.getLogger(__name__)
 
 S = Delivery.Status
-PLATFORMS = ("ios", "android")
+TERMINAL = frozenset(Delivery.TERMINAL)
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class _Change:
 
 @dataclass(frozen=True)
 class RecordSummary:
-    counts: dict[str, int]
+    counts: dict[tuple[str, str], int]
     # Earliest not_before of rows put back to queued (the follow-up task's countdown).
     retry_at: datetime | None
 
@@ -120,50 +125,61 @@ def _write_group(
 
 def _apply(
     changes: dict[int, _Change], *, run_id: int, claimed_at: datetime, common: dict[str, dict]
-) -> dict[str, int]:
+) -> dict[tuple[str, str], int]:
     groups: dict[tuple[str, str], dict[int, dict[str, Any]]] = defaultdict(dict)
     for pk, change in changes.items():
         groups[(change.status, change.platform)][pk] = change.values
-    counts: dict[str, int] = defaultdict(int)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
     for (status, platform), ids_values in groups.items():
-        written = _write_group(
+        counts[(status, platform)] += _write_group(
             ids_values=ids_values,
             status=status,
             claimed_at=claimed_at,
             common=common.get(status, {}),
         )
-        counts[f"{status}_{platform}"] += written
-    counters = {
-        name: F(name) + n
-        for name, n in counts.items()
-        if n and not name.startswith(S.QUEUED) and hasattr(CampaignRun, name)
-    }
-    if counters:
-        CampaignRun.objects.filter(pk=run_id).update(**counters)
+    # Rows put back to `queued` for a retry are not an outcome yet: only terminal ones count.
+    run_counters_add(
+        run_id=run_id, counts={key: n for key, n in counts.items() if key[0] in TERMINAL}
+    )
     return dict(counts)
 
 
 @transaction.atomic
 def deliveries_record_skipped(
-    *, run_id: int, claimed_at: datetime, skips: dict[int, tuple[str, str]]
-) -> dict[str, int]:
+    *,
+    run_id: int,
+    campaign_id: int | None,
+    claimed_at: datetime,
+    skips: dict[int, tuple[str, str]],
+    now: datetime,
+) -> dict[tuple[str, str], int]:
     """Claimed rows that must not be sent: {delivery id: (platform, reason code)}."""
+    run = run_lock(run_id=run_id, campaign_id=campaign_id)
     changes = {
         pk: _Change(status=S.SKIPPED, platform=platform, values={"reason": reason})
         for pk, (platform, reason) in skips.items()
     }
-    return _apply(changes, run_id=run_id, claimed_at=claimed_at, common={})
+    counts = _apply(changes, run_id=run_id, claimed_at=claimed_at, common={})
+    if run is not None:
+        run_settle(run=run, now=now)
+    return counts
 
 
 @transaction.atomic
 def deliveries_requeue(
-    *, run_id: int, claimed_at: datetime, not_before: dict[int, datetime | None]
+    *,
+    run_id: int,
+    campaign_id: int | None,
+    claimed_at: datetime,
+    not_before: dict[int, datetime | None],
 ) -> int:
     """Give claimed rows back unsent (throttled, run paused): no attempt is spent.
 
-    `not_before` per row: when it may be claimed again (None: when dispatched again)."""
+    `not_before` per row: when it may be claimed again (None: when dispatched again). Under
+    the run lock, so a pause or resume never interleaves with rows going back."""
     if not not_before:
         return 0
+    run_lock(run_id=run_id, campaign_id=campaign_id)
     if len(set(not_before.values())) == 1:
         return Delivery.objects.filter(
             id__in=list(not_before), status=S.SENDING, claimed_at=claimed_at
@@ -247,6 +263,7 @@ def _flag_credentials(
 def deliveries_record_results(
     *,
     run_id: int,
+    campaign_id: int | None,
     app_id: int,
     claimed_at: datetime,
     rows: Sequence[ClaimedDelivery],
@@ -254,6 +271,7 @@ def deliveries_record_results(
     now: datetime,
 ) -> RecordSummary:
     """Write one batch's results: a constant number of statements, whatever its size."""
+    run = run_lock(run_id=run_id, campaign_id=campaign_id)
     changes = {
         row.id: _change_for(row, result, now=now) for row, result in zip(rows, results, strict=True)
     }
@@ -270,24 +288,7 @@ def deliveries_record_results(
     rejected = [(row, result) for row, result in paired if result.credentials_rejected]
     if rejected:
         _flag_credentials(rejected, app_id=app_id, now=now)
+    if run is not None:
+        run_settle(run=run, now=now)
     retry_times = [c.values["not_before"] for c in changes.values() if c.status == S.QUEUED]
     return RecordSummary(counts=counts, retry_at=min(retry_times) if retry_times else None)
-
-
-def runs_complete_finished(*, now: datetime, run_id: int | None = None) -> int:
-    """Complete sending runs once nothing is queued or sending (one conditional UPDATE).
-
-    Trigger runs are a stream that stays open while the campaign is active."""
-    pending = Delivery.objects.filter(run_id=OuterRef("pk"), status__in=[S.QUEUED, S.SENDING])
-    runs = CampaignRun.objects.filter(status=CampaignRun.Status.SENDING)
-    if run_id is not None:
-        runs = runs.filter(pk=run_id)
-    return (
-        runs.exclude(kind=CampaignRun.Kind.TRIGGER)
-        .filter(~Exists(pending))
-        .update(status=CampaignRun.Status.COMPLETED, finished_at=now)
-    )
-
-
-def run_complete_if_done(*, run_id: int, now: datetime) -> bool:
-    return bool(runs_complete_finished(now=now, run_id=run_id))

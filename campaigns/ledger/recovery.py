@@ -1,0 +1,66 @@
+"""Rows a dead worker left `sending`, and a cancelled run's queued rows.
+
+Each function works on one run whose campaign and run rows the caller has locked, counts what
+it changed through the counter table and settles the run, so counters stay equal to rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import F
+
+from campaigns.ledger.counters import PLATFORMS, run_counters_add
+from campaigns.ledger.runs import run_move, run_settle
+from campaigns.lifecycle import Action
+from campaigns.models import CampaignRun, Delivery
+
+S = Delivery.Status
+SWEPT_REASON = "worker stopped mid-send"
+
+
+def deliveries_requeue_stuck(
+    *, run: CampaignRun, ids: list[int], cutoff: datetime, now: datetime
+) -> tuple[int, int]:
+    """Stuck rows of a locked run go back to `queued` with one attempt spent, or `failed` once
+    out of attempts (a row that kills its worker every time must not loop). Returns
+    (requeued, failed)."""
+    stuck = Delivery.objects.filter(
+        run_id=run.pk, id__in=ids, status=S.SENDING, claimed_at__lt=cutoff
+    )
+    last_try = stuck.filter(attempts__gte=settings.PUSH_MAX_ATTEMPTS - 1)
+    # One UPDATE per platform: the row counts they return are what the counters add.
+    failed_by_platform = {
+        (S.FAILED, platform): last_try.filter(platform=platform).update(
+            status=S.FAILED,
+            attempts=F("attempts") + 1,
+            reason=f"gave up after {settings.PUSH_MAX_ATTEMPTS} attempts: {SWEPT_REASON}",
+        )
+        for platform in PLATFORMS
+    }
+    run_counters_add(run_id=run.pk, counts=failed_by_platform)
+    requeued = stuck.update(
+        status=S.QUEUED,
+        claimed_at=None,
+        not_before=None,
+        attempts=F("attempts") + 1,
+        reason=f"requeued: {SWEPT_REASON}",
+    )
+    run_settle(run=run, now=now)
+    return requeued, sum(failed_by_platform.values())
+
+
+def run_cancel(*, run: CampaignRun, now: datetime) -> int:
+    """Cancel a locked open run: its queued rows become `skipped: cancelled` (rows a worker
+    already claimed finish and are counted as they are recorded)."""
+    queued = Delivery.objects.filter(run_id=run.pk, status=S.QUEUED)
+    skipped = {
+        (S.SKIPPED, platform): queued.filter(platform=platform).update(
+            status=S.SKIPPED, reason="cancelled"
+        )
+        for platform in PLATFORMS
+    }
+    run_counters_add(run_id=run.pk, counts=skipped)
+    run_move(run, Action.CANCEL, now=now)
+    return sum(skipped.values())

@@ -1,0 +1,133 @@
+"""Runs: open one, move it through the state table, settle it when its work is done.
+
+Lock order, everywhere: the campaign row, then the run row, then delivery rows. The services
+lock the campaign for every user action; the record path locks both before it writes, so a
+pause or a cancel and a batch being recorded never interleave, and the check "is anything
+still queued or sending?" that follows a record sees every other batch's committed outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+
+from campaigns import enqueue
+from campaigns.lifecycle import OPEN_RUN_STATUSES, Action, campaign_next_status, run_next_status
+from campaigns.models import Campaign, CampaignRun, Delivery
+
+logger = logging.getLogger(__name__)
+
+R = CampaignRun.Status
+FINAL_RUN_STATUSES = (R.COMPLETED, R.CANCELLED)
+PENDING = (Delivery.Status.QUEUED, Delivery.Status.SENDING)
+
+
+def run_open(
+    *,
+    kind: str,
+    status: str,
+    notification_id: int,
+    app_id: int,
+    content: dict[str, Any],
+    now: datetime,
+    campaign_id: int | None = None,
+    started_by_id: int | None = None,
+    idempotency_key: str | None = None,
+    is_stream: bool = False,
+) -> CampaignRun:
+    """Create a run in its first status (resolving, sending with rows inserted in the same
+    transaction, or listening for a trigger campaign's stream)."""
+    return CampaignRun.objects.create(
+        kind=kind,
+        status=status,
+        campaign_id=campaign_id,
+        notification_id=notification_id,
+        app_id=app_id,
+        content=content,
+        started_by_id=started_by_id,
+        idempotency_key=idempotency_key,
+        is_stream=is_stream,
+        started_at=now,
+    )
+
+
+def run_lock(*, run_id: int, campaign_id: int | None) -> CampaignRun | None:
+    """Lock the campaign (if any), then the run, for the rest of the transaction."""
+    if campaign_id is not None:
+        list(Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).values("pk"))
+    return CampaignRun.objects.select_for_update(no_key=True).filter(pk=run_id).first()
+
+
+def run_move(run: CampaignRun, action: Action, *, now: datetime) -> None:
+    """Apply `action` to a locked run (LifecycleError when the table refuses it)."""
+    run.status = run_next_status(run.status, action)
+    fields = ["status"]
+    if run.status in FINAL_RUN_STATUSES:
+        run.finished_at = now
+        fields.append("finished_at")
+    run.save(update_fields=fields)
+    if run.status in FINAL_RUN_STATUSES:
+        # The dashboard's final figures (unique leads, sends over time) are computed once
+        # the transaction that ended the run commits.
+        enqueue.run_report_refresh(run_id=run.pk)
+
+
+def run_has_pending(run_id: int) -> bool:
+    return Delivery.objects.filter(run_id=run_id, status__in=PENDING).exists()
+
+
+def run_settle(*, run: CampaignRun, now: datetime) -> bool:
+    """Complete a locked sending (or paused) run that has nothing queued or sending, and with
+    it a one-shot batch campaign whose last run it was. Returns whether the run completed."""
+    if run.status not in (R.SENDING, R.PAUSED) or run_has_pending(run.pk):
+        return False
+    run_move(run, Action.DRAINED, now=now)
+    logger.info("ledger: run %s completed", run.pk)
+    if run.kind == CampaignRun.Kind.BATCH and run.campaign_id is not None:
+        campaign_complete_if_done(campaign_id=run.campaign_id)
+    return True
+
+
+def run_settle_by_id(*, run_id: int, campaign_id: int | None, now: datetime) -> bool:
+    run = run_lock(run_id=run_id, campaign_id=campaign_id)
+    return run is not None and run_settle(run=run, now=now)
+
+
+def campaign_complete_if_done(*, campaign_id: int) -> bool:
+    """RUNNING → COMPLETED when no batch run of the campaign is open and nothing is scheduled
+    (one conditional UPDATE; the caller holds the campaign lock)."""
+    campaign_next_status(Campaign.Status.RUNNING, Action.COMPLETE)  # the table allows it
+    open_runs = CampaignRun.objects.filter(
+        campaign_id=OuterRef("pk"), kind=CampaignRun.Kind.BATCH, status__in=OPEN_RUN_STATUSES
+    )
+    done = (
+        Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING, next_run_at=None)
+        .filter(~Exists(open_runs))
+        .update(status=Campaign.Status.COMPLETED)
+    )
+    if done:
+        logger.info("ledger: campaign %s completed", campaign_id)
+    return bool(done)
+
+
+def campaign_runs_locked(*, campaign_id: int, statuses: tuple[str, ...]) -> list[CampaignRun]:
+    """The campaign's runs in `statuses`, locked (the caller holds the campaign lock)."""
+    return list(
+        CampaignRun.objects.select_for_update(no_key=True)
+        .filter(campaign_id=campaign_id, status__in=statuses)
+        .order_by("id")
+    )
+
+
+def runs_sending_without_work() -> list[int]:
+    """Sending runs with nothing queued or sending: each is settled by the transaction that
+    drained it, so this is empty unless that invariant broke (the sweeper reports it)."""
+    pending = Delivery.objects.filter(run_id=OuterRef("pk"), status__in=PENDING)
+    return list(
+        CampaignRun.objects.filter(status=R.SENDING)
+        .filter(~Exists(pending))
+        .values_list("pk", flat=True)
+    )

@@ -1,0 +1,121 @@
+"""Campaign rules that the forms, the API serializers and the services share: what a valid
+campaign is, and the limits. Pure: no writes, and reads only to check references."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from campaigns.audience import audience_validate
+from campaigns.models import Campaign
+from campaigns.qualification import RuleError, validate_frequency_cap, validate_quiet_hours
+from campaigns.scheduling import validate_schedule
+from devices.models import DeviceActivity, MobileApp
+from notifications.models import PushNotification
+
+MAX_API_LEADS = 1000
+
+TRIGGER_EVENTS: dict[str, str] = {
+    DeviceActivity.Kind.INSTALLED: "Mobile app is installed (first open)",
+    DeviceActivity.Kind.OPENED: "Mobile app is opened",
+    DeviceActivity.Kind.CUSTOM_ACTION: "Has mobile app activity",
+    DeviceActivity.Kind.SESSION: "Has mobile app session",
+    DeviceActivity.Kind.PUSH_TAPPED: "Taps push notification",
+    DeviceActivity.Kind.PUSH_REGISTERED: "Registers for push",
+}
+ACTIVITY_CONSTRAINTS = ("action_name", "action_type", "details")
+
+
+def validate_trigger(trigger: Any) -> dict[str, Any]:
+    if not isinstance(trigger, dict) or not trigger.get("event"):
+        raise RuleError("trigger.event", "is required")
+    event = trigger["event"]
+    if event not in TRIGGER_EVENTS:
+        raise RuleError("trigger.event", f"must be one of: {', '.join(TRIGGER_EVENTS)}")
+    out: dict[str, Any] = {"event": event}
+    if event == DeviceActivity.Kind.CUSTOM_ACTION:
+        for key in ACTIVITY_CONSTRAINTS:
+            value = trigger.get(key) or ""
+            limit = 19 if key == "action_name" else 255
+            if not isinstance(value, str) or len(value) > limit:
+                raise RuleError(f"trigger.{key}", f"must be text up to {limit} characters")
+            if value.strip():
+                out[key] = value.strip()
+    if event == DeviceActivity.Kind.PUSH_TAPPED and trigger.get("notification_id") not in (
+        None,
+        "",
+    ):
+        value = trigger["notification_id"]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RuleError("trigger.notification_id", "must be a push id")
+        out["notification_id"] = value
+    return out
+
+
+class CampaignError(RuleError):
+    """A request that breaks a rule: `field` and `rule` say which and why."""
+
+
+def _int_or_none(value: Any, field: str, *, low: int, high: int) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CampaignError(field, f"must be a whole number from {low} to {high}")
+    return value
+
+
+def campaign_validate(
+    data: dict[str, Any], *, app: MobileApp, kind: str, now: dt.datetime
+) -> dict[str, Any]:
+    """Check every campaign setting; return the model fields. Raises CampaignError/RuleError."""
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise CampaignError("name", "is required")
+    if len(name) > 120:
+        raise CampaignError("name", "must be at most 120 characters")
+    notification = data.get("notification")
+    if not isinstance(notification, PushNotification):
+        raise CampaignError("notification", "is required")
+    if notification.app_id != app.pk:
+        raise CampaignError("notification", "must belong to the campaign's app")
+    if not notification.approved_content:
+        raise CampaignError("notification", "must be an approved push")
+    qualification = data.get("qualification") or Campaign.Qualification.ONCE
+    if qualification not in Campaign.Qualification.values:
+        raise CampaignError("qualification", "must be once, every_time or once_per")
+    period = _int_or_none(
+        data.get("qualification_period_hours"), "qualification_period_hours", low=1, high=8760
+    )
+    if qualification == Campaign.Qualification.ONCE_PER and period is None:
+        raise CampaignError("qualification_period_hours", "is required for once per period")
+    fields: dict[str, Any] = {
+        "name": name,
+        "notification": notification,
+        "audience": audience_validate(data.get("audience") or []),
+        "qualification": qualification,
+        "qualification_period_hours": period
+        if qualification == Campaign.Qualification.ONCE_PER
+        else None,
+        "throttle_per_minute": _int_or_none(
+            data.get("throttle_per_minute"), "throttle_per_minute", low=1, high=1_000_000
+        ),
+        "frequency_cap": validate_frequency_cap(data.get("frequency_cap")),
+        "quiet_hours": validate_quiet_hours(data.get("quiet_hours")),
+    }
+    if kind == Campaign.Kind.TRIGGER:
+        fields["trigger"] = validate_trigger(data.get("trigger"))
+        tapped = fields["trigger"].get("notification_id")
+        if tapped and not PushNotification.objects.filter(pk=tapped, app_id=app.pk).exists():
+            raise CampaignError("trigger.notification_id", "must be a push of the campaign's app")
+        fields.update(schedule_kind=Campaign.ScheduleKind.NOW, schedule_at=None, schedule_spec={})
+    else:
+        schedule_kind = data.get("schedule_kind") or Campaign.ScheduleKind.NOW
+        fields["schedule_spec"] = validate_schedule(
+            schedule_kind, data.get("schedule_at"), data.get("schedule_spec"), now=now
+        )
+        fields["schedule_kind"] = schedule_kind
+        fields["schedule_at"] = (
+            data.get("schedule_at") if schedule_kind == Campaign.ScheduleKind.AT else None
+        )
+        fields["trigger"] = {}
+    return fields

@@ -1,0 +1,51 @@
+"""Create and edit campaigns (validated by campaigns.rules; edits go through the state table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns.lifecycle import Action, campaign_next_status
+from campaigns.models import Campaign
+from campaigns.rules import CampaignError, campaign_validate
+from campaigns.scheduling import first_run_at
+from campaigns.services.listeners import trigger_listeners_changed
+from devices.models import MobileApp
+from pushmarketing.audit import audit_record
+
+
+@transaction.atomic
+def campaign_create(
+    *, actor: AbstractBaseUser | None, app: MobileApp, kind: str, data: dict[str, Any]
+) -> Campaign:
+    if kind not in Campaign.Kind.values:
+        raise CampaignError("kind", "must be batch or trigger")
+    fields = campaign_validate(data, app=app, kind=kind, now=timezone.now())
+    campaign = Campaign.objects.create(app=app, kind=kind, created_by=actor, **fields)
+    audit_record(
+        actor=actor, action="campaign.created", target=campaign, summary=f"Created {campaign}"
+    )
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(
+    *, actor: AbstractBaseUser | None, campaign: Campaign, data: dict[str, Any]
+) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign_next_status(campaign.status, Action.EDIT)
+    now = timezone.now()
+    fields = campaign_validate(data, app=campaign.app, kind=campaign.kind, now=now)
+    for key, value in fields.items():
+        setattr(campaign, key, value)
+    if campaign.status == Campaign.Status.SCHEDULED:
+        campaign.next_run_at = first_run_at(campaign, now)
+    campaign.save()
+    audit_record(
+        actor=actor, action="campaign.updated", target=campaign, summary=f"Edited {campaign}"
+    )
+    trigger_listeners_changed(campaign)
+    return campaign
