@@ -29,6 +29,8 @@ MAX_COUNTDOWN_SECONDS = 1800
 # +50 ms: a task must find its rows due, not a hair early.
 DUE_MARGIN_SECONDS = 0.05
 
+REPORT_DEBOUNCE_SECONDS = 10
+
 Chunk = tuple[int, int, datetime | None]
 
 
@@ -61,6 +63,14 @@ def run_resolve(*, run_id: int) -> None:
 
 def run_report_refresh(*, run_id: int) -> None:
     _after_commit("campaigns.run_report_refresh", (run_id,), queue="default")
+
+
+def run_report_refresh_soon(*, run_id: int) -> bool:
+    """A dashboard asks for a fresh report: at most once per debounce window per run."""
+    if not cache.add(f"pm:report-soon:{run_id}", 1, REPORT_DEBOUNCE_SECONDS):
+        return False
+    run_report_refresh(run_id=run_id)
+    return True
 
 
 def chunks_send(*, run_id: int, chunks: Sequence[Chunk], queue: str) -> int:

@@ -175,8 +175,9 @@ def resume_action(*, kind: str, has_open_run: bool, next_run_at: object) -> Acti
     """Which resume a paused campaign gets, from the facts the service read under lock."""
     if kind == Campaign.Kind.TRIGGER:
         return Action.RESUME_LISTENING
+    if next_run_at is not None:
+        # A recurring campaign paused mid-run: the run resumes sending, the schedule goes on.
+        return Action.RESUME_SCHEDULE
     if has_open_run:
         return Action.RESUME
-    if next_run_at is not None:
-        return Action.RESUME_SCHEDULE
     return Action.RESUME_FINISHED

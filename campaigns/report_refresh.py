@@ -81,7 +81,9 @@ def runs_needing_report(
 ) -> list[int]:
     """Runs sending now, or ended in the last 15 minutes, whose report is missing or stale."""
     now = now or timezone.now()
-    recent = Q(status=CampaignRun.Status.SENDING) | Q(finished_at__gte=now - timedelta(minutes=15))
+    recent = Q(status__in=[CampaignRun.Status.SENDING, CampaignRun.Status.LISTENING]) | Q(
+        finished_at__gte=now - timedelta(minutes=15)
+    )
     fresh = Q(report__computed_at__gte=now - stale_after)
     ended_and_reported = Q(finished_at__isnull=False, report__computed_at__gt=F("finished_at"))
     return list(

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.core.cache import cache
 
 from campaigns.report_refresh import run_report_refresh, runs_needing_report
-
-REFRESH_DEBOUNCE_SECONDS = 10
 
 
 @shared_task(name="campaigns.run_report_refresh", ignore_result=True)
@@ -22,11 +19,3 @@ def run_reports_refresh_due() -> int:
     for run_id in run_ids:
         run_report_refresh(run_id=run_id)
     return len(run_ids)
-
-
-def run_report_request(run_id: int) -> bool:
-    """Ask for a refresh from a page view, at most once per debounce window per run."""
-    if not cache.add(f"run-report-refresh:{run_id}", 1, REFRESH_DEBOUNCE_SECONDS):
-        return False
-    run_report_refresh_task.delay(run_id)
-    return True

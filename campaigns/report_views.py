@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 
+from campaigns import enqueue
 from campaigns.export import campaign_summary_csv, run_deliveries_csv
 from campaigns.models import Campaign, CampaignRun, RunReport
-from campaigns.report_tasks import run_report_request
 from campaigns.reports import Figures, campaign_figures, notification_figures, run_figures
 from notifications.models import PushNotification
 from pushmarketing.charts import stacked_bars_svg
@@ -55,28 +56,44 @@ def run_dashboard(request: HttpRequest, run_id: int) -> HttpResponse:
     )
     figures = run_figures(run=run)
     rate, eta = _rate_and_eta(run, figures)
-    if _report_stale(run):  # beat refreshes it too; this makes a just-finished run quick
-        run_report_request(run.pk)
-    context = {"run": run, "figures": figures, "rate": rate, "eta": eta, "scope": "run"}
+    stale = _report_stale(run)
+    if stale:  # beat refreshes it too; this makes a just-finished run quick
+        enqueue.run_report_refresh_soon(run_id=run.pk)
+    context = {
+        "run": run,
+        "figures": figures,
+        "rate": rate,
+        "eta": eta,
+        "scope": "run",
+        "final": run.finished_at is not None and not stale,
+    }
     return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
 
 
 @role_required(*READERS)
 @addon_required
 def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
-    """Polled by the dashboard while a run sends: counters only, one query."""
+    """Polled by the dashboard while a run sends and until its final report is in: the
+    counters, and the figures section rendered again (so it updates without a reload)."""
     run = get_object_or_404(CampaignRun.objects.select_related("report"), pk=run_id)
     figures = run_figures(run=run)
     rate, eta = _rate_and_eta(run, figures)
     stale = _report_stale(run)
     if stale and run.finished_at is not None:
-        run_report_request(run.pk)
+        enqueue.run_report_refresh_soon(run_id=run.pk)
+    figures_html = render_to_string(
+        "campaigns/_dashboard_figures.html",
+        {"figures": figures, "scope": "run", **_charts(figures)},
+        request=request,
+    )
     return JsonResponse(
         {
             "status": run.status,
+            "status_label": run.get_status_display(),
             "finished": run.finished_at is not None,
-            # The page reloads once the final reasons and charts are computed.
+            # Polling stops once the final reasons and charts are computed.
             "report_ready": not stale,
+            "figures_html": figures_html,
             "rate_per_second": rate,
             "eta_seconds": eta,
             **figures.as_dict(),

@@ -12,10 +12,10 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
+from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
 from campaigns.models import Campaign, CampaignRun, RunReport
 
-PLATFORMS = ("ios", "android")
-OUTCOMES = ("queued", "sent", "failed", "token_invalid", "skipped", "received", "tapped")
+OUTCOMES: tuple[str, ...] = (*COUNTED_STATUSES, *FEEDBACK_STAMPS)
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Figures:
 
 
 def _counter_fields() -> list[str]:
-    return [f"{o}_{p}" for o in OUTCOMES for p in PLATFORMS]
+    return list(COUNTER_FIELDS.values())
 
 
 def _merge_series(target: dict[int, list[int]], rows: Iterable[list[int]]) -> None:
@@ -100,7 +100,8 @@ def _figures_from(counter_row: dict[str, int | None], reports: Iterable[RunRepor
     figures = Figures()
     for outcome in OUTCOMES:
         for platform in PLATFORMS:
-            figures.by_platform[platform][outcome] = counter_row.get(f"{outcome}_{platform}") or 0
+            name = COUNTER_FIELDS[(outcome, platform)]
+            figures.by_platform[platform][outcome] = counter_row.get(name) or 0
     figures.deliveries = counter_row.get("total") or 0
     sends: dict[int, list[int]] = {}
     taps: dict[int, list[int]] = {}

@@ -19,6 +19,7 @@ from django.db.models import (
 )
 
 from campaigns.audience import audience_devices
+from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
 from campaigns.models import Campaign, CampaignRun
 from devices.eligibility import NOT_ELIGIBLE_REASONS, eligible_q
 from devices.models import Device, MobileApp, PushCredential
@@ -28,7 +29,7 @@ EXCLUSION_REASONS: dict[str, str] = {
     "platform_not_enabled": "the push is not enabled for this platform",
     **NOT_ELIGIBLE_REASONS,
 }
-COUNTERS = ("queued", "sent", "failed", "token_invalid", "skipped", "received", "tapped")
+COUNTERS: tuple[str, ...] = (*COUNTED_STATUSES, *FEEDBACK_STAMPS)
 
 
 def notification_platforms(notification: PushNotification) -> list[str]:
@@ -117,14 +118,13 @@ def campaigns_for_list() -> QuerySet[Campaign]:
 
 def campaign_totals(campaign: Campaign) -> dict[str, Any]:
     """Counters summed over every run of the campaign, per platform, in one query."""
-    fields = [f"{name}_{p}" for name in COUNTERS for p in ("ios", "android")]
     sums = CampaignRun.objects.filter(campaign=campaign).aggregate(
-        total=Sum("total"), **{f: Sum(F(f)) for f in fields}
+        total=Sum("total"), **{f: Sum(F(f)) for f in COUNTER_FIELDS.values()}
     )
     out: dict[str, Any] = {"total": sums["total"] or 0}
     for name in COUNTERS:
-        ios, android = sums[f"{name}_ios"] or 0, sums[f"{name}_android"] or 0
-        out[name] = {"ios": ios, "android": android, "all": ios + android}
+        by_platform = {p: sums[COUNTER_FIELDS[(name, p)]] or 0 for p in PLATFORMS}
+        out[name] = {**by_platform, "all": sum(by_platform.values())}
     return _with_pending(out)
 
 
@@ -132,7 +132,7 @@ def _with_pending(out: dict[str, Any]) -> dict[str, Any]:
     """`queued_*` counts rows queued at resolution (the engine never decrements it); rows not
     yet in a terminal state are what is left of every row after the terminal counters."""
     pending = {}
-    for p in ("ios", "android"):
+    for p in PLATFORMS:
         done = sum(out[name][p] for name in ("sent", "failed", "token_invalid", "skipped"))
         pending[p] = max(out["queued"][p] + out["skipped"][p] - done, 0)
     out["pending"] = {**pending, "all": pending["ios"] + pending["android"]}
@@ -144,14 +144,15 @@ def run_stats(run: CampaignRun) -> dict[str, Any]:
         "id": run.pk,
         "kind": run.kind,
         "status": run.status,
+        "status_label": run.get_status_display(),
         "total": run.total,
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }
     for name in COUNTERS:
-        ios, android = getattr(run, f"{name}_ios"), getattr(run, f"{name}_android")
-        out[name] = {"ios": ios, "android": android, "all": ios + android}
+        by_platform = {p: getattr(run, COUNTER_FIELDS[(name, p)]) for p in PLATFORMS}
+        out[name] = {**by_platform, "all": sum(by_platform.values())}
     return _with_pending(out)
 
 

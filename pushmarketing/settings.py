@@ -179,12 +179,15 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ROUTES = {
     "campaigns.deliveries_send": {"queue": "bulk"},
     "campaigns.deliveries_sweep": {"queue": "default"},
+    "campaigns.run_resolve": {"queue": "default"},
+    "campaigns.schedules_tick": {"queue": "default"},
     "campaigns.run_report_refresh": {"queue": "default"},
     "campaigns.run_reports_refresh_due": {"queue": "default"},
     "campaigns.push_credential_verify": {"queue": "send"},
 }
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "campaigns.deliveries_sweep", "schedule": 60.0},
+    "schedules-tick": {"task": "campaigns.schedules_tick", "schedule": 30.0},
     "run-reports-refresh": {"task": "campaigns.run_reports_refresh_due", "schedule": 20.0},
 }
 
