@@ -28,8 +28,8 @@ from campaigns.triggers import validate_trigger
 from devices.models import Lead, MobileApp
 from devices.trigger_listeners import trigger_kinds_forget
 from notifications.models import PushNotification
-from pushmarketing.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
-from pushmarketing.audit import audit_record
+from pushmarketing.core.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
+from pushmarketing.core.audit import audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from campaigns.qualification import (
     planned_send_at,
 )
 from devices.models import DeviceActivity
-from pushmarketing.addons import mobile_push_enabled
+from pushmarketing.core.addons import mobile_push_enabled
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from campaigns.delivery import tasks, verify
+from notifications import tasks
+from notifications import verification as verify
 from devices.models import PushCredential
 from notifications.transports.base import Outcome, SendResult
 

@@ -5,9 +5,9 @@ import pytest
 from django.test import Client
 
 from devices.models import PushCredential
-from pushmarketing.addons import ADDON_DISABLED_MESSAGE
-from pushmarketing.api_tokens import api_token_revoke
-from pushmarketing.models import ApiToken
+from pushmarketing.core.addons import ADDON_DISABLED_MESSAGE
+from pushmarketing.core.api_tokens import api_token_revoke
+from pushmarketing.core.models import ApiToken
 from tests.api_fixtures import bearer_client, clear_throttle_counts
 from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory
 

@@ -17,11 +17,12 @@ from campaigns.models import Campaign
 from campaigns.services import campaign_activate, campaign_create
 from devices.models import Device, MobileApp
 from devices.services.apps import app_create
-from devices.services.registry import device_lead_associate, device_register
+from devices.services.leads import device_lead_associate
+from devices.services.registration import device_register
 from notifications.models import PushNotification
 from notifications.services import notification_approve, notification_create
-from pushmarketing.models import AddOn
-from pushmarketing.secrets import keyed_hash
+from pushmarketing.core.models import AddOn
+from pushmarketing.core.secrets import keyed_hash
 
 DEMO_USERS = (
     ("admin", "admin-demo-pass", "admin"),

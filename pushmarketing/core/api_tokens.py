@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from pushmarketing.audit import audit_record
-from pushmarketing.models import ApiToken
-from pushmarketing.secrets import hashes_match, keyed_hash, random_token
+from pushmarketing.core.audit import audit_record
+from pushmarketing.core.models import ApiToken
+from pushmarketing.core.secrets import hashes_match, keyed_hash, random_token
 
 TOKEN_PREFIX = "pmt_"
 # The stored prefix identifies the row (unique index) without revealing the secret part:

@@ -1,29 +1,24 @@
-"""Sample send and the virtual device inbox (marketers and admins).
+"""Sample send: a marketer sends a push to chosen test devices or a lead's devices, then
+watches the sample run's status (under the push's URL, /notifications/<id>/sample/).
 
 Thin views: parse → one service → respond."""
 
 from __future__ import annotations
 
-import logging
-from collections import OrderedDict
-from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from campaigns.delivery.sample import sample_send, sample_status
 from campaigns.models import CampaignRun
-from devices.models import Device, Lead
+from devices.models import Lead
 from notifications.models import PushNotification
-from pushmarketing.roles import Role
-from pushmarketing.ui import addon_required, role_required
-
-logger = logging.getLogger(__name__)
+from pushmarketing.core.roles import Role
+from pushmarketing.core.ui import addon_required, role_required
 
 
 def _sample_context(
@@ -99,70 +94,3 @@ def notification_sample_status(
         CampaignRun, pk=run_id, notification_id=notification_id, kind=CampaignRun.Kind.SAMPLE
     )
     return JsonResponse(sample_status(run=run))
-
-
-def _phone_view(receipt: dict[str, Any]) -> dict[str, Any]:
-    """A receipt as the phone would show it: title, body, image, when."""
-    message = receipt.get("message") or {}
-    if receipt.get("provider") == "apns":
-        alert = (message.get("aps") or {}).get("alert") or {}
-        if isinstance(alert, str):
-            alert = {"body": alert}
-        title, subtitle, body = (
-            alert.get("title", ""),
-            alert.get("subtitle", ""),
-            alert.get("body", ""),
-        )
-        image = message.get("pm_image_url", "")
-    else:
-        shown = message.get("notification") or {}
-        title, subtitle, body = shown.get("title", ""), "", shown.get("body", "")
-        image = shown.get("image", "") or (message.get("data") or {}).get("pm_image_url", "")
-    received = datetime.fromtimestamp(float(receipt.get("received_at", 0)), tz=UTC)
-    return {
-        "title": title,
-        "subtitle": subtitle,
-        "body": body,
-        "image": image,
-        "received_at": received,
-    }
-
-
-@require_GET
-@role_required(Role.MARKETER)
-@addon_required
-def simulator_inbox(request: HttpRequest) -> HttpResponse:
-    if not settings.PUSH_SIMULATOR_ENABLED:
-        raise Http404("The push simulator is not enabled.")
-    from notifications.simulator import client as sim_client
-
-    error = ""
-    try:
-        receipts = sim_client.receipts(limit=200)
-    except sim_client.SimulatorError as exc:
-        receipts, error = [], str(exc)
-    tokens = {r["token"] for r in receipts}
-    devices = {
-        d.push_token: d
-        for d in Device.objects.filter(push_token__in=tokens).select_related("app", "lead")
-    }
-    inboxes: OrderedDict[str, dict[str, Any]] = OrderedDict()
-    for receipt in receipts:  # newest first
-        token = receipt["token"]
-        device = devices.get(token)
-        inbox = inboxes.setdefault(
-            token,
-            {
-                "device": device,
-                "token_prefix": token[:8],
-                "provider": receipt.get("provider"),
-                "pushes": [],
-            },
-        )
-        if len(inbox["pushes"]) < 5:
-            inbox["pushes"].append(_phone_view(receipt))
-    return render(
-        request,
-        "notifications/simulator_inbox.html",
-        {"inboxes": list(inboxes.values()), "error": error},
-    )

@@ -7,8 +7,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from pushmarketing.audit import audit_record
-from pushmarketing.models import AddOn
+from pushmarketing.core.audit import audit_record
+from pushmarketing.core.models import AddOn
 
 ADDON_DISABLED_MESSAGE = "The Mobile Push add-on is not enabled — ask an admin to enable it."
 

@@ -1,6 +1,7 @@
 """Verify push configuration: prove the provider accepts an app's credentials.
 
 Never done inside a request: the admin's click enqueues `campaigns.push_credential_verify`
+(notifications.tasks; the task keeps its first name so queued messages still run)
 and the page polls. The check sends nothing to a real device:
 - FCM: an OAuth access token, then a `validate_only` send (FCM validates auth, project and
   message and delivers nothing). A token-shaped answer (INVALID_ARGUMENT / UNREGISTERED for
@@ -15,40 +16,33 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from devices.models import MobileApp, PushCredential
+from devices.push_setup.pending import verification_pending_clear, verification_pending_set
+from notifications.transports import runtime
 from notifications.transports.base import Outcome, OutgoingPush, SendResult
-from pushmarketing.audit import audit_record
+from notifications.transports.config import transport_config_from
+from pushmarketing.core.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
 # Not hex, so no real device can ever own it: APNs answers BadDeviceToken for it.
 APNS_PROBE_TOKEN = "pmverify" + "0" * 56
 FCM_PROBE_TOKEN = "pm-verify-probe-not-a-registration-token"
-PENDING_SECONDS = 300
-
 V = PushCredential.Verification
-
-
-def _pending_key(credential_id: int) -> str:
-    return f"pm:verify:pending:{credential_id}"
-
-
-def verification_pending(credential: PushCredential) -> bool:
-    return bool(cache.get(_pending_key(credential.id)))
 
 
 def push_credential_verify_request(*, app: MobileApp, platform: str, actor: Any) -> PushCredential:
     """Mark the check pending and enqueue it after commit (queue `send`: it is interactive)."""
-    from campaigns.delivery.tasks import push_credential_verify
+    # Imported here: notifications.tasks imports this module (a real cycle).
+    from notifications.tasks import push_credential_verify
 
     credential = PushCredential.objects.filter(app=app, platform=platform).first()
     if credential is None:
         raise PushCredential.DoesNotExist(f"{app.name} has no {platform} credentials to verify")
-    cache.set(_pending_key(credential.id), 1, timeout=PENDING_SECONDS)
+    verification_pending_set(credential.id)
     audit_record(
         actor=actor,
         action="credentials.verify_requested",
@@ -60,9 +54,6 @@ def push_credential_verify_request(*, app: MobileApp, platform: str, actor: Any)
 
 
 def _probe(credential: PushCredential) -> SendResult:
-    from notifications.transports import runtime
-    from notifications.transports.config import transport_config_from
-
     config = transport_config_from(credential, credential.app)
     if credential.platform == "ios":
         body = {
@@ -104,7 +95,7 @@ def push_credential_verify(*, credential_id: int) -> PushCredential | None:
     PushCredential.objects.filter(pk=credential.pk, version=credential.version).update(
         verification=verification, verification_reason=reason[:300], verified_at=timezone.now()
     )
-    cache.delete(_pending_key(credential.id))
+    verification_pending_clear(credential.id)
     logger.info(
         "verify: app %s %s → %s %s", credential.app_id, credential.platform, verification, reason
     )

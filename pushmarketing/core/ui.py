@@ -12,8 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from pushmarketing.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
-from pushmarketing.roles import user_has_role
+from pushmarketing.core.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
+from pushmarketing.core.roles import user_has_role
 
 View = Callable[..., HttpResponse]
 

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from pushmarketing.audit import audit_record
-from pushmarketing.roles import Role, user_roles
+from pushmarketing.core.audit import audit_record
+from pushmarketing.core.roles import Role, user_roles
 
 User = get_user_model()
 

@@ -1,5 +1,5 @@
 """The API tokens page: every signed-in user manages their own management API tokens.
-Thin views: parse, call pushmarketing.api_tokens, render."""
+Thin views: parse, call pushmarketing.core.api_tokens, render."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from pushmarketing.api_tokens import ApiTokenError, api_token_create, api_token_revoke
-from pushmarketing.api_tokens import api_tokens_of_user as tokens_of
-from pushmarketing.models import ApiToken
+from pushmarketing.core.api_tokens import ApiTokenError, api_token_create, api_token_revoke
+from pushmarketing.core.api_tokens import api_tokens_of_user as tokens_of
+from pushmarketing.core.models import ApiToken
 
 
 def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpResponse:

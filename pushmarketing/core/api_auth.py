@@ -1,6 +1,6 @@
 """Management API authentication and permissions, shared by every /api/v1/ endpoint.
 
-`Authorization: Bearer <token>` with a per-user token (pushmarketing.api_tokens). Exports
+`Authorization: Bearer <token>` with a per-user token (pushmarketing.core.api_tokens). Exports
 `ApiTokenAuthentication`, `IsAddOnEnabled` and `role_permission(*roles)`.
 """
 
@@ -14,10 +14,10 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from pushmarketing.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
-from pushmarketing.api_tokens import api_token_authenticate
-from pushmarketing.models import ApiToken
-from pushmarketing.roles import user_has_role
+from pushmarketing.core.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
+from pushmarketing.core.api_tokens import api_token_authenticate
+from pushmarketing.core.models import ApiToken
+from pushmarketing.core.roles import user_has_role
 
 API_REALM = "PushMarketing API"
 
@@ -67,7 +67,7 @@ def role_permission(*roles: str) -> type[BasePermission]:
 
 
 class ApiTokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "pushmarketing.api_auth.ApiTokenAuthentication"
+    target_class = "pushmarketing.core.api_auth.ApiTokenAuthentication"
     name = "bearerToken"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -5,7 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from pushmarketing.roles import Role, user_roles
+from pushmarketing.core.roles import Role, user_roles
 
 # (label, url name, roles that see it; empty = every signed-in user). A page whose URL is not
 # installed yet is left out, so apps can add their pages independently.

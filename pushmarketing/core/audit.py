@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 
-from pushmarketing.models import AuditEntry
+from pushmarketing.core.models import AuditEntry
 
 
 def audit_record(

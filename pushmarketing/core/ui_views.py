@@ -13,17 +13,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from pushmarketing.addons import addon_set_enabled
-from pushmarketing.models import AddOn, AuditEntry
-from pushmarketing.roles import Role
-from pushmarketing.services import (
+from pushmarketing.core.addons import addon_set_enabled
+from pushmarketing.core.models import AddOn, AuditEntry
+from pushmarketing.core.roles import Role
+from pushmarketing.core.services import (
     user_create,
     user_deactivate,
     user_reactivate,
     user_set_password,
     user_set_roles,
 )
-from pushmarketing.ui import apply_service_errors, role_required, service_error_text
+from pushmarketing.core.ui import apply_service_errors, role_required, service_error_text
 
 User = get_user_model()
 AUDIT_PAGE_SIZE = 50

@@ -1,4 +1,5 @@
-"""Push set-up on the app page (admins): test devices and Verify push configuration.
+"""Push set-up on the app page (admins): test devices. (Verify push configuration, on the
+same panel, is notifications.verification_views.)
 
 Thin views: parse → one service → respond. Provider calls never happen in a request."""
 
@@ -6,12 +7,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from campaigns.delivery.verify import push_credential_verify_request, verification_pending
-from devices.models import MobileApp, Platform, PushCredential, TestDevicePairing
+from devices.models import MobileApp, TestDevicePairing
 from devices.services.test_devices import (
     pairing_qr_png,
     pairing_url,
@@ -19,8 +19,8 @@ from devices.services.test_devices import (
     test_device_pairing_create,
     test_device_unmark,
 )
-from pushmarketing.roles import Role
-from pushmarketing.ui import addon_required, role_required, service_error_text
+from pushmarketing.core.roles import Role
+from pushmarketing.core.ui import addon_required, role_required, service_error_text
 
 
 def _back(app: MobileApp, request: HttpRequest) -> HttpResponse:
@@ -116,45 +116,3 @@ def pair_landing(request: HttpRequest, code: str) -> HttpResponse:
     login, reveals nothing but the pairing's name and app (the code is the secret)."""
     pairing = TestDevicePairing.objects.select_related("app").filter(code=code).first()
     return render(request, "devices/test_device_pair_landing.html", {"pairing": pairing})
-
-
-def _platform_or_404(platform: str) -> str:
-    if platform not in Platform.values:
-        raise Http404("unknown platform")
-    return platform
-
-
-@require_POST
-@role_required(Role.ADMIN)
-@addon_required
-def push_credential_verify_view(request: HttpRequest, app_id: int, platform: str) -> HttpResponse:
-    app = get_object_or_404(MobileApp, pk=app_id)
-    try:
-        push_credential_verify_request(
-            app=app, platform=_platform_or_404(platform), actor=request.user
-        )
-    except PushCredential.DoesNotExist:
-        messages.error(request, f"Upload {Platform(platform).label} credentials first.")
-    else:
-        messages.info(
-            request, f"Checking {Platform(platform).label} credentials with the provider…"
-        )
-    return _back(app, request)
-
-
-@require_GET
-@role_required(Role.ADMIN)
-def push_credential_status(request: HttpRequest, app_id: int, platform: str) -> JsonResponse:
-    credential = get_object_or_404(
-        PushCredential, app_id=app_id, platform=_platform_or_404(platform)
-    )
-    return JsonResponse(
-        {
-            "platform": credential.platform,
-            "pending": verification_pending(credential),
-            "verification": credential.verification,
-            "label": credential.get_verification_display(),
-            "reason": credential.verification_reason,
-            "verified_at": credential.verified_at.isoformat() if credential.verified_at else None,
-        }
-    )

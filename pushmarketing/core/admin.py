@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from pushmarketing.models import AddOn, ApiToken, AuditEntry
+from pushmarketing.core.models import AddOn, ApiToken, AuditEntry
 
 
 @admin.register(AuditEntry)
