@@ -17,8 +17,6 @@ from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility
 from devices.models import Device, Lead, MobileApp, Platform
 from pushmarketing.core.management_api import MANAGEMENT_TAG, ManagementApi
 
-# --- Apps -------------------------------------------------------------------------------------
-
 
 class PlatformSetupOutput(serializers.Serializer):
     configured = serializers.BooleanField()
@@ -86,9 +84,6 @@ class AppDetailApi(ManagementApi):
         return Response(self.get_serializer(self.get_object()).data)
 
 
-# --- Leads ------------------------------------------------------------------------------------
-
-
 class LeadFilter(serializers.Serializer):
     email = serializers.EmailField(required=False, help_text="Exact, case-insensitive.")
     q = serializers.CharField(required=False, max_length=100, help_text="Email contains.")
@@ -131,9 +126,6 @@ class LeadListApi(ManagementApi):
     )
     def get(self, request: Request) -> Response:
         return self.list(request)
-
-
-# --- Devices ----------------------------------------------------------------------------------
 
 
 class DeviceFilter(serializers.Serializer):
