@@ -62,7 +62,7 @@ def main() -> None:
     from campaigns.models import CampaignRun, Delivery
     from campaigns.report_refresh import run_report_refresh
     from notifications.content import PushContent
-    from pushmarketing.models import AddOn
+    from pushmarketing.core.models import AddOn
     from tests.bulk_seed import seed_deliveries, seed_devices
     from tests.factories import MobileAppFactory, PushNotificationFactory, UserFactory
 

@@ -53,8 +53,8 @@ from notifications.models import PushNotification  # noqa: E402
 from notifications.simulator import client as sim_client  # noqa: E402
 from notifications.simulator.credentials import demo_credentials  # noqa: E402
 from notifications.simulator.demo_app import simulator_credentials_install  # noqa: E402
-from pushmarketing.celery import app as celery_app  # noqa: E402
-from pushmarketing.models import AddOn  # noqa: E402
+from pushmarketing.core.celery import app as celery_app  # noqa: E402
+from pushmarketing.core.models import AddOn  # noqa: E402
 
 SEED_BATCH = 20_000
 

@@ -147,7 +147,7 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
     seed = textwrap.dedent(
         f"""
         from devices.models import MobileApp
-        from pushmarketing.secrets import keyed_hash
+        from pushmarketing.core.secrets import keyed_hash
         app = MobileApp.objects.create(name="Bench app", sdk_key={SDK_KEY!r},
                                        sdk_secret_hash=keyed_hash({SDK_SECRET!r}))
         """

@@ -1,7 +1,7 @@
 """Management API for campaigns: list, detail, run stats, and idempotent API-triggered sends.
 
 Marketers and admins only; 403 while the add-on is off. Authentication is the per-user API
-token (pushmarketing.api_auth)."""
+token (pushmarketing.core.api_auth)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignRun
 from campaigns.qualification import RuleError
 from campaigns.reports import campaign_figures, run_figures
-from pushmarketing.management_api import ManagementAccess
+from pushmarketing.core.management_api import ManagementAccess
 
 
 class _CampaignApi(ManagementAccess, APIView):

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from pushmarketing.core.celery import app as celery_app
+
 SCHEDULES_TICK_SECONDS = 30.0
 
 
@@ -11,11 +13,26 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         # The campaign scheduler lives in the database (Campaign.next_run_at); beat only has
         # to poll it. Registered here so the settings module stays shared and untouched.
-        from pushmarketing.celery import app as celery_app
-
         schedule = dict(celery_app.conf.beat_schedule or {})
         schedule.setdefault(
             "campaigns-schedules-tick",
             {"task": "campaigns.schedules_tick", "schedule": SCHEDULES_TICK_SECONDS},
         )
         celery_app.conf.beat_schedule = schedule
+        _hooks_register()
+
+
+def _hooks_register() -> None:
+    """Campaigns' part in the lower apps' work (devices.hooks, notifications.hooks)."""
+    # Imported here, not at the top: these modules import models, which Django allows only
+    # once the app registry is ready (this module is imported while it is being filled).
+    from campaigns.feedback import push_feedback_record
+    from campaigns.listeners import listens_sql, trigger_kinds_listened
+    from campaigns.selectors import deliveries_recent, notification_campaign_names
+    from devices import hooks as device_hooks
+    from notifications import hooks as notification_hooks
+
+    device_hooks.push_feedback_register(push_feedback_record)
+    device_hooks.trigger_listeners_register(kinds=trigger_kinds_listened, sql=listens_sql)
+    device_hooks.deliveries_recent_register(deliveries_recent)
+    notification_hooks.notification_users_register(notification_campaign_names)

@@ -12,9 +12,9 @@ from campaigns.export import campaign_summary_csv, run_deliveries_csv
 from campaigns.models import Campaign, CampaignRun, RunReport
 from campaigns.reports import Figures, campaign_figures, notification_figures, run_figures
 from notifications.models import PushNotification
-from pushmarketing.charts import stacked_bars_svg
-from pushmarketing.roles import Role
-from pushmarketing.ui import addon_required, role_required
+from pushmarketing.core.charts import stacked_bars_svg
+from pushmarketing.core.roles import Role
+from pushmarketing.core.ui import addon_required, role_required
 
 READERS = (Role.MARKETER, Role.APPROVER)
 

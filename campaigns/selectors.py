@@ -20,7 +20,7 @@ from django.db.models import (
 
 from campaigns.audience import audience_devices
 from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
-from campaigns.models import Campaign, CampaignRun
+from campaigns.models import Campaign, CampaignRun, Delivery
 from devices.eligibility import NOT_ELIGIBLE_REASONS, eligible_q
 from devices.models import Device, MobileApp, PushCredential
 from notifications.models import PushNotification
@@ -173,3 +173,30 @@ def campaign_progress(campaign: Campaign) -> dict[str, Any]:
         "totals": campaign_totals(campaign),
         "runs": [run_stats(run) for run in runs],
     }
+
+
+def deliveries_recent(
+    *, lead_id: int | None = None, device_id: int | None = None, limit: int = 25
+) -> list[Delivery]:
+    """The latest pushes sent to a lead or a device (one query): the lead and device pages of
+    devices show them through the hook registered in CampaignsConfig.ready()."""
+    deliveries = Delivery.objects.select_related("run__campaign", "run__notification", "device")
+    if lead_id is not None:
+        deliveries = deliveries.filter(lead_id=lead_id)
+    if device_id is not None:
+        deliveries = deliveries.filter(device_id=device_id)
+    return list(deliveries.order_by("-created_at", "-id")[:limit])
+
+
+def notification_campaign_names(notification: PushNotification) -> list[str]:
+    """Names of campaigns that use the push (directly or through a run); [] when unused.
+    Notifications asks through the hook registered in CampaignsConfig.ready()."""
+    names = list(
+        Campaign.objects.filter(Q(notification=notification) | Q(runs__notification=notification))
+        .values_list("name", flat=True)
+        .distinct()
+        .order_by("name")
+    )
+    if not names and CampaignRun.objects.filter(notification=notification).exists():
+        names = ["a sample or API send"]
+    return names

@@ -39,7 +39,7 @@ from campaigns.qualification import already_qualified_q, capped_leads, planned_s
 from campaigns.rules import ACTIVITY_CONSTRAINTS
 from campaigns.selectors import notification_platforms, sendable_devices
 from devices.models import DeviceActivity
-from pushmarketing.addons import mobile_push_enabled
+from pushmarketing.core.addons import mobile_push_enabled
 
 logger = logging.getLogger(__name__)
 

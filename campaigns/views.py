@@ -22,8 +22,8 @@ from campaigns.rules import TRIGGER_EVENTS
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import MobileApp
 from notifications.models import PushNotification
-from pushmarketing.roles import Role
-from pushmarketing.ui import addon_required, role_required
+from pushmarketing.core.roles import Role
+from pushmarketing.core.ui import addon_required, role_required
 
 READERS = (Role.MARKETER, Role.APPROVER)
 PROGRESS_ROWS = (

@@ -1,6 +1,6 @@
 """The SDK API (/api/sdk/v1/): what the mobile app calls. Authenticated per app with HTTP
 Basic (SDK key and secret); an app only ever sees its own devices. Views parse, call one
-registry service and answer; the rules are in devices.services.registry."""
+registry service and answer; the rules are in devices.services.rules."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ from rest_framework.views import APIView
 from devices import api_serializers as io
 from devices.authentication import SdkApp, SdkAppAuthentication, sdk_app_cache_evict
 from devices.models import Device
-from devices.services import registry
+from devices.services.activities import device_activities_record
+from devices.services.leads import device_lead_associate
+from devices.services.pairing import device_pair_test
+from devices.services.registration import device_register, device_token_refresh
+from devices.services.rules import DeviceNotFound, RegistryError, StaleCredentials
+from devices.services.unregister import device_unregister
 from devices.throttle import SdkAppThrottle
 
 MAX_SDK_BODY_BYTES = 64 * 1024
@@ -82,9 +87,9 @@ class SdkApi(APIView):
         return self.request.auth
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, registry.DeviceNotFound):
+        if isinstance(exc, DeviceNotFound):
             exc = exceptions.NotFound("No device with this installation id in this app.")
-        elif isinstance(exc, registry.RegistryError):
+        elif isinstance(exc, RegistryError):
             exc = exceptions.ValidationError({exc.field: [exc.message]})
         return super().handle_exception(exc)
 
@@ -123,10 +128,10 @@ class DeviceRegisterApi(SdkApi):
     def post(self, request: Request) -> Response:
         data = self.parsed(io.RegisterInput)
         try:
-            result = registry.device_register(
+            result = device_register(
                 app_id=self.app.id, secret_hash=self.app.secret_hash, data=data
             )
-        except registry.StaleCredentials as exc:
+        except StaleCredentials as exc:
             sdk_app_cache_evict(self.app.sdk_key)
             raise exceptions.AuthenticationFailed("Invalid SDK key or secret.") from exc
         body = {
@@ -152,7 +157,7 @@ class DeviceTokenApi(SdkApi):
     )
     def post(self, request: Request, installation_id: str) -> Response:
         data = self.parsed(io.TokenInput)
-        device = registry.device_token_refresh(
+        device = device_token_refresh(
             app_id=self.app.id,
             installation_id=installation_id,
             push_token=data["push_token"],
@@ -185,7 +190,7 @@ class DeviceLeadApi(SdkApi):
     def post(self, request: Request, installation_id: str) -> Response:
         data = dict(self.parsed(io.LeadInput))
         email = data.pop("email")
-        device = registry.device_lead_associate(
+        device = device_lead_associate(
             app_id=self.app.id, installation_id=installation_id, email=email, attributes=data
         )
         return Response(_device_body(device))
@@ -202,7 +207,7 @@ class DeviceUnregisterApi(SdkApi):
         responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND},
     )
     def post(self, request: Request, installation_id: str) -> Response:
-        device = registry.device_unregister(app_id=self.app.id, installation_id=installation_id)
+        device = device_unregister(app_id=self.app.id, installation_id=installation_id)
         return Response(_device_body(device))
 
 
@@ -235,7 +240,7 @@ class DeviceActivitiesApi(SdkApi):
             payload = {"activities": [payload]}
         serializer = io.ActivitiesInput(data=payload)
         serializer.is_valid(raise_exception=True)
-        ids = registry.device_activities_record(
+        ids = device_activities_record(
             app_id=self.app.id,
             installation_id=installation_id,
             activities=[dict(item) for item in serializer.validated_data["activities"]],
@@ -253,7 +258,7 @@ class TestDevicePairApi(SdkApi):
     )
     def post(self, request: Request) -> Response:
         data = self.parsed(io.PairInput)
-        device = registry.device_pair_test(
+        device = device_pair_test(
             app=self.app, installation_id=data["installation_id"], code=data["code"]
         )
         return Response(_device_body(device))

@@ -1,5 +1,5 @@
 """Input/output shapes of the SDK API. They check form (types, lengths, formats); the rules
-themselves live in devices.services.registry so every interface applies the same ones."""
+themselves live in devices.services.rules so every interface applies the same ones."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from devices.models import DeviceActivity, Platform
-from devices.services import registry
+from devices.services import rules
 
 INSTALLATION_ID_HELP = (
     "The SDK's stable id for this installation of the app: 1-64 of A-Z a-z 0-9 . _ : - "
@@ -70,16 +70,16 @@ class RegisterInput(FlatInput):
     device_model = serializers.CharField(required=False, allow_blank=True, max_length=80)
 
     def validate_locale(self, value: str) -> str:
-        _check(registry.locale_error(value))
+        _check(rules.locale_error(value))
         return value
 
     def validate_time_zone(self, value: str) -> str:
-        _check(registry.time_zone_error(value))
+        _check(rules.time_zone_error(value))
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         token = attrs.get("push_token") or ""
-        error = token and registry.push_token_error(platform=attrs["platform"], token=token)
+        error = token and rules.push_token_error(platform=attrs["platform"], token=token)
         if error:
             raise serializers.ValidationError({"push_token": [error]})
         return attrs
@@ -110,7 +110,7 @@ class LeadInput(FlatInput):
     )
 
     def validate_custom_fields(self, value: Any) -> Any:
-        _check(registry.custom_fields_error(value))
+        _check(rules.custom_fields_error(value))
         return value
 
 
@@ -148,7 +148,7 @@ class ActivityInput(serializers.Serializer):
     )
     action_name = serializers.CharField(
         required=False,
-        max_length=registry.MAX_ACTION_NAME_LENGTH,
+        max_length=rules.MAX_ACTION_NAME_LENGTH,
         help_text="custom_action: under 20 characters (Marketo's rule).",
     )
     action_type = serializers.CharField(required=False, allow_blank=True, max_length=60)
@@ -162,7 +162,7 @@ class ActivityInput(serializers.Serializer):
     )
 
     def validate_occurred_at(self, value: Any) -> Any:
-        _check(registry.occurred_at_error(value, now=timezone.now()))
+        _check(rules.occurred_at_error(value, now=timezone.now()))
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

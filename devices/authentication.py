@@ -18,7 +18,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from devices.models import MobileApp
-from pushmarketing.secrets import hashes_match
+from pushmarketing.core.secrets import hashes_match
 
 SDK_REALM = "PushMarketing SDK"
 

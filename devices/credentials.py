@@ -4,7 +4,7 @@ Each `credential_upload_*` service validates everything before writing anything,
 `ValidationError` whose keys name the offending input (`key`, `key_id`, `team_id`,
 `certificate`, `password`, `service_account`) and whose messages say which rule failed, then
 upserts the app's `PushCredential` for that platform. Secrets are encrypted with
-`pushmarketing.secrets.encrypt_bytes`; only `public_meta` (safe fields) is ever shown or audited.
+`pushmarketing.core.secrets.encrypt_bytes`; only `public_meta` (safe fields) is ever shown or audited.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from django.db import transaction
 from django.db.models import F
 
 from devices.models import MobileApp, Platform, PushCredential
-from pushmarketing.audit import audit_record
-from pushmarketing.secrets import encrypt_bytes
+from pushmarketing.core.audit import audit_record
+from pushmarketing.core.secrets import encrypt_bytes
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ class MobileApp(models.Model):
 
 
 class PushCredential(models.Model):
-    """One platform's provider credentials for an app, encrypted at rest (pushmarketing.secrets).
+    """One platform's provider credentials for an app, encrypted at rest (pushmarketing.core.secrets).
 
     `secret_encrypted` holds the .p8 key, the .p12 converted to PEM (cert + key), or the
     service-account JSON. `public_meta` holds what is safe to show (key id, team id, project

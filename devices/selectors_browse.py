@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility, eligible_q
@@ -108,22 +107,6 @@ def activity_list(
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def deliveries_recent(
-    *, lead_id: int | None = None, device_id: int | None = None, limit: int = 25
-) -> list[Any]:
-    """The latest pushes sent to a lead or a device (one query). The model is looked up by
-    name: the device registry does not import the campaigns app."""
-    delivery_model = apps.get_model("campaigns", "Delivery")
-    deliveries = delivery_model.objects.select_related(
-        "run__campaign", "run__notification", "device"
-    )
-    if lead_id is not None:
-        deliveries = deliveries.filter(lead_id=lead_id)
-    if device_id is not None:
-        deliveries = deliveries.filter(device_id=device_id)
-    return list(deliveries.order_by("-created_at", "-id")[:limit])
 
 
 def app_list_rows() -> list[dict[str, Any]]:

@@ -9,12 +9,14 @@ long a missed invalidation could delay a trigger.
 
 The PostgreSQL register statement does not read that cache: it asks the same question in SQL
 (`listens_sql`) inside the statement it already sends, which costs no Redis round trip and is
-never stale."""
+never stale. Campaigns answers both questions through the hooks it registers at start-up
+(devices.hooks): devices does not import campaigns."""
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.core.cache import cache
+
+from devices import hooks
 
 CACHE_TTL_SECONDS = 30
 
@@ -23,19 +25,10 @@ def _key(app_id: int) -> str:
     return f"trigger-kinds:{app_id}"
 
 
-def _campaign_model():  # noqa: ANN202 - looked up by name: devices does not import campaigns
-    return apps.get_model("campaigns", "Campaign")
-
-
 def trigger_kinds_for(app_id: int) -> frozenset[str]:
     kinds = cache.get(_key(app_id))
     if kinds is None:
-        triggers = (
-            _campaign_model()
-            .objects.filter(app_id=app_id, kind="trigger", status="active")
-            .values_list("trigger", flat=True)
-        )
-        kinds = sorted({t.get("event") for t in triggers if t and t.get("event")})
+        kinds = sorted(hooks.trigger_kinds_lookup(app_id))
         cache.set(_key(app_id), kinds, CACHE_TTL_SECONDS)
     return frozenset(kinds)
 
@@ -47,8 +40,4 @@ def trigger_kinds_forget(app_id: int) -> None:
 def listens_sql(kind_column: str) -> str:
     """PostgreSQL: true when an active trigger campaign of the app (the one `%s`) listens for
     the activity kind in `kind_column` — the question trigger_kinds_for answers."""
-    table = _campaign_model()._meta.db_table
-    return (
-        f"EXISTS (SELECT 1 FROM {table} c WHERE c.app_id = %s AND c.kind = 'trigger' "
-        f"AND c.status = 'active' AND c.trigger ->> 'event' = {kind_column})"
-    )
+    return hooks.listens_sql(kind_column)

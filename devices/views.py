@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from devices import hooks
 from devices import selectors_browse as browse
 from devices.credentials import (
     credential_certificate_topic_mismatch,
@@ -33,9 +34,9 @@ from devices.forms import (
 )
 from devices.models import Lead, MobileApp, Platform
 from devices.services.apps import app_create, app_rotate_secret, app_update
-from pushmarketing.addons import mobile_push_enabled
-from pushmarketing.roles import Role
-from pushmarketing.ui import apply_service_errors, role_required
+from pushmarketing.core.addons import mobile_push_enabled
+from pushmarketing.core.roles import Role
+from pushmarketing.core.ui import apply_service_errors, role_required
 
 PAGE_SIZE = 50
 ACTIVITY_PAGE_SIZE = 25
@@ -269,7 +270,7 @@ def device_detail(request: HttpRequest, device_id: int) -> HttpResponse:
             "reasons": browse.device_eligibility_reasons(device),
             "activity_form": activity_form,
             "activities": activities,
-            "deliveries": browse.deliveries_recent(device_id=device.pk),
+            "deliveries": hooks.deliveries_recent(device_id=device.pk),
             "addon_enabled": mobile_push_enabled(),
         },
     )
@@ -309,7 +310,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
             "devices": devices,
             "activity_form": activity_form,
             "activities": activities,
-            "deliveries": browse.deliveries_recent(lead_id=lead.pk),
+            "deliveries": hooks.deliveries_recent(lead_id=lead.pk),
             "addon_enabled": mobile_push_enabled(),
         },
     )

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import Lead, MobileApp
+from notifications import hooks
 from notifications.models import NotificationEvent, PushNotification
 
 LEAD_FIELDS_CACHE_KEY = "notifications:lead-token-fields"
@@ -56,18 +57,9 @@ def notification_events(*, notification: PushNotification) -> QuerySet[Notificat
 
 
 def notification_campaign_names(*, notification: PushNotification) -> list[str]:
-    """Names of campaigns that use the push (directly or through a run); [] when unused."""
-    from campaigns.models import Campaign, CampaignRun
-
-    names = list(
-        Campaign.objects.filter(Q(notification=notification) | Q(runs__notification=notification))
-        .values_list("name", flat=True)
-        .distinct()
-        .order_by("name")
-    )
-    if not names and CampaignRun.objects.filter(notification=notification).exists():
-        names = ["a sample or API send"]
-    return names
+    """Names of campaigns that use the push (directly or through a run); [] when unused.
+    Campaigns answers through the hook it registers (notifications does not import it)."""
+    return hooks.notification_users(notification)
 
 
 def _custom_field_keys() -> list[str]:

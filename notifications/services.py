@@ -18,8 +18,8 @@ from notifications.models import NotificationEvent, PushNotification
 from notifications.personalization import TokenError, compile_template
 from notifications.previews import payload_sizes
 from notifications.selectors import lead_token_field_names, notification_campaign_names
-from pushmarketing.audit import audit_record
-from pushmarketing.roles import Role, user_has_role
+from pushmarketing.core.audit import audit_record
+from pushmarketing.core.roles import Role, user_has_role
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from notifications.forms import NotificationForm, preview_content
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
 from notifications.models import PushNotification
 from notifications.previews import preview_build, rules_help
-from pushmarketing.roles import Role, user_has_role
-from pushmarketing.ui import (
+from pushmarketing.core.roles import Role, user_has_role
+from pushmarketing.core.ui import (
     addon_required,
     apply_service_errors,
     role_required,

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from pushmarketing.celery import app as celery_app
+from campaigns.models import Delivery
+from pushmarketing.core.celery import app as celery_app
 
 QUEUES = ("send", "bulk", "default")
 
@@ -87,8 +88,6 @@ def queue_depths() -> dict[str, int | None]:
 
 
 def oldest_queued_delivery() -> dict[str, Any] | None:
-    from campaigns.models import Delivery
-
     row = (
         Delivery.objects.filter(status=Delivery.Status.QUEUED)
         .order_by("id")

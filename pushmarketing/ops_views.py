@@ -4,10 +4,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from devices.token_health import token_health
-from pushmarketing.charts import sparkline_svg
+from pushmarketing.core.charts import sparkline_svg
+from pushmarketing.core.roles import Role
+from pushmarketing.core.ui import role_required
 from pushmarketing.health import system_health
-from pushmarketing.roles import Role
-from pushmarketing.ui import role_required
 
 
 @role_required(Role.ADMIN)

@@ -70,10 +70,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI's assets served by us, so /api/docs/ works offline (no CDN).
     "drf_spectacular_sidecar",
-    "pushmarketing",
+    # The core keeps the app label "pushmarketing" (its tables and migrations).
+    "pushmarketing.core",
     "devices",
     "notifications",
     "campaigns",
+    # The shell (label "pushmarketing_shell"): management commands and the overview tag.
+    "pushmarketing",
 ]
 
 MIDDLEWARE = [
@@ -100,7 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "pushmarketing.context_processors.navigation",
+                "pushmarketing.core.context_processors.navigation",
             ],
         },
     },
@@ -187,7 +190,6 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "campaigns.deliveries_sweep", "schedule": 60.0},
-    "schedules-tick": {"task": "campaigns.schedules_tick", "schedule": 30.0},
     "run-reports-refresh": {"task": "campaigns.run_reports_refresh_due", "schedule": 20.0},
 }
 
@@ -234,7 +236,7 @@ REST_FRAMEWORK = {
         "sdk_app": env_str("SDK_RATE_LIMIT", "3000/min"),
         "management": env_str("MANAGEMENT_RATE_LIMIT", "600/min"),
     },
-    "EXCEPTION_HANDLER": "pushmarketing.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "pushmarketing.core.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PushMarketing API",

@@ -6,19 +6,18 @@ from django.urls import include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from pushmarketing import views
+from pushmarketing import ops_views, views
 
 urlpatterns = [
-    # First: the SDK API takes most of the traffic, and a request is matched against the
-    # patterns in order.
-    path("api/sdk/v1/", include("devices.api_urls")),
+    # First: the SDK API (devices.urls starts with it) takes most of the traffic, and a request
+    # is matched against the patterns in order.
+    path("", include("devices.urls")),
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="auth/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", include("pushmarketing.ui_urls")),
-    path("", include("pushmarketing.api_urls")),
-    path("", include("pushmarketing.ops_urls")),
-    path("", include("devices.urls")),
+    path("", include("pushmarketing.core.urls")),
+    path("system/health/", ops_views.system_health_view, name="system-health"),
+    path("system/token-health/", ops_views.token_health_view, name="token-health"),
     path("", include("notifications.urls")),
     path("", include("campaigns.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from pushmarketing.addons import mobile_push_enabled
+from pushmarketing.core.addons import mobile_push_enabled
 
 
 @login_required

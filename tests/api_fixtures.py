@@ -77,7 +77,7 @@ def sdk(sdk_app) -> SdkClient:
 
 def bearer_client(user, name: str = "tests") -> tuple[Client, str]:
     """A client sending a fresh API token of `user` as `Authorization: Bearer`."""
-    from pushmarketing.api_tokens import api_token_create
+    from pushmarketing.core.api_tokens import api_token_create
 
     _, plaintext = api_token_create(user=user, name=name)
     return Client(HTTP_AUTHORIZATION=f"Bearer {plaintext}"), plaintext

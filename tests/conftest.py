@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from pushmarketing.models import AddOn
+from pushmarketing.core.models import AddOn
 from tests.factories import UserFactory
 
 # Every area's shared fixtures. Pytest only honours pytest_plugins in this top-level conftest.

@@ -14,7 +14,7 @@ from devices.models import Device, MobileApp, PushCredential
 from notifications.content import PushContent
 from notifications.simulator.demo_app import simulator_credentials_install
 from notifications.transports.base import Outcome, OutgoingPush, SendResult
-from pushmarketing.secrets import encrypt_bytes
+from pushmarketing.core.secrets import encrypt_bytes
 from tests.factories import DeviceFactory, MobileAppFactory, PushNotificationFactory
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from devices.models import Device, Lead, MobileApp
 from notifications.models import PushNotification
-from pushmarketing.secrets import keyed_hash
+from pushmarketing.core.secrets import keyed_hash
 
 DEFAULT_SDK_SECRET = "sdk-secret-for-tests"
 

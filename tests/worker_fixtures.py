@@ -28,7 +28,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from pushmarketing.celery import app as celery_app
+from pushmarketing.core.celery import app as celery_app
 from tests.simulator_fixtures import simulator_env
 
 READY_TIMEOUT_SECONDS = 60

@@ -40,7 +40,7 @@ from notifications.payloads import (
 )
 from notifications.personalization import CompiledContent, TokenError, compile_content
 from notifications.transports.base import Outcome, OutgoingPush, SendResult
-from pushmarketing.addons import mobile_push_enabled
+from pushmarketing.core.addons import mobile_push_enabled
 
 logger = logging.getLogger(__name__)
 

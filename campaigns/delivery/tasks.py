@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from campaigns.delivery import send, sweep, verify
+from campaigns.delivery import send, sweep
 
 
 # acks_late: the message is acknowledged only after the chunk was processed, so a worker
@@ -20,9 +20,3 @@ def deliveries_send(run_id: int, first_id: int, last_id: int) -> int:
 @shared_task(name="campaigns.deliveries_sweep", ignore_result=True)
 def deliveries_sweep() -> int:
     return sweep.deliveries_sweep(now=timezone.now())
-
-
-@shared_task(name="campaigns.push_credential_verify", ignore_result=True)
-def push_credential_verify(credential_id: int) -> str:
-    credential = verify.push_credential_verify(credential_id=credential_id)
-    return credential.verification if credential else "missing"

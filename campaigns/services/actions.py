@@ -31,9 +31,9 @@ from campaigns.lifecycle import (
 from campaigns.models import Campaign, CampaignRun
 from campaigns.rules import CampaignError
 from campaigns.scheduling import first_run_at, next_run_after
-from campaigns.services.listeners import trigger_listeners_changed
-from pushmarketing.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
-from pushmarketing.audit import audit_record
+from campaigns.services.listening import trigger_listeners_changed
+from pushmarketing.core.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
+from pushmarketing.core.audit import audit_record
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from campaigns.rules import MAX_API_LEADS, CampaignError
 from campaigns.selectors import notification_platforms, sendable_devices
 from campaigns.services.actions import actor_id, require_addon, require_approved
 from devices.models import Lead
-from pushmarketing.audit import audit_record
+from pushmarketing.core.audit import audit_record
 
 
 def _api_leads_q(*, emails: list[str], lead_ids: list[int]) -> Q:

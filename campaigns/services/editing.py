@@ -12,9 +12,9 @@ from campaigns.lifecycle import Action, campaign_next_status
 from campaigns.models import Campaign
 from campaigns.rules import CampaignError, campaign_validate
 from campaigns.scheduling import first_run_at
-from campaigns.services.listeners import trigger_listeners_changed
+from campaigns.services.listening import trigger_listeners_changed
 from devices.models import MobileApp
-from pushmarketing.audit import audit_record
+from pushmarketing.core.audit import audit_record
 
 
 @transaction.atomic

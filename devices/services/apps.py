@@ -14,8 +14,8 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from devices.models import MobileApp
-from pushmarketing.audit import audit_record
-from pushmarketing.secrets import keyed_hash, random_token
+from pushmarketing.core.audit import audit_record
+from pushmarketing.core.secrets import keyed_hash, random_token
 
 # Apple: alphanumerics, hyphens and periods, reverse-DNS, at least two parts.
 IOS_BUNDLE_ID_RE = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")

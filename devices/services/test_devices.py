@@ -1,6 +1,6 @@
 """Test devices, admin side: pairing links / QR codes, and marking registered devices.
 
-The SDK side that consumes a pairing code is `devices.services.registry.device_pair_test`."""
+The SDK side that consumes a pairing code is `devices.services.pairing.device_pair_test`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from devices.models import Device, MobileApp, TestDevicePairing
-from pushmarketing.audit import audit_record
+from pushmarketing.core.audit import audit_record
 
 PAIRING_VALID_FOR = timedelta(days=7)
 NAME_MAX = TestDevicePairing._meta.get_field("name").max_length

@@ -7,8 +7,8 @@ from typing import Any
 
 from django import template
 
-from campaigns.delivery.verify import verification_pending
 from devices.models import Device, MobileApp, Platform, PushCredential
+from devices.push_setup.pending import verification_pending
 from devices.services.test_devices import pairings_open, test_devices_of
 
 register = template.Library()

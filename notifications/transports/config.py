@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from pushmarketing.secrets import decrypt_bytes
+from pushmarketing.core.secrets import decrypt_bytes
 
 if TYPE_CHECKING:
     from devices.models import MobileApp, PushCredential

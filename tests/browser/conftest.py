@@ -79,7 +79,7 @@ def live_site(live_server, settings):
     """The live server, with SITE_URL (absolute image URLs) pointing at it."""
     from django.contrib.auth.models import Group
 
-    from pushmarketing.roles import Role
+    from pushmarketing.core.roles import Role
 
     settings.SITE_URL = live_server.url
     # transactional_db flushes tables between tests, including the groups the roles migration made.

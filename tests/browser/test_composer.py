@@ -32,7 +32,7 @@ def uploaded_images_removed():
 
 @pytest.fixture
 def shop(live_site, uploaded_images_removed):
-    from pushmarketing.addons import addon_set_enabled
+    from pushmarketing.core.addons import addon_set_enabled
 
     addon_set_enabled(enabled=True, actor=None)
     app = MobileAppFactory(name="Acme Shop", ios_bundle_id="com.acme.shop")

@@ -12,7 +12,7 @@ from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.report_refresh import run_report_refresh
 from campaigns.services import campaign_start
 from notifications.content import PushContent
-from pushmarketing.models import AddOn
+from pushmarketing.core.models import AddOn
 from tests.campaign_fixtures import approve
 from tests.delivery_fixtures import apns_token, simulator_app
 from tests.factories import (

@@ -106,7 +106,7 @@ def test_roles_and_addon_are_enforced(app, push, approver_user, marketer_user, d
 
 
 def test_bearer_token_authenticates_the_trigger(app, push, addon_on, marketer_user, dispatched):
-    from pushmarketing.api_tokens import api_token_create
+    from pushmarketing.core.api_tokens import api_token_create
 
     device(app, lead=(lead := LeadFactory()))
     campaign = make_campaign(app=app, notification=push)

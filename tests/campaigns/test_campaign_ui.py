@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignRun, Delivery
-from pushmarketing.models import AuditEntry
+from pushmarketing.core.models import AuditEntry
 from tests.campaign_fixtures import device, make_campaign
 
 pytestmark = pytest.mark.django_db

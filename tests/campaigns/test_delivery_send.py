@@ -11,7 +11,7 @@ from campaigns.delivery.send import deliveries_send
 from campaigns.models import Campaign, CampaignRun, Delivery
 from devices.models import Device, PushCredential
 from notifications.content import PushContent
-from pushmarketing.models import AddOn
+from pushmarketing.core.models import AddOn
 from tests.delivery_fixtures import run_create
 
 pytestmark = pytest.mark.django_db

@@ -29,7 +29,7 @@ def test_table_only_names_real_statuses_and_actions():
     for (status, action), target in CAMPAIGN_TRANSITIONS.items():
         assert status in C.values and target in C.values
         assert action in Action.__members__.values()
-    for (status, action), target in RUN_TRANSITIONS.items():
+    for (status, _action), target in RUN_TRANSITIONS.items():
         assert status in R.values and target in R.values
     # Final run statuses are final: no action leaves them.
     assert not [key for key in RUN_TRANSITIONS if key[0] in (R.COMPLETED, R.CANCELLED)]

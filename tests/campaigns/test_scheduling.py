@@ -10,7 +10,7 @@ from campaigns.qualification import RuleError
 from campaigns.scheduling import next_run_after, schedules_due_claim, validate_schedule
 from campaigns.services import campaign_start
 from campaigns.tasks import schedules_tick
-from pushmarketing.models import AuditEntry
+from pushmarketing.core.models import AuditEntry
 from tests.campaign_fixtures import device, make_campaign
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from campaigns import triggers
 from campaigns.models import Delivery
 from campaigns.services import campaign_activate
 from devices.models import DeviceActivity
-from pushmarketing.models import AddOn
+from pushmarketing.core.models import AddOn
 from tests.campaign_fixtures import approve, configure_app, device, make_campaign
 from tests.factories import LeadFactory, MobileAppFactory, PushNotificationFactory
 

@@ -17,8 +17,8 @@ from devices.services.apps import (
     app_update,
     ios_bundle_id_problem,
 )
-from pushmarketing.models import AuditEntry
-from pushmarketing.secrets import decrypt_bytes, hashes_match
+from pushmarketing.core.models import AuditEntry
+from pushmarketing.core.secrets import decrypt_bytes, hashes_match
 from tests.factories import DEFAULT_SDK_SECRET, MobileAppFactory
 from tests.ui_fixtures import KEY_ID, TEAM_ID, ec_key_pem, p12_bytes, service_account_json
 

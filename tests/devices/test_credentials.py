@@ -21,8 +21,8 @@ from devices.credentials import (
     parse_fcm_service_account,
 )
 from devices.models import PushCredential
-from pushmarketing.models import AuditEntry
-from pushmarketing.secrets import decrypt_bytes
+from pushmarketing.core.models import AuditEntry
+from pushmarketing.core.secrets import decrypt_bytes
 from tests.factories import MobileAppFactory
 from tests.ui_fixtures import (
     KEY_ID,

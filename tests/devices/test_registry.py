@@ -9,9 +9,10 @@ from django.db import connection, connections
 from kombu.exceptions import OperationalError
 
 from devices.models import Device, DeviceActivity
-from devices.services import registry
+from devices.services import registration
+from devices.services.rules import StaleCredentials
 from devices.trigger_listeners import trigger_kinds_forget
-from pushmarketing.celery import app as celery_app
+from pushmarketing.core.celery import app as celery_app
 from tests.api_fixtures import IOS_TOKEN, clean_cache, sdk, sdk_app  # noqa: F401
 from tests.factories import MobileAppFactory
 
@@ -167,11 +168,11 @@ def test_unreachable_broker_is_logged_and_the_call_still_succeeds(
 def test_service_register_is_idempotent_and_moves_token(sent):
     app = MobileAppFactory()
     data = {"installation_id": "a", "platform": "ios", "push_token": IOS_TOKEN}
-    first = registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
-    again = registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+    first = registration.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+    again = registration.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
     assert first.first_open and not again.first_open
     assert first.device_id == again.device_id
-    moved = registry.device_register(
+    moved = registration.device_register(
         app_id=app.pk, secret_hash=app.sdk_secret_hash, data={**data, "installation_id": "b"}
     )
     assert moved.token_registered
@@ -183,11 +184,11 @@ def test_service_register_is_idempotent_and_moves_token(sent):
 def test_register_with_a_stale_secret_hash_writes_nothing(sent):
     app = MobileAppFactory()
     data = {"installation_id": "a", "platform": "ios", "push_token": IOS_TOKEN}
-    with pytest.raises(registry.StaleCredentials):
-        registry.device_register(app_id=app.pk, secret_hash="0" * 64, data=data)
+    with pytest.raises(StaleCredentials):
+        registration.device_register(app_id=app.pk, secret_hash="0" * 64, data=data)
     assert not Device.objects.exists() and not DeviceActivity.objects.exists()
     # Internal callers (seed data) pass no hash and are not checked.
-    assert registry.device_register(app_id=app.pk, data=data).first_open
+    assert registration.device_register(app_id=app.pk, data=data).first_open
 
 
 @pytest.mark.django_db(transaction=True)
@@ -196,7 +197,7 @@ def test_concurrent_first_registrations_create_one_device(sent):
         pytest.skip("SQLite serialises writers; the race needs PostgreSQL (CI runs it there)")
     app = MobileAppFactory()
     barrier = threading.Barrier(8)
-    results: list[registry.Registration] = []
+    results: list[registration.Registration] = []
     errors: list[BaseException] = []
 
     def register() -> None:
@@ -204,7 +205,9 @@ def test_concurrent_first_registrations_create_one_device(sent):
             barrier.wait()
             data = {"installation_id": "same", "platform": "ios", "push_token": IOS_TOKEN}
             results.append(
-                registry.device_register(app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data)
+                registration.device_register(
+                    app_id=app.pk, secret_hash=app.sdk_secret_hash, data=data
+                )
             )
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)

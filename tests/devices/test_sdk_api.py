@@ -223,7 +223,7 @@ def test_wrong_secret_and_unknown_key_are_401(sdk_app):
 
 
 def test_rotated_secret_stops_working_at_once(sdk, sdk_app):
-    from pushmarketing.secrets import keyed_hash
+    from pushmarketing.core.secrets import keyed_hash
 
     assert sdk.register("i1").status_code == 201  # the app lookup is now cached
     assert sdk.post("devices/i1/activities", {"kind": "opened"}).status_code == 201

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from devices.models import Device
 from devices.models import TestDevicePairing as Pairing
-from pushmarketing.models import AuditEntry
+from pushmarketing.core.models import AuditEntry
 from tests.factories import DeviceFactory, MobileAppFactory
 
 pytestmark = pytest.mark.django_db

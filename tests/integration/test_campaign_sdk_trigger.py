@@ -12,7 +12,7 @@ import pytest
 from campaigns import services
 from campaigns.models import Campaign, Delivery
 from notifications.simulator import client as sim_client
-from pushmarketing.models import AddOn
+from pushmarketing.core.models import AddOn
 from tests.api_fixtures import SdkClient, clear_throttle_counts
 from tests.campaign_fixtures import approve
 from tests.delivery_fixtures import simulator_app

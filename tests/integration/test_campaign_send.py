@@ -16,7 +16,7 @@ from campaigns import services
 from campaigns.models import Campaign, CampaignRun, Delivery
 from devices.models import Device, DeviceActivity
 from notifications.simulator import client as sim_client
-from pushmarketing.celery import app as celery_app
+from pushmarketing.core.celery import app as celery_app
 from tests.campaign_fixtures import approve
 from tests.delivery_fixtures import apns_token, assert_counters_match, simulator_app
 from tests.factories import DeviceFactory, LeadFactory, PushNotificationFactory, UserFactory

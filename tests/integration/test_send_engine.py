@@ -16,7 +16,7 @@ from campaigns.delivery.sweep import deliveries_sweep
 from campaigns.models import CampaignRun, Delivery
 from devices.models import Device, PushCredential
 from notifications.simulator import client as sim_client
-from pushmarketing.addons import addon_set_enabled
+from pushmarketing.core.addons import addon_set_enabled
 from tests.delivery_fixtures import apns_token, assert_counters_match, run_create, simulator_app
 from tests.factories import DeviceFactory, UserFactory
 from tests.worker_fixtures import *  # noqa: F403 - celery_worker fixtures

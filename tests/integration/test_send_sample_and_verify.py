@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from campaigns.models import CampaignRun
 from devices.models import PushCredential
-from pushmarketing.models import AddOn
-from pushmarketing.secrets import encrypt_bytes
+from pushmarketing.core.models import AddOn
+from pushmarketing.core.secrets import encrypt_bytes
 from tests.delivery_fixtures import apns_token, simulator_app
 from tests.factories import DeviceFactory, LeadFactory, PushNotificationFactory, UserFactory
 from tests.worker_fixtures import *  # noqa: F403 - celery_worker fixtures

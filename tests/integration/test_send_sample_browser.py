@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from pushmarketing.models import AddOn
+from pushmarketing.core.models import AddOn
 from tests.delivery_fixtures import apns_token, simulator_app
 from tests.factories import DeviceFactory, PushNotificationFactory, UserFactory
 from tests.worker_fixtures import *  # noqa: F403 - celery_worker fixtures

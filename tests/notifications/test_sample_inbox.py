@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from notifications.sending_views import _phone_view
+from notifications.simulator_views import _phone_view
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from devices.models import PushCredential
 from notifications.transports.config import TransportConfig, transport_config_from
-from pushmarketing.secrets import encrypt_bytes
+from pushmarketing.core.secrets import encrypt_bytes
 from tests.factories import MobileAppFactory
 
 SERVICE_ACCOUNT = {"type": "service_account", "project_id": "proj-1", "client_email": "a@b"}

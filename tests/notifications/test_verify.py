@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from campaigns.delivery import tasks, verify
 from devices.models import PushCredential
+from notifications import tasks
+from notifications import verification as verify
 from notifications.transports.base import Outcome, SendResult
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from campaigns.models import Campaign, CampaignRun
 from notifications import services
 from notifications.models import NotificationEvent, PushNotification
 from notifications.selectors import notifications_approved_for
-from pushmarketing.models import AuditEntry
+from pushmarketing.core.models import AuditEntry
 from tests.composer_fixtures import fresh_lead_field_cache  # noqa: F401 - fixture
 from tests.factories import MobileAppFactory, PushNotificationFactory
 

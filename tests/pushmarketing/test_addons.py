@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from pushmarketing.addons import addon_set_enabled, mobile_push_enabled
-from pushmarketing.models import AuditEntry
+from pushmarketing.core.addons import addon_set_enabled, mobile_push_enabled
+from pushmarketing.core.models import AuditEntry
 
 
 @pytest.mark.django_db

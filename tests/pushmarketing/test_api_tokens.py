@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from pushmarketing.api_tokens import (
+from pushmarketing.core.api_tokens import (
     ApiTokenError,
     api_token_authenticate,
     api_token_create,
     api_token_revoke,
 )
-from pushmarketing.models import ApiToken, AuditEntry
-from pushmarketing.secrets import keyed_hash
+from pushmarketing.core.models import ApiToken, AuditEntry
+from pushmarketing.core.secrets import keyed_hash
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from devices.models import PushCredential
-from pushmarketing.addons import mobile_push_enabled
-from pushmarketing.audit import audit_record
-from pushmarketing.models import AddOn, AuditEntry
+from pushmarketing.core.addons import mobile_push_enabled
+from pushmarketing.core.audit import audit_record
+from pushmarketing.core.models import AddOn, AuditEntry
 from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,11 +17,14 @@ from campaigns.models import Campaign
 from campaigns.services import campaign_activate, campaign_create
 from devices.models import Device, MobileApp
 from devices.services.apps import app_create
-from devices.services.registry import device_lead_associate, device_register
+from devices.services.leads import device_lead_associate
+from devices.services.registration import device_register
 from notifications.models import PushNotification
 from notifications.services import notification_approve, notification_create
-from pushmarketing.models import AddOn
-from pushmarketing.secrets import keyed_hash
+from notifications.simulator.credentials import demo_credentials
+from notifications.simulator.demo_app import simulator_credentials_install
+from pushmarketing.core.models import AddOn
+from pushmarketing.core.secrets import keyed_hash
 
 DEMO_USERS = (
     ("admin", "admin-demo-pass", "admin"),
@@ -95,9 +98,6 @@ class Command(BaseCommand):
         app.sdk_key, app.sdk_secret_hash = DEMO_SDK_KEY, keyed_hash(DEMO_SDK_SECRET)
         app.save(update_fields=["sdk_key", "sdk_secret_hash"])
         if settings.PUSH_SIMULATOR_ENABLED:
-            from notifications.simulator.credentials import demo_credentials
-            from notifications.simulator.demo_app import simulator_credentials_install
-
             creds = demo_credentials(settings.PUSH_SIMULATOR_DIR)
             simulator_credentials_install(app=app, creds=creds, actor=admin)
         return app

@@ -1,0 +1,211 @@
+"""The devices half of the management API (/api/v1/): read access for integrations with a
+per-user Bearer token. Admins and marketers read apps, leads and devices; secrets and
+credentials never leave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from devices import selectors
+from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility
+from devices.models import Device, Lead, MobileApp, Platform
+from pushmarketing.core.management_api import MANAGEMENT_TAG, ManagementApi
+
+
+class PlatformSetupOutput(serializers.Serializer):
+    configured = serializers.BooleanField()
+    kind = serializers.CharField(allow_null=True)
+    verification = serializers.CharField(allow_null=True)
+    verification_reason = serializers.CharField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True)
+    details = serializers.DictField(help_text="Safe metadata: key id, team id, project id…")
+
+
+class AppOutput(serializers.ModelSerializer):
+    platforms = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MobileApp
+        fields = [
+            "id",
+            "name",
+            "app_type",
+            "ios_bundle_id",
+            "android_package",
+            "sdk_key",
+            "created_at",
+            "platforms",
+        ]
+
+    @extend_schema_field(serializers.DictField(child=PlatformSetupOutput()))
+    def get_platforms(self, app: MobileApp) -> dict[str, dict[str, Any]]:
+        by_platform = {c.platform: c for c in app.safe_credentials}
+        out: dict[str, dict[str, Any]] = {}
+        for platform in Platform.values:
+            credential = by_platform.get(platform)
+            out[platform] = PlatformSetupOutput(
+                {
+                    "configured": credential is not None,
+                    "kind": credential.kind if credential else None,
+                    "verification": credential.verification if credential else None,
+                    "verification_reason": credential.verification_reason if credential else None,
+                    "verified_at": credential.verified_at if credential else None,
+                    "details": credential.public_meta if credential else {},
+                }
+            ).data
+        return out
+
+
+class AppListApi(ManagementApi):
+    serializer_class = AppOutput
+
+    def get_queryset(self) -> QuerySet[MobileApp]:
+        return selectors.apps_list()
+
+    @extend_schema(tags=MANAGEMENT_TAG, operation_id="apps_list", summary="List mobile apps")
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+
+class AppDetailApi(ManagementApi):
+    serializer_class = AppOutput
+
+    def get_queryset(self) -> QuerySet[MobileApp]:
+        return selectors.apps_list()
+
+    @extend_schema(tags=MANAGEMENT_TAG, operation_id="apps_retrieve", summary="One mobile app")
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class LeadFilter(serializers.Serializer):
+    email = serializers.EmailField(required=False, help_text="Exact, case-insensitive.")
+    q = serializers.CharField(required=False, max_length=100, help_text="Email contains.")
+
+
+class LeadOutput(serializers.ModelSerializer):
+    device_count = serializers.IntegerField()
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "company",
+            "city",
+            "country",
+            "custom_fields",
+            "device_count",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class LeadListApi(ManagementApi):
+    serializer_class = LeadOutput
+    filter_serializer = LeadFilter
+
+    def get_queryset(self) -> QuerySet[Lead]:
+        filters = self.filters()
+        return selectors.leads_list(email=filters.get("email"), search=filters.get("q"))
+
+    @extend_schema(
+        tags=MANAGEMENT_TAG,
+        operation_id="leads_list",
+        summary="Search leads by email",
+        parameters=[LeadFilter],
+    )
+    def get(self, request: Request) -> Response:
+        return self.list(request)
+
+
+class DeviceFilter(serializers.Serializer):
+    app = serializers.IntegerField(required=False, min_value=1)
+    platform = serializers.ChoiceField(choices=Platform.choices, required=False)
+    status = serializers.ChoiceField(choices=Device.Status.choices, required=False)
+    lead = serializers.IntegerField(required=False, min_value=1)
+
+
+class ReasonOutput(serializers.Serializer):
+    code = serializers.ChoiceField(choices=list(NOT_ELIGIBLE_REASONS))
+    message = serializers.CharField()
+
+
+class DeviceListOutput(serializers.ModelSerializer):
+    app_name = serializers.CharField(source="app.name")
+    lead_email = serializers.SerializerMethodField()
+    push_token_prefix = serializers.CharField(source="token_prefix")
+    eligible = serializers.SerializerMethodField()
+    not_eligible_reasons = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "app",
+            "app_name",
+            "platform",
+            "installation_id",
+            "push_token_prefix",
+            "status",
+            "status_reason",
+            "push_enabled",
+            "lead",
+            "lead_email",
+            "first_opened_at",
+            "last_opened_at",
+            "locale",
+            "time_zone",
+            "app_version",
+            "os_version",
+            "device_model",
+            "is_test_device",
+            "test_device_name",
+            "eligible",
+            "not_eligible_reasons",
+        ]
+
+    def _reasons(self, device: Device) -> list[str]:
+        return device_ineligibility(device, app_configured=device.app_configured)
+
+    def get_lead_email(self, device: Device) -> str | None:
+        return device.lead.email if device.lead is not None else None
+
+    def get_eligible(self, device: Device) -> bool:
+        return not self._reasons(device)
+
+    @extend_schema_field(ReasonOutput(many=True))
+    def get_not_eligible_reasons(self, device: Device) -> list[dict[str, str]]:
+        return [{"code": c, "message": NOT_ELIGIBLE_REASONS[c]} for c in self._reasons(device)]
+
+
+class DeviceListApi(ManagementApi):
+    serializer_class = DeviceListOutput
+    filter_serializer = DeviceFilter
+
+    def get_queryset(self) -> QuerySet[Device]:
+        filters = self.filters()
+        return selectors.devices_list(
+            app_id=filters.get("app"),
+            platform=filters.get("platform"),
+            status=filters.get("status"),
+            lead_id=filters.get("lead"),
+        )
+
+    @extend_schema(
+        tags=MANAGEMENT_TAG,
+        operation_id="devices_list",
+        summary="List devices with eligibility and the reasons a device cannot be sent to",
+        parameters=[DeviceFilter],
+    )
+    def get(self, request: Request) -> Response:
+        return self.list(request)

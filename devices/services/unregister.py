@@ -1,0 +1,31 @@
+"""Unregister: the SDK's logout."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from devices.models import Device
+from devices.services.locking import device_locked
+
+
+@transaction.atomic
+def device_unregister(*, app_id: int, installation_id: str, reason: str = "logout") -> Device:
+    """Logout: the token is dropped and push disabled until the app registers again."""
+    device = device_locked(app_id=app_id, installation_id=installation_id)
+    device.push_enabled = False
+    device.push_token = ""
+    device.status = Device.Status.UNREGISTERED
+    device.status_reason = reason
+    device.status_changed_at = timezone.now()
+    device.save(
+        update_fields=[
+            "push_enabled",
+            "push_token",
+            "status",
+            "status_reason",
+            "status_changed_at",
+            "updated_at",
+        ]
+    )
+    return device

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """The shared core every app builds on: add-ons, roles, audit, secrets, API tokens.
+
+    Its label stays "pushmarketing" (the app it was split from), so its tables, content types
+    and migration dependencies ("pushmarketing", "000x") are unchanged."""
+
+    name = "pushmarketing.core"
+    label = "pushmarketing"
+    verbose_name = "PushMarketing core"

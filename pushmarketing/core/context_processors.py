@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from pushmarketing.core.roles import Role, user_roles
+
+# (label, url name, roles that see it; empty = every signed-in user). A page whose URL is not
+# installed yet is left out, so apps can add their pages independently.
+NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Push notifications", "notification-list", (Role.MARKETER, Role.APPROVER)),
+    ("Campaigns", "campaign-list", (Role.MARKETER, Role.APPROVER)),
+    ("Leads", "lead-list", (Role.MARKETER,)),
+    ("Devices", "device-list", (Role.MARKETER,)),
+    ("Mobile apps", "app-list", (Role.ADMIN,)),
+    ("Virtual devices", "simulator-inbox", (Role.ADMIN, Role.MARKETER)),
+    ("Users", "user-list", (Role.ADMIN,)),
+    ("Audit log", "audit-log", (Role.ADMIN,)),
+    ("Token health", "token-health", (Role.ADMIN,)),
+    ("System health", "system-health", (Role.ADMIN,)),
+    ("Settings", "settings", (Role.ADMIN,)),
+    ("API tokens", "api-token-list", ()),
+    ("API docs", "api-docs", ()),
+)
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    roles = user_roles(getattr(request, "user", None))
+    links = []
+    if roles or getattr(request, "user", None) is not None and request.user.is_authenticated:
+        for label, url_name, allowed in NAVIGATION:
+            if allowed and Role.ADMIN not in roles and not (roles & set(allowed)):
+                continue
+            try:
+                links.append({"label": label, "url": reverse(url_name)})
+            except NoReverseMatch:
+                continue
+    return {
+        "nav_links": links,
+        "user_roles": roles,
+        "is_admin": Role.ADMIN in roles,
+        "is_marketer": Role.ADMIN in roles or Role.MARKETER in roles,
+        "is_approver": Role.ADMIN in roles or Role.APPROVER in roles,
+    }

@@ -1,0 +1,59 @@
+"""What every management API (/api/v1/) view shares: per-user Bearer token, the add-on on,
+admin or marketer, throttled, paginated. The endpoints live in their apps (devices, campaigns)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import generics, serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+
+from pushmarketing.core.api_auth import ApiTokenAuthentication, IsAddOnEnabled, role_permission
+from pushmarketing.core.roles import Role
+
+MANAGEMENT_TAG = ["Management"]
+
+
+class ManagementPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ManagementThrottle(UserRateThrottle):
+    scope = "management"
+
+
+class ManagementAccess:
+    """What every /api/v1/ view requires: Bearer token, add-on on, admin or marketer,
+    throttled."""
+
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [
+        IsAuthenticated,
+        IsAddOnEnabled,
+        role_permission(Role.ADMIN, Role.MARKETER),
+    ]
+    throttle_classes = [ManagementThrottle]
+
+
+class ManagementApi(ManagementAccess, generics.GenericAPIView):
+    """Base for the paginated, filtered /api/v1/ list and detail views."""
+
+    pagination_class = ManagementPagination
+    filter_serializer: type[serializers.Serializer] | None = None
+
+    def filters(self) -> dict[str, Any]:
+        if self.filter_serializer is None:
+            return {}
+        params = self.filter_serializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return {k: v for k, v in params.validated_data.items() if v not in (None, "")}
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

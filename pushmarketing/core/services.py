@@ -1,0 +1,158 @@
+"""Users and roles. Roles are the admin/marketer/approver groups; every change is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from pushmarketing.core.audit import audit_record
+from pushmarketing.core.roles import Role, user_roles
+
+User = get_user_model()
+
+
+def _clean_roles(roles: Iterable[str]) -> list[str]:
+    chosen = sorted(set(roles))
+    unknown = [r for r in chosen if r not in Role.values]
+    if unknown:
+        raise ValidationError(
+            {"roles": [f"unknown role {', '.join(unknown)}; use {', '.join(Role.values)}"]}
+        )
+    return chosen
+
+
+def _pm_role_names(user: AbstractBaseUser) -> list[str]:
+    return sorted(set(user.groups.values_list("name", flat=True)) & set(Role.values))
+
+
+def _forget_cached_roles(user: AbstractBaseUser) -> None:
+    # roles.user_roles caches on the instance; a changed user must be re-read.
+    if hasattr(user, "_pm_roles"):
+        del user._pm_roles
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    roles: Iterable[str],
+    actor: AbstractBaseUser | None,
+) -> AbstractBaseUser:
+    username, email = username.strip(), email.strip()
+    errors: dict[str, list[str]] = {}
+    try:
+        chosen = _clean_roles(roles)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        chosen = []
+    if not username:
+        errors["username"] = ["username is required"]
+    elif len(username) > 150:
+        errors["username"] = ["username must be at most 150 characters"]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = [f'username "{username}" is already taken']
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = ["enter a valid email address"]
+    try:
+        validate_password(password, User(username=username, email=email))
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(errors)
+    user = User.objects.create_user(username=username, email=email, password=password)
+    user.groups.set(Group.objects.filter(name__in=chosen))
+    audit_record(
+        actor=actor,
+        action="user.created",
+        target=user,
+        summary=f"User {username} created with roles: {', '.join(chosen) or 'none'}",
+        details={"roles": chosen},
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_roles(
+    *, user: AbstractBaseUser, roles: Iterable[str], actor: AbstractBaseUser
+) -> AbstractBaseUser:
+    """Replace the user's PushMarketing roles (other groups are left alone)."""
+    chosen = _clean_roles(roles)
+    if user.pk == actor.pk and Role.ADMIN not in chosen and Role.ADMIN in user_roles(actor):
+        raise ValidationError({"roles": ["you cannot remove your own admin role"]})
+    before = _pm_role_names(user)
+    if before == chosen:
+        return user
+    keep = user.groups.exclude(name__in=Role.values)
+    user.groups.set([*keep, *Group.objects.filter(name__in=chosen)])
+    _forget_cached_roles(user)
+    audit_record(
+        actor=actor,
+        action="user.roles_changed",
+        target=user,
+        summary=f"Roles of {user.get_username()}: {', '.join(before) or 'none'} → "
+        f"{', '.join(chosen) or 'none'}",
+        details={"before": before, "after": chosen},
+    )
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> AbstractBaseUser:
+    """Deactivated users cannot sign in; their history (audit, pushes) stays."""
+    if user.pk == actor.pk:
+        raise ValidationError({"user": ["you cannot deactivate yourself"]})
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action="user.deactivated",
+            target=user,
+            summary=f"User {user.get_username()} deactivated",
+        )
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> AbstractBaseUser:
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action="user.reactivated",
+            target=user,
+            summary=f"User {user.get_username()} reactivated",
+        )
+    return user
+
+
+@transaction.atomic
+def user_set_password(
+    *, user: AbstractBaseUser, password: str, actor: AbstractBaseUser
+) -> AbstractBaseUser:
+    """An admin sets a new password (e.g. a forgotten one); the audit never holds it."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": list(exc.messages)}) from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(
+        actor=actor,
+        action="user.password_set",
+        target=user,
+        summary=f"Password of {user.get_username()} set by an admin",
+    )
+    return user

@@ -1,0 +1,205 @@
+"""Admin pages: settings (the add-on switch), users & roles, the audit log."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from pushmarketing.core.addons import addon_set_enabled
+from pushmarketing.core.models import AddOn, AuditEntry
+from pushmarketing.core.roles import Role
+from pushmarketing.core.services import (
+    user_create,
+    user_deactivate,
+    user_reactivate,
+    user_set_password,
+    user_set_roles,
+)
+from pushmarketing.core.ui import apply_service_errors, role_required, service_error_text
+
+User = get_user_model()
+AUDIT_PAGE_SIZE = 50
+USER_PAGE_SIZE = 50
+
+
+class RolesField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(choices=Role.choices, required=False, **kwargs)
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    # Checked by user_create, so one submit reports every problem together.
+    email = forms.CharField(required=False, max_length=254, widget=forms.EmailInput)
+    password = forms.CharField(strip=False, widget=forms.PasswordInput)
+    roles = RolesField()
+
+
+class UserRolesForm(forms.Form):
+    roles = RolesField()
+
+
+class UserPasswordForm(forms.Form):
+    password = forms.CharField(
+        label="New password", strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@role_required(Role.ADMIN)
+def settings_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        wanted = request.POST.get("enabled")
+        if wanted not in ("1", "0"):
+            messages.error(request, "enabled must be 1 (on) or 0 (off).")
+        else:
+            addon_set_enabled(enabled=wanted == "1", actor=request.user)
+            messages.success(
+                request, f"Mobile Push add-on turned {'on' if wanted == '1' else 'off'}."
+            )
+        return redirect("settings")
+    addon = AddOn.objects.select_related("changed_by").filter(code=AddOn.Code.MOBILE_PUSH).first()
+    return render(request, "pushmarketing/settings.html", {"addon": addon})
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def _users_page(request: HttpRequest):
+    users = User.objects.order_by("username").prefetch_related(
+        Prefetch("groups", queryset=Group.objects.filter(name__in=Role.values))
+    )
+    return Paginator(users, USER_PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+@role_required(Role.ADMIN)
+def user_list(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = user_create(
+                username=data["username"],
+                email=data["email"],
+                password=data["password"],
+                roles=data["roles"],
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"User {user.get_username()} created.")
+            return redirect("user-list")
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "pushmarketing/user_list.html",
+        {"form": form, "page": _users_page(request)},
+        status=status,
+    )
+
+
+def _user_detail_page(
+    request: HttpRequest,
+    target: AbstractBaseUser,
+    *,
+    roles_form: forms.Form | None = None,
+    password_form: forms.Form | None = None,
+) -> HttpResponse:
+    if roles_form is None:
+        current = sorted(set(target.groups.values_list("name", flat=True)) & set(Role.values))
+        roles_form = UserRolesForm(initial={"roles": current})
+    recent = AuditEntry.objects.filter(
+        target_type=target._meta.label_lower, target_id=str(target.pk)
+    )[:20]
+    failed = bool(roles_form.errors or (password_form is not None and password_form.errors))
+    return render(
+        request,
+        "pushmarketing/user_detail.html",
+        {
+            "target": target,
+            "form": roles_form,
+            "password_form": password_form or UserPasswordForm(),
+            "recent": recent,
+            "is_self": target.pk == request.user.pk,
+        },
+        status=400 if failed else 200,
+    )
+
+
+@role_required(Role.ADMIN)
+def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=user_id)
+    if request.method != "POST":
+        return _user_detail_page(request, target)
+    form = UserRolesForm(request.POST)
+    if form.is_valid():
+        try:
+            user_set_roles(user=target, roles=form.cleaned_data["roles"], actor=request.user)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Roles of {target.get_username()} saved.")
+            return redirect("user-detail", user_id=target.pk)
+    return _user_detail_page(request, target, roles_form=form)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=user_id)
+    form = UserPasswordForm(request.POST)
+    if form.is_valid():
+        try:
+            user_set_password(
+                user=target, password=form.cleaned_data["password"], actor=request.user
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"New password set for {target.get_username()}.")
+            return redirect("user-detail", user_id=target.pk)
+    return _user_detail_page(request, target, password_form=form)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def user_set_active(request: HttpRequest, user_id: int) -> HttpResponse:
+    target = get_object_or_404(User, pk=user_id)
+    try:
+        if request.POST.get("active") == "1":
+            user_reactivate(user=target, actor=request.user)
+            messages.success(request, f"{target.get_username()} can sign in again.")
+        else:
+            user_deactivate(user=target, actor=request.user)
+            messages.success(request, f"{target.get_username()} deactivated.")
+    except ValidationError as exc:
+        messages.error(request, service_error_text(exc))
+    return redirect("user-detail", user_id=target.pk)
+
+
+# --- audit log ------------------------------------------------------------------------------
+
+
+@role_required(Role.ADMIN)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:100]
+    entries = AuditEntry.objects.order_by("-created_at", "-id")
+    if q:
+        entries = entries.filter(
+            Q(action__icontains=q) | Q(actor_label__icontains=q) | Q(summary__icontains=q)
+        )
+    page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "pushmarketing/audit_log.html", {"page": page, "q": q})
