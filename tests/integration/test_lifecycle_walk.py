@@ -622,6 +622,7 @@ def test_lifecycle_random_walk_keeps_statuses_counters_and_runs_consistent(
         name="Walk batch",
         kind=Campaign.Kind.BATCH,
         throttle_per_minute=THROTTLE_PER_MINUTE,
+        qualification=Campaign.Qualification.EVERY_TIME,  # every run sends to the audience
     )
     trigger = Campaign.objects.create(
         app=app,
