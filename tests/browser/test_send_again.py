@@ -115,7 +115,7 @@ class Sampler:
             if done(sample):
                 return sample
             if tick > deadline:
-                raise AssertionError(f"{what} not seen within {timeout} s:\n{self.history()}")
+                raise AssertionError(f"{what} not seen within {timeout} s:\n{self.history(20)}")
             time.sleep(max(0.0, SAMPLE_SECONDS - (time.monotonic() - tick)))
 
     def assert_never_disagree_for_long(self) -> None:
