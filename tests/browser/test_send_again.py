@@ -20,8 +20,8 @@ import pytest
 
 from campaigns.models import Campaign, CampaignRun
 from notifications.simulator import client as sim_client
-from pushmarketing.api_tokens import api_token_create
-from pushmarketing.models import AddOn
+from pushmarketing.core.api_tokens import api_token_create
+from pushmarketing.core.models import AddOn
 from tests.api_fixtures import clear_throttle_counts
 from tests.campaign_fixtures import approve
 from tests.delivery_fixtures import apns_token, simulator_app

@@ -41,9 +41,9 @@ from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.services import CampaignError
 from campaigns.tasks import schedules_tick
 from devices.models import Device
-from pushmarketing.addons import addon_set_enabled
-from pushmarketing.celery import app as celery_app
-from pushmarketing.models import AuditEntry
+from pushmarketing.core.addons import addon_set_enabled
+from pushmarketing.core.celery import app as celery_app
+from pushmarketing.core.models import AuditEntry
 from tests.campaign_fixtures import approve
 from tests.delivery_fixtures import apns_token, simulator_app
 from tests.factories import DeviceFactory, PushNotificationFactory, UserFactory
