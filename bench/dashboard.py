@@ -60,7 +60,7 @@ def main() -> None:
     from django.utils import timezone
 
     from campaigns.models import CampaignRun, Delivery
-    from campaigns.report_refresh import run_report_refresh
+    from campaigns.reports.refresh import run_report_refresh
     from notifications.content import PushContent
     from pushmarketing.core.models import AddOn
     from tests.bulk_seed import seed_deliveries, seed_devices

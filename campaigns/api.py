@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from campaigns import selectors, services
 from campaigns.models import Campaign, CampaignRun
 from campaigns.qualification import RuleError
-from campaigns.reports import campaign_figures, run_figures
+from campaigns.reports.figures import campaign_figures, run_figures
 from pushmarketing.core.management_api import ManagementAccess
 
 
@@ -90,7 +90,7 @@ class TapRateOutput(serializers.Serializer):
 
 
 class ReportOutput(serializers.Serializer):
-    """Aggregates refreshed in the background while a run sends (campaigns.report_refresh)."""
+    """Aggregates refreshed in the background while a run sends (campaigns.reports.refresh)."""
 
     unique_leads_sent = serializers.IntegerField()
     tap_rate_percent = TapRateOutput()

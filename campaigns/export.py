@@ -7,7 +7,7 @@ import csv
 from collections.abc import Iterator
 
 from campaigns.models import CampaignRun, Delivery
-from campaigns.reports import PLATFORMS, campaign_figures, run_figures
+from campaigns.reports.figures import PLATFORMS, campaign_figures, run_figures
 from devices.models import Lead
 
 EXPORT_PAGE = 5000

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from campaigns import api, report_views, sample_views, views
+from campaigns import api, sample_views, views
+from campaigns.reports import views as report_views
 
 urlpatterns = [
     path("campaigns/", views.campaign_list, name="campaign-list"),

@@ -15,7 +15,6 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from devices import hooks
-from devices import selectors_browse as browse
 from devices.credentials import (
     credential_certificate_topic_mismatch,
     credential_upload_apns_certificate,
@@ -33,6 +32,7 @@ from devices.forms import (
     LeadFilterForm,
 )
 from devices.models import Lead, MobileApp, Platform
+from devices.selectors import browse
 from devices.services.apps import app_create, app_rotate_secret, app_update
 from pushmarketing.core.addons import mobile_push_enabled
 from pushmarketing.core.roles import Role

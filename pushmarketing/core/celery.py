@@ -14,4 +14,4 @@ app = Celery("pushmarketing")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The send path lives in campaigns.delivery (not a `tasks.py` autodiscovery finds).
-app.conf.imports = ("campaigns.delivery.tasks", "campaigns.report_tasks")
+app.conf.imports = ("campaigns.delivery.tasks", "campaigns.reports.tasks")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from devices.selectors_browse import overview_counts
+from devices.selectors.browse import overview_counts
 
 register = template.Library()
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignRun, Delivery
-from campaigns.report_refresh import run_report_refresh
+from campaigns.reports.refresh import run_report_refresh
 from campaigns.services import campaign_start
 from notifications.content import PushContent
 from pushmarketing.core.models import AddOn

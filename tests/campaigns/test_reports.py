@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from campaigns.export import run_deliveries_csv
 from campaigns.models import CampaignRun, Delivery
-from campaigns.report_refresh import run_report_refresh, runs_needing_report
-from campaigns.reports import run_figures
+from campaigns.reports.figures import run_figures
+from campaigns.reports.refresh import run_report_refresh, runs_needing_report
 from notifications.content import PushContent
 from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory, PushNotificationFactory
 

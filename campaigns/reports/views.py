@@ -10,7 +10,7 @@ from django.utils import timezone
 from campaigns import enqueue
 from campaigns.export import campaign_summary_csv, run_deliveries_csv
 from campaigns.models import Campaign, CampaignRun, RunReport
-from campaigns.reports import Figures, campaign_figures, notification_figures, run_figures
+from campaigns.reports.figures import Figures, campaign_figures, notification_figures, run_figures
 from notifications.models import PushNotification
 from pushmarketing.core.charts import stacked_bars_svg
 from pushmarketing.core.roles import Role

@@ -1,10 +1,10 @@
-"""Background refresh of RunReport aggregates (see campaigns.report_refresh)."""
+"""Background refresh of RunReport aggregates (see campaigns.reports.refresh)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from campaigns.report_refresh import run_report_refresh, runs_needing_report
+from campaigns.reports.refresh import run_report_refresh, runs_needing_report
 
 
 @shared_task(name="campaigns.run_report_refresh", ignore_result=True)
