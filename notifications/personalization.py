@@ -245,8 +245,3 @@ def compile_content_lenient(
             errors[form_field] = str(exc)
             compiled[attr] = CompiledTemplate(parts=(text,) if text else ())
     return CompiledContent(**compiled), errors
-
-
-def token_insert_text(field_name: str, default: str = "") -> str:
-    """What the token picker inserts at the cursor."""
-    return f"{{{{lead.{field_name}:default={default}}}}}"
