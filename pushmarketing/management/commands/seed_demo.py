@@ -175,7 +175,14 @@ class Command(BaseCommand):
             actor=marketer,
             app=app,
             kind=Campaign.Kind.BATCH,
-            data={"name": "Spring sale — everyone", "notification": push, "audience": []},
+            # Every time: the demo's "Send again" reaches everyone again ("once", the default,
+            # would leave a second run with no one left to qualify).
+            data={
+                "name": "Spring sale — everyone",
+                "notification": push,
+                "audience": [],
+                "qualification": Campaign.Qualification.EVERY_TIME,
+            },
         )
         trigger = campaign_create(
             actor=marketer,
