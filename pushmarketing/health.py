@@ -7,6 +7,7 @@ import json
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.models import Delivery
+from campaigns.ledger.counters import runs_counter_drift
+from campaigns.models import CampaignRun, Delivery
 from pushmarketing.core.celery import app as celery_app
 
 QUEUES = ("send", "bulk", "default")
+LEDGER_WINDOW = timedelta(days=1)
 
 
 @dataclass
@@ -126,8 +129,25 @@ def _simulator_summary(stats: dict[str, Any]) -> str:
     return "answering — " + " · ".join(parts)
 
 
+def probe_ledger() -> Probe:
+    """Counters equal rows for the runs of the last day (the ledger's promise, checked)."""
+    since = timezone.now() - LEDGER_WINDOW
+    run_ids = list(
+        CampaignRun.objects.filter(created_at__gte=since).values_list("pk", flat=True)[:500]
+    )
+    try:
+        drift = runs_counter_drift(run_ids)
+    except Exception as exc:  # noqa: BLE001 - a health page reports any failure
+        return Probe("Run counters", False, f"not checked: {exc.__class__.__name__}")
+    if drift:
+        return Probe("Run counters", False, "; ".join(drift[:5]))
+    return Probe(
+        "Run counters", True, f"equal to the delivery rows in {len(run_ids)} recent run(s)"
+    )
+
+
 def system_health() -> dict[str, Any]:
-    probes = [probe_database(), probe_broker(), probe_workers()]
+    probes = [probe_database(), probe_broker(), probe_workers(), probe_ledger()]
     simulator = probe_simulator()
     if simulator is not None:
         probes.append(simulator)

@@ -18,6 +18,7 @@ from campaigns.lifecycle import (
 )
 from campaigns.models import Campaign, CampaignRun
 from campaigns.resolve import run_resolve
+from pushmarketing.health import probe_ledger
 from tests.campaign_fixtures import device, make_campaign
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +140,15 @@ def test_trigger_stream_listens_and_stops_on_deactivate(addon_on, app, enqueued)
     stream.refresh_from_db()
     campaign.refresh_from_db()
     assert (stream.status, campaign.status) == (R.COMPLETED, C.DRAFT)
+
+
+def test_health_page_reports_counters_that_drifted_from_rows(addon_on, app, enqueued):
+    device(app)
+    campaign = make_campaign(app=app)
+    services.campaign_start(actor=None, campaign=campaign)
+    run = run_resolve(run_id=campaign.runs.get().pk)
+    assert probe_ledger().ok
+    CampaignRun.objects.filter(pk=run.pk).update(sent_android=5)
+    probe = probe_ledger()
+    assert not probe.ok
+    assert f"run {run.pk}: sent_android 5 != 0 rows" in probe.detail
