@@ -47,6 +47,7 @@ from django.utils import timezone  # noqa: E402
 from bench import transport  # noqa: E402 - its simulator start-up and its ceiling measurement
 from campaigns import services  # noqa: E402
 from campaigns.models import Campaign, CampaignRun, Delivery  # noqa: E402
+from campaigns.resolve import run_resolve  # noqa: E402
 from devices.models import Device, DeviceActivity, Lead, MobileApp  # noqa: E402
 from notifications.content import PushContent  # noqa: E402
 from notifications.models import PushNotification  # noqa: E402
@@ -250,6 +251,19 @@ def trigger_latencies(
     return latencies
 
 
+def start_and_resolve(campaign: Campaign) -> CampaignRun:
+    """Send now: campaign_start opens the run (`resolving`) and asks a worker to resolve it
+    after commit; resolving it here, in the same transaction, times the resolution in this
+    process (the worker's resolve task then finds the run resolved and does nothing)."""
+    with transaction.atomic():
+        services.campaign_start(actor=None, campaign=campaign)
+        opened = campaign.runs.order_by("-id").first()
+        assert opened is not None and opened.status == CampaignRun.Status.RESOLVING
+        run = run_resolve(run_id=opened.pk)
+    assert run is not None
+    return run
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -287,16 +301,15 @@ def main() -> int:
         push = push_create(app)
         campaign = Campaign.objects.create(
             app=app, notification=push, name=f"Bench batch {tag}", kind=Campaign.Kind.BATCH,
-            status=Campaign.Status.RUNNING,
         )  # fmt: skip
         if args.resolve_only:
             started = time.perf_counter()
             with transaction.atomic():
-                run = services.campaign_run_start(campaign_id=campaign.pk)
+                run = start_and_resolve(campaign)
                 resolved = time.perf_counter() - started
-                # Nothing to send: leave no queued rows (nor a "running" campaign) behind.
+                # Nothing to send: leave no queued rows (nor a "running" campaign) behind, and
+                # enqueue nothing (the hand-offs wait for a commit that never comes).
                 transaction.set_rollback(True)
-            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DRAFT)
             print(f"audience resolution: {run.total:,} deliveries in {resolved:.2f} s "
                   f"({run.total / resolved:,.0f} rows/s)")  # fmt: skip
             return 0
@@ -312,7 +325,7 @@ def main() -> int:
                 time.sleep(3)  # worker boot
                 sim_client.reset()
                 started = time.perf_counter()
-                run = services.campaign_run_start(campaign_id=campaign.pk)
+                run = start_and_resolve(campaign)
                 resolved = time.perf_counter() - started
                 print(f"audience resolution: {run.total:,} deliveries in {resolved:.2f} s")
                 run = wait_run(run.pk, args.timeout)

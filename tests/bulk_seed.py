@@ -6,6 +6,11 @@ from __future__ import annotations
 from django.db import connection
 from django.utils import timezone
 
+from campaigns.ledger.counters import run_counters_add, run_counters_from_rows
+from campaigns.ledger.inserts import deliveries_insert
+from campaigns.models import CampaignRun, Delivery
+from devices.models import Device
+
 
 def _series(n: int) -> str:
     if connection.vendor == "postgresql":
@@ -38,15 +43,21 @@ def seed_devices(*, app_id: int, count: int, prefix: str = "bulk") -> None:
 
 
 def seed_deliveries(*, run_id: int, app_id: int, status: str = "sent") -> int:
-    """One delivery per device of the app, all in `status`, sent now."""
+    """One delivery per device of the app, all in `status` (sent now), through the ledger:
+    rows inserted set-based by deliveries_insert and counted, then given their outcome in one
+    UPDATE per platform whose row counts go to the run's counters."""
     now = timezone.now()
-    sql = """
-        INSERT INTO campaigns_delivery (
-            run_id, device_id, lead_id, platform, status, reason, attempts, provider_id,
-            created_at, sent_at)
-        SELECT %s, d.id, d.lead_id, d.platform, %s, '', 1, '', %s, %s
-        FROM devices_device d WHERE d.app_id = %s
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [run_id, status, now, now if status == "sent" else None, app_id])
-        return cursor.rowcount
+    run = CampaignRun.objects.get(pk=run_id)
+    inserted = deliveries_insert(run=run, audience=Device.objects.filter(app_id=app_id), now=now)
+    run_counters_from_rows(run)
+    if status != Delivery.Status.QUEUED:
+        queued = Delivery.objects.filter(run_id=run_id, status=Delivery.Status.QUEUED)
+        platforms = queued.order_by().values_list("platform", flat=True).distinct()
+        counts = {
+            (status, platform): queued.filter(platform=platform).update(
+                status=status, attempts=1, sent_at=now if status == "sent" else None
+            )
+            for platform in set(platforms)
+        }
+        run_counters_add(run_id=run_id, counts=counts)
+    return inserted

@@ -4,11 +4,18 @@ real engine, worker and simulator)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
+from django.db.models import QuerySet
+from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns import services
+from campaigns.ledger.counters import run_counters_add
+from campaigns.ledger.runs import run_settle_by_id
+from campaigns.models import Campaign, CampaignRun, Delivery
+from campaigns.resolve import run_resolve
 from devices.models import Device, MobileApp, PushCredential
 from notifications.content import PushContent
 from notifications.models import PushNotification
@@ -56,6 +63,52 @@ def app(db: None) -> MobileApp:
 @pytest.fixture
 def push(app: MobileApp) -> PushNotification:
     return approve(PushNotificationFactory(app=app))
+
+
+def run_started(campaign: Campaign, *, actor: Any = None) -> CampaignRun | None:
+    """Send a batch campaign now (or again, once finished) and resolve the run that opened,
+    as the worker's `campaigns.run_resolve` task would. Returns the resolved run."""
+    campaign.refresh_from_db()
+    if campaign.status in (Campaign.Status.COMPLETED, Campaign.Status.CANCELLED):
+        services.campaign_send_again(actor=actor, campaign=campaign)
+    else:
+        services.campaign_start(actor=actor, campaign=campaign)
+    campaign.refresh_from_db()
+    if campaign.status == Campaign.Status.SCHEDULED:
+        # A schedule already due (a local-time send whose earliest zone reached the time):
+        # the scheduler opens the run.
+        services.campaigns_due_start(now=timezone.now())
+    run = campaign.runs.order_by("-id").first()
+    assert run is not None and run.status == CampaignRun.Status.RESOLVING
+    return run_resolve(run_id=run.pk)
+
+
+def deliveries_mark(rows: QuerySet[Delivery], *, status: str, **fields: Any) -> int:
+    """Give rows an outcome by hand (what a send would have recorded), keeping each run's
+    counters equal to its rows through the ledger's counter table."""
+    terminal = set(Delivery.TERMINAL)
+    by_run: dict[int, Counter] = {}
+    ids = []
+    for pk, run_id, platform, old in rows.values_list("pk", "run_id", "platform", "status"):
+        ids.append(pk)
+        counts = by_run.setdefault(run_id, Counter())
+        if old != status:
+            if old in terminal:
+                counts[(old, platform)] -= 1
+            if status in terminal:
+                counts[(status, platform)] += 1
+    changed = Delivery.objects.filter(pk__in=ids).update(status=status, **fields)
+    for run_id, counts in by_run.items():
+        run_counters_add(run_id=run_id, counts=counts)
+    return changed
+
+
+def run_finish(run: CampaignRun) -> CampaignRun:
+    """Let the ledger settle a run whose rows are all terminal (completing it and, for a
+    one-shot batch campaign, the campaign), as the transaction recording its last row would."""
+    run_settle_by_id(run_id=run.pk, campaign_id=run.campaign_id, now=timezone.now())
+    run.refresh_from_db()
+    return run
 
 
 class EnqueueRecorder:

@@ -4,14 +4,19 @@ transport for DB-side tests (integration tests use the simulator instead)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 import factory
 import pytest
 from django.utils import timezone
 
+from campaigns.ledger.counters import run_counters_add
+from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
+from campaigns.ledger.runs import run_open
 from campaigns.models import CampaignRun, Delivery
 from devices.models import Device, MobileApp, PushCredential
 from notifications.content import PushContent
+from notifications.models import PushNotification
 from notifications.simulator.demo_app import simulator_credentials_install
 from notifications.transports.base import Outcome, OutgoingPush, SendResult
 from pushmarketing.core.secrets import encrypt_bytes
@@ -37,24 +42,22 @@ def run_create(
     content: PushContent | None = None,
     status: str = CampaignRun.Status.SENDING,
 ) -> CampaignRun:
+    """A run opened by the ledger with one queued delivery per device (counted as it is
+    inserted), not yet dispatched."""
     notification = PushNotificationFactory(app=app)
     frozen = content or PushContent(title="Hello", message="Hi {{lead.First Name:default=there}}")
-    run = CampaignRun.objects.create(
+    now = timezone.now()
+    run = run_open(
         kind=kind,
         status=status,
-        notification=notification,
-        app=app,
+        notification_id=notification.pk,
+        app_id=app.pk,
         content=frozen.to_dict(),
-        started_at=timezone.now(),
+        now=now,
     )
-    devices = list(devices)
-    Delivery.objects.bulk_create(
-        [Delivery(run=run, device=d, platform=d.platform, lead_id=d.lead_id) for d in devices]
-    )
-    run.total = len(devices)
-    run.queued_ios = sum(d.platform == "ios" for d in devices)
-    run.queued_android = sum(d.platform == "android" for d in devices)
-    run.save(update_fields=["total", "queued_ios", "queued_android"])
+    rows = [NewDelivery(device_id=d.pk, lead_id=d.lead_id, platform=d.platform) for d in devices]
+    deliveries_insert_returning(run_id=run.pk, rows=rows, now=now)
+    run.refresh_from_db()
     return run
 
 
@@ -150,6 +153,9 @@ def assert_counters_match(run: CampaignRun) -> None:
     """The run's per-platform counters equal its delivery rows."""
     from django.db.models import Count
 
+    from campaigns.ledger.counters import runs_counter_drift
+
+    assert runs_counter_drift([run.pk]) == []
     run.refresh_from_db()
     rows = {
         (item["status"], item["platform"]): item["n"]
@@ -159,3 +165,42 @@ def assert_counters_match(run: CampaignRun) -> None:
         for platform in ("ios", "android"):
             counter = getattr(run, f"{status}_{platform}")
             assert counter == rows.get((status, platform), 0), (status, platform, counter, rows)
+
+
+def delivery_recorded(
+    *,
+    device: Device,
+    notification: PushNotification | None = None,
+    run: CampaignRun | None = None,
+    campaign_id: int | None = None,
+    lead_id: int | None = None,
+    status: str = "sent",
+    reason: str = "",
+    sent_at: datetime | None = None,
+    tapped_at: datetime | None = None,
+) -> Delivery:
+    """One delivery with its outcome already recorded (an earlier send), written through the
+    ledger: the run (opened if not given) counts the row, and its tap when there is one."""
+    now = timezone.now()
+    if run is None:
+        notification = notification or PushNotificationFactory(app=device.app)
+        run = run_open(
+            kind=CampaignRun.Kind.BATCH,
+            status=CampaignRun.Status.SENDING,
+            campaign_id=campaign_id,
+            notification_id=notification.pk,
+            app_id=device.app_id,
+            content=notification.approved_content or {},
+            now=now,
+        )
+    row = NewDelivery(
+        device_id=device.pk, lead_id=lead_id, platform=device.platform, status=status, reason=reason
+    )
+    written = deliveries_insert_returning(run_id=run.pk, rows=[row], now=now)
+    delivery = Delivery.objects.get(pk=written[device.pk])
+    if sent_at is not None or tapped_at is not None:
+        delivery.sent_at, delivery.tapped_at = sent_at, tapped_at
+        delivery.save(update_fields=["sent_at", "tapped_at"])
+    if tapped_at is not None:
+        run_counters_add(run_id=run.pk, counts={("tapped", device.platform): 1})
+    return delivery

@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from campaigns.audience import AudienceError, audience_devices, audience_validate
-from campaigns.models import CampaignRun, Delivery
 from campaigns.selectors import audience_count, sendable_devices
 from devices.models import Device, DeviceActivity
 from tests.campaign_fixtures import approve, configure_app, device
+from tests.delivery_fixtures import delivery_recorded
 from tests.factories import LeadFactory, MobileAppFactory, PushNotificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,14 +74,9 @@ def test_opened_and_installed_windows(app):
 def test_sent_and_tapped_push_filters(app, push):
     other_push = approve(PushNotificationFactory(app=app))
     sent, tapped, nothing = device(app), device(app), device(app)
-    run = CampaignRun.objects.create(
-        kind="batch", notification=push, app=app, content=push.approved_content
-    )
     now = timezone.now()
-    Delivery.objects.create(run=run, device=sent, platform="android", status="sent", sent_at=now)
-    Delivery.objects.create(
-        run=run, device=tapped, platform="android", status="sent", sent_at=now, tapped_at=now
-    )
+    first = delivery_recorded(device=sent, notification=push, sent_at=now)
+    delivery_recorded(device=tapped, run=first.run, sent_at=now, tapped_at=now)
     assert ids([{"field": "was_sent_push"}], app) == {sent.pk, tapped.pk}
     assert ids([{"field": "was_sent_push", "notification_id": other_push.pk}], app) == set()
     assert ids([{"field": "tapped_push", "notification_id": push.pk}], app) == {tapped.pk}

@@ -5,9 +5,10 @@ import json
 import pytest
 from django.urls import reverse
 
+from campaigns import enqueue
 from campaigns.models import Campaign, CampaignRun, Delivery
 from pushmarketing.core.models import AuditEntry
-from tests.campaign_fixtures import device, make_campaign
+from tests.campaign_fixtures import deliveries_mark, device, make_campaign, run_started
 
 pytestmark = pytest.mark.django_db
 
@@ -95,24 +96,28 @@ def test_start_now_enqueues_the_run_after_commit(
 ):
     sent = []
     monkeypatch.setattr(
-        "campaigns.tasks.campaign_run_start.apply_async",
-        lambda args, queue: sent.append((args, queue)),
+        enqueue,
+        "_send",
+        lambda name, args, *, queue, countdown=0.0: sent.append((name, args, queue)),
     )
     campaign = make_campaign(app=app, notification=push)
     with django_capture_on_commit_callbacks(execute=True):
         marketer_client.post(reverse("campaign-start", args=[campaign.pk]))
+        assert sent == []  # nothing leaves before the transaction commits
     campaign.refresh_from_db()
-    assert campaign.status == "running"
-    assert sent[0][0][0] == campaign.pk and sent[0][1] == "default"
+    # The start opened the run in its own transaction; a worker resolves it after commit.
+    run = campaign.runs.get()
+    assert (campaign.status, run.status) == ("running", "resolving")
+    assert [(name, tuple(args), queue) for name, args, queue in sent] == [
+        ("campaigns.run_resolve", (run.pk,), "default")
+    ]
 
 
 def test_pause_resume_and_cancel(app, push, addon_on, marketer_client, dispatched):
-    from campaigns.services import campaign_run_start
-
     for _ in range(3):
         device(app)
-    campaign = make_campaign(app=app, notification=push, status="running")
-    run = campaign_run_start(campaign_id=campaign.pk)
+    campaign = make_campaign(app=app, notification=push)
+    run = run_started(campaign)
     marketer_client.post(reverse("campaign-pause", args=[campaign.pk]))
     run.refresh_from_db()
     assert run.status == "paused"
@@ -122,7 +127,7 @@ def test_pause_resume_and_cancel(app, push, addon_on, marketer_client, dispatche
     assert run.status == "sending"
     assert dispatched.calls[-1] == (run.pk, "bulk")
     first = Delivery.objects.filter(run=run).order_by("id").first()
-    Delivery.objects.filter(pk=first.pk).update(status="sent")
+    deliveries_mark(Delivery.objects.filter(pk=first.pk), status="sent")
     marketer_client.post(reverse("campaign-cancel", args=[campaign.pk]))
     run.refresh_from_db()
     statuses = sorted(Delivery.objects.filter(run=run).values_list("status", "reason"))
@@ -134,13 +139,11 @@ def test_pause_resume_and_cancel(app, push, addon_on, marketer_client, dispatche
 
 
 def test_progress_json_and_detail_page(app, push, addon_on, approver_client, dispatched):
-    from campaigns.services import campaign_run_start
-
     device(app)
     device(app, "ios")
-    campaign = make_campaign(app=app, notification=push, status="running")
-    run = campaign_run_start(campaign_id=campaign.pk)
-    CampaignRun.objects.filter(pk=run.pk).update(sent_ios=1)
+    campaign = make_campaign(app=app, notification=push)
+    run = run_started(campaign)
+    deliveries_mark(run.deliveries.filter(platform="ios"), status="sent")
     data = approver_client.get(reverse("campaign-progress", args=[campaign.pk])).json()
     assert data["totals"]["queued"] == {"ios": 1, "android": 1, "all": 2}
     assert data["totals"]["pending"] == {"ios": 0, "android": 1, "all": 1}
@@ -210,34 +213,43 @@ def test_tap_trigger_must_name_a_push_of_the_same_app(app, push, addon_on, marke
 
 
 def test_progress_polling_query_count_does_not_grow_with_runs(
-    app, push, addon_on, marketer_client, django_assert_max_num_queries
+    app, push, addon_on, marketer_client, django_assert_max_num_queries, enqueued
 ):
-    campaign = make_campaign(app=app, notification=push, status="running")
-    for _ in range(5):
-        CampaignRun.objects.create(
-            kind="batch", campaign=campaign, notification=push, app=app, content={},
-            status="completed",
-        )  # fmt: skip
+    campaign = make_campaign(app=app, notification=push)
+    for _ in range(5):  # sent, then sent again four times; an empty audience ends each at once
+        assert run_started(campaign).status == "completed"
     url = reverse("campaign-progress", args=[campaign.pk])
     marketer_client.get(url)  # session and roles warm-up
     with django_assert_max_num_queries(9):
         data = marketer_client.get(url).json()
     assert len(data["runs"]) == 5
-    assert data["status"] == "completed"  # every run done: the campaign is completed
+    # The engine completed the campaign with its last run; the read only reports it.
+    assert data["status"] == "completed"
 
 
-def test_list_marks_finished_one_shot_campaigns_completed(app, push, addon_on, approver_client):
-    done = make_campaign(app=app, notification=push, status="running", name="Done")
-    sending = make_campaign(app=app, notification=push, status="running", name="Sending")
-    for campaign, status in ((done, "completed"), (sending, "sending")):
-        CampaignRun.objects.create(
-            kind="batch", campaign=campaign, notification=push, app=app, content={},
-            status=status,
-        )  # fmt: skip
-    assert approver_client.get(reverse("campaign-list")).status_code == 200
+def test_finished_one_shot_campaign_is_completed_by_the_engine_not_by_a_read(
+    app, push, addon_on, approver_client, enqueued
+):
+    # Was: the list page folded finished runs into the campaign's status when read (issue 10:
+    # status depended on who looked). Now the transaction that ends the last run completes
+    # the campaign, and pages only read the stored status.
+    done = make_campaign(app=app, notification=push, name="Done")
+    assert run_started(done).status == "completed"  # empty audience: done at resolution
     done.refresh_from_db()
+    assert done.status == "completed"  # before anyone looked
+    device(app)
+    sending = make_campaign(app=app, notification=push, name="Sending")
+    assert run_started(sending).status == "sending"
+    response = approver_client.get(reverse("campaign-list"))
+    assert response.status_code == 200
     sending.refresh_from_db()
-    assert (done.status, sending.status) == ("completed", "running")
+    assert sending.status == "running"
+    # A read never writes a status: a stored status stays as stored, whatever the runs say.
+    CampaignRun.objects.filter(campaign=sending).update(status="completed")
+    approver_client.get(reverse("campaign-list"))
+    approver_client.get(reverse("campaign-detail", args=[sending.pk]))
+    sending.refresh_from_db()
+    assert sending.status == "running"
 
 
 def test_running_campaign_cannot_be_edited(app, push, addon_on, marketer_client):

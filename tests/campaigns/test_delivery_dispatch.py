@@ -5,72 +5,93 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.delivery import ratelimit, tasks
-from campaigns.delivery.dispatch import deliveries_dispatch, delivery_chunks
+from campaigns import enqueue as enqueue_module
+from campaigns.delivery import ratelimit
+from campaigns.delivery.dispatch import (
+    deliveries_dispatch,
+    deliveries_dispatch_ids,
+    delivery_chunks_due,
+)
 from campaigns.delivery.sweep import deliveries_sweep
+from campaigns.ledger.runs import run_settle_by_id
 from campaigns.models import CampaignRun, Delivery
+from tests.campaign_fixtures import deliveries_mark
 from tests.delivery_fixtures import run_create
 
 pytestmark = pytest.mark.django_db
 S = Delivery.Status
 
 
+SEND = "campaigns.deliveries_send"
+
+
 @pytest.fixture
-def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """What reaches Celery once the transaction commits (campaigns.enqueue._send, the real
+    after-commit seam left in place, so "nothing before commit" is observable)."""
     calls: list[dict] = []
-    monkeypatch.setattr(tasks.deliveries_send, "apply_async", lambda **kw: calls.append(kw))
+
+    def record(name, args, *, queue, countdown=0.0):  # noqa: ANN001, ANN202
+        calls.append(
+            {"name": name, "args": tuple(args), "queue": queue, "countdown": countdown or None}
+        )
+
+    monkeypatch.setattr(enqueue_module, "_send", record)
     return calls
 
 
 def test_dispatch_enqueues_one_task_per_chunk_after_commit(
-    push_app, make_devices, enqueued, settings, django_capture_on_commit_callbacks,
+    push_app, make_devices, sent, settings, django_capture_on_commit_callbacks,
     django_assert_num_queries,
 ):  # fmt: skip
     settings.PUSH_CHUNK_SIZE = 4
     run = run_create(app=push_app, devices=make_devices(10))
-    run.deliveries.filter(id=run.deliveries.order_by("id")[1].id).update(status=S.SENT)
+    deliveries_mark(run.deliveries.filter(id=run.deliveries.order_by("id")[1].id), status=S.SENT)
 
     with django_capture_on_commit_callbacks() as callbacks:
         with django_assert_num_queries(1):  # the chunk boundaries: one window query
-            chunks = deliveries_dispatch(run_id=run.id, queue="bulk")
-        assert enqueued == []  # nothing leaves before the transaction commits
+            chunks = deliveries_dispatch(run=run)
+        assert sent == []  # nothing leaves before the transaction commits
     for callback in callbacks:
         callback()
 
     ids = sorted(run.deliveries.filter(status=S.QUEUED).values_list("id", flat=True))
     assert chunks == 3
-    assert [c["args"] for c in enqueued] == [
+    assert [c["args"] for c in sent] == [
         (run.id, ids[0], ids[3]),
         (run.id, ids[4], ids[7]),
         (run.id, ids[8], ids[8]),
     ]
-    assert {c["queue"] for c in enqueued} == {"bulk"}
+    assert {c["queue"] for c in sent} == {"bulk"}
 
 
-def test_dispatch_of_empty_run_completes_it(push_app, enqueued):
+def test_empty_run_enqueues_nothing_and_the_ledger_completes_it(push_app, enqueued):
     run = run_create(app=push_app, devices=[])
-    assert deliveries_dispatch(run_id=run.id) == 0
+    assert deliveries_dispatch(run=run) == 0
+    assert enqueued.tasks == []
+    # Completion is the ledger's job (the transaction that drains a run settles it).
+    assert run_settle_by_id(run_id=run.id, campaign_id=None, now=timezone.now())
     run.refresh_from_db()
     assert run.status == CampaignRun.Status.COMPLETED
 
 
-def test_dispatch_refuses_unknown_queue(push_app):
+def test_enqueue_refuses_unknown_queue(push_app):
     run = run_create(app=push_app, devices=[])
     with pytest.raises(ValueError, match="queue must be one of"):
-        deliveries_dispatch(run_id=run.id, queue="fast")
+        enqueue_module.chunks_send(run_id=run.id, chunks=[(1, 1, None)], queue="fast")
 
 
 def test_chunks_cover_every_queued_row_exactly_once(push_app, make_devices):
     run = run_create(app=push_app, devices=make_devices(23))
-    chunks = delivery_chunks(run_id=run.id, chunk_size=5)
+    chunks = delivery_chunks_due(run_id=run.id, chunk_size=5)
     ids = sorted(run.deliveries.values_list("id", flat=True))
-    covered = [i for first, last in chunks for i in ids if first <= i <= last]
+    covered = [i for first, last, _ in chunks for i in ids if first <= i <= last]
     assert covered == ids
     assert len(chunks) == 5
 
 
 def test_sweeper_requeues_rows_of_a_dead_worker_and_redispatches(
-    push_app, make_devices, enqueued, settings, django_capture_on_commit_callbacks
+    push_app, make_devices, sent, settings, django_capture_on_commit_callbacks
 ):
     settings.PUSH_SENDING_TIMEOUT_SECONDS = 60
     run = run_create(app=push_app, devices=make_devices(3, platform="ios"))
@@ -92,13 +113,13 @@ def test_sweeper_requeues_rows_of_a_dead_worker_and_redispatches(
     assert fresh.status == S.SENDING  # still within its batch's time: not touched
     assert poison.status == S.FAILED
     assert poison.reason.startswith("gave up after")
-    assert [c["args"] for c in enqueued] == [(run.id, stuck.id, stuck.id)]
+    assert [c["args"] for c in sent] == [(run.id, stuck.id, stuck.id)]
     run.refresh_from_db()
     assert run.failed_ios == 1
 
 
 def test_sweeper_redispatches_overdue_retries_once(
-    push_app, make_devices, enqueued, django_capture_on_commit_callbacks
+    push_app, make_devices, sent, django_capture_on_commit_callbacks
 ):
     run = run_create(app=push_app, devices=make_devices(2))
     run.deliveries.update(not_before=timezone.now() - timedelta(minutes=10), attempts=1)
@@ -107,7 +128,7 @@ def test_sweeper_redispatches_overdue_retries_once(
         deliveries_sweep(now=timezone.now())
         deliveries_sweep(now=timezone.now())
 
-    assert len(enqueued) == 1
+    assert len(sent) == 1
 
 
 def test_local_token_bucket_grants_up_to_capacity_then_waits(settings):
@@ -129,21 +150,19 @@ def test_redis_token_bucket_is_shared(settings):
 
 
 def test_dispatch_ids_sends_just_those_rows_on_send_queue(
-    push_app, make_devices, enqueued, django_capture_on_commit_callbacks
+    push_app, make_devices, sent, django_capture_on_commit_callbacks
 ):
     run = run_create(app=push_app, devices=make_devices(3), kind=CampaignRun.Kind.TRIGGER)
     ids = sorted(run.deliveries.values_list("id", flat=True))
 
     with django_capture_on_commit_callbacks(execute=True):
-        from campaigns.delivery.dispatch import deliveries_dispatch_ids
+        assert deliveries_dispatch_ids(run=run, delivery_ids=[ids[2]]) == 1
 
-        assert deliveries_dispatch_ids(run_id=run.id, delivery_ids=[ids[2]]) == 1
-
-    assert [(c["args"], c["queue"]) for c in enqueued] == [((run.id, ids[2], ids[2]), "send")]
+    assert [(c["args"], c["queue"]) for c in sent] == [((run.id, ids[2], ids[2]), "send")]
 
 
 def test_local_time_rows_are_chunked_per_send_minute_with_countdown(
-    push_app, make_devices, enqueued, settings, django_capture_on_commit_callbacks
+    push_app, make_devices, sent, settings, django_capture_on_commit_callbacks
 ):
     settings.PUSH_CHUNK_SIZE = 500
     run = run_create(app=push_app, devices=make_devices(9))
@@ -160,11 +179,11 @@ def test_local_time_rows_are_chunked_per_send_minute_with_countdown(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert deliveries_dispatch(run_id=run.id) == 3
+        assert deliveries_dispatch(run=run) == 3
         # Dispatching the same run again (a trigger stream) does not schedule future chunks twice.
-        assert deliveries_dispatch(run_id=run.id) == 1
+        assert deliveries_dispatch(run=run) == 1
 
-    by_range = {c["args"][1:]: c["countdown"] for c in enqueued[:3]}
+    by_range = {c["args"][1:]: c["countdown"] for c in sent[:3]}
     assert by_range[(rows[3].id, rows[6].id)] is None  # due now
     assert 590 < by_range[(rows[1].id, rows[7].id)] <= 600.1
     assert by_range[(rows[2].id, rows[8].id)] == 1800  # hops: at most 30 minutes per ETA

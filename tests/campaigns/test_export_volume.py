@@ -7,6 +7,8 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.export import run_deliveries_csv
+from campaigns.ledger.counters import runs_counter_drift
+from campaigns.ledger.runs import run_open
 from campaigns.models import CampaignRun
 from notifications.content import PushContent
 from tests.bulk_seed import seed_deliveries, seed_devices
@@ -18,15 +20,17 @@ def test_large_export_streams_in_bounded_memory():
     # A few hundred thousand rows on PostgreSQL (CI); fewer on SQLite to keep the embedded run quick.
     rows = 200_000 if connection.vendor == "postgresql" else 50_000
     app = MobileAppFactory()
-    run = CampaignRun.objects.create(
+    run = run_open(
         kind=CampaignRun.Kind.BATCH,
-        notification=PushNotificationFactory(app=app),
-        app=app,
+        status=CampaignRun.Status.SENDING,
+        notification_id=PushNotificationFactory(app=app).pk,
+        app_id=app.pk,
         content=PushContent(message="hi").to_dict(),
-        started_at=timezone.now(),
+        now=timezone.now(),
     )
     seed_devices(app_id=app.pk, count=rows)
     assert seed_deliveries(run_id=run.pk, app_id=app.pk) == rows
+    assert runs_counter_drift([run.pk]) == []
 
     stream = run_deliveries_csv(run=run)
     tracemalloc.start()

@@ -9,6 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.export import run_deliveries_csv
+from campaigns.ledger.counters import run_counters_add, runs_counter_drift
+from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
+from campaigns.ledger.runs import run_open
 from campaigns.models import CampaignRun, Delivery
 from campaigns.reports.figures import run_figures
 from campaigns.reports.refresh import run_report_refresh, runs_needing_report
@@ -34,40 +37,47 @@ OUTCOMES = [
 
 @pytest.fixture
 def seeded_run(db):
+    """A run whose rows (and counters) are written by the ledger: opened by run_open, rows
+    inserted with their outcomes and counted by deliveries_insert_returning, taps counted
+    through the counter table."""
     app = MobileAppFactory()
     notification = PushNotificationFactory(app=app)
-    run = CampaignRun.objects.create(
+    run = run_open(
         kind=CampaignRun.Kind.BATCH,
         status=CampaignRun.Status.SENDING,
-        notification=notification,
-        app=app,
+        notification_id=notification.pk,
+        app_id=app.pk,
         content=PushContent(message="hi").to_dict(),
-        started_at=timezone.now() - timedelta(minutes=5),
-        total=len(OUTCOMES),
+        now=timezone.now() - timedelta(minutes=5),
     )
     shared_lead = LeadFactory()
     # Minute 10 of an hour: sends at :10–:12 and taps 65 minutes later fall in the next hour.
     start = (timezone.now() - timedelta(hours=3)).replace(minute=10, second=0, microsecond=0)
+    rows, stamps = [], {}
     for i, (platform, status, reason, tapped) in enumerate(OUTCOMES):
         # Two devices share one lead: sent counts devices, unique leads counts people.
         lead = shared_lead if i in (5, 6) else LeadFactory()
         device = DeviceFactory(app=app, platform=platform, lead=lead)
+        rows.append(
+            NewDelivery(
+                device_id=device.pk, lead_id=lead.pk, platform=platform, status=status,
+                reason=reason,
+            )
+        )  # fmt: skip
         sent_at = start + timedelta(minutes=i % 3) if status == "sent" else None
-        Delivery.objects.create(
-            run=run,
-            device=device,
-            lead_id=lead.pk,
-            platform=platform,
-            status=status,
-            reason=reason,
-            sent_at=sent_at,
-            tapped_at=sent_at + timedelta(hours=1, minutes=5) if tapped else None,
-        )
-        counter = f"{status}_{platform}"
-        setattr(run, counter, getattr(run, counter) + 1)
-        if tapped:
-            setattr(run, f"tapped_{platform}", getattr(run, f"tapped_{platform}") + 1)
-    run.save()
+        stamps[device.pk] = (sent_at, sent_at + timedelta(hours=1, minutes=5) if tapped else None)
+    written = deliveries_insert_returning(run_id=run.pk, rows=rows, now=timezone.now())
+    for device_id, (sent_at, tapped_at) in stamps.items():
+        if sent_at is not None:
+            Delivery.objects.filter(pk=written[device_id]).update(
+                sent_at=sent_at, tapped_at=tapped_at
+            )
+    taps = {}
+    for platform, _, _, tapped in OUTCOMES:
+        taps[("tapped", platform)] = taps.get(("tapped", platform), 0) + int(tapped)
+    run_counters_add(run_id=run.pk, counts=taps)
+    assert runs_counter_drift([run.pk]) == []
+    run.refresh_from_db()
     return run
 
 

@@ -8,18 +8,43 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from campaigns import resolve
+from campaigns import resolve, services
+from campaigns.ledger import inserts as ledger_inserts
+from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
+from campaigns.ledger.runs import run_open
+from campaigns.lifecycle import LifecycleError
 from campaigns.models import Campaign, CampaignRun, Delivery
-from campaigns.services import campaign_run_start
+from campaigns.rules import CampaignError
 from devices.models import Device
-from tests.campaign_fixtures import device, make_campaign
+from tests.campaign_fixtures import (
+    deliveries_mark,
+    device,
+    make_campaign,
+    run_finish,
+    run_started,
+)
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def running(app, push, **fields) -> Campaign:
-    return make_campaign(app=app, notification=push, status=Campaign.Status.RUNNING, **fields)
+    """A batch campaign about to be sent (campaign_start opens its run)."""
+    return make_campaign(app=app, notification=push, **fields)
+
+
+def resolving_run(campaign: Campaign) -> CampaignRun:
+    """A run opened by the ledger as campaign_start opens one (`resolving`)."""
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
+    return run_open(
+        kind=CampaignRun.Kind.BATCH,
+        status=CampaignRun.Status.RESOLVING,
+        campaign_id=campaign.pk,
+        notification_id=campaign.notification_id,
+        app_id=campaign.app_id,
+        content=campaign.notification.approved_content,
+        now=timezone.now(),
+    )
 
 
 def test_batch_run_reaches_every_eligible_device_once_and_no_one_else(
@@ -32,7 +57,7 @@ def test_batch_run_reaches_every_eligible_device_once_and_no_one_else(
     device(app, status=Device.Status.TOKEN_INVALID)
     device(app, lead=None)
     campaign = running(app, push)
-    run = campaign_run_start(campaign_id=campaign.pk)
+    run = run_started(campaign)
     rows = Delivery.objects.filter(run=run)
     assert set(rows.values_list("device_id", flat=True)) == eligible
     assert rows.filter(status="queued").count() == 3
@@ -42,16 +67,17 @@ def test_batch_run_reaches_every_eligible_device_once_and_no_one_else(
     assert dispatched.calls == [(run.pk, "bulk")]
 
 
-def test_resolution_statement_count_does_not_grow_with_the_audience(app, push, addon_on):
+def test_resolution_statement_count_does_not_grow_with_the_audience(
+    app, push, addon_on, dispatched
+):
     def statements(n: int) -> int:
         for _ in range(n):
             device(app)
         campaign = running(app, push, frequency_cap={"max": 2, "per": "day"})
-        run = CampaignRun.objects.create(
-            kind="batch", campaign=campaign, notification=push, app=app, content={}
-        )
+        run = resolving_run(campaign)
         with CaptureQueriesContext(connection) as ctx:
-            resolve.run_resolve(run=run, campaign=campaign, now=timezone.now(), local=None)
+            resolve.run_resolve(run_id=run.pk)
+        run.refresh_from_db()
         assert run.total == Device.objects.filter(app=app).count()
         return len(ctx.captured_queries)
 
@@ -59,15 +85,13 @@ def test_resolution_statement_count_does_not_grow_with_the_audience(app, push, a
 
 
 def test_insert_is_chunked_by_device_id(app, push, addon_on, monkeypatch):
-    monkeypatch.setattr(resolve, "CHUNK", 3)
+    monkeypatch.setattr(ledger_inserts, "CHUNK", 3)
     for _ in range(7):
         device(app)
     campaign = running(app, push)
-    run = CampaignRun.objects.create(
-        kind="batch", campaign=campaign, notification=push, app=app, content={}
-    )
+    run = resolving_run(campaign)
     with CaptureQueriesContext(connection) as ctx:
-        inserted = resolve.deliveries_insert(
+        inserted = ledger_inserts.deliveries_insert(
             run=run,
             audience=Device.objects.filter(app=app),
             now=timezone.now(),
@@ -76,7 +100,7 @@ def test_insert_is_chunked_by_device_id(app, push, addon_on, monkeypatch):
     inserts = [q for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
     assert len(inserts) == 3
     # ON CONFLICT DO NOTHING: re-running a slice never duplicates a device in a run.
-    again = resolve.deliveries_insert(
+    again = ledger_inserts.deliveries_insert(
         run=run, audience=Device.objects.filter(app=app), now=timezone.now()
     )
     assert again == 0
@@ -89,12 +113,12 @@ def test_qualification_once_excludes_leads_already_sent_but_keeps_their_second_d
     lead, other = LeadFactory(), LeadFactory()
     a1, a2, b = device(app, lead=lead), device(app, lead=lead), device(app, lead=other)
     campaign = running(app, push, qualification="once")
-    first = campaign_run_start(campaign_id=campaign.pk)
+    first = run_started(campaign)
     assert set(first.deliveries.values_list("device_id", flat=True)) == {a1.pk, a2.pk, b.pk}
-    first.deliveries.filter(device=b).update(status="sent", sent_at=timezone.now())
-    first.deliveries.filter(lead_id=lead.pk).update(status="failed")
-    CampaignRun.objects.filter(pk=first.pk).update(status="completed")
-    second = campaign_run_start(campaign_id=campaign.pk)
+    deliveries_mark(first.deliveries.filter(device=b), status="sent", sent_at=timezone.now())
+    deliveries_mark(first.deliveries.filter(lead_id=lead.pk), status="failed")
+    assert run_finish(first).status == "completed"
+    second = run_started(campaign)
     # b's lead was sent; lead's earlier deliveries failed, so lead still qualifies.
     assert set(second.deliveries.values_list("device_id", flat=True)) == {a1.pk, a2.pk}
 
@@ -103,19 +127,20 @@ def test_qualification_once_per_period_and_every_time(app, push, addon_on, dispa
     dev = device(app)
     campaign = running(app, push, qualification="once_per", qualification_period_hours=24)
     with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), tick=False):
-        first = campaign_run_start(campaign_id=campaign.pk)
-        first.deliveries.update(status="sent", sent_at=timezone.now())
-        CampaignRun.objects.filter(pk=first.pk).update(status="completed")
+        first = run_started(campaign)
+        deliveries_mark(first.deliveries.all(), status="sent", sent_at=timezone.now())
+        run_finish(first)
     with time_machine.travel(dt.datetime(2026, 3, 2, 6, tzinfo=dt.UTC), tick=False):
-        within = campaign_run_start(campaign_id=campaign.pk)
+        within = run_started(campaign)
         assert within.total == 0
-        CampaignRun.objects.filter(pk=within.pk).update(status="completed")
+        assert within.status == "completed"  # nothing to send: done at resolution
     with time_machine.travel(dt.datetime(2026, 3, 2, 13, tzinfo=dt.UTC), tick=False):
-        after = campaign_run_start(campaign_id=campaign.pk)
+        after = run_started(campaign)
         assert list(after.deliveries.values_list("device_id", flat=True)) == [dev.pk]
-        CampaignRun.objects.filter(pk=after.pk).update(status="completed")
+        deliveries_mark(after.deliveries.all(), status="sent", sent_at=timezone.now())
+        run_finish(after)
     Campaign.objects.filter(pk=campaign.pk).update(qualification="every_time")
-    again = campaign_run_start(campaign_id=campaign.pk)
+    again = run_started(campaign)
     assert again.total == 1
 
 
@@ -125,28 +150,35 @@ def test_frequency_cap_skips_leads_over_the_cap_across_campaigns(app, push, addo
     other = running(app, push, name="Other campaign")
     now = timezone.now()
     for hours in (1, 30):  # one inside the day, one outside
-        run = CampaignRun.objects.create(
-            kind="batch", campaign=other, notification=push, app=app, content={}
+        run = run_open(
+            kind=CampaignRun.Kind.BATCH,
+            status=CampaignRun.Status.SENDING,
+            campaign_id=other.pk,
+            notification_id=push.pk,
+            app_id=app.pk,
+            content={},
+            now=now,
         )
-        Delivery.objects.create(
-            run=run,
-            device=capped_dev,
-            lead_id=capped_lead.pk,
-            platform="android",
-            status="sent",
-            sent_at=now - dt.timedelta(hours=hours),
+        deliveries_insert_returning(
+            run_id=run.pk,
+            rows=[NewDelivery(device_id=capped_dev.pk, lead_id=capped_lead.pk, platform="android")],
+            now=now,
+        )
+        deliveries_mark(
+            run.deliveries.all(), status="sent", sent_at=now - dt.timedelta(hours=hours)
         )
     campaign = running(app, push, frequency_cap={"max": 1, "per": "day"})
-    run = campaign_run_start(campaign_id=campaign.pk)
+    run = run_started(campaign)
     statuses = dict(run.deliveries.values_list("device_id", "reason"))
     assert statuses == {capped_dev.pk: "frequency_cap", free_dev.pk: ""}
     run.refresh_from_db()
     assert (run.total, run.queued_android, run.skipped_android) == (2, 1, 1)
     # A weekly cap of 2 counts both earlier sends.
     Campaign.objects.filter(pk=campaign.pk).update(frequency_cap={"max": 2, "per": "week"})
-    CampaignRun.objects.filter(pk=run.pk).update(status="completed")
+    deliveries_mark(run.deliveries.filter(status="queued"), status="sent", sent_at=timezone.now())
+    run_finish(run)
     Campaign.objects.filter(pk=campaign.pk).update(qualification="every_time")
-    run2 = campaign_run_start(campaign_id=campaign.pk)
+    run2 = run_started(campaign)
     assert run2.deliveries.get(device=capped_dev).reason == "frequency_cap"
 
 
@@ -162,7 +194,7 @@ def test_local_time_schedule_sets_not_before_per_time_zone(app, push, addon_on, 
         schedule_spec={"date": "2026-07-01", "time": "09:00"},
     )
     with time_machine.travel(dt.datetime(2026, 6, 30, 19, tzinfo=dt.UTC), tick=False):
-        run = campaign_run_start(campaign_id=campaign.pk)
+        run = run_started(campaign)
     times = dict(run.deliveries.values_list("device_id", "not_before"))
     assert times[tokyo.pk] == dt.datetime(2026, 7, 1, 0, tzinfo=dt.UTC)
     assert times[paris.pk] == dt.datetime(2026, 7, 1, 7, tzinfo=dt.UTC)  # CEST = UTC+2
@@ -175,7 +207,7 @@ def test_quiet_hours_move_not_before_to_the_end_of_quiet_hours(app, push, addon_
     noon = device(app, time_zone="Asia/Kolkata")  # 10:00 local: not quiet
     campaign = running(app, push, quiet_hours={"start": "22:00", "end": "07:00"})
     with time_machine.travel(dt.datetime(2026, 1, 15, 4, 30, tzinfo=dt.UTC), tick=False):
-        run = campaign_run_start(campaign_id=campaign.pk)
+        run = run_started(campaign)
     times = dict(run.deliveries.values_list("device_id", "not_before"))
     assert times[night.pk] == dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC)  # 07:00 EST
     assert times[day.pk] == dt.datetime(2026, 1, 15, 6, tzinfo=dt.UTC)  # 07:00 CET
@@ -185,13 +217,24 @@ def test_quiet_hours_move_not_before_to_the_end_of_quiet_hours(app, push, addon_
 def test_run_not_started_twice_while_one_is_open(app, push, addon_on, dispatched):
     device(app)
     campaign = running(app, push)
-    assert campaign_run_start(campaign_id=campaign.pk) is not None
-    assert campaign_run_start(campaign_id=campaign.pk) is None
+    assert run_started(campaign) is not None
+    with pytest.raises(LifecycleError, match="a running campaign cannot be started"):
+        services.campaign_start(actor=None, campaign=campaign)
+    with pytest.raises(LifecycleError, match="a running campaign cannot be sent again"):
+        services.campaign_send_again(actor=None, campaign=campaign)
+    # A run still open when the campaign is otherwise finished: no overlapping second run.
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
+    with pytest.raises(LifecycleError, match="previous run is still sending"):
+        services.campaign_send_again(actor=None, campaign=campaign)
     assert CampaignRun.objects.filter(campaign=campaign).count() == 1
 
 
 def test_no_run_while_addon_is_off(app, push, dispatched):
     device(app)
     campaign = running(app, push)
-    assert campaign_run_start(campaign_id=campaign.pk) is None
+    with pytest.raises(CampaignError) as refused:
+        services.campaign_start(actor=None, campaign=campaign)
+    assert refused.value.field == "addon"
+    assert not CampaignRun.objects.exists()
     assert not Delivery.objects.exists()
+    assert dispatched.tasks == []

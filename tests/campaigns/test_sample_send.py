@@ -3,20 +3,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from campaigns.delivery import tasks
 from campaigns.delivery.send import deliveries_send
 from campaigns.models import CampaignRun, Delivery
 from notifications.models import NotificationEvent
 from tests.factories import DeviceFactory, LeadFactory, PushNotificationFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    calls: list[dict] = []
-    monkeypatch.setattr(tasks.deliveries_send, "apply_async", lambda **kw: calls.append(kw))
-    return calls
 
 
 @pytest.fixture
@@ -61,7 +53,7 @@ def test_sample_of_a_draft_goes_to_chosen_test_devices_on_send_queue(
     assert run.content["title"] == "Hi {{lead.First Name:default=friend}}"
     assert (run.queued_android, run.queued_ios, run.total) == (1, 1, 2)
     assert set(run.deliveries.values_list("lead_id", flat=True)) == {lead.id}
-    assert [(c["queue"], c["args"][0]) for c in enqueued] == [("send", run.pk)]
+    assert enqueued.calls == [(run.pk, "send")]
     assert NotificationEvent.objects.filter(notification=draft, action="sample_sent").exists()
 
 

@@ -7,8 +7,8 @@ import time_machine
 
 from campaigns.models import Campaign, CampaignRun
 from campaigns.qualification import RuleError
-from campaigns.scheduling import next_run_after, schedules_due_claim, validate_schedule
-from campaigns.services import campaign_start
+from campaigns.scheduling import next_run_after, validate_schedule
+from campaigns.services import campaign_start, campaigns_due_start
 from campaigns.tasks import schedules_tick
 from pushmarketing.core.models import AuditEntry
 from tests.campaign_fixtures import device, make_campaign
@@ -66,15 +66,8 @@ def test_bad_schedules_name_the_field(kind, at, spec, field):
     assert error.value.field == field
 
 
-def test_scheduled_start_then_tick_starts_it_once(
-    app, push, addon_on, marketer_user, dispatched, monkeypatch
-):
+def test_scheduled_start_then_tick_starts_it_once(app, push, addon_on, marketer_user, enqueued):
     device(app)
-    started = []
-    monkeypatch.setattr(
-        "campaigns.tasks.campaign_run_start.apply_async",
-        lambda args, queue: started.append((args, queue)),
-    )
     campaign = make_campaign(
         app=app, notification=push, schedule_kind="at", schedule_at=NOW + dt.timedelta(hours=1)
     )
@@ -83,16 +76,25 @@ def test_scheduled_start_then_tick_starts_it_once(
         campaign.refresh_from_db()
         assert (campaign.status, campaign.next_run_at) == ("scheduled", NOW + dt.timedelta(hours=1))
         assert schedules_tick() == []
-    assert AuditEntry.objects.filter(action="campaign.started", target_id=str(campaign.pk)).exists()
+        assert not campaign.runs.exists()
+    # Scheduling is audited as such, not as a start (the campaign only runs at its time).
+    assert AuditEntry.objects.filter(
+        action="campaign.scheduled", target_id=str(campaign.pk)
+    ).exists()
     with time_machine.travel(NOW + dt.timedelta(hours=1, seconds=5), tick=False):
         assert schedules_tick() == [campaign.pk]
         assert schedules_tick() == []
-    assert started == [((campaign.pk, None), "default")]
+    # The tick opened the run (resolving) and asked a worker to resolve it, once.
+    run = campaign.runs.get()
+    assert run.status == CampaignRun.Status.RESOLVING
+    assert [(t[0], t[1], t[2]) for t in enqueued.tasks] == [
+        ("campaigns.run_resolve", (run.pk,), "default")
+    ]
     campaign.refresh_from_db()
     assert (campaign.status, campaign.next_run_at) == ("running", None)
 
 
-def test_two_schedulers_claim_a_due_campaign_once(app, push):
+def test_two_schedulers_claim_a_due_campaign_once(app, push, enqueued):
     campaign = make_campaign(
         app=app,
         notification=push,
@@ -103,7 +105,7 @@ def test_two_schedulers_claim_a_due_campaign_once(app, push):
     )
     # Scheduler B read the row before scheduler A's claim landed: B's UPDATE must match 0 rows.
     stale = Campaign.objects.get(pk=campaign.pk)
-    assert schedules_due_claim(now=NOW) == [campaign.pk]
+    assert campaigns_due_start(now=NOW) == [campaign.pk]
     claimed = Campaign.objects.filter(
         pk=stale.pk, status=Campaign.Status.SCHEDULED, next_run_at=stale.next_run_at
     ).update(next_run_at=None)
@@ -112,10 +114,12 @@ def test_two_schedulers_claim_a_due_campaign_once(app, push):
     # Recurring: stays scheduled, next occurrence tomorrow.
     assert campaign.status == "scheduled"
     assert campaign.next_run_at == dt.datetime(2026, 4, 7, 9, tzinfo=dt.UTC)
-    assert schedules_due_claim(now=NOW) == []
+    assert campaigns_due_start(now=NOW) == []
+    assert campaign.runs.count() == 1
+    assert len(enqueued.named("campaigns.run_resolve")) == 1
 
 
-def test_paused_scheduled_campaign_is_not_started(app, push):
+def test_paused_scheduled_campaign_is_not_started(app, push, enqueued):
     make_campaign(
         app=app,
         notification=push,
@@ -123,5 +127,5 @@ def test_paused_scheduled_campaign_is_not_started(app, push):
         schedule_kind="at",
         next_run_at=NOW - dt.timedelta(minutes=1),
     )
-    assert schedules_due_claim(now=NOW) == []
+    assert campaigns_due_start(now=NOW) == []
     assert not CampaignRun.objects.exists()

@@ -13,6 +13,7 @@ from campaigns.services import campaign_activate
 from campaigns.triggers import triggers_evaluate
 from devices.models import DeviceActivity
 from tests.campaign_fixtures import device, make_campaign
+from tests.delivery_fixtures import delivery_recorded
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,10 +115,7 @@ def test_once_per_period_fires_again_after_the_window(app, push, addon_on, dispa
 
 def test_tap_trigger_for_a_given_push(app, push, addon_on, dispatched):
     dev = device(app)
-    earlier = CampaignRun.objects.create(
-        kind="batch", notification=push, app=app, content=push.approved_content
-    )
-    tapped = Delivery.objects.create(run=earlier, device=dev, platform="android", status="sent")
+    tapped = delivery_recorded(device=dev, notification=push)
     campaign = active(
         app, push, trigger={"event": "push_tapped", "notification_id": push.pk + 1000}
     )
@@ -133,17 +131,13 @@ def test_caps_and_quiet_hours_apply_to_triggers(app, push, addon_on, dispatched)
     capped = device(app, lead=capped_lead)
     sleeper = device(app, time_zone="Europe/London")
     other = make_campaign(app=app, notification=push)
-    run = CampaignRun.objects.create(
-        kind="batch", campaign=other, notification=push, app=app, content={}
-    )
-    Delivery.objects.create(
-        run=run,
+    run = delivery_recorded(
         device=capped,
+        notification=push,
+        campaign_id=other.pk,
         lead_id=capped_lead.pk,
-        platform="android",
-        status="sent",
         sent_at=timezone.now(),
-    )
+    ).run
     with time_machine.travel(dt.datetime(2026, 1, 10, 23, 0, tzinfo=dt.UTC), tick=False):
         active(
             app,

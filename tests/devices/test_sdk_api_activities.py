@@ -10,17 +10,14 @@ from campaigns.models import CampaignRun, Delivery
 from devices.models import Device, DeviceActivity
 from devices.models import TestDevicePairing as Pairing
 from tests.api_fixtures import IOS_TOKEN, SdkClient, clean_cache, sdk, sdk_app  # noqa: F401
-from tests.factories import DeviceFactory, MobileAppFactory, PushNotificationFactory
+from tests.delivery_fixtures import delivery_recorded
+from tests.factories import DeviceFactory, MobileAppFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def make_delivery(device: Device) -> Delivery:
-    notification = PushNotificationFactory(app=device.app)
-    run = CampaignRun.objects.create(
-        kind="batch", notification=notification, app=device.app, content={}
-    )
-    return Delivery.objects.create(run=run, device=device, platform=device.platform, status="sent")
+    return delivery_recorded(device=device)
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def _ios(app, token: str, **kwargs) -> Device:  # noqa: ANN001, ANN003
 def _start(app, devices, **kwargs) -> CampaignRun:  # noqa: ANN001, ANN003
     with transaction.atomic():
         run = run_create(app=app, devices=devices, **kwargs)
-        deliveries_dispatch(run_id=run.id, queue="bulk")
+        deliveries_dispatch(run=run)  # a batch run: the bulk queue
     return run
 
 
@@ -188,7 +188,7 @@ def test_duplicate_task_delivery_sends_nothing_twice(addon_enabled, app, celery_
     with transaction.atomic():
         run = run_create(app=app, devices=devices)
         ids = sorted(run.deliveries.values_list("id", flat=True))
-        deliveries_dispatch(run_id=run.id, queue="bulk")
+        deliveries_dispatch(run=run)  # a batch run: the bulk queue
         # The same chunk delivered twice more (broker redelivery, a duplicate publish).
         for _ in range(2):
             transaction.on_commit(
