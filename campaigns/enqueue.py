@@ -8,6 +8,7 @@ no task module: tasks import services, services import this.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -111,10 +112,10 @@ def _first_for_moment(
     countdown: float,
     now: datetime,
 ) -> bool:
-    # Keyed on the due time when the task runs at it; a far-off due time takes several hops,
-    # each keyed on when it runs, so that each hop is scheduled once too.
-    moment = due.timestamp() if due and countdown < MAX_COUNTDOWN_SECONDS else now.timestamp()
-    if countdown >= MAX_COUNTDOWN_SECONDS:
-        moment += countdown
-    key = f"pm:chunk:{run_id}:{first_id}:{last_id}:{int(moment * 1000)}"
+    # Keyed on the due time and the number of hops still to go: dispatching a run again (a
+    # trigger stream, a sweep) finds the same key, while each hop of a far-off chunk (one
+    # every MAX_COUNTDOWN_SECONDS) has one hop fewer to go, so it is scheduled once too.
+    due_at = due.timestamp() if due is not None else now.timestamp() + countdown
+    hops = math.ceil(max(due_at - now.timestamp(), 0.0) / MAX_COUNTDOWN_SECONDS)
+    key = f"pm:chunk:{run_id}:{first_id}:{last_id}:{int(due_at * 1000)}:{hops}"
     return bool(cache.add(key, 1, timeout=int(countdown) + 60))

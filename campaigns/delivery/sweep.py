@@ -63,14 +63,14 @@ def _sweep_run(*, run_id: int, ids: list[int], cutoff: datetime, now: datetime) 
         return 0
     requeued, failed = deliveries_requeue_stuck(run=run, ids=ids, cutoff=cutoff, now=now)
     if requeued:
-        chunks = [(first, last, None) for first, last in id_ranges(ids)]
+        chunks = [(first, last, None) for first, last in id_ranges(requeued)]
         enqueue.chunks_send(
             run_id=run_id, chunks=chunks, queue=enqueue.queue_for_run_kind(run.kind)
         )
     logger.warning(
-        "sweep: run %s requeued %s, gave up on %s stuck deliveries", run_id, requeued, failed
+        "sweep: run %s requeued %s, gave up on %s stuck deliveries", run_id, len(requeued), failed
     )
-    return requeued + failed
+    return len(requeued) + failed
 
 
 def deliveries_redispatch_overdue(*, now: datetime) -> int:

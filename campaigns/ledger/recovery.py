@@ -22,10 +22,13 @@ SWEPT_REASON = "worker stopped mid-send"
 
 def deliveries_requeue_stuck(
     *, run: CampaignRun, ids: list[int], cutoff: datetime, now: datetime
-) -> tuple[int, int]:
+) -> tuple[list[int], int]:
     """Stuck rows of a locked run go back to `queued` with one attempt spent, or `failed` once
-    out of attempts (a row that kills its worker every time must not loop). Returns
-    (requeued, failed)."""
+    out of attempts (a row that kills its worker every time must not loop). Returns the ids
+    requeued (to dispatch again) and the number failed.
+
+    Under the run lock no record can move these rows; only a claim writes without it, and a
+    claim touches `queued` rows only, so the ids read here are the ids updated."""
     stuck = Delivery.objects.filter(
         run_id=run.pk, id__in=ids, status=S.SENDING, claimed_at__lt=cutoff
     )
@@ -40,7 +43,8 @@ def deliveries_requeue_stuck(
         for platform in PLATFORMS
     }
     run_counters_add(run_id=run.pk, counts=failed_by_platform)
-    requeued = stuck.update(
+    requeued = list(stuck.values_list("id", flat=True))
+    Delivery.objects.filter(id__in=requeued).update(
         status=S.QUEUED,
         claimed_at=None,
         not_before=None,

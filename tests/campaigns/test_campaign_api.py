@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from campaigns.models import CampaignRun, Delivery
+from campaigns.models import Campaign, CampaignRun, Delivery
 from tests.campaign_fixtures import device, make_campaign
 from tests.factories import LeadFactory, UserFactory
 
@@ -22,6 +22,29 @@ def trigger_url(campaign) -> str:
     return reverse("api-campaign-trigger", args=[campaign.pk])
 
 
+def requestable(app, push):  # noqa: ANN001, ANN201
+    """A campaign the API may send: an active trigger campaign (a draft is refused)."""
+    return make_campaign(
+        app=app,
+        notification=push,
+        kind=Campaign.Kind.TRIGGER,
+        status=Campaign.Status.ACTIVE,
+        trigger={"event": "opened"},
+    )
+
+
+def test_draft_campaign_cannot_be_sent_through_the_api(app, push, addon_on, api, dispatched):
+    device(app, lead=(lead := LeadFactory()))
+    campaign = make_campaign(app=app, notification=push)
+    body = {"lead_ids": [lead.pk], "idempotency_key": "draft-key-1"}
+    response = api.post(trigger_url(campaign), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        "status": ["a draft campaign cannot be triggered; start or edit it"]
+    }
+    assert not CampaignRun.objects.exists() and not dispatched.tasks
+
+
 def test_trigger_sends_to_the_leads_eligible_devices_once_per_key(
     app, push, addon_on, api, dispatched
 ):
@@ -30,7 +53,7 @@ def test_trigger_sends_to_the_leads_eligible_devices_once_per_key(
     device(app, lead=ann, push_enabled=False)
     bob_phone = device(app, lead=bob)
     device(app, lead=cat)
-    campaign = make_campaign(app=app, notification=push)
+    campaign = requestable(app, push)
     body = {"leads": ["ann@example.com"], "lead_ids": [bob.pk], "idempotency_key": "order-1234"}
     first = api.post(trigger_url(campaign), body, format="json")
     assert first.status_code == 201
@@ -61,7 +84,7 @@ def test_trigger_validation_errors_name_the_field(app, push, addon_on, api):
 
 def test_key_reused_for_another_campaign_is_refused(app, push, addon_on, api, dispatched):
     device(app, lead=(lead := LeadFactory()))
-    one, two = make_campaign(app=app, notification=push), make_campaign(app=app, notification=push)
+    one, two = requestable(app, push), requestable(app, push)
     body = {"lead_ids": [lead.pk], "idempotency_key": "shared-key-1"}
     assert api.post(trigger_url(one), body, format="json").status_code == 201
     response = api.post(trigger_url(two), body, format="json")
@@ -71,7 +94,7 @@ def test_key_reused_for_another_campaign_is_refused(app, push, addon_on, api, di
 
 def test_list_detail_and_run_stats(app, push, addon_on, api, dispatched):
     device(app, lead=(lead := LeadFactory()))
-    campaign = make_campaign(app=app, notification=push)
+    campaign = requestable(app, push)
     api.post(
         trigger_url(campaign),
         {"lead_ids": [lead.pk], "idempotency_key": "k-00000001"},
@@ -109,7 +132,7 @@ def test_bearer_token_authenticates_the_trigger(app, push, addon_on, marketer_us
     from pushmarketing.core.api_tokens import api_token_create
 
     device(app, lead=(lead := LeadFactory()))
-    campaign = make_campaign(app=app, notification=push)
+    campaign = requestable(app, push)
     _, plaintext = api_token_create(user=marketer_user, name="CRM")
     client = APIClient()
     body = {"lead_ids": [lead.pk], "idempotency_key": "crm-order-77"}

@@ -172,7 +172,10 @@ def test_cancel_skips_everything_not_yet_sent(addon_enabled, sim_app, celery_wor
 def test_api_trigger_with_one_idempotency_key_sends_once(addon_enabled, sim_app, celery_worker):
     lead = LeadFactory()
     phone, tablet = android(sim_app, "ok-api-phone", lead=lead), ios(sim_app, 9, lead=lead)
-    campaign = campaign_for(sim_app)
+    # The API sends an active trigger campaign's push to named leads (a draft is refused).
+    campaign = campaign_for(
+        sim_app, kind="trigger", status=Campaign.Status.ACTIVE, trigger={"event": "opened"}
+    )
     client = APIClient()
     # Transactional tests flush the role groups the migration made: a superuser is an admin.
     client.force_authenticate(UserFactory(is_superuser=True))
