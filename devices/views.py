@@ -34,6 +34,7 @@ from devices.forms import (
 from devices.models import Lead, MobileApp, Platform
 from devices.services.apps import app_create, app_rotate_secret, app_update
 from pushmarketing.addons import mobile_push_enabled
+from pushmarketing.http import AuthenticatedHttpRequest
 from pushmarketing.roles import Role
 from pushmarketing.ui import apply_service_errors, role_required
 
@@ -65,7 +66,7 @@ def _secret_page(
 
 
 @role_required(Role.ADMIN)
-def app_create_view(request: HttpRequest) -> HttpResponse:
+def app_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AppForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -89,7 +90,7 @@ def app_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.ADMIN)
-def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_edit(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     app = get_object_or_404(MobileApp, pk=app_id)
     initial = {
         "name": app.name,
@@ -144,7 +145,7 @@ def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.ADMIN)
-def app_rotate_secret_view(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_rotate_secret_view(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     app = get_object_or_404(MobileApp, pk=app_id)
     if request.POST.get("confirm") != "yes":
         messages.error(
@@ -179,7 +180,7 @@ def _credential_upload(
 
 @require_POST
 @role_required(Role.ADMIN)
-def app_credential_apns_token(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_credential_apns_token(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     return _credential_upload(
         request,
         app_id,
@@ -197,7 +198,7 @@ def app_credential_apns_token(request: HttpRequest, app_id: int) -> HttpResponse
 
 @require_POST
 @role_required(Role.ADMIN)
-def app_credential_apns_certificate(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_credential_apns_certificate(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     return _credential_upload(
         request,
         app_id,
@@ -214,7 +215,7 @@ def app_credential_apns_certificate(request: HttpRequest, app_id: int) -> HttpRe
 
 @require_POST
 @role_required(Role.ADMIN)
-def app_credential_fcm(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_credential_fcm(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     return _credential_upload(
         request,
         app_id,
@@ -292,9 +293,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MARKETER)
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = get_object_or_404(Lead, pk=lead_id)
-    devices = browse.devices_annotate_eligibility(
-        list(browse.device_list(browse.DeviceFilters(lead_id=lead.pk)))
-    )
+    devices = list(browse.device_list(browse.DeviceFilters(lead_id=lead.pk)))
+    browse.devices_annotate_eligibility(devices)
     activity_form = ActivityFilterForm(request.GET or None)
     activities = _page(
         request,

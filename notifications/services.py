@@ -41,7 +41,7 @@ def notification_working_content(notification: PushNotification) -> PushContent:
     """The working copy (what the composer shows) as PushContent, image as absolute URL."""
     data: dict[str, Any] = {name: getattr(notification, name) for name in COLUMN_FIELDS}
     data["custom_data"] = dict(notification.custom_data or {})
-    data["image_url"] = image_absolute_url(notification.image.name if notification.image else "")
+    data["image_url"] = image_absolute_url(notification.image.name or "")
     return PushContent(**data)
 
 

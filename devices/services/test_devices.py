@@ -20,7 +20,7 @@ from devices.models import Device, MobileApp, TestDevicePairing
 from pushmarketing.audit import audit_record
 
 PAIRING_VALID_FOR = timedelta(days=7)
-NAME_MAX = TestDevicePairing._meta.get_field("name").max_length
+NAME_MAX = TestDevicePairing.NAME_MAX_LENGTH
 
 
 def _clean_name(name: str) -> str:
@@ -102,9 +102,9 @@ def test_device_unmark(*, app: MobileApp, device_id: int, actor: Any) -> Device:
     return device
 
 
-def test_devices_of(app: MobileApp) -> QuerySet[Device]:
+def test_devices_of(app_id: int) -> QuerySet[Device]:
     return (
-        Device.objects.filter(app=app, is_test_device=True)
+        Device.objects.filter(app_id=app_id, is_test_device=True)
         .select_related("lead")
         .order_by("test_device_name", "id")
     )
