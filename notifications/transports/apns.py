@@ -90,7 +90,7 @@ class _SharedJwtKeyPool(APNsKeyConnectionPool):
             self._shared_auth = JWTAuthorizationHeaderProvider(
                 key=self.key, key_id=self.key_id, team_id=self.team_id
             )
-        # Token auth always has a topic (the transport config requires one for it).
+        # Built with TransportConfig.topic, a str; aioapns types it Optional for certificates.
         topic = self.apns_topic or ""
         factory = lambda: self.protocol_class(  # noqa: E731
             topic,
