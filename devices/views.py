@@ -3,6 +3,7 @@ form, call one service or selector, render."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -31,7 +32,7 @@ from devices.forms import (
     FcmServiceAccountForm,
     LeadFilterForm,
 )
-from devices.models import Lead, MobileApp, Platform
+from devices.models import Lead, MobileApp, Platform, PushCredential
 from devices.services.apps import app_create, app_rotate_secret, app_update
 from pushmarketing.addons import mobile_push_enabled
 from pushmarketing.http import AuthenticatedHttpRequest
@@ -158,7 +159,12 @@ def app_rotate_secret_view(request: AuthenticatedHttpRequest, app_id: int) -> Ht
 
 
 def _credential_upload(
-    request: HttpRequest, app_id: int, form_class: type[forms.Form], form_key: str, upload: Any
+    request: HttpRequest,
+    app_id: int,
+    form_class: type[forms.Form],
+    form_key: str,
+    # Called with the app and the valid form (of form_class, hence Any).
+    upload: Callable[[MobileApp, Any], PushCredential],
 ) -> HttpResponse:
     app = get_object_or_404(MobileApp, pk=app_id)
     form = form_class(request.POST, request.FILES)
