@@ -7,9 +7,9 @@ from __future__ import annotations
 import io
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -46,7 +46,9 @@ def pairing_qr_png(pairing: TestDevicePairing) -> bytes:
 
 
 @transaction.atomic
-def test_device_pairing_create(*, app: MobileApp, name: str, actor: Any) -> TestDevicePairing:
+def test_device_pairing_create(
+    *, app: MobileApp, name: str, actor: User | None
+) -> TestDevicePairing:
     pairing = TestDevicePairing.objects.create(
         app=app,
         name=_clean_name(name),
@@ -66,7 +68,7 @@ def test_device_pairing_create(*, app: MobileApp, name: str, actor: Any) -> Test
 
 
 @transaction.atomic
-def test_device_mark(*, app: MobileApp, device_id: int, name: str, actor: Any) -> Device:
+def test_device_mark(*, app: MobileApp, device_id: int, name: str, actor: User | None) -> Device:
     clean = _clean_name(name)
     device = Device.objects.select_for_update().filter(app=app, id=device_id).first()
     if device is None:
@@ -85,7 +87,7 @@ def test_device_mark(*, app: MobileApp, device_id: int, name: str, actor: Any) -
 
 
 @transaction.atomic
-def test_device_unmark(*, app: MobileApp, device_id: int, actor: Any) -> Device:
+def test_device_unmark(*, app: MobileApp, device_id: int, actor: User | None) -> Device:
     device = Device.objects.select_for_update().filter(app=app, id=device_id).first()
     if device is None:
         raise ValidationError({"device_id": ["No registered device with this id in this app."]})
