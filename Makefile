@@ -33,10 +33,12 @@ test: install
 test-fast: install
 	DEBUG=$${DEBUG:-1} $(PY) -m pytest -m "not integration and not browser" $(PYTEST_ARGS)
 
+# mypy's django-stubs plugin imports the settings, which want DEBUG on or a SECRET_KEY.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	DEBUG=1 $(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

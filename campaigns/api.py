@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -22,7 +23,8 @@ from campaigns.reports.figures import campaign_figures, run_figures
 from pushmarketing.core.management_api import ManagementAccess
 
 
-class _CampaignApi(ManagementAccess, APIView):
+# ManagementAccess's class lists need Sequence[type[...]] hints (pushmarketing.management_api).
+class _CampaignApi(ManagementAccess, APIView):  # type: ignore[misc]
     """Campaign endpoints answer one object each: no pagination or filters."""
 
 
@@ -190,7 +192,8 @@ class CampaignTriggerApi(_CampaignApi):
         data.is_valid(raise_exception=True)
         try:
             run, created = services.campaign_api_trigger(
-                actor=request.user,
+                # ManagementAccess lets only signed-in users through (IsAuthenticated).
+                actor=request.user if isinstance(request.user, User) else None,
                 campaign=campaign,
                 emails=data.validated_data["leads"],
                 lead_ids=data.validated_data["lead_ids"],

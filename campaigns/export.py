@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import datetime
 
-from campaigns.models import CampaignRun, Delivery
-from campaigns.reports.figures import PLATFORMS, campaign_figures, run_figures
+from campaigns.models import Campaign, CampaignRun, Delivery
+from campaigns.reports.figures import PLATFORMS, Figures, campaign_figures, run_figures
 from devices.models import Lead
 
 EXPORT_PAGE = 5000
@@ -32,7 +33,7 @@ class _Echo:
         return value
 
 
-def _iso(value: object) -> str:
+def _iso(value: datetime | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
@@ -63,7 +64,7 @@ def run_delivery_rows(*, run: CampaignRun) -> Iterator[tuple[object, ...]]:
             yield (
                 did,
                 install,
-                emails.get(lead_id, ""),
+                emails.get(lead_id, "") if lead_id is not None else "",
                 platform,
                 status,
                 reason,
@@ -84,8 +85,6 @@ def run_deliveries_csv(*, run: CampaignRun) -> Iterator[str]:
 
 def campaign_summary_csv(*, campaign_id: int) -> Iterator[str]:
     """One row per run and one for the campaign total, per platform and in total."""
-    from campaigns.models import Campaign
-
     campaign = Campaign.objects.get(pk=campaign_id)
     writer = csv.writer(_Echo())
     outcomes = ("sent", "failed", "token_invalid", "skipped", "received", "tapped")
@@ -109,7 +108,9 @@ def campaign_summary_csv(*, campaign_id: int) -> Iterator[str]:
     )
 
 
-def _summary_row(label: str, kind: str, started: str, figures, outcomes) -> list[object]:
+def _summary_row(
+    label: str, kind: str, started: str, figures: Figures, outcomes: tuple[str, ...]
+) -> list[object]:
     row: list[object] = [label, kind, started, figures.deliveries, figures.unique_leads_sent]
     for platform in PLATFORMS:
         row += [figures.by_platform[platform][o] for o in outcomes]

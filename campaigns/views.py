@@ -22,6 +22,7 @@ from campaigns.rules import TRIGGER_EVENTS
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import MobileApp
 from notifications.models import PushNotification
+from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import addon_required, role_required
 
@@ -71,7 +72,9 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _save(request: HttpRequest, *, kind: str, campaign: Campaign | None) -> HttpResponse:
+def _save(
+    request: AuthenticatedHttpRequest, *, kind: str, campaign: Campaign | None
+) -> HttpResponse:
     form = CampaignForm(
         request.POST or None,
         kind=kind,
@@ -103,7 +106,7 @@ def _save(request: HttpRequest, *, kind: str, campaign: Campaign | None) -> Http
 
 @addon_required
 @role_required(*EDITORS)
-def campaign_create(request: HttpRequest) -> HttpResponse:
+def campaign_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", Campaign.Kind.BATCH)
     if kind not in Campaign.Kind.values:
         raise Http404("Unknown campaign kind")
@@ -112,7 +115,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
 
 @addon_required
 @role_required(*EDITORS)
-def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
+def campaign_edit(request: AuthenticatedHttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if not campaign_may(campaign.status, Action.EDIT):
         messages.error(request, "Pause or deactivate the campaign before editing it.")
@@ -136,7 +139,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "progress": progress,
             "progress_table": table,
             "runs": selectors.campaign_runs(campaign),
-            "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event"), ""),
+            "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event", ""), ""),
             "trigger_constraints": [
                 (key.replace("_", " "), value)
                 for key, value in (campaign.trigger or {}).items()
@@ -165,7 +168,8 @@ def audience_count(request: HttpRequest) -> JsonResponse:
         body = json.loads(request.body or b"{}")
     except ValueError:
         return _json_error("body", "must be JSON")
-    app = MobileApp.objects.filter(pk=body.get("app") if isinstance(body, dict) else None).first()
+    app_id = body.get("app") if isinstance(body, dict) else None
+    app = MobileApp.objects.filter(pk=app_id).first() if app_id is not None else None
     if app is None:
         return _json_error("app", "pick a mobile app")
     notification = PushNotification.objects.filter(
@@ -193,7 +197,7 @@ def _action(
     @require_POST
     @addon_required
     @role_required(*EDITORS)
-    def view(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    def view(request: AuthenticatedHttpRequest, campaign_id: int) -> HttpResponse:
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         try:
             campaign = service(actor=request.user, campaign=campaign)

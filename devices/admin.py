@@ -4,6 +4,7 @@ for big tables: no counts over devices or activities, raw id widgets, no secrets
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from devices.models import Device, DeviceActivity, Lead, MobileApp, PushCredential
 
@@ -16,7 +17,7 @@ class MobileAppAdmin(admin.ModelAdmin):
     readonly_fields = ("sdk_key", "sdk_secret_rotated_at", "created_by", "created_at")
     exclude = ("sdk_secret_hash",)
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -28,7 +29,7 @@ class PushCredentialAdmin(admin.ModelAdmin):
     exclude = ("secret_encrypted",)
     readonly_fields = ("app", "platform", "kind", "public_meta", "version", "uploaded_by")
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 

@@ -89,9 +89,10 @@ class SdkAppAuthentication(BaseAuthentication):
         once: the statement finds the hash changed, writes nothing, and the view answers 401
         and evicts the entry. Any other secret is checked against the database."""
         cached = _APP_CACHE.get(key)
-        fresh = cached is not None and cached[1] > time.monotonic()
-        if fresh and hashes_match(secret, cached[0].secret_hash):
-            return cached[0]
+        if cached is not None:
+            cached_app, fresh_until = cached
+            if fresh_until > time.monotonic() and hashes_match(secret, cached_app.secret_hash):
+                return cached_app
         app = self.app_for(key, secret)
         if len(_APP_CACHE) >= APP_CACHE_MAX_ENTRIES:
             _APP_CACHE.clear()

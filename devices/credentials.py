@@ -14,17 +14,18 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -70,6 +71,11 @@ class _Errors:
     def raise_if_any(self) -> None:
         if self.by_field:
             raise ValidationError(self.by_field)
+
+    def fail(self, field: str, message: str) -> NoReturn:
+        """Add a problem that stops the checks here, and raise with everything collected."""
+        self.add(field, message)
+        raise ValidationError(self.by_field)
 
 
 def _as_bytes(value: str | bytes) -> bytes:
@@ -159,9 +165,9 @@ def _certificate_topic(cert: x509.Certificate) -> str:
     return str(values[0].value) if values else ""
 
 
-def _same_public_key(key: object, cert: x509.Certificate) -> bool:
+def _same_public_key(key: PrivateKeyTypes, cert: x509.Certificate) -> bool:
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    return key.public_key().public_bytes(*spki) == cert.public_key().public_bytes(*spki)  # type: ignore[attr-defined]
+    return key.public_key().public_bytes(*spki) == cert.public_key().public_bytes(*spki)
 
 
 def parse_apns_certificate(
@@ -178,14 +184,12 @@ def parse_apns_certificate(
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode() or None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
-        errors.add("certificate", "wrong password or not a .p12 file")
-        errors.raise_if_any()
+        errors.fail("certificate", "wrong password or not a .p12 file")
     if key is None:
         # Without a key, the certificate comes back among `extra`; the key is what is missing.
-        errors.add("certificate", "the .p12 holds no private key; export it with its key")
-    elif cert is None:
-        errors.add("certificate", "the .p12 holds no certificate")
-    errors.raise_if_any()
+        errors.fail("certificate", "the .p12 holds no private key; export it with its key")
+    if cert is None:
+        errors.fail("certificate", "the .p12 holds no certificate")
     now = now or datetime.now(UTC)
     expires_at = cert.not_valid_after_utc
     if expires_at <= now:
@@ -303,7 +307,7 @@ def parse_fcm_service_account(*, service_account_json: str | bytes) -> ParsedCre
 
 @transaction.atomic
 def credential_store(
-    *, app: MobileApp, parsed: ParsedCredential, actor: AbstractBaseUser | None
+    *, app: MobileApp, parsed: ParsedCredential, actor: User | None
 ) -> PushCredential:
     """Upsert the app's credential for the platform: bump `version` (workers rebuild their
     clients) and reset verification, since the new file has not been verified."""
@@ -356,21 +360,21 @@ def credential_upload_apns_token(
     key_pem: str | bytes,
     key_id: str,
     team_id: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
 ) -> PushCredential:
     parsed = parse_apns_token(key_pem=key_pem, key_id=key_id, team_id=team_id)
     return credential_store(app=app, parsed=parsed, actor=actor)
 
 
 def credential_upload_apns_certificate(
-    *, app: MobileApp, p12_bytes: bytes, password: str, actor: AbstractBaseUser | None
+    *, app: MobileApp, p12_bytes: bytes, password: str, actor: User | None
 ) -> PushCredential:
     parsed = parse_apns_certificate(p12_bytes=p12_bytes, password=password)
     return credential_store(app=app, parsed=parsed, actor=actor)
 
 
 def credential_upload_fcm(
-    *, app: MobileApp, service_account_json: str | bytes, actor: AbstractBaseUser | None
+    *, app: MobileApp, service_account_json: str | bytes, actor: User | None
 ) -> PushCredential:
     parsed = parse_fcm_service_account(service_account_json=service_account_json)
     return credential_store(app=app, parsed=parsed, actor=actor)

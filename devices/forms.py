@@ -3,7 +3,7 @@ ValidationErrors are keyed by these field names and shown next to the field."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -42,7 +42,7 @@ class AppEditForm(AppForm):
 class CredentialFileField(forms.FileField):
     """Refuses an oversize file by its declared size, before reading it into memory."""
 
-    def __init__(self, *, what: str, **kwargs: object) -> None:
+    def __init__(self, *, what: str, **kwargs: Any) -> None:
         self.what = what
         super().__init__(**kwargs)
 
@@ -110,9 +110,9 @@ class DeviceFilterForm(forms.Form):
     eligible = forms.ChoiceField(required=False, choices=YES_NO)
     test_device = forms.ChoiceField(required=False, choices=YES_NO, label="Test device")
 
-    def __init__(self, *args: object, app_choices: list[tuple[int, str]], **kwargs: object):
+    def __init__(self, *args: Any, app_choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["app"].choices = [("", "Any"), *app_choices]
+        cast(forms.TypedChoiceField, self.fields["app"]).choices = [("", "Any"), *app_choices]
 
     def yes_no(self, field: str) -> bool | None:
         return _yes_no(self.cleaned_data.get(field) or "")
@@ -127,9 +127,9 @@ class LeadFilterForm(forms.Form):
     )
     app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args: object, app_choices: list[tuple[int, str]], **kwargs: object):
+    def __init__(self, *args: Any, app_choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["app"].choices = [("", "Any"), *app_choices]
+        cast(forms.TypedChoiceField, self.fields["app"]).choices = [("", "Any"), *app_choices]
 
 
 class ActivityFilterForm(forms.Form):
@@ -142,7 +142,8 @@ class ActivityFilterForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
             self.add_error("until", "must be on or after the From date")

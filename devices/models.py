@@ -226,8 +226,10 @@ class DeviceActivity(models.Model):
 class TestDevicePairing(models.Model):
     """A pairing link / QR code an admin hands to a phone to make it a named test device."""
 
+    NAME_MAX_LENGTH = 80
+
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="pairings")
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     code = models.CharField(max_length=32, unique=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
@@ -109,7 +109,8 @@ class SdkAppThrottle(BaseThrottle):
     def __init__(self) -> None:
         from rest_framework.settings import api_settings
 
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # The stubs type the rates as numbers; DRF's rates are strings such as "3000/min".
+        rate = cast(str | None, api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
         self.limit, self.period = self._parse(rate)
         self._wait = 0.0
 

@@ -21,42 +21,48 @@ def token_health(*, days: int = 30) -> list[dict[str, Any]]:
     since = timezone.now() - timedelta(days=days)
     apps = {app.pk: app for app in MobileApp.objects.all()}
     counts: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATUSES, 0))
-    for row in Device.objects.values("app_id", "platform", "status").annotate(n=Count("id")):
-        counts[(row["app_id"], row["platform"])][row["status"]] = row["n"]
+    by_status = Device.objects.values("app_id", "platform", "status").annotate(n=Count("id"))
+    for status_row in by_status:
+        counts[(status_row["app_id"], status_row["platform"])][status_row["status"]] = status_row[
+            "n"
+        ]
     reasons: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
     last_seen: dict[tuple[int, str], Any] = {}
     invalid = Device.objects.filter(status=Device.Status.TOKEN_INVALID)
-    for row in invalid.values("app_id", "platform", "status_reason").annotate(
+    for reason_row in invalid.values("app_id", "platform", "status_reason").annotate(
         n=Count("id"), last=Max("status_changed_at")
     ):
-        key = (row["app_id"], row["platform"])
-        reasons[key][row["status_reason"] or "unknown"] = row["n"]
-        if row["last"] and (key not in last_seen or row["last"] > last_seen[key]):
-            last_seen[key] = row["last"]
+        key = (reason_row["app_id"], reason_row["platform"])
+        reasons[key][reason_row["status_reason"] or "unknown"] = reason_row["n"]
+        last = reason_row["last"]
+        if last and (key not in last_seen or last > last_seen[key]):
+            last_seen[key] = last
     trend: dict[tuple[int, str], dict[date, int]] = defaultdict(dict)
     recent = Device.objects.exclude(status=Device.Status.ACTIVE).filter(
         status_changed_at__gte=since
     )
-    for row in (
+    for day_row in (
         recent.annotate(day=TruncDate("status_changed_at"))
         .values("app_id", "platform", "day")
         .annotate(n=Count("id"))
     ):
-        trend[(row["app_id"], row["platform"])][row["day"]] = row["n"]
+        trend[(day_row["app_id"], day_row["platform"])][day_row["day"]] = day_row["n"]
     today = timezone.now().date()
     days_axis = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
     out = []
     for key in sorted(counts, key=lambda k: (apps[k[0]].name.lower(), k[1])):
         app_id, platform = key
-        row = counts[key]
-        total = sum(row.values())
+        app_counts = counts[key]
+        total = sum(app_counts.values())
         out.append(
             {
                 "app": apps[app_id],
                 "platform": platform,
-                "counts": row,
+                "counts": app_counts,
                 "total": total,
-                "invalid_percent": round(100 * row["token_invalid"] / total, 1) if total else 0.0,
+                "invalid_percent": round(100 * app_counts["token_invalid"] / total, 1)
+                if total
+                else 0.0,
                 "invalid_by_reason": dict(sorted(reasons[key].items(), key=lambda kv: -kv[1])),
                 "last_invalid_at": last_seen.get(key),
                 "trend": [trend[key].get(day, 0) for day in days_axis],

@@ -3,6 +3,7 @@ form, call one service or selector, render."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -31,10 +32,11 @@ from devices.forms import (
     FcmServiceAccountForm,
     LeadFilterForm,
 )
-from devices.models import Lead, MobileApp, Platform
+from devices.models import Lead, MobileApp, Platform, PushCredential
 from devices.selectors import browse
 from devices.services.apps import app_create, app_rotate_secret, app_update
 from pushmarketing.core.addons import mobile_push_enabled
+from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import apply_service_errors, role_required
 
@@ -66,7 +68,7 @@ def _secret_page(
 
 
 @role_required(Role.ADMIN)
-def app_create_view(request: HttpRequest) -> HttpResponse:
+def app_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AppForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -90,7 +92,7 @@ def app_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.ADMIN)
-def app_edit(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_edit(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     app = get_object_or_404(MobileApp, pk=app_id)
     initial = {
         "name": app.name,
@@ -145,7 +147,7 @@ def app_detail(request: HttpRequest, app_id: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.ADMIN)
-def app_rotate_secret_view(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_rotate_secret_view(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     app = get_object_or_404(MobileApp, pk=app_id)
     if request.POST.get("confirm") != "yes":
         messages.error(
@@ -158,7 +160,12 @@ def app_rotate_secret_view(request: HttpRequest, app_id: int) -> HttpResponse:
 
 
 def _credential_upload(
-    request: HttpRequest, app_id: int, form_class: type[forms.Form], form_key: str, upload: Any
+    request: HttpRequest,
+    app_id: int,
+    form_class: type[forms.Form],
+    form_key: str,
+    # Called with the app and the valid form (of form_class, hence Any).
+    upload: Callable[[MobileApp, Any], PushCredential],
 ) -> HttpResponse:
     app = get_object_or_404(MobileApp, pk=app_id)
     form = form_class(request.POST, request.FILES)
@@ -180,7 +187,7 @@ def _credential_upload(
 
 @require_POST
 @role_required(Role.ADMIN)
-def app_credential_apns_token(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_credential_apns_token(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     return _credential_upload(
         request,
         app_id,
@@ -198,7 +205,7 @@ def app_credential_apns_token(request: HttpRequest, app_id: int) -> HttpResponse
 
 @require_POST
 @role_required(Role.ADMIN)
-def app_credential_apns_certificate(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_credential_apns_certificate(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     return _credential_upload(
         request,
         app_id,
@@ -215,7 +222,7 @@ def app_credential_apns_certificate(request: HttpRequest, app_id: int) -> HttpRe
 
 @require_POST
 @role_required(Role.ADMIN)
-def app_credential_fcm(request: HttpRequest, app_id: int) -> HttpResponse:
+def app_credential_fcm(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     return _credential_upload(
         request,
         app_id,
@@ -293,9 +300,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MARKETER)
 def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = get_object_or_404(Lead, pk=lead_id)
-    devices = browse.devices_annotate_eligibility(
-        list(browse.device_list(browse.DeviceFilters(lead_id=lead.pk)))
-    )
+    devices = list(browse.device_list(browse.DeviceFilters(lead_id=lead.pk)))
+    browse.devices_annotate_eligibility(devices)
     activity_form = ActivityFilterForm(request.GET or None)
     activities = _page(
         request,

@@ -36,7 +36,7 @@ RESERVED_DATA_KEYS = {"from", "notification", "message_type", "collapse_key", "a
 RESERVED_DATA_PREFIXES = ("pm_", "google", "gcm")
 CHANNEL_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 DEEP_LINK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
-TOKEN_PLACEHOLDER = "x"
+TOKEN_PLACEHOLDER = "x"  # noqa: S105 - a personalization token's stand-in text, not a secret
 PLACEHOLDERS = {
     "name": "e.g. Spring sale reminder",
     "title": "Optional, shown in bold",
@@ -229,7 +229,8 @@ class NotificationForm(forms.Form):
         return data
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         cleaned["custom_data"] = self._clean_custom_data()
         if not cleaned.get("android_enabled") and not cleaned.get("ios_enabled"):
             self.add_error(None, "Enable Android, iOS or both.")
@@ -248,8 +249,8 @@ class NotificationForm(forms.Form):
     def add_error(self, field: str | None, error: Any) -> None:
         if field == "custom_data" and "custom_data" not in self.fields:
             # Custom data is posted as data_key/data_value rows, not as one form field.
-            self._errors = self._errors if self._errors is not None else forms.utils.ErrorDict()
-            self._errors.setdefault("custom_data", self.error_class()).extend(
+            # Only called while cleaning, so `errors` is the ErrorDict being filled.
+            self.errors.setdefault("custom_data", self.error_class()).extend(
                 error if isinstance(error, list) else [error]
             )
             return

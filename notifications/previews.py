@@ -31,6 +31,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import models
+
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import Lead, MobileApp
 from notifications.content import PushContent
@@ -45,7 +47,7 @@ from notifications.payloads import (
 from notifications.personalization import CompiledContent, compile_content_lenient
 
 ELLIPSIS = "…"
-PREVIEW_TOKEN = "preview-device-token"
+PREVIEW_TOKEN = "preview-device-token"  # noqa: S105 - a stand-in push token, not a secret
 MAX_ID = 9_223_372_036_854_775_807  # PostgreSQL bigint: the longest id a payload can carry
 CUSTOM_FIELD_WORST_CASE_CHARS = 100
 METER_WARN_RATIO = 0.8
@@ -124,12 +126,15 @@ def _clipped(text: str, rule_name: str) -> dict[str, Any]:
     return {"text": result.text, "truncated": result.truncated}
 
 
+def _lead_field_max_length(attr: str) -> int:
+    field = Lead._meta.get_field(attr)
+    max_length = field.max_length if isinstance(field, models.Field) else None
+    return max_length or CUSTOM_FIELD_WORST_CASE_CHARS
+
+
 def worst_case_values(compiled: CompiledContent) -> dict[str, str]:
     """Token values for the size meter (see the module docstring for the rule)."""
-    lengths = {
-        name: Lead._meta.get_field(attr).max_length or CUSTOM_FIELD_WORST_CASE_CHARS
-        for name, attr in STANDARD_LEAD_FIELDS.items()
-    }
+    lengths = {name: _lead_field_max_length(attr) for name, attr in STANDARD_LEAD_FIELDS.items()}
     values: dict[str, str] = {}
     for token in compiled.tokens:
         length = lengths.get(token.field, CUSTOM_FIELD_WORST_CASE_CHARS)

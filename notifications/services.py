@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from devices.models import MobileApp
 from notifications.content import COLUMN_FIELDS, PushContent
 from notifications.images import image_absolute_url
 from notifications.models import NotificationEvent, PushNotification
@@ -41,7 +43,7 @@ def notification_working_content(notification: PushNotification) -> PushContent:
     """The working copy (what the composer shows) as PushContent, image as absolute URL."""
     data: dict[str, Any] = {name: getattr(notification, name) for name in COLUMN_FIELDS}
     data["custom_data"] = dict(notification.custom_data or {})
-    data["image_url"] = image_absolute_url(notification.image.name if notification.image else "")
+    data["image_url"] = image_absolute_url(notification.image.name or "")
     return PushContent(**data)
 
 
@@ -65,7 +67,11 @@ def notification_content_problems(content: PushContent) -> dict[str, list[str]]:
 
 
 def notification_event_record(
-    *, notification: PushNotification, actor: Any, action: str, details: dict | None = None
+    *,
+    notification: PushNotification,
+    actor: User | None,
+    action: str,
+    details: dict[str, Any] | None = None,
 ) -> NotificationEvent:
     return NotificationEvent.objects.create(
         notification=notification, actor=actor, action=action, details=details or {}
@@ -103,7 +109,9 @@ def _check_content(notification: PushNotification) -> None:
 
 
 @transaction.atomic
-def notification_create(*, app: Any, actor: Any, fields: dict[str, Any]) -> PushNotification:
+def notification_create(
+    *, app: MobileApp, actor: User | None, fields: dict[str, Any]
+) -> PushNotification:
     notification = PushNotification(app=app, created_by=actor, updated_by=actor)
     _apply(notification, fields)
     if not notification.name:
@@ -117,7 +125,7 @@ def notification_create(*, app: Any, actor: Any, fields: dict[str, Any]) -> Push
 
 @transaction.atomic
 def notification_update(
-    *, notification: PushNotification, actor: Any, fields: dict[str, Any]
+    *, notification: PushNotification, actor: User | None, fields: dict[str, Any]
 ) -> PushNotification:
     """Change the working copy. An approved push keeps sending its approved copy and shows
     'approved with draft changes' until approved again; editing it back to exactly the
@@ -143,7 +151,7 @@ def notification_update(
 
 
 @transaction.atomic
-def notification_approve(*, notification: PushNotification, actor: Any) -> PushNotification:
+def notification_approve(*, notification: PushNotification, actor: User | None) -> PushNotification:
     """Freeze the working copy into approved_content. Approvers and admins only."""
     if not user_has_role(actor, Role.APPROVER):
         raise PermissionDenied("Only approvers and admins can approve a push.")
@@ -170,7 +178,7 @@ def notification_approve(*, notification: PushNotification, actor: Any) -> PushN
 
 
 @transaction.atomic
-def notification_clone(*, notification: PushNotification, actor: Any) -> PushNotification:
+def notification_clone(*, notification: PushNotification, actor: User | None) -> PushNotification:
     """A new draft with the same working copy, named 'Copy of …'. The image file is shared:
     stored images are never modified, only replaced."""
     copy = PushNotification(app=notification.app, created_by=actor, updated_by=actor)
@@ -191,7 +199,7 @@ def notification_clone(*, notification: PushNotification, actor: Any) -> PushNot
     return copy
 
 
-def notification_delete(*, notification: PushNotification, actor: Any) -> None:
+def notification_delete(*, notification: PushNotification, actor: User | None) -> None:
     """Delete an unused push; refuse (and record the refusal) when a campaign uses it."""
     with transaction.atomic():
         names = notification_campaign_names(notification=notification)

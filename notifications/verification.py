@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 # Not hex, so no real device can ever own it: APNs answers BadDeviceToken for it.
 APNS_PROBE_TOKEN = "pmverify" + "0" * 56
-FCM_PROBE_TOKEN = "pm-verify-probe-not-a-registration-token"
+FCM_PROBE_TOKEN = "pm-verify-probe-not-a-registration-token"  # noqa: S105 - a name or public constant, not a password
 V = PushCredential.Verification
 
 

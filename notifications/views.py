@@ -21,6 +21,7 @@ from notifications.forms import NotificationForm, preview_content
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
 from notifications.models import PushNotification
 from notifications.previews import preview_build, rules_help
+from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role, user_has_role
 from pushmarketing.core.ui import (
     addon_required,
@@ -37,9 +38,9 @@ EDITORS = (Role.MARKETER,)
 @addon_required
 @role_required(*VIEWERS)
 @require_GET
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     app_id = request.GET.get("app", "")
-    filters = {
+    filters: dict[str, Any] = {
         "search": request.GET.get("q", "").strip(),
         "app_id": int(app_id) if app_id.isdigit() else None,
         "status": request.GET.get("status", "")
@@ -69,7 +70,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 def _composer_context(
-    request: HttpRequest, form: NotificationForm, notification: PushNotification | None
+    request: AuthenticatedHttpRequest, form: NotificationForm, notification: PushNotification | None
 ) -> dict[str, Any]:
     return {
         "form": form,
@@ -88,7 +89,7 @@ def _composer_context(
 
 @addon_required
 @role_required(*EDITORS)
-def notification_create(request: HttpRequest) -> HttpResponse:
+def notification_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = NotificationForm(request.POST, request.FILES)
         if form.is_valid():
@@ -114,7 +115,7 @@ def _create_initial(request: HttpRequest) -> dict[str, Any]:
 
 @addon_required
 @role_required(*EDITORS)
-def notification_edit(request: HttpRequest, notification_id: int) -> HttpResponse:
+def notification_edit(request: AuthenticatedHttpRequest, notification_id: int) -> HttpResponse:
     notification = get_object_or_404(
         PushNotification.objects.select_related("app"), pk=notification_id
     )
@@ -141,7 +142,7 @@ def notification_edit(request: HttpRequest, notification_id: int) -> HttpRespons
 @addon_required
 @role_required(*VIEWERS)
 @require_GET
-def notification_detail(request: HttpRequest, notification_id: int) -> HttpResponse:
+def notification_detail(request: AuthenticatedHttpRequest, notification_id: int) -> HttpResponse:
     notification = get_object_or_404(
         PushNotification.objects.select_related("app", "approved_by", "created_by", "updated_by"),
         pk=notification_id,
@@ -172,7 +173,7 @@ def _duration(seconds: int) -> str:
 @addon_required
 @role_required(Role.APPROVER)
 @require_POST
-def notification_approve(request: HttpRequest, notification_id: int) -> HttpResponse:
+def notification_approve(request: AuthenticatedHttpRequest, notification_id: int) -> HttpResponse:
     notification = get_object_or_404(PushNotification, pk=notification_id)
     try:
         services.notification_approve(notification=notification, actor=request.user)
@@ -186,7 +187,7 @@ def notification_approve(request: HttpRequest, notification_id: int) -> HttpResp
 @addon_required
 @role_required(*EDITORS)
 @require_POST
-def notification_clone(request: HttpRequest, notification_id: int) -> HttpResponse:
+def notification_clone(request: AuthenticatedHttpRequest, notification_id: int) -> HttpResponse:
     notification = get_object_or_404(PushNotification, pk=notification_id)
     copy = services.notification_clone(notification=notification, actor=request.user)
     messages.success(request, f"Created “{copy.name}” as a new draft.")
@@ -196,7 +197,7 @@ def notification_clone(request: HttpRequest, notification_id: int) -> HttpRespon
 @addon_required
 @role_required(*EDITORS)
 @require_POST
-def notification_delete(request: HttpRequest, notification_id: int) -> HttpResponse:
+def notification_delete(request: AuthenticatedHttpRequest, notification_id: int) -> HttpResponse:
     notification = get_object_or_404(PushNotification, pk=notification_id)
     try:
         services.notification_delete(notification=notification, actor=request.user)

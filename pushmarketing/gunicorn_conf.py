@@ -22,6 +22,6 @@ worker_class = "sync"
 timeout = 30
 # Workers touch a heartbeat file between requests; on a disk that is also taking the
 # database's fsyncs that touch can block, so keep it in memory (gunicorn's own advice).
-worker_tmp_dir = "/dev/shm"
+worker_tmp_dir = "/dev/shm"  # noqa: S108 - gunicorn's advised in-memory heartbeat dir
 # nginx logs each request; GUNICORN_ACCESS_LOG=- logs them here as well.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None

@@ -50,7 +50,7 @@ def delivery_chunks_due(
     table = connection.ops.quote_name(Delivery._meta.db_table)
     bucket = _due_bucket_sql()
     sql = (
-        "SELECT MIN(id), MAX(id), MIN(not_before) FROM ("
+        "SELECT MIN(id), MAX(id), MIN(not_before) FROM ("  # noqa: S608 - identifiers from model metadata; every value is a parameter
         f"  SELECT id, not_before, {bucket} AS due,"
         f"   (ROW_NUMBER() OVER (PARTITION BY {bucket} ORDER BY id) - 1) / %s AS chunk"
         f"  FROM {table} WHERE run_id = %s AND status = %s"

@@ -113,7 +113,7 @@ def deliveries_insert_returning(
             adapt(row.not_before) if row.not_before else None,
         ]
     sql = (
-        f"INSERT INTO {Delivery._meta.db_table} ({columns}) VALUES {', '.join(values)} "
+        f"INSERT INTO {Delivery._meta.db_table} ({columns}) VALUES {', '.join(values)} "  # noqa: S608 - identifiers from model metadata; every value is a parameter
         "ON CONFLICT (run_id, device_id) DO NOTHING RETURNING device_id, id"
     )
     with connection.cursor() as cursor:

@@ -70,7 +70,7 @@ def retry_delay_seconds(*, attempts: int, retry_after: float | None) -> float:
     attempts=1 → base·[0.5, 1.5), 2 → 2·base·…, capped at PUSH_RETRY_MAX_SECONDS (1 h by
     default: well past any Retry-After FCM or APNs send in practice)."""
     base = settings.PUSH_RETRY_BASE_SECONDS * (2 ** max(0, attempts - 1))
-    delay = max(float(retry_after or 0), base * random.uniform(0.5, 1.5))
+    delay = max(float(retry_after or 0), base * random.uniform(0.5, 1.5))  # noqa: S311 - retry jitter, not a secret
     return min(delay, float(settings.PUSH_RETRY_MAX_SECONDS))
 
 
@@ -113,7 +113,7 @@ def _write_group(
             params.extend([pk, _db(name, values[name])])
     ids = list(ids_values)
     sql = (
-        f"UPDATE {quote(Delivery._meta.db_table)} SET {', '.join(assignments)} "
+        f"UPDATE {quote(Delivery._meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608 - identifiers from model metadata; every value is a parameter
         f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(ids))}) "
         f"AND {quote('status')} = %s AND {quote('claimed_at')} = %s"
     )

@@ -19,6 +19,7 @@ from devices.services.test_devices import (
     test_device_pairing_create,
     test_device_unmark,
 )
+from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import addon_required, role_required, service_error_text
 
@@ -42,7 +43,7 @@ def app_push_setup(request: HttpRequest, app_id: int) -> HttpResponse:
 @require_POST
 @role_required(Role.ADMIN)
 @addon_required
-def test_device_pairing_create_view(request: HttpRequest, app_id: int) -> HttpResponse:
+def test_device_pairing_create_view(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     app = get_object_or_404(MobileApp, pk=app_id)
     try:
         pairing = test_device_pairing_create(
@@ -79,7 +80,7 @@ def test_device_pairing_qr(request: HttpRequest, app_id: int, pairing_id: int) -
 @require_POST
 @role_required(Role.ADMIN)
 @addon_required
-def test_device_mark_view(request: HttpRequest, app_id: int) -> HttpResponse:
+def test_device_mark_view(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
     app = get_object_or_404(MobileApp, pk=app_id)
     try:
         device_id = int(request.POST.get("device_id", ""))
@@ -100,7 +101,9 @@ def test_device_mark_view(request: HttpRequest, app_id: int) -> HttpResponse:
 @require_POST
 @role_required(Role.ADMIN)
 @addon_required
-def test_device_unmark_view(request: HttpRequest, app_id: int, device_id: int) -> HttpResponse:
+def test_device_unmark_view(
+    request: AuthenticatedHttpRequest, app_id: int, device_id: int
+) -> HttpResponse:
     app = get_object_or_404(MobileApp, pk=app_id)
     try:
         test_device_unmark(app=app, device_id=device_id, actor=request.user)

@@ -4,14 +4,24 @@ per-row lookup."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility, eligible_q
 from devices.models import Device, DeviceActivity, Lead, MobileApp, Platform, PushCredential
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _AppConfigured(TypedDict):
+        app_configured: bool
+
+    # A device from `devices_with_app_configured`: eligibility's credential condition is known.
+    DeviceWithAppConfigured = WithAnnotations[Device, _AppConfigured]
 
 
 @dataclass(frozen=True)
@@ -25,14 +35,16 @@ class DeviceFilters:
     lead_id: int | None = None
 
 
-def devices_with_app_configured(devices: QuerySet[Device]) -> QuerySet[Device]:
+def devices_with_app_configured(
+    devices: QuerySet[Device],
+) -> QuerySet[DeviceWithAppConfigured]:
     configured = PushCredential.objects.filter(
         app_id=OuterRef("app_id"), platform=OuterRef("platform")
     )
     return devices.annotate(app_configured=Exists(configured))
 
 
-def device_list(filters: DeviceFilters) -> QuerySet[Device]:
+def device_list(filters: DeviceFilters) -> QuerySet[DeviceWithAppConfigured]:
     devices = devices_with_app_configured(Device.objects.select_related("app", "lead"))
     if filters.q:
         devices = devices.filter(
@@ -59,16 +71,16 @@ def device_list(filters: DeviceFilters) -> QuerySet[Device]:
     return devices.order_by("-last_opened_at", "-id")
 
 
-def device_eligibility_reasons(device: Device) -> list[str]:
+def device_eligibility_reasons(device: DeviceWithAppConfigured) -> list[str]:
     """Human reasons for a device fetched through `devices_with_app_configured`."""
     codes = device_ineligibility(device, app_configured=device.app_configured)
     return [NOT_ELIGIBLE_REASONS[code] for code in codes]
 
 
-def devices_annotate_eligibility(devices: list[Device]) -> list[Device]:
+def devices_annotate_eligibility(devices: Iterable[DeviceWithAppConfigured]) -> None:
     for device in devices:
-        device.not_eligible_reasons = device_eligibility_reasons(device)
-    return devices
+        # A display attribute that templates/devices/_eligibility.html reads, not a field.
+        device.not_eligible_reasons = device_eligibility_reasons(device)  # type: ignore[attr-defined]
 
 
 def lead_list(*, q: str = "", app_id: int | None = None) -> QuerySet[Lead]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -197,7 +197,7 @@ def app_create(
     app_type: str,
     ios_bundle_id: str,
     android_package: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     icon: UploadedFile | None = None,
 ) -> tuple[MobileApp, str]:
     """Returns the app and its SDK secret, the only time the secret exists in plain text."""
@@ -243,7 +243,7 @@ def app_update(
     app_type: str,
     ios_bundle_id: str,
     android_package: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     icon: UploadedFile | None = None,
     remove_icon: bool = False,
 ) -> MobileApp:
@@ -286,7 +286,7 @@ def app_update(
 
 
 @transaction.atomic
-def app_rotate_secret(*, app: MobileApp, actor: AbstractBaseUser | None) -> str:
+def app_rotate_secret(*, app: MobileApp, actor: User | None) -> str:
     """A new secret; the old one stops working with this commit (only one hash is kept)."""
     secret = random_token("sk_", 24)
     app.sdk_secret_hash = keyed_hash(secret)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import io
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -20,7 +20,7 @@ from devices.models import Device, MobileApp, TestDevicePairing
 from pushmarketing.core.audit import audit_record
 
 PAIRING_VALID_FOR = timedelta(days=7)
-NAME_MAX = TestDevicePairing._meta.get_field("name").max_length
+NAME_MAX = TestDevicePairing.NAME_MAX_LENGTH
 
 
 def _clean_name(name: str) -> str:
@@ -46,7 +46,9 @@ def pairing_qr_png(pairing: TestDevicePairing) -> bytes:
 
 
 @transaction.atomic
-def test_device_pairing_create(*, app: MobileApp, name: str, actor: Any) -> TestDevicePairing:
+def test_device_pairing_create(
+    *, app: MobileApp, name: str, actor: User | None
+) -> TestDevicePairing:
     pairing = TestDevicePairing.objects.create(
         app=app,
         name=_clean_name(name),
@@ -66,7 +68,7 @@ def test_device_pairing_create(*, app: MobileApp, name: str, actor: Any) -> Test
 
 
 @transaction.atomic
-def test_device_mark(*, app: MobileApp, device_id: int, name: str, actor: Any) -> Device:
+def test_device_mark(*, app: MobileApp, device_id: int, name: str, actor: User | None) -> Device:
     clean = _clean_name(name)
     device = Device.objects.select_for_update().filter(app=app, id=device_id).first()
     if device is None:
@@ -85,7 +87,7 @@ def test_device_mark(*, app: MobileApp, device_id: int, name: str, actor: Any) -
 
 
 @transaction.atomic
-def test_device_unmark(*, app: MobileApp, device_id: int, actor: Any) -> Device:
+def test_device_unmark(*, app: MobileApp, device_id: int, actor: User | None) -> Device:
     device = Device.objects.select_for_update().filter(app=app, id=device_id).first()
     if device is None:
         raise ValidationError({"device_id": ["No registered device with this id in this app."]})
@@ -102,9 +104,9 @@ def test_device_unmark(*, app: MobileApp, device_id: int, actor: Any) -> Device:
     return device
 
 
-def test_devices_of(app: MobileApp) -> QuerySet[Device]:
+def test_devices_of(app_id: int) -> QuerySet[Device]:
     return (
-        Device.objects.filter(app=app, is_test_device=True)
+        Device.objects.filter(app_id=app_id, is_test_device=True)
         .select_related("lead")
         .order_by("test_device_name", "id")
     )

@@ -37,7 +37,7 @@ def push_setup_panel(app: MobileApp) -> dict[str, Any]:
     )
     return {
         "platforms": platforms,
-        "test_devices": list(test_devices_of(app)),
+        "test_devices": list(test_devices_of(app.pk)),
         "pairings": list(pairings_open(app)),
         "candidates": list(candidates),
     }

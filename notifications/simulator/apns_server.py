@@ -15,7 +15,8 @@ import ssl
 import string
 import time
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import jwt
 from cryptography import x509
@@ -100,6 +101,16 @@ class ApnsKeyring:
         return ""
 
 
+def _text_headers(headers: Iterable[tuple[bytes | str, bytes | str]]) -> dict[str, str]:
+    """h2 hands back str headers with `header_encoding` set, but is typed for bytes too."""
+    return {
+        (name if isinstance(name, str) else name.decode()): (
+            value if isinstance(value, str) else value.decode()
+        )
+        for name, value in headers
+    }
+
+
 def server_ssl_context(cert_file: str, key_file: str, ca_file: str) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
@@ -124,7 +135,8 @@ class ApnsServerProtocol(asyncio.Protocol):
         self.conn = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # A TLS server connection: asyncio hands over a full (writable) Transport.
+        self.transport = cast(asyncio.Transport, transport)
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
         if der:
@@ -154,7 +166,7 @@ class ApnsServerProtocol(asyncio.Protocol):
             return
         for event in events:
             if isinstance(event, RequestReceived):
-                self.streams[event.stream_id] = (dict(event.headers), bytearray())
+                self.streams[event.stream_id] = (_text_headers(event.headers), bytearray())
             elif isinstance(event, DataReceived):
                 stream = self.streams.get(event.stream_id)
                 if stream is not None:

@@ -23,14 +23,15 @@ def base_url() -> str:
 
 def _call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
+    # Always http://, to the simulator's host and port from settings (base_url).
+    request = urllib.request.Request(  # noqa: S310
         base_url() + path,
         data=data,
         method=method,
         headers={"Content-Type": "application/json"} if data is not None else {},
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:300]

@@ -19,6 +19,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificatePublicKeyTypes,
+)
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
@@ -27,7 +31,7 @@ APNS_TEAM_ID = "SIMTEAM001"
 FCM_PROJECT_ID = "pm-simulator"
 FCM_CLIENT_EMAIL = "pushmarketing@pm-simulator.iam.gserviceaccount.com"
 DEMO_TOPIC = "com.example.pushdemo"
-CLIENT_P12_PASSWORD = "simulator"
+CLIENT_P12_PASSWORD = "simulator"  # noqa: S105 - protects the throwaway demo certificate
 KEYRING_FILE = "keyring.json"
 # Bumped when the files' layout changes so old directories are regenerated.
 KEYRING_FORMAT = 1
@@ -84,9 +88,9 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def _certificate(
     subject: x509.Name,
-    public_key: object,
+    public_key: CertificatePublicKeyTypes,
     issuer: x509.Name,
-    signing_key: object,
+    signing_key: CertificateIssuerPrivateKeyTypes,
     *,
     ca: bool,
     san: list[x509.GeneralName] | None = None,
@@ -97,7 +101,7 @@ def _certificate(
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
-        .public_key(public_key)  # type: ignore[arg-type]
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=3650))
@@ -111,7 +115,7 @@ def _certificate(
             x509.ExtendedKeyUsage([usage.CLIENT_AUTH if client else usage.SERVER_AUTH]),
             critical=False,
         )
-    return builder.sign(signing_key, hashes.SHA256())  # type: ignore[arg-type]
+    return builder.sign(signing_key, hashes.SHA256())
 
 
 def _generate(directory: Path, token_uri: str) -> None:

@@ -43,7 +43,9 @@ _FAULTS = {
 }
 
 
-def _error(status: int, error_code: str, google_status: str, message: str, **headers: str):
+def _error(
+    status: int, error_code: str, google_status: str, message: str, **headers: str
+) -> web.Response:
     body: dict[str, Any] = {"error": {"code": status, "message": message, "status": google_status}}
     if error_code:
         body["error"]["details"] = [

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -18,6 +19,8 @@ from notifications.simulator.apns_server import (
 from notifications.simulator.credentials import DemoCredentials, demo_credentials, load_keyring
 from notifications.simulator.fcm_server import fcm_app
 from notifications.simulator.state import SimulatorConfig, SimulatorState
+
+T = TypeVar("T")
 
 DEFAULT_SANDBOX_HOSTS = ("localhost",)
 
@@ -111,10 +114,10 @@ class SimulatorThread:
         asyncio.run_coroutine_threadsafe(self.simulator.start(), self.loop).result(timeout)
         return self.simulator
 
-    def call(self, function, *args):  # type: ignore[no-untyped-def]
+    def call(self, function: Callable[..., T], *args: Any) -> T:
         """Run a plain function on the simulator's loop (its state is not thread-safe)."""
 
-        async def wrapper():  # type: ignore[no-untyped-def]
+        async def wrapper() -> T:
             return function(*args)
 
         return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(10)

@@ -80,7 +80,8 @@ class Receipt:
 class SimulatorState:
     def __init__(self, config: SimulatorConfig | None = None, *, seed: int | None = None) -> None:
         self.config = config or SimulatorConfig()
-        self.random = random.Random(seed)
+        # Which answer the simulator fakes next: repeatable from a seed, not security.
+        self.random = random.Random(seed)  # noqa: S311
         self.reset()
 
     def reset(self) -> None:

@@ -72,13 +72,15 @@ class _TlsHealth:
 
 
 class _CertPool(APNsCertConnectionPool):
+    tls_health: _TlsHealth  # the transport's, set right after construction
+
     async def _create_connection(self, apns_protocol_factory: Any) -> APNsBaseClientProtocol:
         try:
             return await super()._create_connection(apns_protocol_factory)
         except ssl.SSLCertVerificationError:
             raise  # we do not trust the server: configuration, not the app's credentials
         except ssl.SSLError:
-            self.protocol_class.tls_health.refusals += 1  # type: ignore[attr-defined]
+            self.tls_health.refusals += 1
             raise
 
 
@@ -88,8 +90,14 @@ class _SharedJwtKeyPool(APNsKeyConnectionPool):
             self._shared_auth = JWTAuthorizationHeaderProvider(
                 key=self.key, key_id=self.key_id, team_id=self.team_id
             )
+        # Built with TransportConfig.topic, a str; aioapns types it Optional for certificates.
+        topic = self.apns_topic or ""
         factory = lambda: self.protocol_class(  # noqa: E731
-            self.apns_topic, self.loop, self.discard_connection, self._shared_auth
+            topic,
+            self.loop,
+            # aioapns annotates this callback as returning NoReturn; it returns None.
+            self.discard_connection,  # type: ignore[arg-type]
+            self._shared_auth,
         )
         _, protocol = await self.loop.create_connection(
             factory,
@@ -203,6 +211,7 @@ class ApnsTransport:
             ssl_context = ssl.create_default_context(cafile=config.apns_ca_file)
         else:
             ssl_context = ssl.create_default_context()
+        self._tls_health = _TlsHealth()
         common: dict[str, Any] = {
             "topic": config.topic or None,
             "use_sandbox": config.use_sandbox,
@@ -233,7 +242,7 @@ class ApnsTransport:
             self._cert_path = _write_cert_file(config.secret)
             try:
                 self.client = APNs(client_cert=self._cert_path, **common)
-                self.client.pool = _CertPool(
+                cert_pool = _CertPool(
                     cert_file=self._cert_path,
                     topic=config.topic or None,
                     max_connections=MAX_CONNECTIONS,
@@ -241,9 +250,10 @@ class ApnsTransport:
                     use_sandbox=config.use_sandbox,
                     ssl_context=ssl_context,
                 )
+                cert_pool.tls_health = self._tls_health
+                self.client.pool = cert_pool
             finally:
                 self._remove_cert_file()
-        self._tls_health = _TlsHealth()
         self.client.pool.protocol_class = type(
             "ConfiguredApnsProtocol",
             (_ServerProtocol,),

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 class Outcome(StrEnum):
     SENT = "sent"
-    TOKEN_INVALID = "token_invalid"  # permanent: deactivate the device
+    TOKEN_INVALID = "token_invalid"  # noqa: S105 - permanent: deactivate the device
     FAILED = "failed"  # permanent: payload or credentials rejected
     RETRY = "retry"  # transient: try again after `retry_after` seconds
 

@@ -17,7 +17,7 @@ from pushmarketing.core.secrets import decrypt_bytes
 if TYPE_CHECKING:
     from devices.models import MobileApp, PushCredential
 
-KIND_APNS_TOKEN = "apns_token"
+KIND_APNS_TOKEN = "apns_token"  # noqa: S105 - a credential kind's name, not a secret
 KIND_APNS_CERTIFICATE = "apns_certificate"
 KIND_FCM_SERVICE_ACCOUNT = "fcm_service_account"
 KINDS = (KIND_APNS_TOKEN, KIND_APNS_CERTIFICATE, KIND_FCM_SERVICE_ACCOUNT)

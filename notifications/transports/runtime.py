@@ -16,10 +16,13 @@ import os
 import threading
 from collections.abc import Coroutine, Iterable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from notifications.transports.base import Outcome, OutgoingPush, SendResult, Transport
 from notifications.transports.config import TransportConfig
+
+if TYPE_CHECKING:
+    from notifications.transports.fcm import FcmTransport
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +133,9 @@ async def send_many_async(
         raise ValueError("validate_only: only FCM can check a message without delivering it")
     transport = transport_for_in_loop(config)
     if validate_only:
-        sends = [transport.send(push, validate_only=True) for push in pushes]  # type: ignore[call-arg]
+        # FCM only (APNs is refused above), and FcmTransport.send takes validate_only.
+        fcm = cast("FcmTransport", transport)
+        sends = [fcm.send(push, validate_only=True) for push in pushes]
     else:
         sends = [transport.send(push) for push in pushes]
     # Each send bounds itself (semaphore + per-request deadline), so gathering everything at

@@ -11,7 +11,7 @@ from pushmarketing.core.audit import audit_record
 from pushmarketing.core.models import ApiToken
 from pushmarketing.core.secrets import hashes_match, keyed_hash, random_token
 
-TOKEN_PREFIX = "pmt_"
+TOKEN_PREFIX = "pmt_"  # noqa: S105 - a name or public constant, not a password
 # The stored prefix identifies the row (unique index) without revealing the secret part:
 # "pmt_" + 8 random characters of a 43-character urlsafe token.
 PREFIX_LENGTH = 12

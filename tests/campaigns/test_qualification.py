@@ -15,22 +15,22 @@ from campaigns.qualification import (
 
 UTC = dt.UTC
 QUIET = {"start": "22:00", "end": "08:00"}
+MADRID = ZoneInfo("Europe/Madrid")
 
 
 @pytest.mark.parametrize(
     ("local", "expected_local"),
     [
-        (dt.datetime(2026, 3, 3, 21, 59), None),  # just before
-        (dt.datetime(2026, 3, 3, 22, 0), dt.datetime(2026, 3, 4, 8, 0)),
-        (dt.datetime(2026, 3, 3, 23, 30), dt.datetime(2026, 3, 4, 8, 0)),
-        (dt.datetime(2026, 3, 4, 7, 59), dt.datetime(2026, 3, 4, 8, 0)),
-        (dt.datetime(2026, 3, 4, 8, 0), None),  # quiet hours end exactly now
+        (dt.datetime(2026, 3, 3, 21, 59, tzinfo=MADRID), None),  # just before
+        (dt.datetime(2026, 3, 3, 22, 0, tzinfo=MADRID), dt.datetime(2026, 3, 4, 8, tzinfo=MADRID)),
+        (dt.datetime(2026, 3, 3, 23, 30, tzinfo=MADRID), dt.datetime(2026, 3, 4, 8, tzinfo=MADRID)),
+        (dt.datetime(2026, 3, 4, 7, 59, tzinfo=MADRID), dt.datetime(2026, 3, 4, 8, tzinfo=MADRID)),
+        (dt.datetime(2026, 3, 4, 8, 0, tzinfo=MADRID), None),  # quiet hours end exactly now
     ],
 )
 def test_quiet_hours_across_midnight(local, expected_local):
-    zone = ZoneInfo("Europe/Madrid")
-    released = quiet_hours_release(local.replace(tzinfo=zone), QUIET, zone)
-    expected = expected_local.replace(tzinfo=zone).astimezone(UTC) if expected_local else None
+    released = quiet_hours_release(local, QUIET, MADRID)
+    expected = expected_local.astimezone(UTC) if expected_local else None
     assert released == expected
 
 

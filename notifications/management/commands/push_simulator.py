@@ -66,7 +66,8 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot bind the simulator: {exc}") from exc
         creds = simulator.credentials
-        assert creds is not None
+        if creds is None:
+            raise CommandError("the simulator started without its demo credentials")
         production = "127.0.0.1" if simulator.host in DEFAULT_SANDBOX_HOSTS else simulator.host
         self.stdout.write(
             "\n".join(

@@ -62,7 +62,7 @@ class Command(BaseCommand):
                     __import__("notifications.management.commands.push_simulator")
                 except ImportError:
                     continue
-            children[name] = subprocess.Popen(argv, env=os.environ.copy())
+            children[name] = subprocess.Popen(argv, env=os.environ.copy())  # noqa: S603 - our own argv (manage.py / celery), no user input
             self.stdout.write(f"started {name} (pid {children[name].pid})")
         self.stdout.write(
             self.style.SUCCESS(

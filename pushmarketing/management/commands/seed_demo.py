@@ -34,7 +34,7 @@ DEMO_USERS = (
 # Fixed so the README's curl examples work against `make run`. Demo only: seed_demo refuses to
 # run with DEBUG off.
 DEMO_SDK_KEY = "pk_demo_shop"
-DEMO_SDK_SECRET = "sk_demo_shop_secret"
+DEMO_SDK_SECRET = "sk_demo_shop_secret"  # noqa: S105 - a name or public constant, not a password
 DEMO_LEADS = (
     ("ada@example.com", "Ada", "Lovelace", "London"),
     ("grace@example.com", "Grace", "Hopper", "New York"),
