@@ -56,6 +56,13 @@ class CampaignError(RuleError):
     """A request that breaks a rule: `field` and `rule` say which and why."""
 
 
+def approved_content(notification: PushNotification) -> dict[str, Any]:
+    """The frozen approved copy a run sends; CampaignError when the push is not approved."""
+    if not notification.approved_content:
+        raise CampaignError("notification", "must be an approved push")
+    return dict(notification.approved_content)
+
+
 def _int_or_none(value: Any, field: str, *, low: int, high: int) -> int | None:
     if value in (None, ""):
         return None

@@ -36,7 +36,7 @@ from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
 from campaigns.ledger.runs import run_open, run_settle
 from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.qualification import already_qualified_q, capped_leads, planned_send_at
-from campaigns.rules import ACTIVITY_CONSTRAINTS
+from campaigns.rules import ACTIVITY_CONSTRAINTS, approved_content
 from campaigns.selectors import notification_platforms, sendable_devices
 from devices.models import DeviceActivity
 from pushmarketing.core.addons import mobile_push_enabled
@@ -143,7 +143,7 @@ def _new_run(campaign: Campaign, now: dt.datetime, *, stream: bool = False) -> C
         campaign_id=campaign.pk,
         notification_id=campaign.notification_id,
         app_id=campaign.app_id,
-        content=campaign.notification.approved_content,
+        content=approved_content(campaign.notification),
         is_stream=stream,
         now=now,
     )
@@ -158,7 +158,9 @@ def _place(campaign: Campaign, fires: list[Fire], now: dt.datetime) -> None:
     while pending:
         if run is None:
             run = _new_run(campaign, now)
-        round_fires, later, round_devices = [], [], set()
+        round_fires: list[Fire] = []
+        later: list[Fire] = []
+        round_devices: set[int] = set()
         for fire in pending:
             (later if fire.device_id in round_devices else round_fires).append(fire)
             round_devices.add(fire.device_id)

@@ -19,7 +19,9 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
+import redis
 from django.conf import settings
+from redis.commands.core import Script
 
 # KEYS[1] bucket; ARGV: rate (tokens/s), capacity, requested. Redis TIME keeps every client on
 # one clock. State: tokens left and the time (µs) they were computed; expires when idle.
@@ -72,8 +74,7 @@ _local = _LocalBuckets()
 
 
 @cache
-def _redis_script():  # noqa: ANN202 - redis.commands.core.Script
-    import redis
+def _redis_script() -> Script:
 
     client = redis.Redis.from_url(settings.REDIS_URL)
     return client.register_script(_LUA)

@@ -87,7 +87,7 @@ def deliveries_redispatch_overdue(*, now: datetime) -> int:
     for pk, run_id, _ in rows:
         by_run[run_id].append(pk)
     # The oldest due time makes the de-duplication key unique to this backlog.
-    stamp = int(min(when for _, _, when in rows).timestamp() * 1000)
+    stamp = int(min(when for _, _, when in rows if when is not None).timestamp() * 1000)
     kinds = dict(CampaignRun.objects.filter(pk__in=by_run).values_list("pk", "kind"))
     enqueued = 0
     for run_id, ids in by_run.items():

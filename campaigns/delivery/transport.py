@@ -7,23 +7,18 @@ on requests in flight and a timeout on each, and returns one SendResult per push
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 
 from devices.models import MobileApp, PushCredential
+from notifications.transports import runtime
 from notifications.transports.base import OutgoingPush, SendResult
+from notifications.transports.config import transport_config_from
 
 
 def pushes_send(
     *, credential: PushCredential, app: MobileApp, pushes: Sequence[OutgoingPush]
 ) -> list[SendResult]:
-    from notifications.transports import runtime
-    from notifications.transports.config import transport_config_from
-
     if not pushes:
         return []
     config = transport_config_from(credential, app)
-    results = runtime.send_many(config, list(pushes))
-    if inspect.isawaitable(results):
-        results = runtime.run(results)
-    return list(results)
+    return runtime.send_many(config, list(pushes))

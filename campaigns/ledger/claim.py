@@ -8,6 +8,7 @@ claim and sends nothing. Rows whose `not_before` is in the future stay queued.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -25,7 +26,7 @@ def deliveries_claim(*, run_id: int, first_id: int, last_id: int, now: datetime)
         "WHERE run_id = %s AND id BETWEEN %s AND %s AND status = %s "
         "AND (not_before IS NULL OR not_before <= %s) RETURNING id"
     )
-    params = [
+    params: list[Any] = [
         Delivery.Status.SENDING,
         _db_datetime(now),
         run_id,

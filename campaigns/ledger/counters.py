@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.db.models import Count, F, Q
+from django.db.models.expressions import CombinedExpression
 
 from campaigns.models import CampaignRun, Delivery
 from devices.models import Platform
@@ -42,7 +43,7 @@ COUNTER_FIELDS: dict[tuple[str, str], str] = _counter_table()
 
 def run_counters_add(*, run_id: int, counts: Mapping[tuple[str, str], int], total: int = 0) -> None:
     """Add per-(outcome, platform) counts (and new rows to `total`) in one UPDATE."""
-    changes: dict[str, F] = {}
+    changes: dict[str, CombinedExpression] = {}
     for key, n in counts.items():
         if n:
             name = COUNTER_FIELDS[key]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,7 +75,14 @@ def retry_delay_seconds(*, attempts: int, retry_after: float | None) -> float:
 
 
 def _field(name: str) -> models.Field:
-    return Delivery._meta.get_field(name)
+    field = Delivery._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"Delivery.{name} is a relation, not a column")
+    return field
+
+
+def _column(name: str) -> str:
+    return _field(name).get_attname_column()[1] or name
 
 
 def _db(name: str, value: Any) -> Any:
@@ -104,11 +111,11 @@ def _write_group(
     assignments: list[str] = []
     params: list[Any] = []
     for name, value in constants.items():
-        assignments.append(f"{quote(_field(name).column)} = %s")
+        assignments.append(f"{quote(_column(name))} = %s")
         params.append(_db(name, value))
     for name in per_row:
         branches = " ".join("WHEN %s THEN %s" for _ in ids_values)
-        assignments.append(f"{quote(_field(name).column)} = CASE {quote('id')} {branches} END")
+        assignments.append(f"{quote(_column(name))} = CASE {quote('id')} {branches} END")
         for pk, values in ids_values.items():
             params.extend([pk, _db(name, values[name])])
     ids = list(ids_values)
@@ -171,7 +178,7 @@ def deliveries_requeue(
     run_id: int,
     campaign_id: int | None,
     claimed_at: datetime,
-    not_before: dict[int, datetime | None],
+    not_before: Mapping[int, datetime | None],
 ) -> int:
     """Give claimed rows back unsent (throttled, run paused): no attempt is spent.
 

@@ -34,7 +34,7 @@ def deliveries_requeue_stuck(
     )
     last_try = stuck.filter(attempts__gte=settings.PUSH_MAX_ATTEMPTS - 1)
     # One UPDATE per platform: the row counts they return are what the counters add.
-    failed_by_platform = {
+    failed_by_platform: dict[tuple[str, str], int] = {
         (S.FAILED, platform): last_try.filter(platform=platform).update(
             status=S.FAILED,
             attempts=F("attempts") + 1,
@@ -59,7 +59,7 @@ def run_cancel(*, run: CampaignRun, now: datetime) -> int:
     """Cancel a locked open run: its queued rows become `skipped: cancelled` (rows a worker
     already claimed finish and are counted as they are recorded)."""
     queued = Delivery.objects.filter(run_id=run.pk, status=S.QUEUED)
-    skipped = {
+    skipped: dict[tuple[str, str], int] = {
         (S.SKIPPED, platform): queued.filter(platform=platform).update(
             status=S.SKIPPED, reason="cancelled"
         )

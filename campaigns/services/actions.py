@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,7 +29,7 @@ from campaigns.lifecycle import (
     resume_action,
 )
 from campaigns.models import Campaign, CampaignRun
-from campaigns.rules import CampaignError
+from campaigns.rules import CampaignError, approved_content
 from campaigns.scheduling import first_run_at, next_run_after
 from campaigns.services.listening import trigger_listeners_changed
 from pushmarketing.core.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
@@ -44,18 +44,13 @@ def campaign_locked(campaign_id: int) -> Campaign:
     return Campaign.objects.select_for_update().select_related("notification").get(pk=campaign_id)
 
 
-def actor_id(actor: AbstractBaseUser | None) -> int | None:
+def actor_id(actor: User | None) -> int | None:
     return actor.pk if actor is not None and actor.is_authenticated else None
 
 
 def require_addon() -> None:
     if not mobile_push_enabled():
         raise CampaignError("addon", ADDON_DISABLED_MESSAGE)
-
-
-def require_approved(campaign: Campaign) -> None:
-    if not campaign.notification.approved_content:
-        raise CampaignError("notification", "must be an approved push")
 
 
 def _move(campaign: Campaign, action: Action, **fields: object) -> None:
@@ -82,7 +77,7 @@ def batch_run_open(*, campaign: Campaign, started_by_id: int | None, now: dateti
         campaign_id=campaign.pk,
         notification_id=campaign.notification_id,
         app_id=campaign.app_id,
-        content=campaign.notification.approved_content,
+        content=approved_content(campaign.notification),
         started_by_id=started_by_id,
         now=now,
     )
@@ -91,11 +86,11 @@ def batch_run_open(*, campaign: Campaign, started_by_id: int | None, now: dateti
 
 
 @transaction.atomic
-def campaign_start(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign:
+def campaign_start(*, actor: User | None, campaign: Campaign) -> Campaign:
     """Send a batch campaign now or put it on its schedule; activate a trigger campaign."""
     require_addon()
     campaign = campaign_locked(campaign.pk)
-    require_approved(campaign)
+    approved_content(campaign.notification)
     if campaign.kind == Campaign.Kind.TRIGGER:
         return _activate(actor=actor, campaign=campaign)
     now = timezone.now()
@@ -121,13 +116,13 @@ def campaign_start(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Cam
 
 
 @transaction.atomic
-def campaign_send_again(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign:
+def campaign_send_again(*, actor: User | None, campaign: Campaign) -> Campaign:
     """Run a completed (or cancelled) batch campaign once more, now, to its current audience."""
     require_addon()
     campaign = campaign_locked(campaign.pk)
     if campaign.kind != Campaign.Kind.BATCH:
         raise LifecycleError("kind", "only a batch campaign can be sent again")
-    require_approved(campaign)
+    approved_content(campaign.notification)
     _move(campaign, Action.SEND_AGAIN, next_run_at=None)
     run = batch_run_open(campaign=campaign, started_by_id=actor_id(actor), now=timezone.now())
     audit_record(
@@ -174,7 +169,7 @@ def _due_start(*, campaign_id: int, now: datetime) -> bool:
 
 
 @transaction.atomic
-def campaign_pause(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign:
+def campaign_pause(*, actor: User | None, campaign: Campaign) -> Campaign:
     """Stop sending: sending and listening runs become `paused`; the engine hands back rows it
     claims from a paused run unsent, and a scheduled campaign is not picked up by the
     scheduler. A run still resolving is paused by its resolution."""
@@ -191,7 +186,7 @@ def campaign_pause(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Cam
 
 
 @transaction.atomic
-def campaign_resume(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign:
+def campaign_resume(*, actor: User | None, campaign: Campaign) -> Campaign:
     require_addon()
     campaign = campaign_locked(campaign.pk)
     runs = campaign_runs_locked(campaign_id=campaign.pk, statuses=(R.PAUSED, R.RESOLVING))
@@ -217,7 +212,7 @@ def _run_resume(run: CampaignRun, *, action: Action) -> None:
 
 
 @transaction.atomic
-def campaign_cancel(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign:
+def campaign_cancel(*, actor: User | None, campaign: Campaign) -> Campaign:
     """Queued rows become `skipped: cancelled`; rows already claimed by a worker finish."""
     campaign = campaign_locked(campaign.pk)
     _move(campaign, Action.CANCEL, next_run_at=None)
@@ -238,13 +233,13 @@ def campaign_cancel(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Ca
 
 
 @transaction.atomic
-def campaign_activate(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign:
+def campaign_activate(*, actor: User | None, campaign: Campaign) -> Campaign:
     campaign = campaign_locked(campaign.pk)
-    require_approved(campaign)
+    approved_content(campaign.notification)
     return _activate(actor=actor, campaign=campaign)
 
 
-def _activate(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign:
+def _activate(*, actor: User | None, campaign: Campaign) -> Campaign:
     """Open the trigger campaign's stream run (listening) and start listening."""
     if campaign.kind != Campaign.Kind.TRIGGER:
         raise LifecycleError("kind", "only a trigger campaign can be activated")
@@ -255,7 +250,7 @@ def _activate(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign
         campaign_id=campaign.pk,
         notification_id=campaign.notification_id,
         app_id=campaign.app_id,
-        content=campaign.notification.approved_content,
+        content=approved_content(campaign.notification),
         started_by_id=actor_id(actor),
         now=timezone.now(),
         is_stream=True,
@@ -268,7 +263,7 @@ def _activate(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign
 
 
 @transaction.atomic
-def campaign_deactivate(*, actor: AbstractBaseUser | None, campaign: Campaign) -> Campaign:
+def campaign_deactivate(*, actor: User | None, campaign: Campaign) -> Campaign:
     """Stop listening. Deliveries already queued still go out (the stream run sends what it
     holds, then completes); the next activation opens a new stream, so it reflects the push as
     approved then."""

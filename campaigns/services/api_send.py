@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -15,9 +15,9 @@ from campaigns.ledger.planning import deliveries_plan_times, deliveries_skip_cap
 from campaigns.ledger.runs import run_lock, run_open, run_settle
 from campaigns.lifecycle import Action, campaign_next_status
 from campaigns.models import Campaign, CampaignRun
-from campaigns.rules import MAX_API_LEADS, CampaignError
+from campaigns.rules import MAX_API_LEADS, CampaignError, approved_content
 from campaigns.selectors import notification_platforms, sendable_devices
-from campaigns.services.actions import actor_id, require_addon, require_approved
+from campaigns.services.actions import actor_id, require_addon
 from devices.models import Lead
 from pushmarketing.core.audit import audit_record
 
@@ -35,7 +35,7 @@ def _api_leads_q(*, emails: list[str], lead_ids: list[int]) -> Q:
 
 def campaign_api_trigger(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     campaign: Campaign,
     emails: list[str],
     lead_ids: list[int],
@@ -72,7 +72,7 @@ def campaign_api_trigger(
 
 def _api_run_create(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     campaign: Campaign,
     emails: list[str],
     lead_ids: list[int],
@@ -82,7 +82,6 @@ def _api_run_create(
         Campaign.objects.select_for_update().select_related("notification").get(pk=campaign.pk)
     )
     campaign_next_status(campaign.status, Action.API_SEND)
-    require_approved(campaign)
     now = timezone.now()
     run = run_open(
         kind=CampaignRun.Kind.API,
@@ -90,7 +89,7 @@ def _api_run_create(
         campaign_id=campaign.pk,
         notification_id=campaign.notification_id,
         app_id=campaign.app_id,
-        content=campaign.notification.approved_content,
+        content=approved_content(campaign.notification),
         started_by_id=actor_id(actor),
         idempotency_key=idempotency_key,
         now=now,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ from pushmarketing.core.audit import audit_record
 
 @transaction.atomic
 def campaign_create(
-    *, actor: AbstractBaseUser | None, app: MobileApp, kind: str, data: dict[str, Any]
+    *, actor: User | None, app: MobileApp, kind: str, data: dict[str, Any]
 ) -> Campaign:
     if kind not in Campaign.Kind.values:
         raise CampaignError("kind", "must be batch or trigger")
@@ -32,9 +32,7 @@ def campaign_create(
 
 
 @transaction.atomic
-def campaign_update(
-    *, actor: AbstractBaseUser | None, campaign: Campaign, data: dict[str, Any]
-) -> Campaign:
+def campaign_update(*, actor: User | None, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     campaign_next_status(campaign.status, Action.EDIT)
     now = timezone.now()
