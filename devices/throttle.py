@@ -21,6 +21,7 @@ from typing import Any, cast
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from devices.authentication import SdkApp
@@ -107,8 +108,6 @@ class SdkAppThrottle(BaseThrottle):
     scope = "sdk_app"
 
     def __init__(self) -> None:
-        from rest_framework.settings import api_settings
-
         # The stubs type the rates as numbers; DRF's rates are strings such as "3000/min".
         rate = cast(str | None, api_settings.DEFAULT_THROTTLE_RATES.get(self.scope))
         self.limit, self.period = self._parse(rate)

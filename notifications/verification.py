@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,11 +35,11 @@ FCM_PROBE_TOKEN = "pm-verify-probe-not-a-registration-token"  # noqa: S105 - a n
 V = PushCredential.Verification
 
 
+VERIFY_TASK_NAME = "campaigns.push_credential_verify"  # kept stable for queued messages
+
+
 def push_credential_verify_request(*, app: MobileApp, platform: str, actor: Any) -> PushCredential:
     """Mark the check pending and enqueue it after commit (queue `send`: it is interactive)."""
-    # Imported here: notifications.tasks imports this module (a real cycle).
-    from notifications.tasks import push_credential_verify
-
     credential = PushCredential.objects.filter(app=app, platform=platform).first()
     if credential is None:
         raise PushCredential.DoesNotExist(f"{app.name} has no {platform} credentials to verify")
@@ -49,7 +50,10 @@ def push_credential_verify_request(*, app: MobileApp, platform: str, actor: Any)
         target=credential,
         summary=f"Verify push configuration requested for {app.name} ({platform})",
     )
-    transaction.on_commit(lambda: push_credential_verify.delay(credential.id))
+    # Sent by name: notifications.tasks imports this module, and services never import tasks.
+    transaction.on_commit(
+        lambda: current_app.send_task(VERIFY_TASK_NAME, args=[credential.id], queue="send")
+    )
     return credential
 
 

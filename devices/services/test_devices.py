@@ -8,6 +8,7 @@ import io
 import secrets
 from datetime import timedelta
 
+import qrcode
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -37,8 +38,6 @@ def pairing_url(pairing: TestDevicePairing) -> str:
 
 
 def pairing_qr_png(pairing: TestDevicePairing) -> bytes:
-    import qrcode
-
     image = qrcode.make(pairing_url(pairing), box_size=8, border=2)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 )
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from django.conf import settings
 
 APNS_KEY_ID = "SIMKEY0001"
 APNS_TEAM_ID = "SIMTEAM001"
@@ -200,8 +201,6 @@ def _generate(directory: Path, token_uri: str) -> None:
 
 
 def default_token_uri() -> str:
-    from django.conf import settings
-
     return f"http://{settings.PUSH_SIMULATOR_HOST}:{settings.PUSH_SIMULATOR_FCM_PORT}/token"
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from celery import current_app
 from django.urls import reverse
 
 from devices.models import PushCredential
-from notifications import tasks
 from notifications import verification as verify
 from notifications.transports.base import Outcome, SendResult
 
@@ -35,7 +35,12 @@ def test_verify_button_enqueues_after_commit_and_page_polls(
     addon_on, admin_client, push_app, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued: list[int] = []
-    monkeypatch.setattr(tasks.push_credential_verify, "delay", queued.append)
+
+    def send_task(name, args, queue):  # noqa: ANN001, ANN202
+        assert (name, queue) == (verify.VERIFY_TASK_NAME, "send")
+        queued.extend(args)
+
+    monkeypatch.setattr(current_app, "send_task", send_task)
     credential = PushCredential.objects.get(app=push_app, platform="ios")
 
     with django_capture_on_commit_callbacks(execute=True):
