@@ -23,8 +23,7 @@ from campaigns.reports.figures import campaign_figures, run_figures
 from pushmarketing.core.management_api import ManagementAccess
 
 
-# ManagementAccess's class lists need Sequence[type[...]] hints (pushmarketing.management_api).
-class _CampaignApi(ManagementAccess, APIView):  # type: ignore[misc]
+class _CampaignApi(ManagementAccess, APIView):
     """Campaign endpoints answer one object each: no pagination or filters."""
 
 

@@ -4,6 +4,7 @@ registry service and answer; the rules are in devices.services.rules."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -60,9 +61,10 @@ class JsonAnswers(DefaultContentNegotiation):
     matched against the parsers, so a non-JSON body gets 415."""
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class SdkApi(APIView):
@@ -84,7 +86,10 @@ class SdkApi(APIView):
 
     @property
     def app(self) -> SdkApp:
-        return self.request.auth
+        auth = self.request.auth
+        if not isinstance(auth, SdkApp):  # initial() refused such a request already
+            raise exceptions.NotAuthenticated("SDK key and secret required (HTTP Basic).")
+        return auth
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, DeviceNotFound):
@@ -233,7 +238,8 @@ class DeviceActivitiesApi(SdkApi):
         ],
     )
     def post(self, request: Request, installation_id: str) -> Response:
-        payload = request.data
+        # Any JSON value parses (the stubs say dict or list); the serializer rejects the rest.
+        payload: object = request.data
         if isinstance(payload, list):
             payload = {"activities": payload}
         elif isinstance(payload, dict) and "activities" not in payload:

@@ -179,7 +179,11 @@ class ActivityInput(serializers.Serializer):
 
 
 class ActivitiesInput(serializers.Serializer):
-    activities = ActivityInput(many=True, allow_empty=False, max_length=100)
+    # What ActivityInput(many=True, allow_empty=False, max_length=100) builds, spelled out:
+    # the stubs type the `many=True` constructor as the child's, which takes no max_length.
+    activities: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=ActivityInput(), allow_empty=False, max_length=100
+    )
 
 
 class ActivitiesOutput(serializers.Serializer):

@@ -4,9 +4,10 @@ credentials never leave."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -14,8 +15,19 @@ from rest_framework.response import Response
 
 from devices import selectors
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility
-from devices.models import Device, Lead, MobileApp, Platform
+from devices.models import Device, Lead, MobileApp, Platform, PushCredential
 from pushmarketing.core.management_api import MANAGEMENT_TAG, ManagementApi
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    from devices.selectors.browse import DeviceWithAppConfigured
+
+    class _SafeCredentials(TypedDict):
+        safe_credentials: list[PushCredential]
+
+    # An app from `selectors.apps_list`: its credentials' safe columns prefetched.
+    AppWithSafeCredentials = WithAnnotations[MobileApp, _SafeCredentials]
 
 
 class PlatformSetupOutput(serializers.Serializer):
@@ -44,7 +56,7 @@ class AppOutput(serializers.ModelSerializer):
         ]
 
     @extend_schema_field(serializers.DictField(child=PlatformSetupOutput()))
-    def get_platforms(self, app: MobileApp) -> dict[str, dict[str, Any]]:
+    def get_platforms(self, app: AppWithSafeCredentials) -> dict[str, dict[str, Any]]:
         by_platform = {c.platform: c for c in app.safe_credentials}
         out: dict[str, dict[str, Any]] = {}
         for platform in Platform.values:
@@ -174,17 +186,20 @@ class DeviceListOutput(serializers.ModelSerializer):
             "not_eligible_reasons",
         ]
 
-    def _reasons(self, device: Device) -> list[str]:
+    def _reasons(self, device: DeviceWithAppConfigured) -> list[str]:
         return device_ineligibility(device, app_configured=device.app_configured)
 
     def get_lead_email(self, device: Device) -> str | None:
         return device.lead.email if device.lead is not None else None
 
-    def get_eligible(self, device: Device) -> bool:
+    # The field is declared because the schema generator cannot resolve the hints of a
+    # method whose parameter type exists only for type checkers.
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_eligible(self, device: DeviceWithAppConfigured) -> bool:
         return not self._reasons(device)
 
     @extend_schema_field(ReasonOutput(many=True))
-    def get_not_eligible_reasons(self, device: Device) -> list[dict[str, str]]:
+    def get_not_eligible_reasons(self, device: DeviceWithAppConfigured) -> list[dict[str, str]]:
         return [{"code": c, "message": NOT_ELIGIBLE_REASONS[c]} for c in self._reasons(device)]
 
 

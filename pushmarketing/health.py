@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
@@ -22,6 +23,8 @@ from pushmarketing.core.celery import app as celery_app
 QUEUES = ("send", "bulk", "default")
 LEDGER_WINDOW = timedelta(days=1)
 
+T = TypeVar("T")
+
 
 @dataclass
 class Probe:
@@ -31,7 +34,7 @@ class Probe:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _timed(fn) -> tuple[Any, float]:
+def _timed(fn: Callable[[], T]) -> tuple[T, float]:
     start = time.perf_counter()
     result = fn()
     return result, (time.perf_counter() - start) * 1000
@@ -85,7 +88,8 @@ def queue_depths() -> dict[str, int | None]:
                 return {queue: int(client.llen(queue)) for queue in QUEUES}
         except Exception:  # noqa: BLE001
             return dict.fromkeys(QUEUES)
-    folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+    # str(): mypy may type the setting from its runtime value, a dict of str and bool.
+    folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
     names = [p.name for p in folder.glob("*.msg")] if folder.exists() else []
     return {queue: sum(1 for n in names if n.endswith(f".{queue}.msg")) for queue in QUEUES}
 
@@ -99,8 +103,9 @@ def oldest_queued_delivery() -> dict[str, Any] | None:
     )
     if row is None:
         return None
-    row["age_seconds"] = int((timezone.now() - row["created_at"]).total_seconds())
-    return row
+    oldest: dict[str, Any] = dict(row)
+    oldest["age_seconds"] = int((timezone.now() - row["created_at"]).total_seconds())
+    return oldest
 
 
 def probe_simulator() -> Probe | None:

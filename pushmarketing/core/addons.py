@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +18,7 @@ def mobile_push_enabled() -> bool:
 
 
 @transaction.atomic
-def addon_set_enabled(*, enabled: bool, actor: AbstractBaseUser) -> AddOn:
+def addon_set_enabled(*, enabled: bool, actor: User) -> AddOn:
     addon, _ = AddOn.objects.select_for_update().get_or_create(code=AddOn.Code.MOBILE_PUSH)
     if addon.enabled != enabled:
         addon.enabled = enabled

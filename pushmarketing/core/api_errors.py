@@ -43,7 +43,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     detail = getattr(exc, "detail", str(exc))
     code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
     body: dict[str, Any] = {"code": code, "message": str(detail)}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        body["retry_after_seconds"] = int(exc.wait) + 1
+    # Throttled.__init__ sets `wait` (seconds, or None), but the DRF stubs do not declare it.
+    wait: float | None = getattr(exc, "wait", None)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        body["retry_after_seconds"] = int(wait) + 1
     response.data = {"error": body}
     return response

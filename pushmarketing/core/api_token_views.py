@@ -7,17 +7,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from pushmarketing.core.api_tokens import ApiTokenError, api_token_create, api_token_revoke
 from pushmarketing.core.api_tokens import api_tokens_of_user as tokens_of
+from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.models import ApiToken
 
 
-def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpResponse:
+def _page(request: AuthenticatedHttpRequest, status: int = 200, **context: Any) -> HttpResponse:
     context.setdefault("tokens", tokens_of(user=request.user))
     context.setdefault("docs_url", reverse("api-docs"))
     return render(request, "pushmarketing/api_tokens.html", context, status=status)
@@ -25,13 +26,13 @@ def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpRespon
 
 @require_GET
 @login_required
-def api_token_list(request: HttpRequest) -> HttpResponse:
+def api_token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _page(request)
 
 
 @require_POST
 @login_required
-def api_token_new(request: HttpRequest) -> HttpResponse:
+def api_token_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     name = request.POST.get("name", "")
     try:
         token, plaintext = api_token_create(user=request.user, name=name)
@@ -43,7 +44,7 @@ def api_token_new(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def api_token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+def api_token_revoke_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     # Only your own tokens: someone else's is "not found", not "forbidden".
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     api_token_revoke(token=token, actor=request.user)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from datetime import timedelta
+
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from pushmarketing.core.audit import audit_record
@@ -28,7 +30,7 @@ class ApiTokenError(Exception):
         self.message = message
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token for `user`; returns the row and the plaintext, which is never stored."""
     name = name.strip()
     if not name:
@@ -66,7 +68,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, actor: AbstractBaseUser) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
     """Revoke at once (the next request with it is refused). Revoking twice is a no-op."""
     updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
@@ -103,7 +105,7 @@ def api_token_authenticate(*, plaintext: str) -> ApiToken | None:
 
 def _touch(token: ApiToken) -> None:
     now = timezone.now()
-    stale = now - timezone.timedelta(seconds=LAST_USED_RESOLUTION_SECONDS)
+    stale = now - timedelta(seconds=LAST_USED_RESOLUTION_SECONDS)
     if token.last_used_at is None or token.last_used_at < stale:
         ApiToken.objects.filter(pk=token.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
@@ -111,6 +113,6 @@ def _touch(token: ApiToken) -> None:
         token.last_used_at = now
 
 
-def api_tokens_of_user(*, user: AbstractBaseUser):
+def api_tokens_of_user(*, user: User) -> QuerySet[ApiToken]:
     """The user's tokens, newest first (a selector kept beside its services)."""
     return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")

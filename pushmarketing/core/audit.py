@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
 
 from pushmarketing.core.models import AuditEntry
@@ -10,7 +10,7 @@ from pushmarketing.core.models import AuditEntry
 
 def audit_record(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     action: str,
     target: models.Model | None = None,
     summary: str = "",

@@ -3,14 +3,21 @@ admin or marketer, throttled, paginated. The endpoints live in their apps (devic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rest_framework import generics, serializers
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import (
+    BasePermission,
+    IsAuthenticated,
+    OperandHolder,
+    SingleOperandHolder,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import BaseThrottle, UserRateThrottle
 
 from pushmarketing.core.api_auth import ApiTokenAuthentication, IsAddOnEnabled, role_permission
 from pushmarketing.core.roles import Role
@@ -30,15 +37,15 @@ class ManagementThrottle(UserRateThrottle):
 
 class ManagementAccess:
     """What every /api/v1/ view requires: Bearer token, add-on on, admin or marketer,
-    throttled."""
+    throttled. The lists are typed like APIView's, which the views combine this with."""
 
-    authentication_classes = [ApiTokenAuthentication]
-    permission_classes = [
+    authentication_classes: Sequence[type[BaseAuthentication]] = [ApiTokenAuthentication]
+    permission_classes: Sequence[type[BasePermission] | OperandHolder | SingleOperandHolder] = [
         IsAuthenticated,
         IsAddOnEnabled,
         role_permission(Role.ADMIN, Role.MARKETER),
     ]
-    throttle_classes = [ManagementThrottle]
+    throttle_classes: Sequence[type[BaseThrottle]] = [ManagementThrottle]
 
 
 class ManagementApi(ManagementAccess, generics.GenericAPIView):

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
 from pushmarketing.core.audit import audit_record
-from pushmarketing.core.roles import Role, user_roles
-
-User = get_user_model()
+from pushmarketing.core.roles import ROLES_CACHE_ATTR, Role, user_roles
 
 
 def _clean_roles(roles: Iterable[str]) -> list[str]:
@@ -27,14 +24,14 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
     return chosen
 
 
-def _pm_role_names(user: AbstractBaseUser) -> list[str]:
+def _pm_role_names(user: User) -> list[str]:
     return sorted(set(user.groups.values_list("name", flat=True)) & set(Role.values))
 
 
-def _forget_cached_roles(user: AbstractBaseUser) -> None:
+def _forget_cached_roles(user: User) -> None:
     # roles.user_roles caches on the instance; a changed user must be re-read.
-    if hasattr(user, "_pm_roles"):
-        del user._pm_roles
+    if hasattr(user, ROLES_CACHE_ATTR):
+        delattr(user, ROLES_CACHE_ATTR)
 
 
 @transaction.atomic
@@ -44,8 +41,8 @@ def user_create(
     email: str,
     password: str,
     roles: Iterable[str],
-    actor: AbstractBaseUser | None,
-) -> AbstractBaseUser:
+    actor: User | None,
+) -> User:
     username, email = username.strip(), email.strip()
     errors: dict[str, list[str]] = {}
     try:
@@ -83,9 +80,7 @@ def user_create(
 
 
 @transaction.atomic
-def user_set_roles(
-    *, user: AbstractBaseUser, roles: Iterable[str], actor: AbstractBaseUser
-) -> AbstractBaseUser:
+def user_set_roles(*, user: User, roles: Iterable[str], actor: User) -> User:
     """Replace the user's PushMarketing roles (other groups are left alone)."""
     chosen = _clean_roles(roles)
     if user.pk == actor.pk and Role.ADMIN not in chosen and Role.ADMIN in user_roles(actor):
@@ -108,7 +103,7 @@ def user_set_roles(
 
 
 @transaction.atomic
-def user_deactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> AbstractBaseUser:
+def user_deactivate(*, user: User, actor: User) -> User:
     """Deactivated users cannot sign in; their history (audit, pushes) stays."""
     if user.pk == actor.pk:
         raise ValidationError({"user": ["you cannot deactivate yourself"]})
@@ -125,7 +120,7 @@ def user_deactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> Abstr
 
 
 @transaction.atomic
-def user_reactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> AbstractBaseUser:
+def user_reactivate(*, user: User, actor: User) -> User:
     if not user.is_active:
         user.is_active = True
         user.save(update_fields=["is_active"])
@@ -139,9 +134,7 @@ def user_reactivate(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> Abstr
 
 
 @transaction.atomic
-def user_set_password(
-    *, user: AbstractBaseUser, password: str, actor: AbstractBaseUser
-) -> AbstractBaseUser:
+def user_set_password(*, user: User, password: str, actor: User) -> User:
     """An admin sets a new password (e.g. a forgotten one); the audit never holds it."""
     try:
         validate_password(password, user)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from pushmarketing.core.addons import addon_set_enabled
+from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.models import AddOn, AuditEntry
 from pushmarketing.core.roles import Role
 from pushmarketing.core.services import (
@@ -25,7 +27,6 @@ from pushmarketing.core.services import (
 )
 from pushmarketing.core.ui import apply_service_errors, role_required, service_error_text
 
-User = get_user_model()
 AUDIT_PAGE_SIZE = 50
 USER_PAGE_SIZE = 50
 
@@ -33,7 +34,7 @@ USER_PAGE_SIZE = 50
 class RolesField(forms.MultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=Role.choices, required=False, **kwargs)
 
 
@@ -59,7 +60,7 @@ class UserPasswordForm(forms.Form):
 
 
 @role_required(Role.ADMIN)
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         wanted = request.POST.get("enabled")
         if wanted not in ("1", "0"):
@@ -77,7 +78,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
 # --- users ----------------------------------------------------------------------------------
 
 
-def _users_page(request: HttpRequest):
+def _users_page(request: HttpRequest) -> Page[User]:
     users = User.objects.order_by("username").prefetch_related(
         Prefetch("groups", queryset=Group.objects.filter(name__in=Role.values))
     )
@@ -85,7 +86,7 @@ def _users_page(request: HttpRequest):
 
 
 @role_required(Role.ADMIN)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -112,8 +113,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 def _user_detail_page(
-    request: HttpRequest,
-    target: AbstractBaseUser,
+    request: AuthenticatedHttpRequest,
+    target: User,
     *,
     roles_form: forms.Form | None = None,
     password_form: forms.Form | None = None,
@@ -140,7 +141,7 @@ def _user_detail_page(
 
 
 @role_required(Role.ADMIN)
-def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_detail(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
     if request.method != "POST":
         return _user_detail_page(request, target)
@@ -158,7 +159,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.ADMIN)
-def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_password(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
     form = UserPasswordForm(request.POST)
     if form.is_valid():
@@ -176,7 +177,7 @@ def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @require_POST
 @role_required(Role.ADMIN)
-def user_set_active(request: HttpRequest, user_id: int) -> HttpResponse:
+def user_set_active(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse:
     target = get_object_or_404(User, pk=user_id)
     try:
         if request.POST.get("active") == "1":
@@ -194,7 +195,7 @@ def user_set_active(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @role_required(Role.ADMIN)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:100]
     entries = AuditEntry.objects.order_by("-created_at", "-id")
     if q:
