@@ -18,7 +18,7 @@ from campaigns.delivery.dispatch import deliveries_dispatch
 from campaigns.ledger.counters import run_counters_from_rows
 from campaigns.ledger.inserts import deliveries_insert
 from campaigns.ledger.planning import LocalSchedule, deliveries_plan_times, deliveries_skip_capped
-from campaigns.ledger.runs import run_lock, run_move, run_settle
+from campaigns.ledger.runs import run_lock_with_campaign, run_move, run_settle
 from campaigns.lifecycle import Action
 from campaigns.models import Campaign, CampaignRun
 from campaigns.qualification import already_qualified_q, parse_hhmm
@@ -49,8 +49,7 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Device]:
 @transaction.atomic
 def run_resolve(*, run_id: int) -> CampaignRun | None:
     """Insert the run's deliveries, plan them, count them, hand them to the engine."""
-    campaign_id = CampaignRun.objects.filter(pk=run_id).values_list("campaign_id", flat=True)
-    run = run_lock(run_id=run_id, campaign_id=campaign_id.first())
+    run = run_lock_with_campaign(run_id)
     if run is None or run.status != CampaignRun.Status.RESOLVING or run.campaign_id is None:
         logger.info("campaigns: run %s not resolved: %s", run_id, run.status if run else "gone")
         return None

@@ -106,7 +106,7 @@ def deliveries_mark(rows: QuerySet[Delivery], *, status: str, **fields: Any) -> 
 def run_finish(run: CampaignRun) -> CampaignRun:
     """Let the ledger settle a run whose rows are all terminal (completing it and, for a
     one-shot batch campaign, the campaign), as the transaction recording its last row would."""
-    run_settle_by_id(run_id=run.pk, campaign_id=run.campaign_id, now=timezone.now())
+    run_settle_by_id(run_id=run.pk, now=timezone.now())
     run.refresh_from_db()
     return run
 

@@ -21,7 +21,11 @@ from django.db import transaction
 from campaigns import enqueue
 from campaigns.delivery.dispatch import id_ranges
 from campaigns.ledger.recovery import deliveries_requeue_stuck
-from campaigns.ledger.runs import run_lock, run_settle, runs_sending_without_work
+from campaigns.ledger.runs import (
+    run_lock_with_campaign,
+    run_settle_by_id,
+    runs_sending_without_work,
+)
 from campaigns.models import CampaignRun, Delivery
 
 logger = logging.getLogger(__name__)
@@ -57,8 +61,7 @@ def deliveries_sweep_stuck(*, now: datetime) -> int:
 
 @transaction.atomic
 def _sweep_run(*, run_id: int, ids: list[int], cutoff: datetime, now: datetime) -> int:
-    campaign_id = CampaignRun.objects.filter(pk=run_id).values_list("campaign_id", flat=True)
-    run = run_lock(run_id=run_id, campaign_id=campaign_id.first())
+    run = run_lock_with_campaign(run_id)
     if run is None:
         return 0
     requeued, failed = deliveries_requeue_stuck(run=run, ids=ids, cutoff=cutoff, now=now)
@@ -126,11 +129,7 @@ def runs_settle_stray(*, now: datetime) -> int:
     settled = 0
     for run_id in runs_sending_without_work():
         with transaction.atomic():
-            campaign_id = CampaignRun.objects.filter(pk=run_id).values_list(
-                "campaign_id", flat=True
-            )
-            run = run_lock(run_id=run_id, campaign_id=campaign_id.first())
-            if run is not None and run_settle(run=run, now=now):
+            if run_settle_by_id(run_id=run_id, now=now):
                 logger.error("sweep: run %s was sending with nothing left; completed it", run_id)
                 settled += 1
     return settled

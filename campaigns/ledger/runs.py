@@ -61,6 +61,12 @@ def run_lock(*, run_id: int, campaign_id: int | None) -> CampaignRun | None:
     return CampaignRun.objects.select_for_update(no_key=True).filter(pk=run_id).first()
 
 
+def run_lock_with_campaign(run_id: int) -> CampaignRun | None:
+    """run_lock for a caller that knows only the run: its campaign is looked up first."""
+    campaign_id = CampaignRun.objects.filter(pk=run_id).values_list("campaign_id", flat=True)
+    return run_lock(run_id=run_id, campaign_id=campaign_id.first())
+
+
 def run_move(run: CampaignRun, action: Action, *, now: datetime) -> None:
     """Apply `action` to a locked run (LifecycleError when the table refuses it)."""
     run.status = run_next_status(run.status, action)
@@ -91,8 +97,8 @@ def run_settle(*, run: CampaignRun, now: datetime) -> bool:
     return True
 
 
-def run_settle_by_id(*, run_id: int, campaign_id: int | None, now: datetime) -> bool:
-    run = run_lock(run_id=run_id, campaign_id=campaign_id)
+def run_settle_by_id(*, run_id: int, now: datetime) -> bool:
+    run = run_lock_with_campaign(run_id)
     return run is not None and run_settle(run=run, now=now)
 
 

@@ -70,7 +70,7 @@ def test_empty_run_enqueues_nothing_and_the_ledger_completes_it(push_app, enqueu
     assert deliveries_dispatch(run=run) == 0
     assert enqueued.tasks == []
     # Completion is the ledger's job (the transaction that drains a run settles it).
-    assert run_settle_by_id(run_id=run.id, campaign_id=None, now=timezone.now())
+    assert run_settle_by_id(run_id=run.id, now=timezone.now())
     run.refresh_from_db()
     assert run.status == CampaignRun.Status.COMPLETED
 
