@@ -2,8 +2,9 @@
 
 Each `credential_upload_*` service validates everything before writing anything, raises a
 `ValidationError` whose keys name the offending input (`key`, `key_id`, `team_id`,
-`certificate`, `password`, `service_account`) and whose messages say which rule failed, then
-upserts the app's `PushCredential` for that platform. Secrets are encrypted with
+`certificate`, `password`, `service_account`) and whose messages say which rule failed, or,
+for the wrong file, what it is and where it belongs ("this is a certificate, not a .p8 key; …",
+see `credential_file_kind`), then upserts the app's `PushCredential` for that platform. Secrets are encrypted with
 `pushmarketing.core.secrets.encrypt_bytes`; only `public_meta` (safe fields) is ever shown or audited.
 """
 
