@@ -2,8 +2,9 @@
 
 Each `credential_upload_*` service validates everything before writing anything, raises a
 `ValidationError` whose keys name the offending input (`key`, `key_id`, `team_id`,
-`certificate`, `password`, `service_account`) and whose messages say which rule failed, then
-upserts the app's `PushCredential` for that platform. Secrets are encrypted with
+`certificate`, `password`, `service_account`) and whose messages say which rule failed, or,
+for the wrong file, what it is and where it belongs ("this is a certificate, not a .p8 key; …",
+see `credential_file_kind`), then upserts the app's `PushCredential` for that platform. Secrets are encrypted with
 `pushmarketing.core.secrets.encrypt_bytes`; only `public_meta` (safe fields) is ever shown or audited.
 """
 
@@ -117,6 +118,207 @@ def _load_private_key(data: bytes) -> tuple[object | None, str]:
         return None, "not a PEM private key"
 
 
+# --- recognising the wrong file ------------------------------------------------------------
+# People upload what is at hand: the push certificate instead of the .p8, the .p8 where the
+# .p12 goes, google-services.json instead of the service account. Saying which file it is and
+# where it belongs beats "not a PEM private key".
+
+PEM_LABEL_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
+# A PKCS#12 file: SEQUENCE { INTEGER 3, ContentInfo { OID 1.2.840.113549.1.7.1 (data) … } … }.
+P12_VERSION = b"\x02\x01\x03\x30"
+PKCS7_DATA_OID = bytes.fromhex("06092a864886f70d010701")
+APNS_KEY_FILENAME_RE = re.compile(r"AuthKey_([A-Z0-9]{10})(?![A-Z0-9])")
+FIREBASE_KEY_STEPS = (
+    "in the Firebase console open Project settings → Service accounts → Generate new private key"
+)
+
+# What each recognised file is, as the sentence "this is …" ends.
+FOUND = {
+    "private_key": "a private key",
+    "apns_key": "an APNs auth key (.p8)",
+    "certificate": "a certificate",
+    "cert_and_key": "a PEM file holding a certificate and its private key",
+    "csr": "a certificate signing request",
+    "public_key": "a public key",
+    "p12": "a .p12 bundle",
+    "service_account": "a Firebase service-account JSON",
+    "google_services_json": "a client config (google-services.json, which goes in the Android app)",
+    "google_services_plist": "a client config (GoogleService-Info.plist, which goes in the iOS app)",
+    "firebase_web_config": "a web-client config (a Firebase web app's firebaseConfig)",
+    "oauth_client": "an OAuth client secret (client_secret_….json)",
+    "gcloud_user": "a gcloud user credential (application_default_credentials.json)",
+    "external_account": "a workload identity federation config (external_account)",
+    "json": "a JSON file",
+    "plist": "a property list (.plist)",
+    "zip": "a zip archive",
+    "text": "a text file",
+    "binary": "a binary file",
+}
+
+
+def _json_kind(data: object) -> str:
+    if not isinstance(data, dict):
+        return "json"
+    kind = data.get("type")
+    if kind == "service_account":
+        return "service_account"
+    if kind in ("authorized_user", "external_account"):
+        return "gcloud_user" if kind == "authorized_user" else "external_account"
+    if "project_info" in data and "client" in data:
+        return "google_services_json"
+    if "apiKey" in data and ("authDomain" in data or "appId" in data):
+        return "firebase_web_config"
+    for section in ("web", "installed"):
+        if isinstance(data.get(section), dict) and "client_id" in data[section]:
+            return "oauth_client"
+    return "json"
+
+
+def _pem_kind(labels: set[bytes]) -> str:
+    has_key = any(label.endswith(b"PRIVATE KEY") for label in labels)
+    has_cert = any(label.endswith(b"CERTIFICATE") for label in labels)
+    if has_key and has_cert:
+        return "cert_and_key"
+    if has_key:
+        return "private_key"
+    if has_cert:
+        return "certificate"
+    if any(label.endswith(b"CERTIFICATE REQUEST") for label in labels):
+        return "csr"
+    if any(label.endswith(b"PUBLIC KEY") for label in labels):
+        return "public_key"
+    return "text"
+
+
+def _der_kind(data: bytes) -> str:
+    if P12_VERSION in data[:12] and PKCS7_DATA_OID in data[:40]:
+        return "p12"
+    try:
+        x509.load_der_x509_certificate(data)
+        return "certificate"
+    except ValueError:
+        pass
+    try:
+        serialization.load_der_private_key(data, password=None)
+        return "private_key"
+    except TypeError:
+        return "private_key"  # password-protected
+    except (ValueError, UnsupportedAlgorithm):
+        pass
+    try:
+        serialization.load_der_public_key(data)
+        return "public_key"
+    except (ValueError, UnsupportedAlgorithm):
+        return "binary"
+
+
+def credential_file_kind(data: bytes) -> str:
+    """What an uploaded credential file is (a key of FOUND), by its content alone."""
+    data = data.removeprefix(b"\xef\xbb\xbf").strip()
+    if data.startswith(b"PK\x03\x04"):
+        return "zip"
+    if data.startswith(b"bplist"):
+        return "plist"
+    if data[:1] == b"\x30" and (kind := _der_kind(data)) != "binary":
+        return kind
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary"
+    # JSON first: a service account holds a PEM key as one of its strings.
+    if text.startswith(("{", "[")):
+        try:
+            return _json_kind(json.loads(text))
+        except ValueError:
+            return "text"
+    if text.startswith("<?xml") or text.startswith("<!DOCTYPE plist") or "<plist" in text[:300]:
+        return "google_services_plist" if "GOOGLE_APP_ID" in text else "plist"
+    if labels := set(PEM_LABEL_RE.findall(data)):
+        kind = _pem_kind(labels)
+        if kind == "private_key" and _is_apns_key(data):
+            return "apns_key"
+        return kind
+    printable = all(ch.isprintable() or ch in "\r\n\t" for ch in text[:4096])
+    return "text" if printable else "binary"
+
+
+def _is_apns_key(pem: bytes) -> bool:
+    key, _ = _load_private_key(pem)
+    return isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
+
+
+def apns_key_id_filename_problem(filename: str, key_id: str) -> str:
+    """Apple names a .p8 AuthKey_<key id>.p8: a different key id typed next to it is a slip."""
+    match = APNS_KEY_FILENAME_RE.search(filename or "")
+    key_id = (key_id or "").strip()
+    if match is None or not key_id or match.group(1) == key_id:
+        return ""
+    return (
+        f"this is the APNs key for key id {match.group(1)} (the file is "
+        f"AuthKey_{match.group(1)}.p8), but you entered {key_id}"
+    )
+
+
+def _wrong_file(kind: str, expected: str, hints: dict[str, str], default_hint: str) -> str:
+    return f"this is {FOUND[kind]}, not {expected}; {hints.get(kind, default_hint)}"
+
+
+P8_DOWNLOAD = "download the AuthKey_….p8 from Apple Developer → Keys"
+P8_HINTS = {
+    "certificate": f"token auth needs the key: {P8_DOWNLOAD} (a push certificate goes, with "
+    "its private key, as a .p12 under APNs certificate)",
+    "cert_and_key": f"token auth needs the key Apple issues: {P8_DOWNLOAD}",
+    "csr": P8_DOWNLOAD,
+    "public_key": f"the .p8 holds the private key: {P8_DOWNLOAD}",
+    "p12": "upload it as an APNs certificate (.p12) instead",
+    "service_account": "upload it under Firebase (FCM)",
+    "zip": "unzip it and upload the AuthKey_….p8 inside",
+}
+P8_DEFAULT_HINT = "a .p8 is a text file that starts with -----BEGIN PRIVATE KEY-----"
+
+
+def _p8_problem(data: bytes, load_problem: str) -> str:
+    """Why `data` (which did not load as a private key) is not a .p8."""
+    kind = credential_file_kind(data)
+    if kind in ("private_key", "apns_key"):
+        if "password" in load_problem:
+            return load_problem
+        return "this looks like a private key but it cannot be read; upload the .p8 unchanged"
+    return _wrong_file(kind, "a .p8 key", P8_HINTS, P8_DEFAULT_HINT)
+
+
+P12_HINTS = {
+    "certificate": "a certificate alone cannot sign in to APNs: in Keychain Access select it "
+    "with its private key and export both as .p12",
+    "cert_and_key": "convert it with: openssl pkcs12 -export -in this.pem -out apns.p12",
+    "apns_key": "upload it under APNs auth key (.p8) with its key id and team id",
+    "private_key": "in Keychain Access export the push certificate together with this key as .p12",
+    "csr": "upload it to Apple Developer, then export the certificate you get, with its key, "
+    "as .p12",
+    "service_account": "upload it under Firebase (FCM)",
+    "zip": "unzip it and upload the .p12 inside",
+}
+P12_DEFAULT_HINT = (
+    "a .p12 is the push certificate with its private key, exported from Keychain Access"
+)
+
+FCM_HINTS = {
+    "apns_key": "upload it under APNs auth key (.p8)",
+    "p12": "an APNs certificate goes under APNs certificate; Firebase needs the JSON key: "
+    + FIREBASE_KEY_STEPS,
+}
+# JSON files that are not a service account: "this JSON is …, not a service account".
+FCM_OTHER_JSON = frozenset(
+    {
+        "google_services_json",
+        "firebase_web_config",
+        "oauth_client",
+        "gcloud_user",
+        "external_account",
+    }
+)
+
+
 # --- APNs token (.p8) ----------------------------------------------------------------------
 
 
@@ -134,9 +336,11 @@ def parse_apns_token(*, key_pem: str | bytes, key_id: str, team_id: str) -> Pars
     if _check_size(errors, "key", data, ".p8 key file"):
         key, problem = _load_private_key(data)
         if key is None:
-            errors.add("key", problem)
+            errors.add("key", _p8_problem(data, problem))
         elif not isinstance(key, ec.EllipticCurvePrivateKey):
-            errors.add("key", f"{_key_label(key)}; APNs needs an EC P-256 key (.p8)")
+            errors.add(
+                "key", f"this is {_key_label(key)}, not a .p8 key; APNs needs an EC P-256 key"
+            )
         elif not isinstance(key.curve, ec.SECP256R1):
             label = CURVE_LABELS.get(key.curve.name, key.curve.name)
             errors.add("key", f"wrong curve ({label}); APNs needs P-256")
@@ -170,6 +374,16 @@ def _same_public_key(key: PrivateKeyTypes, cert: x509.Certificate) -> bool:
     return key.public_key().public_bytes(*spki) == cert.public_key().public_bytes(*spki)
 
 
+def _p12_problem(data: bytes, password: str) -> str:
+    """Why `data` did not open as a .p12 with `password`."""
+    kind = credential_file_kind(data)
+    if kind == "p12":
+        if not password:
+            return "this .p12 file is password-protected; enter the password it was exported with"
+        return "wrong password for this .p12 file"
+    return _wrong_file(kind, "a .p12 file", P12_HINTS, P12_DEFAULT_HINT)
+
+
 def parse_apns_certificate(
     *, p12_bytes: bytes, password: str, now: datetime | None = None
 ) -> ParsedCredential:
@@ -184,7 +398,7 @@ def parse_apns_certificate(
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password.encode() or None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
-        errors.fail("certificate", "wrong password or not a .p12 file")
+        errors.fail("certificate", _p12_problem(data, password))
     if key is None:
         # Without a key, the certificate comes back among `extra`; the key is what is missing.
         errors.fail("certificate", "the .p12 holds no private key; export it with its key")
@@ -273,20 +487,28 @@ def parse_fcm_service_account(*, service_account_json: str | bytes) -> ParsedCre
     raw = _as_bytes(service_account_json)
     if not _check_size(errors, "service_account", raw, "service-account file"):
         errors.raise_if_any()
+    kind = credential_file_kind(raw)
+    if kind in FCM_OTHER_JSON:
+        errors.fail(
+            "service_account",
+            f"this JSON is {FOUND[kind]}, not a service account; {FIREBASE_KEY_STEPS}",
+        )
+    if kind not in ("service_account", "json", "text"):
+        errors.fail(
+            "service_account",
+            _wrong_file(kind, "a service-account JSON", FCM_HINTS, FIREBASE_KEY_STEPS),
+        )
     try:
         text = raw.decode("utf-8-sig")
         data = json.loads(text)
     except UnicodeDecodeError:
-        errors.add("service_account", "not a text file (expected UTF-8 JSON)")
-        errors.raise_if_any()
+        errors.fail("service_account", "not a text file (expected UTF-8 JSON)")
     except json.JSONDecodeError as exc:
-        errors.add(
+        errors.fail(
             "service_account", f"not valid JSON ({exc.msg} at line {exc.lineno} col {exc.colno})"
         )
-        errors.raise_if_any()
     if not isinstance(data, dict):
-        errors.add("service_account", "must be a JSON object (the file Firebase downloads)")
-        errors.raise_if_any()
+        errors.fail("service_account", "must be a JSON object (the file Firebase downloads)")
     for problem in _fcm_field_problems(data):
         errors.add("service_account", problem)
     errors.raise_if_any()

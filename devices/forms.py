@@ -7,7 +7,11 @@ from typing import Any, cast
 
 from django import forms
 
-from devices.credentials import MAX_CREDENTIAL_BYTES, credential_too_large_message
+from devices.credentials import (
+    MAX_CREDENTIAL_BYTES,
+    apns_key_id_filename_problem,
+    credential_too_large_message,
+)
 from devices.models import Device, DeviceActivity, MobileApp, Platform
 
 
@@ -64,6 +68,15 @@ class ApnsTokenForm(forms.Form):
     # Lengths and alphabet are checked by the service, whose message names the rule.
     key_id = forms.CharField(label="Key id", max_length=40)
     team_id = forms.CharField(label="Team id", max_length=40)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        # Only the form sees the file's name, which Apple sets to AuthKey_<key id>.p8.
+        upload, key_id = self.cleaned_data.get("key"), self.cleaned_data.get("key_id") or ""
+        name = upload.name or "" if upload is not None else ""
+        if problem := apns_key_id_filename_problem(name, key_id):
+            self.add_error("key_id", problem)
+        return self.cleaned_data
 
     def key_bytes(self) -> bytes:
         return _read_upload(self, "key")

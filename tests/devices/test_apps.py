@@ -253,7 +253,7 @@ def test_bad_credential_upload_shows_the_reason_next_to_the_field(admin_client):
         {"certificate": SimpleUploadedFile("c.p12", p12_bytes("right")), "password": "wrong"},
     )
     assert response.status_code == 400
-    assert "wrong password or not a .p12 file" in response.content.decode()
+    assert "wrong password for this .p12 file" in response.content.decode()
     assert not PushCredential.objects.exists()
 
 

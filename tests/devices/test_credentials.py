@@ -65,13 +65,20 @@ def test_p8_with_p384_curve_is_refused_naming_the_curve():
 def test_p8_that_is_not_pem_is_refused():
     with pytest.raises(ValidationError) as exc:
         parse_apns_token(key_pem="hello, I am not a key", key_id=KEY_ID, team_id=TEAM_ID)
-    assert errors_of(exc) == {"key": ["not a PEM private key"]}
+    assert errors_of(exc) == {
+        "key": [
+            "this is a text file, not a .p8 key; "
+            "a .p8 is a text file that starts with -----BEGIN PRIVATE KEY-----"
+        ]
+    }
 
 
 def test_p8_with_rsa_key_is_refused():
     with pytest.raises(ValidationError) as exc:
         parse_apns_token(key_pem=rsa_key_pem(), key_id=KEY_ID, team_id=TEAM_ID)
-    assert errors_of(exc) == {"key": ["an RSA key; APNs needs an EC P-256 key (.p8)"]}
+    assert errors_of(exc) == {
+        "key": ["this is an RSA key, not a .p8 key; APNs needs an EC P-256 key"]
+    }
 
 
 def test_password_protected_p8_is_refused():
@@ -139,13 +146,13 @@ def test_p12_password_with_spaces_is_refused():
 def test_p12_wrong_password_is_refused():
     with pytest.raises(ValidationError) as exc:
         parse_apns_certificate(p12_bytes=p12_bytes("right"), password="wrong")
-    assert errors_of(exc) == {"certificate": ["wrong password or not a .p12 file"]}
+    assert errors_of(exc) == {"certificate": ["wrong password for this .p12 file"]}
 
 
 def test_not_a_p12_file_is_refused():
     with pytest.raises(ValidationError) as exc:
         parse_apns_certificate(p12_bytes=b"PK\x03\x04 zip file", password="")
-    assert errors_of(exc) == {"certificate": ["wrong password or not a .p12 file"]}
+    assert errors_of(exc)["certificate"][0].startswith("this is a zip archive, not a .p12 file")
 
 
 def test_expired_certificate_is_refused_with_its_date():
@@ -187,7 +194,7 @@ def test_valid_service_account_keeps_only_safe_fields_public():
     [
         ("{not json", "not valid JSON (Expecting property name enclosed in double quotes"),
         ("[1, 2]", "must be a JSON object (the file Firebase downloads)"),
-        (b"\xff\xfe\x00", "not a text file (expected UTF-8 JSON)"),
+        (b"\xff\xfe\x00", "this is a binary file, not a service-account JSON"),
         ("", "the service-account file is empty"),
     ],
 )
@@ -208,10 +215,8 @@ def test_each_missing_key_is_named():
 
 def test_wrong_type_is_refused():
     with pytest.raises(ValidationError) as exc:
-        parse_fcm_service_account(service_account_json=service_account_json(type="authorized_user"))
-    assert errors_of(exc) == {
-        "service_account": ['"type" must be "service_account" (got "authorized_user")']
-    }
+        parse_fcm_service_account(service_account_json=service_account_json(type="user"))
+    assert errors_of(exc) == {"service_account": ['"type" must be "service_account" (got "user")']}
 
 
 def test_unparseable_and_non_rsa_private_keys_are_refused():

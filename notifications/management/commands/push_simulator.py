@@ -9,8 +9,39 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from notifications.simulator.credentials import DemoCredentials
 from notifications.simulator.server import DEFAULT_SANDBOX_HOSTS, Simulator
 from notifications.simulator.state import SimulatorConfig
+
+
+def simulator_banner(simulator: Simulator, creds: DemoCredentials, *, advice: bool) -> list[str]:
+    """What the simulator prints once it listens: where, which demo credentials, and (with
+    `advice`) the settings that point the app at it."""
+    production = "127.0.0.1" if simulator.host in DEFAULT_SANDBOX_HOSTS else simulator.host
+    lines = [
+        f"FCM simulator:  {simulator.fcm_base_url}  (OAuth token: /token)",
+        f"APNs simulator: https://{simulator.host}:{simulator.apns_port}  (HTTP/2, "
+        f"sandbox host '{DEFAULT_SANDBOX_HOSTS[0]}', production host '{production}')",
+        f"Control:        {simulator.fcm_base_url}/_sim/receipts | stats | reset | config",
+        f"Demo credentials in {creds.directory}: AuthKey_{creds.apns_key_id}.p8 "
+        f"(team {creds.apns_team_id}, topic {creds.apns_topic}), apns-client.p12 "
+        f"(password '{creds.client_p12_password}'), fcm-service-account.json",
+    ]
+    if not advice:
+        return lines
+    return [
+        *lines,
+        "",
+        "Point the app at it with:",
+        f"  FCM_BASE_URL={simulator.fcm_base_url}",
+        f"  FCM_TOKEN_URI_OVERRIDE={simulator.fcm_token_uri}",
+        f"  APNS_HOST_SANDBOX={DEFAULT_SANDBOX_HOSTS[0]}",
+        f"  APNS_HOST_PRODUCTION={production}",
+        f"  APNS_PORT={simulator.apns_port}",
+        f"  APNS_CA_FILE={creds.ca_file}",
+        f"  PUSH_SIMULATOR_HOST={simulator.host}",
+        f"  PUSH_SIMULATOR_FCM_PORT={simulator.fcm_port}",
+    ]
 
 
 class Command(BaseCommand):
@@ -28,6 +59,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--fault-statuses", default="429,500,503", help="comma-separated statuses to inject"
+        )
+        parser.add_argument(
+            "--no-setup-advice",
+            action="store_true",
+            help="do not print the settings that point the app at the simulator "
+            "(runstack, whose processes already use them, passes it)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -58,9 +95,9 @@ class Command(BaseCommand):
             directory=options["dir"],
             config=config,
         )
-        asyncio.run(self._serve(simulator))
+        asyncio.run(self._serve(simulator, advice=not options["no_setup_advice"]))
 
-    async def _serve(self, simulator: Simulator) -> None:
+    async def _serve(self, simulator: Simulator, *, advice: bool = True) -> None:
         try:
             await simulator.start()
         except OSError as exc:
@@ -68,30 +105,7 @@ class Command(BaseCommand):
         creds = simulator.credentials
         if creds is None:
             raise CommandError("the simulator started without its demo credentials")
-        production = "127.0.0.1" if simulator.host in DEFAULT_SANDBOX_HOSTS else simulator.host
-        self.stdout.write(
-            "\n".join(
-                [
-                    f"FCM simulator:  {simulator.fcm_base_url}  (OAuth token: /token)",
-                    f"APNs simulator: https://{simulator.host}:{simulator.apns_port}  (HTTP/2, "
-                    f"sandbox host '{DEFAULT_SANDBOX_HOSTS[0]}', production host '{production}')",
-                    f"Control:        {simulator.fcm_base_url}/_sim/receipts | stats | reset | config",
-                    f"Demo credentials in {creds.directory}: AuthKey_{creds.apns_key_id}.p8 "
-                    f"(team {creds.apns_team_id}, topic {creds.apns_topic}), apns-client.p12 "
-                    f"(password '{creds.client_p12_password}'), fcm-service-account.json",
-                    "",
-                    "Point the app at it with:",
-                    f"  FCM_BASE_URL={simulator.fcm_base_url}",
-                    f"  FCM_TOKEN_URI_OVERRIDE={simulator.fcm_token_uri}",
-                    f"  APNS_HOST_SANDBOX={DEFAULT_SANDBOX_HOSTS[0]}",
-                    f"  APNS_HOST_PRODUCTION={production}",
-                    f"  APNS_PORT={simulator.apns_port}",
-                    f"  APNS_CA_FILE={creds.ca_file}",
-                    f"  PUSH_SIMULATOR_HOST={simulator.host}",
-                    f"  PUSH_SIMULATOR_FCM_PORT={simulator.fcm_port}",
-                ]
-            )
-        )
+        self.stdout.write("\n".join(simulator_banner(simulator, creds, advice=advice)))
         self.stdout.flush()
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()

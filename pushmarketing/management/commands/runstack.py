@@ -1,5 +1,9 @@
-"""`make run`: the whole product in one terminal — web, Celery worker, scheduler and the push
-simulator — each a real process, stopped together with Ctrl-C."""
+"""`make run`: the whole product in one terminal — web, Celery worker, scheduler (beat) and the
+push simulator — each a real process, stopped together with Ctrl-C.
+
+Each process's output (stdout and stderr) is read line by line and printed with its name in
+front (`web`, `worker`, `beat`, `sim`), coloured when the terminal is a TTY (not when piped or
+with NO_COLOR set), so four processes' lines do not run together."""
 
 from __future__ import annotations
 
@@ -7,11 +11,46 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, OutputWrapper
+
+# ANSI colours per process: cyan, yellow, magenta, green.
+PROCESS_COLOURS = {"web": "36", "worker": "33", "beat": "35", "sim": "32"}
+RESET = "\x1b[0m"
+
+
+def prefix_line(name: str, line: str, *, width: int, colour: bool) -> str:
+    """`line` as printed for process `name`: "web    | line", the label padded to `width`."""
+    label = f"{name.ljust(width)} |"
+    if colour:
+        label = f"\x1b[{PROCESS_COLOURS.get(name, '1')}m{label}{RESET}"
+    return f"{label} {line}" if line else label
+
+
+def wants_colour(stream: Any, environ: Mapping[str, str] = os.environ) -> bool:
+    """Colour on a terminal only; NO_COLOR (no-color.org) turns it off, FORCE_COLOR on."""
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty is not None and isatty())
+
+
+def _pump(
+    name: str, source: IO[bytes], out: OutputWrapper, lock: threading.Lock, width: int, colour: bool
+) -> None:
+    for raw in iter(source.readline, b""):
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        with lock:
+            out.write(prefix_line(name, line, width=width, colour=colour))
+            out.flush()
+    source.close()
 
 
 class Command(BaseCommand):
@@ -40,7 +79,7 @@ class Command(BaseCommand):
                 "--loglevel",
                 "INFO",
             ],
-            "scheduler": [
+            "beat": [
                 python,
                 "-m",
                 "celery",
@@ -54,25 +93,47 @@ class Command(BaseCommand):
             ],
         }
         if settings.PUSH_SIMULATOR_ENABLED and not no_simulator:
-            processes["simulator"] = [python, manage, "push_simulator"]
+            # The settings already point the app at the simulator: its set-up advice is noise here.
+            processes["sim"] = [python, manage, "push_simulator", "--no-setup-advice"]
         children: dict[str, subprocess.Popen[bytes]] = {}
+        pumps: list[threading.Thread] = []
+        lock = threading.Lock()
+        width = max(len(name) for name in processes)
+        colour = wants_colour(self.stdout)
+        # Children write into pipes, not a terminal: unbuffered, or their lines arrive late.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         for name, argv in processes.items():
-            if name == "simulator":
+            if name == "sim":
                 try:
                     __import__("notifications.management.commands.push_simulator")
                 except ImportError:
                     continue
-            children[name] = subprocess.Popen(argv, env=os.environ.copy())  # noqa: S603 - our own argv (manage.py / celery), no user input
-            self.stdout.write(f"started {name} (pid {children[name].pid})")
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"\nPushMarketing is running at http://{addr}/\n"
-                "  admin / admin-demo-pass        (admin)\n"
-                "  marketer / marketer-demo-pass  (marketer)\n"
-                "  approver / approver-demo-pass  (approver)\n"
-                "Press Ctrl-C to stop.\n"
+            child = subprocess.Popen(  # noqa: S603 - our own argv (manage.py / celery), no user input
+                argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
             )
-        )
+            children[name] = child
+            if child.stdout is None:  # never: stdout=PIPE above; narrows the type
+                continue
+            pump = threading.Thread(
+                target=_pump,
+                args=(name, child.stdout, self.stdout, lock, width, colour),
+                name=f"runstack-{name}",
+                daemon=True,
+            )
+            pump.start()
+            pumps.append(pump)
+            with lock:
+                self.stdout.write(f"started {name} (pid {child.pid})")
+        with lock:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nPushMarketing is running at http://{addr}/\n"
+                    "  admin / admin-demo-pass        (admin)\n"
+                    "  marketer / marketer-demo-pass  (marketer)\n"
+                    "  approver / approver-demo-pass  (approver)\n"
+                    "Press Ctrl-C to stop.\n"
+                )
+            )
         stopping = False
 
         def stop(*_: Any) -> None:
@@ -85,7 +146,10 @@ class Command(BaseCommand):
             while not stopping:
                 for name, child in children.items():
                     if child.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {child.returncode}; stopping")
+                        with lock:
+                            self.stderr.write(
+                                f"{name} exited with code {child.returncode}; stopping"
+                            )
                         stopping = True
                 time.sleep(0.5)
         finally:
@@ -97,3 +161,6 @@ class Command(BaseCommand):
                     child.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     child.kill()
+            # The children's last lines (shutdown messages) are still in the pipes.
+            for pump in pumps:
+                pump.join(timeout=2)

@@ -1,0 +1,115 @@
+"""Issue 13 item 8: `make run`'s four processes print under their names, coloured on a TTY
+only, and the simulator leaves out the set-up advice runstack has already applied."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import OutputWrapper
+
+from notifications.management.commands.push_simulator import simulator_banner
+from pushmarketing.management.commands import runstack
+from pushmarketing.management.commands.runstack import _pump, prefix_line, wants_colour
+
+
+def test_prefix_line_pads_the_name_and_colours_only_when_asked():
+    assert prefix_line("web", "GET / 200", width=6, colour=False) == "web    | GET / 200"
+    assert prefix_line("worker", "ready", width=6, colour=False) == "worker | ready"
+    assert prefix_line("sim", "", width=6, colour=False) == "sim    |"
+    assert prefix_line("beat", "tick", width=6, colour=True) == "\x1b[35mbeat   |\x1b[0m tick"
+    assert prefix_line("web", "x", width=3, colour=True).startswith("\x1b[36mweb |")
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_on_a_terminal_only_and_no_color_wins():
+    assert wants_colour(_Tty(), {}) is True
+    assert wants_colour(io.StringIO(), {}) is False
+    assert wants_colour(_Tty(), {"NO_COLOR": "1"}) is False
+    assert wants_colour(io.StringIO(), {"FORCE_COLOR": "1"}) is True
+
+
+def test_pump_prefixes_every_line_of_a_process():
+    out = io.StringIO()
+    source = io.BytesIO(b"first\r\nsecond \xff\n\nlast without newline")
+    _pump("worker", source, OutputWrapper(out), threading.Lock(), 6, False)
+    assert out.getvalue().splitlines() == [
+        "worker | first",
+        "worker | second \ufffd",
+        "worker |",
+        "worker | last without newline",
+    ]
+
+
+class _FakeChild:
+    """A process that printed its lines and exited (so runstack stops at once)."""
+
+    started: list[list[str]] = []
+
+    def __init__(self, argv: list[str], **kwargs: object) -> None:
+        name = "sim" if "push_simulator" in argv else "beat" if "beat" in argv else "other"
+        self.argv, self.pid, self.returncode = argv, 4242, 0
+        self.stdout = io.BytesIO(f"hello from {name}\n".encode())
+        assert kwargs["env"]["PYTHONUNBUFFERED"] == "1"  # type: ignore[index]
+        _FakeChild.started.append(argv)
+
+    def poll(self) -> int:
+        return 0
+
+    def terminate(self) -> None:
+        pass
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+    def kill(self) -> None:
+        pass
+
+
+@pytest.mark.django_db
+def test_runstack_prefixes_its_children_and_quiets_the_simulator(monkeypatch, settings):
+    settings.PUSH_SIMULATOR_ENABLED = True
+    _FakeChild.started = []
+    monkeypatch.setattr(runstack.subprocess, "Popen", _FakeChild)
+    monkeypatch.setattr(runstack.signal, "signal", lambda *args: None)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("runstack", addr="127.0.0.1:8999", stdout=out, stderr=err)
+    lines = out.getvalue().splitlines()
+    assert "sim    | hello from sim" in lines
+    assert "beat   | hello from beat" in lines
+    assert not any("\x1b[" in line for line in lines)  # not a terminal: no colour
+    (sim_argv,) = [argv for argv in _FakeChild.started if "push_simulator" in argv]
+    assert sim_argv[-1] == "--no-setup-advice"
+    assert "web exited with code 0; stopping" in err.getvalue()
+
+
+def test_simulator_banner_leaves_out_the_advice_when_told():
+    simulator = SimpleNamespace(
+        host="127.0.0.1",
+        fcm_port=8701,
+        apns_port=8702,
+        fcm_base_url="http://127.0.0.1:8701",
+        fcm_token_uri="http://127.0.0.1:8701/token",
+    )
+    creds = SimpleNamespace(
+        directory=Path("var/simulator"),
+        apns_key_id="SIMKEY0001",
+        apns_team_id="SIMTEAM001",
+        apns_topic="com.example.demo",
+        client_p12_password="pw",
+        ca_file=Path("var/simulator/ca.pem"),
+    )
+    full = simulator_banner(simulator, creds, advice=True)  # type: ignore[arg-type]
+    quiet = simulator_banner(simulator, creds, advice=False)  # type: ignore[arg-type]
+    assert "Point the app at it with:" in full and "  APNS_PORT=8702" in full
+    assert quiet == full[: len(quiet)]
+    assert not any("Point the app" in line or "=" in line for line in quiet)
+    assert quiet[0].startswith("FCM simulator:  http://127.0.0.1:8701")
