@@ -15,7 +15,8 @@
     last = html;
     phones.innerHTML = html;
     if (focusedId) {
-      const again = document.getElementById(focusedId);
+      const done = focusedId.replace(/^tap-/, "tapped-").replace(/^recv-/, "recvd-");
+      const again = document.getElementById(focusedId) || document.getElementById(done);
       if (again) again.focus();
     }
   }
