@@ -189,6 +189,7 @@ class RunReport(models.Model):
     unique_leads_sent = models.PositiveIntegerField(default=0)
     failed_by_reason = models.JSONField(default=dict, blank=True)
     skipped_by_reason = models.JSONField(default=dict, blank=True)
+
     class Unit(models.TextChoices):
         SECOND = "second", "seconds"
         MINUTE = "minute", "minutes"

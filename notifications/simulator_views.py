@@ -128,7 +128,7 @@ def _inboxes(request: HttpRequest) -> tuple[list[dict[str, Any]], str]:
         for push in inbox["pushes"]
         if push["delivery_id"]
     }
-    reported: set[tuple[int, int, str]] = set()
+    reported: set[tuple[int, int | None, str]] = set()
     if wanted:
         reported = set(
             DeviceActivity.objects.filter(
@@ -204,7 +204,9 @@ def simulator_push_feedback(request: HttpRequest) -> HttpResponse:
     except ValueError:
         delivery_id = 0
     if kind is None or not token or delivery_id < 1:
-        return _answer(request, ok=False, message="Choose a push and received or tapped.", status=400)
+        return _answer(
+            request, ok=False, message="Choose a push and received or tapped.", status=400
+        )
     device = Device.objects.filter(push_token=token).order_by("-updated_at").first()
     if device is None:
         return _answer(

@@ -95,7 +95,11 @@ def _counter_fields() -> list[str]:
     return list(COUNTER_FIELDS.values())
 
 
-UNIT_SECONDS = {RunReport.Unit.SECOND: 1, RunReport.Unit.MINUTE: 60, RunReport.Unit.HOUR: 3600}
+UNIT_SECONDS: dict[str, int] = {
+    RunReport.Unit.SECOND: 1,
+    RunReport.Unit.MINUTE: 60,
+    RunReport.Unit.HOUR: 3600,
+}
 
 
 def _merge_series(series: Iterable[tuple[list[list[int]], str]], default_unit: str) -> tuple:

@@ -135,8 +135,4 @@ def runs_needing_report(
     # Taps keep coming after a run ends: a report the feedback has moved past is due again.
     behind_feedback = Q(report__feedback_at__gt=F("report__computed_at"))
     due = (recent & ~ended_and_reported) | behind_feedback
-    return list(
-        CampaignRun.objects.filter(due)
-        .exclude(fresh)
-        .values_list("id", flat=True)[:50]
-    )
+    return list(CampaignRun.objects.filter(due).exclude(fresh).values_list("id", flat=True)[:50])

@@ -47,7 +47,7 @@ def _report_behind_feedback(run: CampaignRun) -> bool:
     return report.feedback_at is not None and report.feedback_at > report.computed_at
 
 
-UNIT_LABELS = {
+UNIT_LABELS: dict[str, tuple[str, str]] = {
     RunReport.Unit.SECOND: ("s", "Second"),
     RunReport.Unit.MINUTE: ("min", "Minute"),
     RunReport.Unit.HOUR: ("h", "Hour"),
