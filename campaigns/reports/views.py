@@ -55,7 +55,7 @@ UNIT_LABELS: dict[str, tuple[str, str]] = {
 
 
 def _chart(
-    points: list[list[int]], unit: str, *, key: str, title: str, axis: str
+    points: list[list[int]], unit: str, *, key: str, title: str, axis: str, y_label: str
 ) -> dict[str, object]:
     """What static/js/charts.js draws (uPlot), read from a <script type="application/json">:
     x = offsets in `unit` since the run's first send, one series per platform."""
@@ -66,6 +66,7 @@ def _chart(
         "unit": short,
         "unit_name": name,
         "x_label": f"{axis} ({short})",
+        "y_label": y_label,
         "x": [p[0] for p in points],
         "series": [
             {"label": "iOS", "values": [p[1] for p in points]},
@@ -84,6 +85,7 @@ def _charts(figures: Figures) -> dict[str, object]:
                 key="sends",
                 title="Sends over time",
                 axis="Time since the first send",
+                y_label="Pushes sent",
             ),
             _chart(
                 figures.tap_decay,
@@ -91,6 +93,7 @@ def _charts(figures: Figures) -> dict[str, object]:
                 key="taps",
                 title="Tap decay",
                 axis="Time since the first send",
+                y_label="Taps",
             ),
         ]
     }

@@ -14,22 +14,29 @@
   function options(spec, width) {
     const bars = uPlot.paths && uPlot.paths.bars;
     const n = spec.series.length;
+    // One slot per unit step, a little room at both ends (a one-point run is one slot, not
+    // a 0–100 axis), ticks on whole units only.
+    const xMin = Math.min(...spec.x), xMax = Math.max(...spec.x);
     return {
       width: width,
       height: 220,
       title: "",
-      scales: { x: { time: false, range: (u, min, max) => [min - 0.6, max + 0.6] }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+      scales: {
+        x: { time: false, auto: false, range: () => [xMin - 0.6, xMax + 0.6] },
+        y: { range: (u, min, max) => [0, Math.max(1, max)] },
+      },
       axes: [
         {
           label: spec.x_label,
+          incrs: [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 1440],
           values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? v + " " + spec.unit : "")),
         },
-        { label: "Pushes", values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? v : "")) },
+        { label: spec.y_label || "Pushes", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000], values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString() : "")) },
       ],
       legend: { live: true },
       cursor: { points: { show: false } },
       series: [
-        { label: spec.unit_name, value: (u, v) => (v == null ? "–" : v + " " + spec.unit) },
+        { label: "Time", value: (u, v) => (v == null ? "–" : Math.round(v) + " " + spec.unit) },
         ...spec.series.map((s, i) => ({
           label: s.label,
           stroke: COLORS[s.label] || "#667085",

@@ -6,13 +6,17 @@
   const phones = document.getElementById("phones");
   if (!phones) return;
   const live = document.getElementById("inbox-live");
-  let last = phones.innerHTML;
+  // Each render masks the CSRF tokens differently: compare without them, so the phones are
+  // only replaced when a push or a state changed (no flicker, focus kept).
+  const CSRF = /name="csrfmiddlewaretoken" value="[^"]*"/g;
+  const same = (html) => html.replace(CSRF, "");
+  let last = same(phones.innerHTML);
   let busy = false;
 
   function replace(html) {
-    if (html == null || html === last) return;
+    if (html == null || same(html) === last) return;
     const focusedId = document.activeElement && phones.contains(document.activeElement) ? document.activeElement.id : null;
-    last = html;
+    last = same(html);
     phones.innerHTML = html;
     if (focusedId) {
       const done = focusedId.replace(/^tap-/, "tapped-").replace(/^recv-/, "recvd-");

@@ -126,5 +126,16 @@ def test_send_now_then_tap_in_the_virtual_inbox_shows_on_the_dashboard(
     sends = dashboard.locator(".chart-card").filter(has_text="Sends over time")
     sends.locator("canvas").first.wait_for(timeout=SEEN_TIMEOUT_MS)
     assert "Time since the first send (s)" in sends.text_content()
+    # Tap decay fills in too: the tap flagged the run's report, the open dashboard asked for
+    # a refresh, and the refreshed figures arrive in place.
+    decay = dashboard.locator(".chart-card").filter(has_text="Tap decay")
+    decay.locator(".chart[data-drawn='1'] canvas").first.wait_for(timeout=SEEN_TIMEOUT_MS)
+    _assert_not_reloaded(dashboard, "run dashboard")
     dashboard.screenshot(path=str(artifacts_dir / "demo_loop_dashboard.png"), full_page=True)
+
+    # The "app in foreground" switch flips in place (new pushes then show as in-app banners).
+    switch = phone.get_by_role("switch", name="App in foreground")
+    switch.click()
+    phone.locator('[role="switch"][aria-checked="true"]').wait_for(timeout=SEEN_TIMEOUT_MS)
+    _assert_not_reloaded(inbox, "inbox")
     inbox.screenshot(path=str(artifacts_dir / "demo_loop_inbox.png"), full_page=True)
