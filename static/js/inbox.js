@@ -32,9 +32,9 @@
         if (!response.ok) throw new Error(response.status);
         const data = await response.json();
         replace(data.html);
-        if (live) live.textContent = "updates live";
+        if (live && live.dataset.down === "1") { live.textContent = "Updates live."; live.dataset.down = "0"; }
       } catch (err) {
-        if (live) live.textContent = "reconnecting…";
+        if (live) { live.textContent = "Reconnecting…"; live.dataset.down = "1"; }
       }
     }
     setTimeout(poll, 2000);
