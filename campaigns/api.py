@@ -99,11 +99,19 @@ class ReportOutput(serializers.Serializer):
     skipped_by_reason = serializers.DictField(child=serializers.IntegerField())
     sends_over_time = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField()),
-        help_text="[minute since the first send, iOS sends, Android sends]",
+        help_text="[offset since the first send in sends_unit, iOS sends, Android sends]",
+    )
+    sends_unit = serializers.ChoiceField(
+        choices=["second", "minute", "hour"],
+        help_text="Seconds for a run of under 3 minutes, minutes up to a day, then hours.",
     )
     tap_decay = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField()),
-        help_text="[hours since the send, iOS taps, Android taps]",
+        help_text="[offset since the first send in tap_decay_unit, iOS taps, Android taps]",
+    )
+    tap_decay_unit = serializers.ChoiceField(
+        choices=["second", "minute", "hour"],
+        help_text="Seconds under 3 minutes after the send, minutes up to 3 hours, then hours.",
     )
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import F, Q
+from django.utils import timezone
+
 from campaigns.ledger.feedback import delivery_feedback_record
-from campaigns.models import Delivery
+from campaigns.models import Delivery, RunReport
 from devices.models import Device, DeviceActivity
 from devices.services.rules import RegistryError
 
@@ -40,3 +43,14 @@ def push_feedback_record(
             tapped=item["kind"] == DeviceActivity.Kind.PUSH_TAPPED,
             occurred_at=item["occurred_at"],
         )
+    # A tap puts the run's report (tap decay) behind: flag it once per refresh, so the beat
+    # and an open dashboard recompute it (a conditional UPDATE; no write while flagged).
+    tapped_runs = {
+        owned[item["delivery_id"]][0]
+        for _, item in items
+        if item["kind"] == DeviceActivity.Kind.PUSH_TAPPED
+    }
+    if tapped_runs:
+        RunReport.objects.filter(run_id__in=tapped_runs).filter(
+            Q(feedback_at__isnull=True) | Q(feedback_at__lte=F("computed_at"))
+        ).update(feedback_at=timezone.now())

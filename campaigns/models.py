@@ -189,10 +189,22 @@ class RunReport(models.Model):
     unique_leads_sent = models.PositiveIntegerField(default=0)
     failed_by_reason = models.JSONField(default=dict, blank=True)
     skipped_by_reason = models.JSONField(default=dict, blank=True)
-    # [[minute offset since the first send, ios count, android count], ...]
+
+    class Unit(models.TextChoices):
+        SECOND = "second", "seconds"
+        MINUTE = "minute", "minutes"
+        HOUR = "hour", "hours"
+
+    # [[offset since the first send in sends_unit, ios count, android count], ...]: the unit
+    # fits the run (seconds for a run of a few minutes, minutes up to a day, then hours).
     sends_over_time = models.JSONField(default=list, blank=True)
-    # [[hours since the send, ios taps, android taps], ...]
+    sends_unit = models.CharField(max_length=6, choices=Unit.choices, default=Unit.MINUTE)
+    # [[offset since the first send in tap_decay_unit, ios taps, android taps], ...]
     tap_decay = models.JSONField(default=list, blank=True)
+    tap_decay_unit = models.CharField(max_length=6, choices=Unit.choices, default=Unit.HOUR)
+    # Set by the first push feedback (received/tapped) after computed_at: the report is behind
+    # the taps, so the beat and the dashboard refresh it (taps arrive after a run ends).
+    feedback_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"report for run {self.run_id}"

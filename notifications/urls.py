@@ -52,6 +52,21 @@ urlpatterns = [
 ]
 if settings.PUSH_SIMULATOR_ENABLED:
     # Only routed (and so only in the sidebar) when the simulator is on; the view checks too.
-    urlpatterns.append(
-        path("virtual-devices/", simulator_views.simulator_inbox, name="simulator-inbox")
-    )
+    urlpatterns += [
+        path("virtual-devices/", simulator_views.simulator_inbox, name="simulator-inbox"),
+        path(
+            "virtual-devices/inbox.json",
+            simulator_views.simulator_inbox_json,
+            name="simulator-inbox-json",
+        ),
+        path(
+            "virtual-devices/feedback/",
+            simulator_views.simulator_push_feedback,
+            name="simulator-push-feedback",
+        ),
+        path(
+            "virtual-devices/foreground/",
+            simulator_views.simulator_foreground,
+            name="simulator-foreground",
+        ),
+    ]

@@ -30,7 +30,9 @@ class Figures:
     failed_by_reason: dict[str, int] = field(default_factory=dict)
     skipped_by_reason: dict[str, int] = field(default_factory=dict)
     sends_over_time: list[list[int]] = field(default_factory=list)
+    sends_unit: str = RunReport.Unit.MINUTE
     tap_decay: list[list[int]] = field(default_factory=list)
+    tap_decay_unit: str = RunReport.Unit.HOUR
 
     @property
     def total(self) -> dict[str, int]:
@@ -66,7 +68,9 @@ class Figures:
             "failed_by_reason": self.failed_by_reason,
             "skipped_by_reason": self.skipped_by_reason,
             "sends_over_time": self.sends_over_time,
+            "sends_unit": self.sends_unit,
             "tap_decay": self.tap_decay,
+            "tap_decay_unit": self.tap_decay_unit,
         }
 
     def report(self) -> dict[str, Any]:
@@ -81,7 +85,9 @@ class Figures:
             "failed_by_reason": self.failed_by_reason,
             "skipped_by_reason": self.skipped_by_reason,
             "sends_over_time": self.sends_over_time,
+            "sends_unit": self.sends_unit,
             "tap_decay": self.tap_decay,
+            "tap_decay_unit": self.tap_decay_unit,
         }
 
 
@@ -89,11 +95,28 @@ def _counter_fields() -> list[str]:
     return list(COUNTER_FIELDS.values())
 
 
-def _merge_series(target: dict[int, list[int]], rows: Iterable[list[int]]) -> None:
-    for offset, ios, android in rows:
-        bucket = target.setdefault(offset, [0, 0])
-        bucket[0] += ios
-        bucket[1] += android
+UNIT_SECONDS: dict[str, int] = {
+    RunReport.Unit.SECOND: 1,
+    RunReport.Unit.MINUTE: 60,
+    RunReport.Unit.HOUR: 3600,
+}
+
+
+def _merge_series(series: Iterable[tuple[list[list[int]], str]], default_unit: str) -> tuple:
+    """Sum several runs' series (offsets since each run's first send) in the coarsest unit
+    among them: ([[offset, ios, android], ...], unit)."""
+    parts = [(rows, unit) for rows, unit in series if rows]
+    if not parts:
+        return [], default_unit
+    unit = max((unit for _, unit in parts), key=lambda u: UNIT_SECONDS.get(u, 60))
+    target: dict[int, list[int]] = {}
+    for rows, row_unit in parts:
+        factor = UNIT_SECONDS.get(row_unit, 60)
+        for offset, ios, android in rows:
+            bucket = target.setdefault(offset * factor // UNIT_SECONDS.get(unit, 60), [0, 0])
+            bucket[0] += ios
+            bucket[1] += android
+    return [[k, *v] for k, v in sorted(target.items())], unit
 
 
 def _figures_from(counter_row: dict[str, int | None], reports: Iterable[RunReport]) -> Figures:
@@ -103,18 +126,19 @@ def _figures_from(counter_row: dict[str, int | None], reports: Iterable[RunRepor
             name = COUNTER_FIELDS[(outcome, platform)]
             figures.by_platform[platform][outcome] = counter_row.get(name) or 0
     figures.deliveries = counter_row.get("total") or 0
-    sends: dict[int, list[int]] = {}
-    taps: dict[int, list[int]] = {}
+    reports = list(reports)
     for report in reports:
         figures.unique_leads_sent += report.unique_leads_sent
         for reason, n in report.failed_by_reason.items():
             figures.failed_by_reason[reason] = figures.failed_by_reason.get(reason, 0) + n
         for reason, n in report.skipped_by_reason.items():
             figures.skipped_by_reason[reason] = figures.skipped_by_reason.get(reason, 0) + n
-        _merge_series(sends, report.sends_over_time)
-        _merge_series(taps, report.tap_decay)
-    figures.sends_over_time = [[k, *v] for k, v in sorted(sends.items())]
-    figures.tap_decay = [[k, *v] for k, v in sorted(taps.items())]
+    figures.sends_over_time, figures.sends_unit = _merge_series(
+        ((r.sends_over_time, r.sends_unit) for r in reports), RunReport.Unit.MINUTE
+    )
+    figures.tap_decay, figures.tap_decay_unit = _merge_series(
+        ((r.tap_decay, r.tap_decay_unit) for r in reports), RunReport.Unit.HOUR
+    )
     return figures
 
 

@@ -12,7 +12,6 @@ from campaigns.export import campaign_summary_csv, run_deliveries_csv
 from campaigns.models import Campaign, CampaignRun, RunReport
 from campaigns.reports.figures import Figures, campaign_figures, notification_figures, run_figures
 from notifications.models import PushNotification
-from pushmarketing.core.charts import stacked_bars_svg
 from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import addon_required, role_required
 
@@ -39,12 +38,64 @@ def _report_stale(run: CampaignRun) -> bool:
     return run.finished_at is not None and report.computed_at < run.finished_at
 
 
+def _report_behind_feedback(run: CampaignRun) -> bool:
+    """Taps came in after the report was computed (its tap decay is behind)."""
+    try:
+        report = run.report
+    except RunReport.DoesNotExist:
+        return False
+    return report.feedback_at is not None and report.feedback_at > report.computed_at
+
+
+UNIT_LABELS: dict[str, tuple[str, str]] = {
+    RunReport.Unit.SECOND: ("s", "Second"),
+    RunReport.Unit.MINUTE: ("min", "Minute"),
+    RunReport.Unit.HOUR: ("h", "Hour"),
+}
+
+
+def _chart(
+    points: list[list[int]], unit: str, *, key: str, title: str, axis: str, y_label: str
+) -> dict[str, object]:
+    """What static/js/charts.js draws (uPlot), read from a <script type="application/json">:
+    x = offsets in `unit` since the run's first send, one series per platform."""
+    short, name = UNIT_LABELS.get(unit, (unit, unit))
+    return {
+        "key": key,
+        "title": title,
+        "unit": short,
+        "unit_name": name,
+        "x_label": f"{axis} ({short})",
+        "y_label": y_label,
+        "x": [p[0] for p in points],
+        "series": [
+            {"label": "iOS", "values": [p[1] for p in points]},
+            {"label": "Android", "values": [p[2] for p in points]},
+        ],
+        "rows": points,
+    }
+
+
 def _charts(figures: Figures) -> dict[str, object]:
     return {
-        "sends_chart": stacked_bars_svg(
-            figures.sends_over_time, title="Sends over time", x_unit="min"
-        ),
-        "decay_chart": stacked_bars_svg(figures.tap_decay, title="Tap decay", x_unit="h"),
+        "charts": [
+            _chart(
+                figures.sends_over_time,
+                figures.sends_unit,
+                key="sends",
+                title="Sends over time",
+                axis="Time since the first send",
+                y_label="Pushes sent",
+            ),
+            _chart(
+                figures.tap_decay,
+                figures.tap_decay_unit,
+                key="taps",
+                title="Tap decay",
+                axis="Time since the first send",
+                y_label="Taps",
+            ),
+        ]
     }
 
 
@@ -79,7 +130,7 @@ def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
     figures = run_figures(run=run)
     rate, eta = _rate_and_eta(run, figures)
     stale = _report_stale(run)
-    if stale and run.finished_at is not None:
+    if (stale and run.finished_at is not None) or _report_behind_feedback(run):
         enqueue.run_report_refresh_soon(run_id=run.pk)
     figures_html = render_to_string(
         "campaigns/_dashboard_figures.html",
@@ -91,7 +142,8 @@ def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
             "status": run.status,
             "status_label": run.get_status_display(),
             "finished": run.finished_at is not None,
-            # Polling stops once the final reasons and charts are computed.
+            # Polling slows down once the final reasons and charts are computed (taps still
+            # come in after a run ends).
             "report_ready": not stale,
             "figures_html": figures_html,
             "rate_per_second": rate,

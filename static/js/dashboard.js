@@ -1,12 +1,27 @@
-// Live progress: poll the run's counters every 2 s while it sends, and keep polling after it
-// ends until its report (reasons, charts, unique leads) is computed; the figures are replaced
-// in place each time, so the final ones appear without a reload.
+// Live progress: poll the run's counters every 2 s while it sends and until its report
+// (reasons, charts, unique leads) is computed; then every 5 s while the page is visible,
+// because receipts and taps keep coming after a run ends. The figures section is replaced in
+// place each time (open data tables stay open) and its charts are drawn again.
 (function () {
   const box = document.getElementById("progress");
-  if (!box || box.dataset.finished === "1") return;
+  if (!box) return;
   const figures = document.getElementById("dashboard-figures");
   const set = (id, value) => { const el = document.getElementById(id); if (el) el.textContent = value; };
+  const FAST = 2000, SLOW = 5000;
+  let lastHtml = null;
+
+  function replaceFigures(html) {
+    const open = new Set([...figures.querySelectorAll("details[open][data-key]")].map((d) => d.dataset.key));
+    if (lastHtml === html) return; // nothing changed: keep the charts as they are
+    lastHtml = html;
+    figures.innerHTML = html;
+    figures.querySelectorAll("details[data-key]").forEach((d) => { if (open.has(d.dataset.key)) d.open = true; });
+    if (window.PMCharts) window.PMCharts.render(figures);
+  }
+
   async function tick() {
+    if (document.hidden) { setTimeout(tick, SLOW); return; }
+    let final = box.dataset.finished === "1";
     try {
       const response = await fetch(box.dataset.url, { headers: { Accept: "application/json" } });
       if (!response.ok) throw new Error(response.status);
@@ -22,12 +37,13 @@
       set("progress-rate", data.rate_per_second ?? "–");
       set("progress-eta", data.eta_seconds != null ? data.eta_seconds + " s" : "–");
       set("run-status", data.finished && !data.report_ready ? "Finishing the report…" : data.status_label);
-      if (figures && data.figures_html != null) figures.innerHTML = data.figures_html;
-      if (data.finished && data.report_ready) { box.dataset.finished = "1"; return; }
+      if (figures && data.figures_html != null) replaceFigures(data.figures_html);
+      final = data.finished && data.report_ready;
+      box.dataset.finished = final ? "1" : "0";
     } catch (err) {
       set("run-status", "Reconnecting…");
     }
-    setTimeout(tick, 2000);
+    setTimeout(tick, final ? SLOW : FAST);
   }
-  setTimeout(tick, 1000);
+  setTimeout(tick, box.dataset.finished === "1" ? SLOW : 1000);
 })();

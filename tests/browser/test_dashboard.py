@@ -3,6 +3,7 @@ progress bar of a run that sends through the real worker, broker and simulator."
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -69,7 +70,15 @@ def test_dashboard_shows_the_figures_of_a_seeded_run(page, login, live_site, art
     assert page.inner_text("[data-k=ctr-total]") == "42.86%"
     assert "INVALID_ARGUMENT" in page.inner_text("body")
     assert page.inner_text("#progress-percent") == "100.0"
-    assert page.locator("svg.chart").count() == 2  # sends over time and tap decay, drawn locally
+    # Sends over time and tap decay, drawn by the vendored uPlot (no CDN), per platform.
+    page.locator(".chart[data-drawn='1'] canvas").nth(1).wait_for()
+    assert page.locator(".chart[data-drawn='1']").count() == 2
+    sends = page.locator(".chart-card").filter(has_text="Sends over time")
+    assert "Time since the first send (s)" in sends.text_content()  # a short run, in seconds
+    # Values on hover: the legend shows the bucket under the cursor.
+    sends.locator(".u-over").hover()
+    legend = sends.locator(".u-legend").inner_text()
+    assert "iOS" in legend and "Android" in legend and re.search(r"\d", legend), legend
     page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
 
 

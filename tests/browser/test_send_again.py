@@ -149,7 +149,7 @@ def _wait_for_final_figures(dashboard: Any, *, leads: int, run_id: int) -> None:
                 has=dashboard.get_by_role("heading", name="Sends over time")
             )
             sends = card.inner_text()
-            charts = card.locator("svg").count()
+            charts = card.locator(".chart canvas").count()
         except Exception:  # noqa: BLE001 - the page is reloading itself: look again
             dashboard.wait_for_timeout(300)
             continue

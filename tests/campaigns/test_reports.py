@@ -98,7 +98,103 @@ def test_figures_match_the_delivery_rows_per_platform(seeded_run):
     assert figures.done == 11 and figures.deliveries == 12
     assert sum(p[1] + p[2] for p in figures.sends_over_time) == 5
     assert sum(p[1] + p[2] for p in figures.tap_decay) == 3
-    assert all(p[0] == 1 for p in figures.tap_decay)  # every tap came an hour after its send
+    # Sends span two minutes: charted in seconds. Taps came 65-67 minutes after the first
+    # send: under 3 hours, so in minutes.
+    assert figures.sends_unit == "second"
+    assert [p[0] for p in figures.sends_over_time] == [0, 60, 120]
+    assert figures.tap_decay_unit == "minute"
+    assert all(65 <= p[0] <= 67 for p in figures.tap_decay)
+
+
+def _sent_rows(run, *, sent_offsets, tap_after=None):
+    """Sent deliveries at `sent_offsets` (timedeltas after a base), tapped `tap_after` later."""
+    base = (timezone.now() - timedelta(hours=10)).replace(microsecond=0)
+    for i, offset in enumerate(sent_offsets):
+        device = DeviceFactory(app=run.app, platform="ios" if i % 2 else "android")
+        written = deliveries_insert_returning(
+            run_id=run.pk,
+            rows=[NewDelivery(device_id=device.pk, lead_id=None, platform=device.platform,
+                              status="sent", reason="")],
+            now=timezone.now(),
+        )  # fmt: skip
+        Delivery.objects.filter(pk=written[device.pk]).update(
+            sent_at=base + offset,
+            tapped_at=base + offset + tap_after if tap_after is not None else None,
+        )
+
+
+@pytest.fixture
+def empty_run(db):
+    app = MobileAppFactory()
+    return run_open(
+        kind=CampaignRun.Kind.BATCH,
+        status=CampaignRun.Status.SENDING,
+        notification_id=PushNotificationFactory(app=app).pk,
+        app_id=app.pk,
+        content=PushContent(message="hi").to_dict(),
+        now=timezone.now(),
+    )
+
+
+def test_a_run_shorter_than_a_minute_is_charted_in_seconds(empty_run):
+    _sent_rows(empty_run, sent_offsets=[timedelta(seconds=s) for s in (0, 1, 1, 7, 40)])
+    report = run_report_refresh(run_id=empty_run.pk)
+    assert report.sends_unit == "second"
+    assert sum(p[1] + p[2] for p in report.sends_over_time) == 5
+    assert len(report.sends_over_time) >= 3  # not one "0 min" block
+    assert report.sends_over_time[-1][0] >= 39
+
+
+def test_long_runs_and_late_taps_use_coarser_units(empty_run):
+    offsets = [timedelta(minutes=m) for m in (0, 30, 90)]
+    _sent_rows(empty_run, sent_offsets=offsets, tap_after=timedelta(hours=5))
+    report = run_report_refresh(run_id=empty_run.pk)
+    assert report.sends_unit == "minute"
+    assert [p[0] for p in report.sends_over_time] == [0, 30, 90]
+    assert report.tap_decay_unit == "hour"
+    assert sum(p[1] + p[2] for p in report.tap_decay) == 3
+    assert {p[0] for p in report.tap_decay} <= {5, 6, 7}  # hour buckets from the send's hour
+
+
+def test_campaign_figures_merge_runs_in_the_coarsest_unit():
+    from campaigns.reports.figures import _merge_series
+
+    merged = _merge_series([([[0, 1, 0], [90, 0, 2]], "second"), ([[2, 1, 1]], "minute")], "minute")
+    assert merged == ([[0, 1, 0], [1, 0, 2], [2, 1, 1]], "minute")
+
+
+def test_a_tap_puts_the_report_behind_until_it_is_refreshed(seeded_run):
+    from devices.services.activities import device_activities_record
+
+    run_report_refresh(run_id=seeded_run.pk)
+    CampaignRun.objects.filter(pk=seeded_run.pk).update(
+        status=CampaignRun.Status.COMPLETED, finished_at=timezone.now() - timedelta(hours=1)
+    )
+    run_report_refresh(run_id=seeded_run.pk)
+    assert runs_needing_report() == []
+    untapped = Delivery.objects.filter(run=seeded_run, status="sent", tapped_at=None).first()
+    device = untapped.device
+    device_activities_record(
+        app_id=device.app_id,
+        installation_id=device.installation_id,
+        activities=[{"kind": "push_tapped", "delivery_id": untapped.pk}],
+    )
+    # Due once the report is older than the 20 s debounce (it was computed just now).
+    later = timezone.now() + timedelta(seconds=30)
+    assert runs_needing_report(now=later) == [seeded_run.pk]
+    report = run_report_refresh(run_id=seeded_run.pk)
+    assert sum(p[1] + p[2] for p in report.tap_decay) == 4
+    assert runs_needing_report(now=later) == []
+
+
+def test_progress_json_carries_the_charts_data(seeded_run, marketer_client, addon_on):
+    run_report_refresh(run_id=seeded_run.pk)
+    data = marketer_client.get(reverse("run-progress", args=[seeded_run.pk])).json()
+    assert data["sends_unit"] == "second"
+    html = data["figures_html"]
+    assert html.count("data-chart") == 2
+    assert '<script type="application/json">' in html
+    assert "Time since the first send (s)" in html  # the data table's heading
 
 
 def test_dashboard_reads_counters_not_deliveries(
