@@ -131,11 +131,20 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     table = [
         {"name": name, "label": label, **progress["totals"][name]} for name, label in PROGRESS_ROWS
     ]
+    may = {action.value: campaign_may(campaign.status, action) for action in Action}
+    sends_now = campaign.kind == Campaign.Kind.BATCH and (
+        (may["start"] and campaign.schedule_kind == Campaign.ScheduleKind.NOW)
+        or may["send_again"]
+    )
     return render(
         request,
         "campaigns/detail.html",
         {
             "campaign": campaign,
+            "audience_sentences": selectors.campaign_audience_sentences(campaign),
+            # The confirmation says how many devices a send reaches: counted only when the
+            # page offers a send now (two aggregate queries).
+            "reach": selectors.campaign_audience_numbers(campaign) if sends_now else None,
             "progress": progress,
             "progress_table": table,
             "runs": selectors.campaign_runs(campaign),
@@ -146,7 +155,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
                 if key != "event"
             ],
             "editable": campaign_may(campaign.status, Action.EDIT),
-            "may": {action.value: campaign_may(campaign.status, action) for action in Action},
+            "may": may,
         },
     )
 

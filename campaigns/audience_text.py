@@ -1,0 +1,110 @@
+"""Audience filter rows as sentences a marketer reads: "City is not London".
+
+Pure functions over the stored rows (campaigns.audience documents their shape); the names of
+apps and pushes a row refers to by id are passed in, so one page renders every row without a
+query per row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from campaigns.audience import FILTERS
+
+PLATFORM_NAMES = {"ios": "iOS", "android": "Android"}
+# (holds, does not hold) per bool column.
+BOOL_PHRASES = {
+    "push_enabled": ("Push is turned on", "Push is turned off"),
+    "is_test_device": ("Is a test device", "Is not a test device"),
+}
+# (did, did not) per activity filter.
+ACTIVITY_PHRASES = {
+    "installed": ("Installed the app", "Did not install the app"),
+    "opened": ("Opened the app", "Did not open the app"),
+    "session": ("Had an app session", "Had no app session"),
+    "app_activity": ("Did an in-app action", "Did no in-app action"),
+    "tapped_push": ("Tapped", "Did not tap"),
+    "was_sent_push": ("Was sent", "Was not sent"),
+}
+# op -> (holds, does not hold)
+TEXT_PHRASES = {
+    "equals": ("is", "is not"),
+    "contains": ("contains", "does not contain"),
+    "starts_with": ("starts with", "does not start with"),
+    "is_empty": ("is empty", "is not empty"),
+}
+
+
+def _quoted(value: Any) -> str:
+    return f"“{value}”"
+
+
+def _within(row: Mapping[str, Any]) -> str:
+    days = row.get("within_days")
+    if days in (None, ""):
+        return ""
+    return " in the last day" if days == 1 else f" in the last {days} days"
+
+
+def _text(subject: str, row: Mapping[str, Any], negate: bool) -> str:
+    op = row.get("op") or "equals"
+    holds, fails = TEXT_PHRASES.get(op, TEXT_PHRASES["equals"])
+    verb = fails if negate else holds
+    if op == "is_empty":
+        return f"{subject} {verb}"
+    value = row.get("value", "")
+    return f"{subject} {verb} {value}" if op == "equals" else f"{subject} {verb} {_quoted(value)}"
+
+
+def _activity(field: str, row: Mapping[str, Any], negate: bool, push_names: Mapping[int, str]) -> str:
+    did, did_not = ACTIVITY_PHRASES[field]
+    text = did_not if negate else did
+    if field == "app_activity":
+        name, kind = row.get("action_name"), row.get("action_type")
+        if name:
+            text = f"{'Did not do' if negate else 'Did'} the in-app action {_quoted(name)}"
+        if kind:
+            text += f" of type {_quoted(kind)}"
+    elif field in ("tapped_push", "was_sent_push"):
+        push_id = row.get("notification_id")
+        text += f" the push {_quoted(push_names.get(push_id, f'#{push_id}'))}" if push_id else " any push"
+    return text + _within(row)
+
+
+def audience_row_sentence(
+    row: Mapping[str, Any],
+    *,
+    app_names: Mapping[int, str] | None = None,
+    push_names: Mapping[int, str] | None = None,
+) -> str:
+    """One filter row as a sentence (negation folded into the verb)."""
+    field = row.get("field", "")
+    negate = bool(row.get("negate"))
+    spec = FILTERS.get(field)
+    if spec is None:
+        return f"Unknown filter {_quoted(field)}"
+    if field == "platform":
+        values = row.get("value")
+        names = [PLATFORM_NAMES.get(v, str(v)) for v in (values if isinstance(values, list) else [values])]
+        return f"Platform {'is not' if negate else 'is'} {' or '.join(names)}"
+    if field == "app":
+        name = (app_names or {}).get(row.get("value"), f"#{row.get('value')}")
+        return f"{'Does not have' if negate else 'Has'} the app {_quoted(name)}"
+    if spec.kind == "bool":
+        holds = bool(row.get("value", True)) != negate
+        yes, no = BOOL_PHRASES[field]
+        return yes if holds else no
+    if spec.kind == "text":
+        return _text(spec.label, row, negate)
+    if spec.kind == "lead_field":
+        return _text(str(row.get("lead_field", "")).strip() or "Lead field", row, negate)
+    return _activity(field, row, negate, push_names or {})
+
+
+def audience_sentences(
+    rows: list[dict[str, Any]],
+    *,
+    app_names: Mapping[int, str] | None = None,
+    push_names: Mapping[int, str] | None = None,
+) -> list[str]:
+    return [audience_row_sentence(r, app_names=app_names, push_names=push_names) for r in rows]
