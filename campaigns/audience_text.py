@@ -56,7 +56,9 @@ def _text(subject: str, row: Mapping[str, Any], negate: bool) -> str:
     return f"{subject} {verb} {value}" if op == "equals" else f"{subject} {verb} {_quoted(value)}"
 
 
-def _activity(field: str, row: Mapping[str, Any], negate: bool, push_names: Mapping[int, str]) -> str:
+def _activity(
+    field: str, row: Mapping[str, Any], negate: bool, push_names: Mapping[int, str]
+) -> str:
     did, did_not = ACTIVITY_PHRASES[field]
     text = did_not if negate else did
     if field == "app_activity":
@@ -67,7 +69,11 @@ def _activity(field: str, row: Mapping[str, Any], negate: bool, push_names: Mapp
             text += f" of type {_quoted(kind)}"
     elif field in ("tapped_push", "was_sent_push"):
         push_id = row.get("notification_id")
-        text += f" the push {_quoted(push_names.get(push_id, f'#{push_id}'))}" if push_id else " any push"
+        text += (
+            f" the push {_quoted(push_names.get(push_id, f'#{push_id}'))}"
+            if push_id
+            else " any push"
+        )
     return text + _within(row)
 
 
@@ -85,10 +91,14 @@ def audience_row_sentence(
         return f"Unknown filter {_quoted(field)}"
     if field == "platform":
         values = row.get("value")
-        names = [PLATFORM_NAMES.get(v, str(v)) for v in (values if isinstance(values, list) else [values])]
+        names = [
+            PLATFORM_NAMES.get(str(v), str(v))
+            for v in (values if isinstance(values, list) else [values])
+        ]
         return f"Platform {'is not' if negate else 'is'} {' or '.join(names)}"
     if field == "app":
-        name = (app_names or {}).get(row.get("value"), f"#{row.get('value')}")
+        app_id = row.get("value")
+        name = (app_names or {}).get(app_id, f"#{app_id}") if isinstance(app_id, int) else "?"
         return f"{'Does not have' if negate else 'Has'} the app {_quoted(name)}"
     if spec.kind == "bool":
         holds = bool(row.get("value", True)) != negate

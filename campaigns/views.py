@@ -133,8 +133,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     ]
     may = {action.value: campaign_may(campaign.status, action) for action in Action}
     sends_now = campaign.kind == Campaign.Kind.BATCH and (
-        (may["start"] and campaign.schedule_kind == Campaign.ScheduleKind.NOW)
-        or may["send_again"]
+        (may["start"] and campaign.schedule_kind == Campaign.ScheduleKind.NOW) or may["send_again"]
     )
     return render(
         request,

@@ -3,7 +3,7 @@ ana@example.com"), never the stored action codes and detail keys."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,5 +73,7 @@ def history_line(action: str, details: dict[str, Any] | None) -> HistoryLine:
     return HistoryLine(ACTIONS.get(action, action.replace("_", " ").replace(".", " ").capitalize()))
 
 
-def history_lines(events: Sequence[NotificationEvent]) -> list[tuple[NotificationEvent, HistoryLine]]:
+def history_lines(
+    events: Sequence[NotificationEvent],
+) -> list[tuple[NotificationEvent, HistoryLine]]:
     return [(event, history_line(event.action, event.details)) for event in events]

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from devices.lead_fields import lead_token_values
 from devices.models import Lead, MobileApp
 from notifications import selectors, services
-from notifications.history import history_lines
 from notifications.forms import NotificationForm, preview_content
+from notifications.history import history_lines
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
 from notifications.models import PushNotification
 from notifications.previews import preview_build, rules_help

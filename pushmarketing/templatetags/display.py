@@ -10,7 +10,6 @@ from django.utils import timezone
 register = template.Library()
 
 
-
 @register.filter
 def when(value: dt.datetime | dt.date | None) -> str:
     """A moment in UTC ("30 Nov 2026, 16:05 UTC"), a day ("30 Nov 2026"), or "—"."""

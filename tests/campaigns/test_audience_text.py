@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from campaigns.audience_text import audience_row_sentence, audience_sentences
+
+
+@pytest.mark.parametrize(
+    ("row", "sentence"),
+    [
+        (
+            {
+                "field": "lead_field",
+                "lead_field": "City",
+                "op": "equals",
+                "value": "London",
+                "negate": True,
+            },
+            "City is not London",
+        ),
+        (
+            {"field": "lead_field", "lead_field": "City", "op": "equals", "value": "London"},
+            "City is London",
+        ),
+        (
+            {"field": "lead_field", "lead_field": "Email", "op": "is_empty", "negate": True},
+            "Email is not empty",
+        ),
+        ({"field": "locale", "op": "starts_with", "value": "fr"}, "Locale starts with “fr”"),
+        (
+            {"field": "device_model", "op": "contains", "value": "Pixel", "negate": True},
+            "Device model does not contain “Pixel”",
+        ),
+        ({"field": "platform", "value": "ios"}, "Platform is iOS"),
+        (
+            {"field": "platform", "value": ["ios", "android"], "negate": True},
+            "Platform is not iOS or Android",
+        ),
+        ({"field": "push_enabled", "value": True}, "Push is turned on"),
+        ({"field": "push_enabled", "value": True, "negate": True}, "Push is turned off"),
+        ({"field": "is_test_device", "value": False}, "Is not a test device"),
+        ({"field": "opened", "within_days": 7}, "Opened the app in the last 7 days"),
+        (
+            {"field": "installed", "within_days": 1, "negate": True},
+            "Did not install the app in the last day",
+        ),
+        ({"field": "session"}, "Had an app session"),
+        ({"field": "app_activity", "action_name": "purchase"}, "Did the in-app action “purchase”"),
+        ({"field": "tapped_push"}, "Tapped any push"),
+        (
+            {"field": "was_sent_push", "notification_id": 4, "negate": True, "within_days": 30},
+            "Was not sent the push “Welcome” in the last 30 days",
+        ),
+        ({"field": "app", "value": 2}, "Has the app “Acme”"),
+    ],
+)
+def test_filter_row_reads_as_a_sentence(row, sentence):
+    assert audience_row_sentence(row, app_names={2: "Acme"}, push_names={4: "Welcome"}) == sentence
+
+
+def test_sentences_never_show_field_codes():
+    rows = [
+        {
+            "field": "lead_field",
+            "lead_field": "City",
+            "op": "equals",
+            "value": "London",
+            "negate": True,
+        },
+        {"field": "push_enabled", "value": True, "negate": False},
+    ]
+    text = " ".join(audience_sentences(rows))
+    for code in ("lead_field", "op:", "NOT", "negate", "push_enabled"):
+        assert code not in text
