@@ -74,6 +74,6 @@ def history_line(action: str, details: dict[str, Any] | None) -> HistoryLine:
 
 
 def history_lines(
-    events: Sequence[NotificationEvent],
+    events: Iterable[NotificationEvent],
 ) -> list[tuple[NotificationEvent, HistoryLine]]:
     return [(event, history_line(event.action, event.details)) for event in events]
