@@ -6,6 +6,7 @@ query per row."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -118,3 +119,29 @@ def audience_sentences(
     push_names: Mapping[int, str] | None = None,
 ) -> list[str]:
     return [audience_row_sentence(r, app_names=app_names, push_names=push_names) for r in rows]
+
+
+AUDIENCE_FIELD_RE = re.compile(r"^audience\[(\d+)\]\.?(\w*)$")
+OPERAND_NAMES = {
+    "field": "the filter",
+    "value": "the value",
+    "op": "the comparison",
+    "lead_field": "the lead field name",
+    "within_days": "the number of days",
+    "negate": "the NOT switch",
+    "notification_id": "the push",
+    "action_name": "the action name",
+    "action_type": "the action type",
+    "details": "the details",
+}
+
+
+def audience_error_text(field: str, rule: str) -> str:
+    """A RuleError about a filter row as a sentence: "Filter 2: the value is required."."""
+    match = AUDIENCE_FIELD_RE.match(field)
+    if match is None:
+        return f"{field.replace('_', ' ').capitalize()} {rule}."
+    index, operand = match.groups()
+    subject = OPERAND_NAMES.get(operand, operand.replace("_", " ")) if operand else "it"
+    rule = rule.split(" (")[0]  # the hint in brackets is for API callers
+    return f"Filter {int(index) + 1}: {subject} {rule}."

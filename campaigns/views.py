@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import selectors, services
 from campaigns.audience import FILTERS, TEXT_OPS
+from campaigns.audience_text import audience_error_text
 from campaigns.forms import CampaignForm, form_initial
 from campaigns.lifecycle import Action, campaign_may
 from campaigns.models import Campaign
@@ -179,7 +180,7 @@ def audience_count(request: HttpRequest) -> JsonResponse:
     app_id = body.get("app") if isinstance(body, dict) else None
     app = MobileApp.objects.filter(pk=app_id).first() if app_id is not None else None
     if app is None:
-        return _json_error("app", "pick a mobile app")
+        return _json_error("app", "is required: pick a mobile app")
     notification = PushNotification.objects.filter(
         pk=body.get("notification") or 0, app=app
     ).first()
@@ -193,8 +194,9 @@ def audience_count(request: HttpRequest) -> JsonResponse:
 
 
 def _json_error(field: str, rule: str) -> JsonResponse:
+    message = audience_error_text(field, rule)
     return JsonResponse(
-        {"error": {"code": "invalid", "message": f"{field}: {rule}", "fields": {field: [rule]}}},
+        {"error": {"code": "invalid", "message": message, "fields": {field: [rule]}}},
         status=400,
     )
 

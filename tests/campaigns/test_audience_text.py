@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.audience_text import audience_row_sentence, audience_sentences
+from campaigns.audience_text import audience_error_text, audience_row_sentence, audience_sentences
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,24 @@ def test_sentences_never_show_field_codes():
     text = " ".join(audience_sentences(rows))
     for code in ("lead_field", "op:", "NOT", "negate", "push_enabled"):
         assert code not in text
+
+
+@pytest.mark.parametrize(
+    ("field", "rule", "text"),
+    [
+        (
+            "audience[1].lead_field",
+            "is required (a standard or custom field name)",
+            "Filter 2: the lead field name is required.",
+        ),
+        ("audience[0].value", "is required", "Filter 1: the value is required."),
+        (
+            "audience[2].within_days",
+            "must be a whole number of days, 1-3650",
+            "Filter 3: the number of days must be a whole number of days, 1-3650.",
+        ),
+        ("app", "is required: pick a mobile app", "App is required: pick a mobile app."),
+    ],
+)
+def test_audience_errors_read_as_sentences(field, rule, text):
+    assert audience_error_text(field, rule) == text
