@@ -130,3 +130,29 @@ def test_a_blank_new_push_shows_no_error_until_the_field_is_left(page, login, li
     page.locator("[name=message]").focus()
     page.locator("[name=title]").focus()
     expect(errors).to_contain_text("The message is required.")
+
+
+def test_an_unfilled_filter_row_is_not_an_error_until_it_is_left(page, login, live_site, shop):
+    approve(PushNotificationFactory(app=shop, name="Spring sale push"))
+    login(page, UserFactory(role="marketer"))
+    failed: list[str] = []
+    page.on(
+        "response",
+        lambda r: failed.append(r.url) if r.status >= 400 and "audience-count" in r.url else None,
+    )
+    page.goto(f"{live_site.url}/campaigns/new/?kind=batch")
+    page.get_by_role("button", name="+ Add filter").click()
+    page.locator("#audience-rows .audience-row select").first.select_option("lead_field")
+    page.wait_for_timeout(800)  # the debounced count has answered
+    count = page.locator("#count-body")
+    expect(count).to_contain_text("devices")
+    expect(count).to_contain_text("1 filter is not filled in yet and not counted.")
+    assert "required" not in count.inner_text()
+    expect(page.locator(".row-problem:visible")).to_have_count(0)
+    assert failed == [], f"no request fails while a row is being filled in: {failed}"
+    page.get_by_label("lead field").fill("City")
+    page.get_by_label("value").focus()
+    page.get_by_label("lead field").focus()
+    expect(page.locator(".row-problem")).to_have_text("Enter a value to compare with.")
+    page.get_by_label("value").fill("London")
+    expect(page.locator(".row-problem:visible")).to_have_count(0)
