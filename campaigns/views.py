@@ -23,6 +23,7 @@ from campaigns.rules import TRIGGER_EVENTS
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import MobileApp
 from notifications.models import PushNotification
+from pushmarketing.core.display import moment_text
 from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import addon_required, role_required
@@ -221,7 +222,7 @@ def _action(
 
 def _started(campaign: Campaign) -> str:
     if campaign.status == Campaign.Status.SCHEDULED and campaign.next_run_at:
-        return f"Campaign scheduled for {campaign.next_run_at:%Y-%m-%d %H:%M} UTC."
+        return f"Campaign scheduled for {moment_text(campaign.next_run_at)}."
     if campaign.status == Campaign.Status.ACTIVE:
         return "Trigger campaign activated: it is listening."
     return "Campaign started: its audience is being resolved."

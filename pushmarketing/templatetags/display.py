@@ -5,24 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
-from django.utils import timezone
+
+from pushmarketing.core.display import moment_text
 
 register = template.Library()
 
 
 @register.filter
-def when(value: dt.datetime | dt.date | None) -> str:
-    """A moment in UTC ("30 Nov 2026, 16:05 UTC"), a day ("30 Nov 2026"), or "—"."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, dt.datetime):
-        if timezone.is_naive(value):
-            value = value.replace(tzinfo=dt.UTC)
-        utc = value.astimezone(dt.UTC)
-        return f"{utc.day} {utc:%b %Y, %H:%M} UTC"
-    if isinstance(value, dt.date):
-        return f"{value.day} {value:%b %Y}"
-    return str(value)
+def when(value: dt.datetime | dt.date | None, empty: str = "—") -> str:
+    """A moment in UTC ("30 Nov 2026, 16:05 UTC"), a day ("30 Nov 2026"), or `empty`."""
+    if not isinstance(value, dt.date):
+        return empty
+    return moment_text(value)
 
 
 @register.filter

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -9,6 +12,7 @@ from devices.models import PushCredential
 from pushmarketing.core.addons import addon_set_enabled, mobile_push_enabled
 from pushmarketing.core.audit import audit_record
 from pushmarketing.core.models import AddOn, AuditEntry
+from pushmarketing.templatetags.display import count, when
 from tests.factories import (
     DeviceFactory,
     LeadFactory,
@@ -300,3 +304,11 @@ def test_marketer_cannot_set_passwords(marketer_client, approver_user):
     assert marketer_client.post(url, {"password": "another-long-pass-42"}).status_code == 403
     approver_user.refresh_from_db()
     assert approver_user.check_password("pass-for-tests")
+
+
+def test_dates_read_one_way():
+    moment = dt.datetime(2026, 11, 30, 17, 5, tzinfo=ZoneInfo("Europe/Paris"))
+    assert when(moment) == "30 Nov 2026, 16:05 UTC"
+    assert when(dt.date(2026, 3, 1)) == "1 Mar 2026"
+    assert when(None) == "—" and when(None, "never") == "never"
+    assert count(12400) == "12,400"
