@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.urls import reverse
 
 from devices.models import PushCredential
@@ -312,3 +314,10 @@ def test_dates_read_one_way():
     assert when(dt.date(2026, 3, 1)) == "1 Mar 2026"
     assert when(None) == "—" and when(None, "never") == "never"
     assert count(12400) == "12,400"
+
+
+def test_settings_names_the_demo_seed_after_seeding(admin_client, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    page = admin_client.get(reverse("settings")).content.decode()
+    assert "Turned on by the demo seed on " in page
