@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 
-from campaigns.audience_text import audience_error_text
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError
 from campaigns.rules import TRIGGER_EVENTS
 from campaigns.scheduling import WEEKDAYS
+from campaigns.wording import audience_error_text
 from devices.models import MobileApp
 from notifications.models import PushNotification
 

@@ -21,9 +21,9 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 
 from campaigns.audience import audience_devices
-from campaigns.audience_text import audience_sentences
 from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
 from campaigns.models import Campaign, CampaignRun, Delivery
+from campaigns.wording import audience_sentences
 from devices.eligibility import NOT_ELIGIBLE_REASONS, eligible_q
 from devices.models import Device, MobileApp, PushCredential
 from notifications.models import PushNotification

@@ -14,12 +14,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import selectors, services
 from campaigns.audience import FILTERS, TEXT_OPS
-from campaigns.audience_text import audience_error_text
 from campaigns.forms import CampaignForm, form_initial
 from campaigns.lifecycle import Action, campaign_may
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError
 from campaigns.rules import TRIGGER_EVENTS
+from campaigns.wording import audience_error_text, schedule_sentence, trigger_sentence
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import MobileApp
 from notifications.models import PushNotification
@@ -150,15 +150,24 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "progress_table": table,
             "runs": selectors.campaign_runs(campaign),
             "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event", ""), ""),
-            "trigger_constraints": [
-                (key.replace("_", " "), value)
-                for key, value in (campaign.trigger or {}).items()
-                if key != "event"
-            ],
+            "trigger_constraints": trigger_sentence(
+                campaign.trigger or {}, push_name=_push_name(campaign.trigger or {})
+            ),
+            "schedule_text": schedule_sentence(
+                campaign.schedule_kind, campaign.schedule_spec or {}
+            ),
             "editable": campaign_may(campaign.status, Action.EDIT),
             "may": may,
         },
     )
+
+
+def _push_name(trigger: dict[str, Any]) -> str:
+    push_id = trigger.get("notification_id")
+    if not push_id:
+        return ""
+    name = PushNotification.objects.filter(pk=push_id).values_list("name", flat=True).first()
+    return name or ""
 
 
 @require_GET

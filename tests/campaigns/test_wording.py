@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.audience_text import audience_error_text, audience_row_sentence, audience_sentences
+from campaigns.wording import (
+    audience_error_text,
+    audience_row_sentence,
+    audience_sentences,
+    schedule_sentence,
+    trigger_sentence,
+)
 
 
 @pytest.mark.parametrize(
@@ -93,3 +99,37 @@ def test_sentences_never_show_field_codes():
 )
 def test_audience_errors_read_as_sentences(field, rule, text):
     assert audience_error_text(field, rule) == text
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "text"),
+    [
+        (
+            "recurring",
+            {"frequency": "weekly", "weekday": "monday", "time": "09:00"},
+            "Every Monday at 09:00 UTC",
+        ),
+        ("recurring", {"frequency": "daily", "time": "18:30"}, "Every day at 18:30 UTC"),
+        (
+            "local_time",
+            {"date": "2026-12-24", "time": "10:00"},
+            "On 2026-12-24 at 10:00 in each device's time zone",
+        ),
+        ("now", {}, ""),
+    ],
+)
+def test_schedules_read_as_sentences(kind, spec, text):
+    assert schedule_sentence(kind, spec) == text
+
+
+def test_trigger_constraints_read_as_words():
+    trigger = {
+        "event": "custom_action",
+        "action_name": "purchase",
+        "details": "",
+        "notification_id": 4,
+    }
+    assert trigger_sentence(trigger, push_name="Welcome") == [
+        "named “purchase”",
+        "the push “Welcome”",
+    ]

@@ -1,8 +1,10 @@
-"""Audience filter rows as sentences a marketer reads: "City is not London".
+"""Campaign settings as sentences a marketer reads: audience rows ("City is not London"),
+their errors ("Filter 2: the value is required.") and the schedule ("Every Monday at 09:00
+UTC").
 
-Pure functions over the stored rows (campaigns.audience documents their shape); the names of
-apps and pushes a row refers to by id are passed in, so one page renders every row without a
-query per row."""
+Pure functions over the stored values (campaigns.audience documents the rows' shape); the
+names of apps and pushes a row refers to by id are passed in, so one page renders every row
+without a query per row."""
 
 from __future__ import annotations
 
@@ -145,3 +147,27 @@ def audience_error_text(field: str, rule: str) -> str:
     subject = OPERAND_NAMES.get(operand, operand.replace("_", " ")) if operand else "it"
     rule = rule.split(" (")[0]  # the hint in brackets is for API callers
     return f"Filter {int(index) + 1}: {subject} {rule}."
+
+
+def schedule_sentence(kind: str, spec: Mapping[str, Any]) -> str:
+    """A recurring or local-time schedule in words ("" for the other kinds)."""
+    if kind == "recurring":
+        day = spec.get("weekday") if spec.get("frequency") == "weekly" else None
+        every = f"Every {str(day).capitalize()}" if day else "Every day"
+        return f"{every} at {spec.get('time')} UTC"
+    if kind == "local_time":
+        return f"On {spec.get('date')} at {spec.get('time')} in each device's time zone"
+    return ""
+
+
+def trigger_sentence(trigger: Mapping[str, Any], *, push_name: str = "") -> list[str]:
+    """The trigger's constraints beyond its event, in words."""
+    names = {"action_name": "named", "action_type": "of type", "details": "with details"}
+    parts = [
+        f"{names[key]} {_quoted(value)}"
+        for key, value in trigger.items()
+        if key in names and value not in (None, "")
+    ]
+    if trigger.get("notification_id"):
+        parts.append(f"the push {_quoted(push_name or '#' + str(trigger['notification_id']))}")
+    return parts
