@@ -255,3 +255,12 @@ def campaign_audience_sentences(campaign: Campaign) -> list[str]:
         else {}
     )
     return audience_sentences(rows, app_names=app_names, push_names=push_names)
+
+
+def campaign_trigger_push_name(campaign: Campaign) -> str:
+    """The name of the push a "tapped a push" trigger waits for ("" when it names none)."""
+    push_id = (campaign.trigger or {}).get("notification_id")
+    if not push_id:
+        return ""
+    name = PushNotification.objects.filter(pk=push_id).values_list("name", flat=True).first()
+    return name or ""

@@ -151,7 +151,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "runs": selectors.campaign_runs(campaign),
             "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event", ""), ""),
             "trigger_constraints": trigger_sentence(
-                campaign.trigger or {}, push_name=_push_name(campaign.trigger or {})
+                campaign.trigger or {}, push_name=selectors.campaign_trigger_push_name(campaign)
             ),
             "schedule_text": schedule_sentence(
                 campaign.schedule_kind, campaign.schedule_spec or {}
@@ -160,14 +160,6 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "may": may,
         },
     )
-
-
-def _push_name(trigger: dict[str, Any]) -> str:
-    push_id = trigger.get("notification_id")
-    if not push_id:
-        return ""
-    name = PushNotification.objects.filter(pk=push_id).values_list("name", flat=True).first()
-    return name or ""
 
 
 @require_GET
