@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 
@@ -15,6 +16,7 @@ from campaigns.models import Campaign
 from campaigns.qualification import RuleError
 from campaigns.rules import TRIGGER_EVENTS
 from campaigns.scheduling import WEEKDAYS
+from campaigns.wording import audience_error_text
 from devices.models import MobileApp
 from notifications.models import PushNotification
 
@@ -42,9 +44,12 @@ class CampaignForm(forms.Form):
     )
     schedule_at = forms.DateTimeField(
         required=False,
-        label="Date and time (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="Date and time",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
     )
+    # The browser's time zone (campaigns.js fills it): the date and time above are read in it.
+    schedule_tz = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     recurring_frequency = forms.ChoiceField(
         choices=[("daily", "Daily"), ("weekly", "Weekly")], required=False
     )
@@ -88,6 +93,17 @@ class CampaignForm(forms.Form):
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
+        if not self.is_bound:
+            # A stored time is UTC; campaigns.js shows it in the browser's zone.
+            self.fields["schedule_at"].widget.attrs["data-utc"] = "1"
+
+    def clean_schedule_tz(self) -> str:
+        name = self.cleaned_data.get("schedule_tz") or "UTC"
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise forms.ValidationError("Unknown time zone.") from None
+        return name
 
     def clean_audience(self) -> list[dict[str, Any]]:
         raw = self.cleaned_data.get("audience") or "[]"
@@ -103,8 +119,11 @@ class CampaignForm(forms.Form):
         """The cleaned fields in the shape the services validate."""
         c = self.cleaned_data
         at = c.get("schedule_at")
-        if at is not None and at.tzinfo is None:
-            at = at.replace(tzinfo=dt.UTC)
+        if at is not None:
+            # The field made the typed wall-clock time aware in the server's zone (UTC); it
+            # was typed in the browser's zone.
+            zone = ZoneInfo(c.get("schedule_tz") or "UTC")
+            at = at.replace(tzinfo=None).replace(tzinfo=zone).astimezone(dt.UTC)
         kind = c.get("schedule_kind") or Campaign.ScheduleKind.NOW
         spec: dict[str, Any] = {}
         if kind == Campaign.ScheduleKind.RECURRING:
@@ -152,11 +171,12 @@ class CampaignForm(forms.Form):
         head = error.field.split(".")[0].split("[")[0]
         field = ERROR_FIELDS.get(head, head)
         label = error.field.replace("_", " ")
-        message = (
-            f"{label}: {error.rule}"
-            if "." in error.field or "[" in error.field
-            else (f"{error.rule[0].upper()}{error.rule[1:]}.")
-        )
+        if error.field.startswith("audience["):
+            message = audience_error_text(error.field, error.rule)
+        elif "." in error.field or "[" in error.field:
+            message = f"{label}: {error.rule}"
+        else:
+            message = f"{error.rule[0].upper()}{error.rule[1:]}."
         self.add_error(field if field in self.fields else None, message)
 
 

@@ -36,8 +36,10 @@ def validate_schedule(
     if kind == Campaign.ScheduleKind.AT:
         if at is None:
             raise RuleError("schedule_at", "is required for a scheduled run")
-        if at <= now:
-            raise RuleError("schedule_at", "must be in the future")
+        # The editor picks whole minutes: the minute we are in is "now" (the run starts at
+        # the scheduler's next tick), only an earlier minute is in the past.
+        if at < now.replace(second=0, microsecond=0):
+            raise RuleError("schedule_at", "is in the past: pick the current minute or later")
         return {}
     if kind == Campaign.ScheduleKind.RECURRING:
         frequency = spec.get("frequency")

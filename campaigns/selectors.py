@@ -16,11 +16,14 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import RowNumber
 
 from campaigns.audience import audience_devices
 from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
 from campaigns.models import Campaign, CampaignRun, Delivery
+from campaigns.wording import audience_sentences
 from devices.eligibility import NOT_ELIGIBLE_REASONS, eligible_q
 from devices.models import Device, MobileApp, PushCredential
 from notifications.models import PushNotification
@@ -157,9 +160,45 @@ def run_stats(run: CampaignRun) -> dict[str, Any]:
 
 
 def campaign_runs(campaign: Campaign, *, limit: int = 20) -> list[CampaignRun]:
+    """The latest runs, each with `number`: its place among the campaign's runs (1 = first).
+    The window is computed over every run of the campaign before the LIMIT applies."""
     return list(
-        CampaignRun.objects.filter(campaign=campaign).order_by("-created_at", "-id")[:limit]
+        CampaignRun.objects.filter(campaign=campaign)
+        .annotate(number=Window(RowNumber(), order_by=[F("created_at").asc(), F("id").asc()]))
+        .order_by("-created_at", "-id")[:limit]
     )
+
+
+def run_number(run: CampaignRun) -> int | None:
+    """The run's place among its campaign's runs (None for a sample or API send without one)."""
+    if run.campaign_id is None:
+        return None
+    return (
+        CampaignRun.objects.filter(campaign_id=run.campaign_id)
+        .filter(Q(created_at__lt=run.created_at) | Q(created_at=run.created_at, id__lte=run.pk))
+        .count()
+    )
+
+
+def campaigns_sending_summary() -> dict[str, int]:
+    """What turning the add-on off would stop: campaigns running or listening, and the
+    deliveries still queued (they are skipped with "add-on disabled")."""
+    running = Campaign.objects.filter(
+        status__in=[Campaign.Status.RUNNING, Campaign.Status.ACTIVE]
+    ).count()
+    queued = Delivery.objects.filter(
+        status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]
+    ).count()
+    return {"running_campaigns": running, "queued_deliveries": queued}
+
+
+def campaign_audience_numbers(campaign: Campaign) -> dict[str, int]:
+    """Devices the campaign would reach if sent now (for the confirmation): matched by the
+    filters, and of those the eligible ones."""
+    counts = audience_count(
+        app=campaign.app, rows=campaign.audience or [], notification=campaign.notification
+    )
+    return {"devices": counts["matched_devices"], "eligible": counts["eligible_devices"]}
 
 
 def campaign_progress(campaign: Campaign) -> dict[str, Any]:
@@ -200,3 +239,28 @@ def notification_campaign_names(notification: PushNotification) -> list[str]:
     if not names and CampaignRun.objects.filter(notification=notification).exists():
         names = ["a sample or API send"]
     return names
+
+
+def campaign_audience_sentences(campaign: Campaign) -> list[str]:
+    """The audience rows as sentences; the apps and pushes they name are read in two queries."""
+    rows = campaign.audience or []
+    app_ids = {r.get("value") for r in rows if r.get("field") == "app"}
+    push_ids = {r.get("notification_id") for r in rows if r.get("notification_id")}
+    app_names = (
+        dict(MobileApp.objects.filter(pk__in=app_ids).values_list("pk", "name")) if app_ids else {}
+    )
+    push_names = (
+        dict(PushNotification.objects.filter(pk__in=push_ids).values_list("pk", "name"))
+        if push_ids
+        else {}
+    )
+    return audience_sentences(rows, app_names=app_names, push_names=push_names)
+
+
+def campaign_trigger_push_name(campaign: Campaign) -> str:
+    """The name of the push a "tapped a push" trigger waits for ("" when it names none)."""
+    push_id = (campaign.trigger or {}).get("notification_id")
+    if not push_id:
+        return ""
+    name = PushNotification.objects.filter(pk=push_id).values_list("name", flat=True).first()
+    return name or ""

@@ -19,9 +19,11 @@ from campaigns.lifecycle import Action, campaign_may
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError
 from campaigns.rules import TRIGGER_EVENTS
+from campaigns.wording import audience_error_text, schedule_sentence, trigger_sentence
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import MobileApp
 from notifications.models import PushNotification
+from pushmarketing.core.display import moment_text
 from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import addon_required, role_required
@@ -131,22 +133,31 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     table = [
         {"name": name, "label": label, **progress["totals"][name]} for name, label in PROGRESS_ROWS
     ]
+    may = {action.value: campaign_may(campaign.status, action) for action in Action}
+    sends_now = campaign.kind == Campaign.Kind.BATCH and (
+        (may["start"] and campaign.schedule_kind == Campaign.ScheduleKind.NOW) or may["send_again"]
+    )
     return render(
         request,
         "campaigns/detail.html",
         {
             "campaign": campaign,
+            "audience_sentences": selectors.campaign_audience_sentences(campaign),
+            # The confirmation says how many devices a send reaches: counted only when the
+            # page offers a send now (two aggregate queries).
+            "reach": selectors.campaign_audience_numbers(campaign) if sends_now else None,
             "progress": progress,
             "progress_table": table,
             "runs": selectors.campaign_runs(campaign),
             "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event", ""), ""),
-            "trigger_constraints": [
-                (key.replace("_", " "), value)
-                for key, value in (campaign.trigger or {}).items()
-                if key != "event"
-            ],
+            "trigger_constraints": trigger_sentence(
+                campaign.trigger or {}, push_name=selectors.campaign_trigger_push_name(campaign)
+            ),
+            "schedule_text": schedule_sentence(
+                campaign.schedule_kind, campaign.schedule_spec or {}
+            ),
             "editable": campaign_may(campaign.status, Action.EDIT),
-            "may": {action.value: campaign_may(campaign.status, action) for action in Action},
+            "may": may,
         },
     )
 
@@ -171,7 +182,7 @@ def audience_count(request: HttpRequest) -> JsonResponse:
     app_id = body.get("app") if isinstance(body, dict) else None
     app = MobileApp.objects.filter(pk=app_id).first() if app_id is not None else None
     if app is None:
-        return _json_error("app", "pick a mobile app")
+        return _json_error("app", "is required: pick a mobile app")
     notification = PushNotification.objects.filter(
         pk=body.get("notification") or 0, app=app
     ).first()
@@ -185,8 +196,9 @@ def audience_count(request: HttpRequest) -> JsonResponse:
 
 
 def _json_error(field: str, rule: str) -> JsonResponse:
+    message = audience_error_text(field, rule)
     return JsonResponse(
-        {"error": {"code": "invalid", "message": f"{field}: {rule}", "fields": {field: [rule]}}},
+        {"error": {"code": "invalid", "message": message, "fields": {field: [rule]}}},
         status=400,
     )
 
@@ -211,7 +223,7 @@ def _action(
 
 def _started(campaign: Campaign) -> str:
     if campaign.status == Campaign.Status.SCHEDULED and campaign.next_run_at:
-        return f"Campaign scheduled for {campaign.next_run_at:%Y-%m-%d %H:%M} UTC."
+        return f"Campaign scheduled for {moment_text(campaign.next_run_at)}."
     if campaign.status == Campaign.Status.ACTIVE:
         return "Trigger campaign activated: it is listening."
     return "Campaign started: its audience is being resolved."

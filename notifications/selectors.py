@@ -17,6 +17,10 @@ LEAD_FIELDS_CACHE_KEY = "notifications:lead-token-fields"
 LEAD_FIELDS_CACHE_SECONDS = 60
 MAX_CUSTOM_FIELDS = 200
 TOKEN_FIELD_RE = re.compile(r"^[A-Za-z0-9_ .\-]{1,60}$")
+# The list filter an approver's "waiting for approval" link uses: a new draft, or changes to
+# an approved push.
+WAITING_FOR_APPROVAL = "waiting"
+WAITING_STATUSES = (PushNotification.Status.DRAFT, PushNotification.Status.APPROVED_WITH_DRAFT)
 
 
 def notification_list(
@@ -27,7 +31,9 @@ def notification_list(
         qs = qs.filter(Q(name__icontains=search) | Q(message__icontains=search))
     if app_id:
         qs = qs.filter(app_id=app_id)
-    if status:
+    if status == WAITING_FOR_APPROVAL:
+        qs = qs.filter(status__in=WAITING_STATUSES)
+    elif status:
         qs = qs.filter(status=status)
     if platform == "ios":
         qs = qs.filter(ios_enabled=True)

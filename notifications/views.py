@@ -18,6 +18,7 @@ from devices.lead_fields import lead_token_values
 from devices.models import Lead, MobileApp
 from notifications import selectors, services
 from notifications.forms import NotificationForm, preview_content
+from notifications.history import history_lines
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
 from notifications.models import PushNotification
 from notifications.previews import preview_build, rules_help
@@ -44,7 +45,8 @@ def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "search": request.GET.get("q", "").strip(),
         "app_id": int(app_id) if app_id.isdigit() else None,
         "status": request.GET.get("status", "")
-        if request.GET.get("status", "") in PushNotification.Status.values
+        if request.GET.get("status", "")
+        in (*PushNotification.Status.values, selectors.WAITING_FOR_APPROVAL)
         else "",
         "platform": request.GET.get("platform", "")
         if request.GET.get("platform", "") in ("ios", "android")
@@ -63,7 +65,10 @@ def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "filters": filters,
             "query": query.urlencode(),
             "apps": MobileApp.objects.order_by("name").only("id", "name"),
-            "statuses": PushNotification.Status.choices,
+            "statuses": [
+                (selectors.WAITING_FOR_APPROVAL, "Waiting for approval"),
+                *PushNotification.Status.choices,
+            ],
             "can_edit": user_has_role(request.user, *EDITORS),
         },
     )
@@ -79,7 +84,7 @@ def _composer_context(
         "token_fields": selectors.lead_token_field_names(),
         "rules_help": rules_help(),
         "image_url": image_absolute_url(form["image_name"].value() or ""),
-        "events": selectors.notification_events(notification=notification)[:50]
+        "events": history_lines(selectors.notification_events(notification=notification)[:50])
         if notification
         else [],
         "can_approve": notification is not None and user_has_role(request.user, Role.APPROVER),

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="auth/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/", views.settings_page, name="settings"),
     path("", include("pushmarketing.core.urls")),
     path("system/health/", ops_views.system_health_view, name="system-health"),
     path("system/token-health/", ops_views.token_health_view, name="token-health"),

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from campaigns import enqueue
+from campaigns import enqueue, selectors
 from campaigns.export import campaign_summary_csv, run_deliveries_csv
 from campaigns.models import Campaign, CampaignRun, RunReport
 from campaigns.reports.figures import Figures, campaign_figures, notification_figures, run_figures
@@ -112,6 +112,7 @@ def run_dashboard(request: HttpRequest, run_id: int) -> HttpResponse:
         enqueue.run_report_refresh_soon(run_id=run.pk)
     context = {
         "run": run,
+        "run_number": selectors.run_number(run),
         "figures": figures,
         "rate": rate,
         "eta": eta,
@@ -160,7 +161,7 @@ def campaign_dashboard(request: HttpRequest, campaign_id: int) -> HttpResponse:
         Campaign.objects.select_related("notification", "app"), pk=campaign_id
     )
     figures = campaign_figures(campaign=campaign)
-    runs = campaign.runs.select_related("report").order_by("-created_at")[:50]
+    runs = selectors.campaign_runs(campaign, limit=50)
     context = {"campaign": campaign, "figures": figures, "runs": runs, "scope": "campaign"}
     return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
 

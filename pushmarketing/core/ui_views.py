@@ -1,4 +1,4 @@
-"""Admin pages: settings (the add-on switch), users & roles, the audit log."""
+"""Admin pages: users & roles, the audit log (the add-on switch is pushmarketing.views)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from pushmarketing.core.addons import addon_set_enabled
 from pushmarketing.core.http import AuthenticatedHttpRequest
-from pushmarketing.core.models import AddOn, AuditEntry
+from pushmarketing.core.models import AuditEntry
 from pushmarketing.core.roles import Role
 from pushmarketing.core.services import (
     user_create,
@@ -54,25 +53,6 @@ class UserPasswordForm(forms.Form):
     password = forms.CharField(
         label="New password", strip=False, widget=forms.PasswordInput(render_value=False)
     )
-
-
-# --- settings -------------------------------------------------------------------------------
-
-
-@role_required(Role.ADMIN)
-def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        wanted = request.POST.get("enabled")
-        if wanted not in ("1", "0"):
-            messages.error(request, "enabled must be 1 (on) or 0 (off).")
-        else:
-            addon_set_enabled(enabled=wanted == "1", actor=request.user)
-            messages.success(
-                request, f"Mobile Push add-on turned {'on' if wanted == '1' else 'off'}."
-            )
-        return redirect("settings")
-    addon = AddOn.objects.select_related("changed_by").filter(code=AddOn.Code.MOBILE_PUSH).first()
-    return render(request, "pushmarketing/settings.html", {"addon": addon})
 
 
 # --- users ----------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from django.urls import path
 from pushmarketing.core import api_token_views, ui_views
 
 urlpatterns = [
-    path("settings/", ui_views.settings_page, name="settings"),
     path("users/", ui_views.user_list, name="user-list"),
     path("users/<int:user_id>/", ui_views.user_detail, name="user-detail"),
     path("users/<int:user_id>/password/", ui_views.user_password, name="user-password"),

@@ -59,9 +59,41 @@
         const v = node.value.trim();
         if (attrs && attrs.type === "number") row[key] = v === "" ? null : Number(v);
         else row[key] = v;
+        if (touched.has(row)) showMissing();
         sync();
       });
+      // A row's problem shows once the person leaves one of its fields (or submits).
+      node.addEventListener("blur", () => { touched.add(row); showMissing(); });
       return node;
+    }
+
+    // What a row still needs before it can count ("" when it is complete).
+    function missing(row) {
+      const kind = (config.filters[row.field] || {}).kind;
+      const blank = (v) => v === undefined || v === null || String(v).trim() === "";
+      if (kind === "lead_field" && blank(row.lead_field)) return "Enter the name of a lead field, e.g. City.";
+      if ((kind === "text" || kind === "lead_field") && row.op !== "is_empty" && blank(row.value)) return "Enter a value to compare with.";
+      return "";
+    }
+
+    const touched = new WeakSet();
+    let submitted = false;
+
+    function showMissing() {
+      container.querySelectorAll(".audience-row").forEach((line, index) => {
+        const row = rows[index];
+        const problem = row && (submitted || touched.has(row)) ? missing(row) : "";
+        let note = line.nextElementSibling;
+        if (!note || !note.classList.contains("row-problem")) {
+          note = el("p", { class: "error small row-problem", role: "alert" });
+          line.after(note);
+        }
+        note.textContent = problem;
+        note.hidden = !problem;
+        line.querySelectorAll("input[type=text]").forEach((i) => {
+          if (problem) i.setAttribute("aria-invalid", "true"); else i.removeAttribute("aria-invalid");
+        });
+      });
     }
 
     function select(row, key, options) {
@@ -134,7 +166,19 @@
         container.appendChild(line);
       });
       if (!rows.length) container.appendChild(el("p", { class: "muted", text: "No filters: every device of the app that can receive pushes." }));
+      showMissing();
     }
+
+    const form = document.getElementById("campaign-form");
+    if (form) form.addEventListener("submit", (event) => {
+      submitted = true;
+      showMissing();
+      if (rows.some((r) => missing(r))) {
+        event.preventDefault();
+        const first = container.querySelector("[aria-invalid=true]");
+        if (first) first.focus();
+      }
+    });
 
     let timer = null;
     function sync() {
@@ -149,7 +193,8 @@
       fetch(window.CAMPAIGN_COUNT_URL, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-        body: JSON.stringify({ app: Number(appSelect.value), notification: Number(pushSelect.value) || null, audience: rows }),
+        // Rows still being filled in are left out of the count, not reported as errors.
+        body: JSON.stringify({ app: Number(appSelect.value), notification: Number(pushSelect.value) || null, audience: rows.filter((r) => !missing(r)) }),
       }).then((r) => r.json()).then((data) => {
         body.innerHTML = "";
         if (data.error) {
@@ -157,6 +202,8 @@
           return;
         }
         body.appendChild(el("p", {}, [el("strong", { text: `${data.eligible_devices.toLocaleString()} devices` }), document.createTextNode(` (${data.eligible_leads.toLocaleString()} leads) can receive it`)]));
+        const unfinished = rows.filter((r) => missing(r)).length;
+        if (unfinished) body.appendChild(el("p", { class: "muted small", text: `${unfinished} filter${unfinished === 1 ? " is" : "s are"} not filled in yet and not counted.` }));
         body.appendChild(el("p", { class: "muted small", text: `${data.matched_devices.toLocaleString()} devices match the filters.` }));
         const excluded = Object.values(data.excluded).filter((e) => e.count > 0);
         if (excluded.length) {
@@ -191,6 +238,26 @@
     sync();
   }
 
+  // --- scheduling in the browser's time zone -------------------------------------------
+  function scheduleZone() {
+    const zoneInput = document.querySelector("input[name=schedule_tz]");
+    const at = document.querySelector("input[name=schedule_at]");
+    if (!zoneInput || !at) return;
+    let zone = "UTC";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { zone = "UTC"; }
+    zoneInput.value = zone;
+    const note = document.getElementById("schedule-tz-note");
+    if (note) note.textContent = `Time zone: ${zone} (this browser's). The current minute counts as now.`;
+    if (at.dataset.utc && at.value) {
+      // A stored time comes as UTC wall-clock; show it in this browser's zone.
+      const moment = new Date(at.value.replace(" ", "T").slice(0, 16) + ":00Z");
+      if (!Number.isNaN(moment.getTime())) {
+        const pad = (n) => String(n).padStart(2, "0");
+        at.value = `${moment.getFullYear()}-${pad(moment.getMonth() + 1)}-${pad(moment.getDate())}T${pad(moment.getHours())}:${pad(moment.getMinutes())}`;
+      }
+    }
+  }
+
   // --- progress polling ----------------------------------------------------------------
   function progress() {
     const node = document.getElementById("campaign-progress");
@@ -220,6 +287,7 @@
     toggle("qualification", "data-show-qualification");
     toggle("trigger_event", "data-show-event");
     editor();
+    scheduleZone();
     progress();
   });
 })();

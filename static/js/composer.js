@@ -13,6 +13,12 @@
   const views = { android: "expanded", ios: "lock" };
   let last = null;
   let sequence = 0;
+  // Errors show for a field once the marketer has left it, and for every field after a submit
+  // (a page the server answered with errors counts as submitted). A blank new push is quiet.
+  const touched = new Set();
+  let submitted = Array.from(form.querySelectorAll("[data-errors-for]")).some(function (box) {
+    return box.children.length > 0;
+  });
 
   function debounce(fn, ms) {
     let timer = null;
@@ -76,6 +82,7 @@
       let list = errors[name] || [];
       if (name === "image_file") list = list.concat(errors.image_name || []);
       if (!list.length && tokenErrors[name]) list = [tokenErrors[name]];
+      if (!submitted && !touched.has(name) && name !== "image_file") list = [];
       box.replaceChildren.apply(box, list.map(function (m) { return el("div", "", m); }));
       const input = form.querySelector("[name=" + name + "]");
       if (input) input.setAttribute("aria-invalid", list.length ? "true" : "false");
@@ -267,6 +274,16 @@
   });
 
   /* ---------- form behaviour ---------- */
+  form.addEventListener("focusout", function (e) {
+    const name = e.target.name;
+    if (!name || touched.has(name)) return;
+    touched.add(name);
+    if (name === "data_key" || name === "data_value") touched.add("custom_data");
+    draw();
+  });
+  form.addEventListener("submit", function () {
+    submitted = true;
+  });
   form.addEventListener("input", function (e) {
     if (e.target.type !== "file") schedule();
   });

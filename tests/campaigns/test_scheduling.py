@@ -4,11 +4,12 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from campaigns.models import Campaign, CampaignRun
 from campaigns.qualification import RuleError
 from campaigns.scheduling import next_run_after, validate_schedule
-from campaigns.services import campaign_start, campaigns_due_start
+from campaigns.services import campaign_create, campaign_start, campaigns_due_start
 from campaigns.tasks import schedules_tick
 from pushmarketing.core.models import AuditEntry
 from tests.campaign_fixtures import device, make_campaign
@@ -129,3 +130,73 @@ def test_paused_scheduled_campaign_is_not_started(app, push, enqueued):
     )
     assert campaigns_due_start(now=NOW) == []
     assert not CampaignRun.objects.exists()
+
+
+def test_the_current_minute_counts_as_now():
+    now = dt.datetime(2026, 11, 30, 16, 5, 40, tzinfo=dt.UTC)
+    # The editor sends whole minutes: 16:05 typed at 16:05:40 is "now", 16:04 is past.
+    assert validate_schedule("at", now.replace(second=0), {}, now=now) == {}
+    with pytest.raises(RuleError, match="in the past"):
+        validate_schedule("at", now.replace(minute=4, second=0), {}, now=now)
+
+
+def test_a_campaign_scheduled_for_the_current_minute_runs_at_the_next_tick(
+    app, push, addon_on, marketer_user, enqueued
+):
+    now = dt.datetime(2026, 11, 30, 16, 5, 40, tzinfo=dt.UTC)
+    with time_machine.travel(now, tick=False):
+        campaign = campaign_create(
+            actor=marketer_user,
+            app=app,
+            kind="batch",
+            data={
+                "name": "Right now",
+                "notification": push,
+                "schedule_kind": "at",
+                "schedule_at": now.replace(second=0),
+            },
+        )
+        campaign_start(actor=marketer_user, campaign=campaign)
+        campaign.refresh_from_db()
+        assert (campaign.status, campaign.next_run_at) == ("scheduled", now)
+        assert schedules_tick() == [campaign.pk]
+
+
+def test_the_editor_reads_the_time_in_the_browsers_zone(app, push, addon_on, marketer_client):
+    now = dt.datetime(2026, 11, 30, 16, 5, 40, tzinfo=dt.UTC)
+    with time_machine.travel(now, tick=False):
+        response = marketer_client.post(
+            reverse("campaign-create") + "?kind=batch",
+            {
+                "name": "Lunch in Paris",
+                "app": app.pk,
+                "notification": push.pk,
+                "audience": "[]",
+                "schedule_kind": "at",
+                # 17:05 in Paris (UTC+1 in winter) is the current UTC minute: accepted as now.
+                "schedule_at": "2026-11-30T17:05",
+                "schedule_tz": "Europe/Paris",
+                "qualification": "once",
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign = Campaign.objects.get(name="Lunch in Paris")
+    assert campaign.schedule_at == dt.datetime(2026, 11, 30, 16, 5, tzinfo=dt.UTC)
+
+
+def test_an_unknown_time_zone_is_refused(app, push, addon_on, marketer_client):
+    response = marketer_client.post(
+        reverse("campaign-create") + "?kind=batch",
+        {
+            "name": "Nowhere",
+            "app": app.pk,
+            "notification": push.pk,
+            "audience": "[]",
+            "schedule_kind": "at",
+            "schedule_at": "2030-01-01T10:00",
+            "schedule_tz": "Mars/Olympus",
+            "qualification": "once",
+        },
+    )
+    assert response.status_code == 400
+    assert not Campaign.objects.filter(name="Nowhere").exists()

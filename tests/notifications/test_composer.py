@@ -235,7 +235,7 @@ def test_delete_in_use_names_the_campaign(app, marketer_client):
     assert "cannot be deleted" in response.content.decode()
     assert PushNotification.objects.filter(pk=push.pk).exists()
     history = marketer_client.get(reverse("notification-detail", args=[push.pk])).content.decode()
-    assert "Delete refused" in history
+    assert "Not deleted: Weekly digest uses it" in history
 
 
 # ---------- images through the composer ----------

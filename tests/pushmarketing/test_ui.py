@@ -1,15 +1,27 @@
 from __future__ import annotations
 
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.urls import reverse
 
 from devices.models import PushCredential
-from pushmarketing.core.addons import mobile_push_enabled
+from pushmarketing.core.addons import addon_set_enabled, mobile_push_enabled
 from pushmarketing.core.audit import audit_record
 from pushmarketing.core.models import AddOn, AuditEntry
-from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory, UserFactory
+from pushmarketing.templatetags.display import count, when
+from tests.factories import (
+    DeviceFactory,
+    LeadFactory,
+    MobileAppFactory,
+    PushNotificationFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -67,11 +79,11 @@ def test_sidebar_links_follow_roles(admin_client, marketer_client, approver_clie
 
 def test_admin_turns_the_addon_on_and_off_and_sees_who(admin_client, admin_user):
     page = admin_client.get(reverse("settings")).content.decode()
-    assert "Turn Mobile Push on" in page and "Never changed" in page
+    assert "Turn Mobile Push on" in page and "nobody has turned it on yet" in page
     response = admin_client.post(reverse("settings"), {"enabled": "1"}, follow=True)
     assert mobile_push_enabled()
     page = response.content.decode()
-    assert "Last changed by alice-admin" in page
+    assert "Turned on by alice-admin on " in page
     assert "Turn Mobile Push off" in page
     admin_client.post(reverse("settings"), {"enabled": "0"})
     assert not mobile_push_enabled()
@@ -218,7 +230,7 @@ def test_audit_log_newest_first_searchable_and_paged(admin_client, admin_user):
 # --- overview -------------------------------------------------------------------------------
 
 
-def test_overview_counts(admin_client, django_assert_max_num_queries):
+def test_overview_counts(admin_client, addon_on, django_assert_max_num_queries):
     app = MobileAppFactory()
     PushCredential.objects.create(app=app, platform="android", kind="fcm_service_account")
     DeviceFactory.create_batch(3, app=app)
@@ -228,16 +240,46 @@ def test_overview_counts(admin_client, django_assert_max_num_queries):
     with django_assert_max_num_queries(10):
         response = admin_client.get(reverse("home"))
     page = response.content.decode()
-    assert '3 <span class="muted">/ 5</span>' in page
+    assert '3 <span class="muted">of 5</span>' in page
     assert "1 with push credentials" in page
     assert "Add your first mobile app" not in page
 
 
-def test_overview_for_marketer_has_no_admin_links(marketer_client):
+def test_overview_for_marketer_has_no_admin_links(marketer_client, addon_on):
     page = marketer_client.get(reverse("home")).content.decode()
-    assert "Devices eligible for push" in page
+    assert "Devices that can receive a push" in page
     assert reverse("app-create") not in page
     assert reverse("device-list") in page
+
+
+def test_addon_off_hides_the_pages_it_forbids(marketer_client, approver_client):
+    DeviceFactory.create_batch(2)
+    page = marketer_client.get(reverse("home")).content.decode()
+    assert "Devices that can receive a push" not in page
+    assert "No push can be sent while the add-on is off" in page
+    for forbidden in ("notification-list", "campaign-list", "simulator-inbox"):
+        assert f'href="{reverse(forbidden)}"' not in page
+    assert f'href="{reverse("lead-list")}"' in page
+    assert (
+        f'href="{reverse("notification-list")}'
+        not in approver_client.get(reverse("home")).content.decode()
+    )
+
+
+def test_approver_link_lists_the_pushes_waiting_for_approval(approver_client, addon_on):
+    draft = PushNotificationFactory(name="Needs a look")
+    approved = PushNotificationFactory(name="Already fine", status="approved")
+    page = approver_client.get(reverse("home")).content.decode()
+    link = f"{reverse('notification-list')}?status=waiting"
+    assert f'href="{link}"' in page
+    listed = approver_client.get(link).content.decode()
+    assert draft.name in listed and approved.name not in listed
+
+
+def test_settings_says_the_demo_seed_turned_it_on(admin_client):
+    addon_set_enabled(enabled=True, actor=None, source="the demo seed")
+    page = admin_client.get(reverse("settings")).content.decode()
+    assert "Turned on by the demo seed on " in page
 
 
 def test_overview_for_user_without_role_says_so(client):
@@ -264,3 +306,18 @@ def test_marketer_cannot_set_passwords(marketer_client, approver_user):
     assert marketer_client.post(url, {"password": "another-long-pass-42"}).status_code == 403
     approver_user.refresh_from_db()
     assert approver_user.check_password("pass-for-tests")
+
+
+def test_dates_read_one_way():
+    moment = dt.datetime(2026, 11, 30, 17, 5, tzinfo=ZoneInfo("Europe/Paris"))
+    assert when(moment) == "30 Nov 2026, 16:05 UTC"
+    assert when(dt.date(2026, 3, 1)) == "1 Mar 2026"
+    assert when(None) == "—" and when(None, "never") == "never"
+    assert count(12400) == "12,400"
+
+
+def test_settings_names_the_demo_seed_after_seeding(admin_client, settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    page = admin_client.get(reverse("settings")).content.decode()
+    assert "Turned on by the demo seed on " in page

@@ -23,7 +23,7 @@ from notifications.models import PushNotification
 from notifications.services import notification_approve, notification_create
 from notifications.simulator.credentials import demo_credentials
 from notifications.simulator.demo_app import simulator_credentials_install
-from pushmarketing.core.models import AddOn
+from pushmarketing.core.addons import addon_set_enabled
 from pushmarketing.core.secrets import keyed_hash
 
 DEMO_USERS = (
@@ -62,7 +62,7 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("seed_demo creates known passwords and keys: DEBUG only")
         users = self._users()
-        AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
+        addon_set_enabled(enabled=True, actor=None, source="the demo seed")
         if MobileApp.objects.filter(sdk_key=DEMO_SDK_KEY).exists():
             self.stdout.write("demo data already present")
             return
