@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import selectors, services
-from campaigns.models import Campaign, CampaignRun
+from campaigns.models import Campaign, CampaignRun, SeriesUnit
 from campaigns.qualification import RuleError
 from campaigns.reports.figures import campaign_figures, run_figures
 from pushmarketing.core.management_api import ManagementAccess
@@ -102,7 +102,7 @@ class ReportOutput(serializers.Serializer):
         help_text="[offset since the first send in sends_unit, iOS sends, Android sends]",
     )
     sends_unit = serializers.ChoiceField(
-        choices=["second", "minute", "hour"],
+        choices=SeriesUnit.choices,
         help_text="Seconds for a run of under 3 minutes, minutes up to a day, then hours.",
     )
     tap_decay = serializers.ListField(
@@ -110,7 +110,7 @@ class ReportOutput(serializers.Serializer):
         help_text="[offset since the first send in tap_decay_unit, iOS taps, Android taps]",
     )
     tap_decay_unit = serializers.ChoiceField(
-        choices=["second", "minute", "hour"],
+        choices=SeriesUnit.choices,
         help_text="Seconds under 3 minutes after the send, minutes up to 3 hours, then hours.",
     )
 

@@ -179,6 +179,14 @@ class Delivery(models.Model):
         return f"delivery {self.pk} ({self.status})"
 
 
+class SeriesUnit(models.TextChoices):
+    """The unit of a chart series' offsets (one name in the API schema for both series)."""
+
+    SECOND = "second", "seconds"
+    MINUTE = "minute", "minutes"
+    HOUR = "hour", "hours"
+
+
 class RunReport(models.Model):
     """Aggregates that would need a scan of the deliveries (reasons, unique leads, time series),
     computed by a task while a run sends and once when it ends, so a dashboard never counts
@@ -190,10 +198,7 @@ class RunReport(models.Model):
     failed_by_reason = models.JSONField(default=dict, blank=True)
     skipped_by_reason = models.JSONField(default=dict, blank=True)
 
-    class Unit(models.TextChoices):
-        SECOND = "second", "seconds"
-        MINUTE = "minute", "minutes"
-        HOUR = "hour", "hours"
+    Unit = SeriesUnit
 
     # [[offset since the first send in sends_unit, ios count, android count], ...]: the unit
     # fits the run (seconds for a run of a few minutes, minutes up to a day, then hours).

@@ -248,6 +248,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the chart series unit (sends_unit and tap_decay_unit share its choices).
+    "ENUM_NAME_OVERRIDES": {"SeriesUnitEnum": "campaigns.models.SeriesUnit"},
     "TAGS": [
         {"name": "SDK", "description": "Called by the mobile app: HTTP Basic, SDK key:secret."},
         {"name": "Management", "description": "Integrations: `Authorization: Bearer` + API token."},
