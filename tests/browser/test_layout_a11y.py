@@ -101,9 +101,7 @@ def _open(page, url: str) -> None:
 
 def _sideways_overflow(page) -> int:
     """How many pixels the document is wider than the window (0 = no sideways scroll)."""
-    return page.evaluate(
-        "Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
-    )
+    return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
 
 
 def _blocking_violations(page) -> list[str]:
@@ -142,7 +140,7 @@ def test_phone_sidebar_is_a_menu_button_that_escape_closes(admin_page, live_site
     button.focus()
     page.keyboard.press("Enter")
     expect(button).to_have_attribute("aria-expanded", "true")
-    expect(nav.get_by_role("link", name="Devices")).to_be_visible()
+    expect(nav.get_by_role("link", name="Devices", exact=True)).to_be_visible()
     page.keyboard.press("Tab")  # into the open menu
     assert page.evaluate("document.activeElement.closest('#main-nav') !== null")
 
@@ -152,7 +150,7 @@ def test_phone_sidebar_is_a_menu_button_that_escape_closes(admin_page, live_site
     assert page.evaluate("document.activeElement.id") == "menu-button"
 
     page.keyboard.press("Space")
-    nav.get_by_role("link", name="Devices").click()
+    nav.get_by_role("link", name="Devices", exact=True).click()
     expect(page.locator("main h1")).to_have_text("Devices")
 
 
@@ -160,7 +158,9 @@ def test_laptop_sidebar_is_always_open_without_a_menu_button(admin_page, live_si
     page = admin_page(LAPTOP)
     _open(page, live_site.url + "/campaigns/")
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Devices")).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Devices", exact=True)
+    ).to_be_visible()
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390x844", "1366x768"])
