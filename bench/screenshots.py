@@ -97,6 +97,7 @@ def _seed() -> dict[str, int]:
     CampaignRun.objects.filter(pk=run.pk).update(
         status=CampaignRun.Status.COMPLETED, finished_at=started + timedelta(seconds=30)
     )
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
     run_report_refresh(run_id=run.pk)
     return {"campaign": campaign.pk, "run": run.pk, "push": push.pk}
 

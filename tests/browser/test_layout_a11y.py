@@ -58,6 +58,7 @@ def demo(live_site, settings, tmp_path):
             sent_at=sent,
             tapped_at=sent + timedelta(seconds=30) if index % 3 == 0 else None,
         )
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
     run_report_refresh(run_id=run.pk)
     push = campaign.notification
     return {
