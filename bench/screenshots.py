@@ -178,6 +178,13 @@ def _shoot(base: str, pages: list[tuple[str, str]], out: Path, max_height: int) 
                 page.screenshot(path=str(target), full_page=True, clip=clip)
                 _shrink(target)
                 saved.append(target)
+            if width < 900:  # the phone layout's menu, open
+                page.goto(base + "/campaigns/")
+                page.get_by_role("button", name="Menu").click()
+                target = out / f"menu-{width}.png"
+                page.screenshot(path=str(target))
+                _shrink(target)
+                saved.append(target)
             context.close()
         browser.close()
     return saved
