@@ -1,5 +1,6 @@
 """Screenshots of the main pages for the README: seed the demo into a throwaway SQLite database,
-serve it, log in as the demo admin and save each page at 1366×768 and 390×844.
+serve it (with the push simulator), log in as the demo admin and save each page at 1366×768
+and 390×844, plus the phone layout's open menu.
 
     python bench/screenshots.py [--out docs/screenshots] [--max-height 1800]
 
@@ -36,6 +37,10 @@ def _configure(var_dir: Path) -> dict[str, str]:
     env.update(
         DEBUG="1",
         PM_VAR_DIR=str(var_dir),
+        # The simulator on free ports: the health page reports it, and a `make run` elsewhere
+        # on this machine keeps its own.
+        PUSH_SIMULATOR_FCM_PORT=str(_free_port()),
+        PUSH_SIMULATOR_APNS_PORT=str(_free_port()),
         DJANGO_SETTINGS_MODULE="pushmarketing.settings",
         ALLOWED_HOSTS="127.0.0.1,localhost",
     )
@@ -108,13 +113,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}", "--noreload"],
+def _start(env: dict[str, str], *argv: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), *argv],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    server = _start(env, "runserver", f"127.0.0.1:{port}", "--noreload")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -197,17 +206,18 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     var_dir = Path(tempfile.mkdtemp(prefix="pm-screenshots-"))
-    server = None
+    children: list[subprocess.Popen[bytes]] = []
     try:
         env = _configure(var_dir)
         ids = _seed()
         port = _free_port()
-        server = _serve(env, port)
+        children.append(_start(env, "push_simulator"))
+        children.append(_serve(env, port))
         saved = _shoot(f"http://127.0.0.1:{port}", _pages(ids), args.out, args.max_height)
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
+        for child in children:
+            child.terminate()
+            child.wait(timeout=10)
         shutil.rmtree(var_dir, ignore_errors=True)
     total = sum(p.stat().st_size for p in saved)
     for path in saved:
