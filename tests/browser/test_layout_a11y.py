@@ -284,3 +284,14 @@ def test_phone_composer_stacks_the_previews_below_and_keeps_them_live(admin_page
     expect(page.locator("#preview-android")).to_contain_text("Hello from a phone", timeout=2000)
     expect(page.locator("#preview-ios")).to_contain_text("Hello from a phone", timeout=2000)
     assert _sideways_overflow(page) == 0
+
+
+def test_audience_builder_rows_are_named_and_wrap_on_a_phone(admin_page, live_site):
+    """The rows campaigns.js builds have no visible labels: each control needs a name."""
+    page = admin_page(PHONE)
+    _open(page, live_site.url + "/campaigns/new/")
+    for _ in range(2):
+        page.click("#add-row")
+    expect(page.locator(".audience-row")).to_have_count(2)
+    assert _blocking_violations(page) == []
+    assert _sideways_overflow(page) == 0
