@@ -186,19 +186,36 @@ FOCUS_RING = """el => {
 }"""
 
 
-def test_every_control_on_the_composer_shows_a_focus_ring(admin_page, live_site, demo):
-    page = admin_page(LAPTOP)
-    _open(page, live_site.url + demo["composer (edit)"])
+def _stops_without_a_ring(page, limit: int = 120) -> list[str]:
+    """Tab through the whole page; every stop must draw a ring (outline or shadow)."""
     without_ring = []
-    # Tab through the whole page: each stop must draw a ring (outline or shadow).
-    for _ in range(80):
+    first = None
+    for _ in range(limit):
         page.keyboard.press("Tab")
         focused = page.evaluate_handle("document.activeElement")
         if page.evaluate("el => el === document.body", focused):
             break
+        html = page.evaluate("el => el.outerHTML.slice(0, 80)", focused)
+        if html == first:  # wrapped around
+            break
+        first = first or html
         if not page.evaluate(FOCUS_RING, focused):
-            without_ring.append(page.evaluate("el => el.outerHTML.slice(0, 80)", focused))
-    assert without_ring == []
+            without_ring.append(html)
+    return without_ring
+
+
+def test_every_tab_stop_on_the_main_pages_shows_a_focus_ring(admin_page, live_site, demo):
+    page = admin_page(LAPTOP)
+    missing = []
+    for name, path in demo.items():
+        _open(page, live_site.url + path)
+        missing += [f"{name}: {html}" for html in _stops_without_a_ring(page)]
+    assert missing == [], "\n".join(missing)
+
+
+def test_preview_as_options_and_preview_views_show_a_focus_ring(admin_page, live_site, demo):
+    page = admin_page(LAPTOP)
+    _open(page, live_site.url + demo["composer (edit)"])
 
     # The Preview-as options are reached with the arrow keys from the search box.
     page.click("#preview-as-input")
