@@ -151,6 +151,7 @@ def test_phone_sidebar_is_a_menu_button_that_escape_closes(admin_page, live_site
     assert page.evaluate("document.activeElement.id") == "menu-button"
 
     page.keyboard.press("Space")
+    expect(button).to_have_attribute("aria-expanded", "true")
     nav.get_by_role("link", name="Devices", exact=True).click()
     expect(page.locator("main h1")).to_have_text("Devices")
 
@@ -179,15 +180,15 @@ def test_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(admin_page, liv
     assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
 
 
+# A ring the eye finds: an outline at least 2 px wide (Chromium's default is a 1 px "auto").
 FOCUS_RING = """el => {
   const s = getComputedStyle(el);
-  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
-  return outline || (s.boxShadow !== 'none' && s.boxShadow.includes('px'));
+  return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
 }"""
 
 
 def _stops_without_a_ring(page, limit: int = 120) -> list[str]:
-    """Tab through the whole page; every stop must draw a ring (outline or shadow)."""
+    """Tab through the whole page; every stop must draw a ring."""
     without_ring = []
     first = None
     for _ in range(limit):
