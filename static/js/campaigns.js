@@ -96,8 +96,10 @@
       });
     }
 
+    // Every generated control needs a name for screen readers (there is no visible label).
+    const SELECT_LABELS = { field: "filter", op: "comparison", value: "value" };
     function select(row, key, options) {
-      const node = el("select", {}, options.map(([v, label]) => {
+      const node = el("select", { "aria-label": SELECT_LABELS[key] || key }, options.map(([v, label]) => {
         const o = el("option", { value: v, text: label });
         if (String(row[key] ?? "") === String(v)) o.selected = true;
         return o;

@@ -1,0 +1,95 @@
+// Page furniture shared by every page: the menu button that replaces the sidebar under 900 px,
+// and the scrolling box around wide tables.
+(function () {
+  "use strict";
+
+  // The menu: a disclosure button (aria-expanded / aria-controls). Escape closes it and gives
+  // focus back to the button; so does a click outside it. app.css shows the button and hides
+  // the closed menu only in the narrow layout, so at desktop width the state is irrelevant.
+  function setUpMenu() {
+    const button = document.getElementById("menu-button");
+    const sidebar = document.getElementById("sidebar");
+    if (!button || !sidebar) return;
+    const setOpen = function (open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      sidebar.classList.toggle("open", open);
+    };
+    button.addEventListener("click", function () {
+      setOpen(button.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || button.getAttribute("aria-expanded") !== "true") return;
+      setOpen(false);
+      button.focus();
+    });
+    document.addEventListener("click", function (event) {
+      if (button.getAttribute("aria-expanded") === "true" && !sidebar.contains(event.target)) setOpen(false);
+    });
+  }
+
+  // Wide tables scroll inside their own box instead of pushing the page sideways. While a box
+  // actually scrolls it is a labelled region in the tab order, so a keyboard user can focus it
+  // and scroll with the arrow keys; when everything fits it is a plain div again (no empty tab
+  // stop). Tables added later (the dashboard replaces its figures while a run sends) are
+  // wrapped too.
+  function labelFor(table) {
+    const caption = table.querySelector("caption");
+    if (caption && caption.textContent.trim()) return caption.textContent.trim();
+    if (table.getAttribute("aria-label")) return table.getAttribute("aria-label");
+    const card = table.closest(".card, section, details") || table.parentElement;
+    const heading = card && card.querySelector("h2, h3, summary, legend");
+    if (heading && heading.textContent.trim()) return heading.textContent.trim() + " (table)";
+    const page = document.querySelector("main h1");
+    return (page ? page.textContent.trim() : "Data") + " (table)";
+  }
+
+  function wrapTables(root) {
+    root.querySelectorAll("table").forEach(function (table) {
+      if (table.parentElement.classList.contains("table-scroll")) return;
+      const box = document.createElement("div");
+      box.className = "table-scroll";
+      table.parentNode.insertBefore(box, table);
+      box.appendChild(table);
+    });
+  }
+
+  function markScrollable() {
+    document.querySelectorAll(".table-scroll").forEach(function (box) {
+      const scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", labelFor(box.querySelector("table")));
+      } else if (!scrolls && box.hasAttribute("tabindex")) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+
+  function setUpTables() {
+    const main = document.getElementById("main") || document.body;
+    wrapTables(main);
+    markScrollable();
+    let pending = false;
+    const refresh = function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () {
+        pending = false;
+        wrapTables(main);
+        markScrollable();
+      });
+    };
+    window.addEventListener("resize", refresh);
+    new MutationObserver(refresh).observe(main, { childList: true, subtree: true });
+  }
+
+  function start() {
+    setUpMenu();
+    setUpTables();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
