@@ -58,7 +58,7 @@ def _seed() -> dict[str, int]:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from campaigns.ledger.counters import run_counters_add
+    from campaigns.ledger.feedback import delivery_feedback_record
     from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
     from campaigns.ledger.runs import run_open
     from campaigns.models import Campaign, CampaignRun, Delivery
@@ -96,9 +96,15 @@ def _seed() -> dict[str, int]:
             continue
         sent = started + timedelta(seconds=2 * index)
         tapped = sent + timedelta(seconds=40) if index % 3 == 0 else None
-        Delivery.objects.filter(pk=written[device.pk]).update(sent_at=sent, tapped_at=tapped)
-        if tapped is not None:
-            run_counters_add(run_id=run.pk, counts={("tapped", device.platform): 1})
+        Delivery.objects.filter(pk=written[device.pk]).update(sent_at=sent)
+        if tapped is not None:  # through the ledger: a tap also proves receipt
+            delivery_feedback_record(
+                delivery_id=written[device.pk],
+                run_id=run.pk,
+                platform=device.platform,
+                tapped=True,
+                occurred_at=tapped,
+            )
     CampaignRun.objects.filter(pk=run.pk).update(
         status=CampaignRun.Status.COMPLETED, finished_at=started + timedelta(seconds=30)
     )
