@@ -65,6 +65,12 @@ class Figures:
             "platforms": {
                 p: {**self.by_platform[p], "tap_rate_percent": self.tap_rate(p)} for p in PLATFORMS
             },
+            **self._breakdowns(),
+        }
+
+    def _breakdowns(self) -> dict[str, Any]:
+        """Reasons and series from the RunReport aggregates (dashboard and API alike)."""
+        return {
             "failed_by_reason": self.failed_by_reason,
             "skipped_by_reason": self.skipped_by_reason,
             "sends_over_time": self.sends_over_time,
@@ -82,12 +88,7 @@ class Figures:
                 "android": self.tap_rate("android"),
                 "all": self.tap_rate(),
             },
-            "failed_by_reason": self.failed_by_reason,
-            "skipped_by_reason": self.skipped_by_reason,
-            "sends_over_time": self.sends_over_time,
-            "sends_unit": self.sends_unit,
-            "tap_decay": self.tap_decay,
-            "tap_decay_unit": self.tap_decay_unit,
+            **self._breakdowns(),
         }
 
 
