@@ -33,10 +33,10 @@ from django.utils import timezone
 
 from campaigns.delivery.dispatch import deliveries_dispatch_ids
 from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
-from campaigns.ledger.runs import run_open, run_settle
+from campaigns.ledger.runs import campaign_run_open, run_settle
 from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.qualification import already_qualified_q, capped_leads, planned_send_at
-from campaigns.rules import ACTIVITY_CONSTRAINTS, approved_content
+from campaigns.rules import ACTIVITY_CONSTRAINTS
 from campaigns.selectors import notification_platforms, sendable_devices
 from devices.models import DeviceActivity
 from pushmarketing.core.addons import mobile_push_enabled
@@ -137,13 +137,10 @@ def _stream_run(campaign: Campaign, now: dt.datetime) -> CampaignRun:
 
 
 def _new_run(campaign: Campaign, now: dt.datetime, *, stream: bool = False) -> CampaignRun:
-    return run_open(
+    return campaign_run_open(
+        campaign=campaign,
         kind=CampaignRun.Kind.TRIGGER,
         status=CampaignRun.Status.LISTENING if stream else CampaignRun.Status.SENDING,
-        campaign_id=campaign.pk,
-        notification_id=campaign.notification_id,
-        app_id=campaign.app_id,
-        content=approved_content(campaign.notification),
         is_stream=stream,
         now=now,
     )

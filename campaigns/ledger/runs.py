@@ -17,6 +17,7 @@ from django.db.models import Exists, OuterRef
 from campaigns import enqueue
 from campaigns.lifecycle import OPEN_RUN_STATUSES, Action, campaign_next_status, run_next_status
 from campaigns.models import Campaign, CampaignRun, Delivery
+from campaigns.rules import approved_content
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,32 @@ def run_open(
         idempotency_key=idempotency_key,
         is_stream=is_stream,
         started_at=now,
+    )
+
+
+def campaign_run_open(
+    *,
+    campaign: Campaign,
+    kind: str,
+    status: str,
+    now: datetime,
+    started_by_id: int | None = None,
+    idempotency_key: str | None = None,
+    is_stream: bool = False,
+) -> CampaignRun:
+    """run_open for one of a campaign's runs: it sends the push's approved copy as it is now
+    (CampaignError when the push is not approved)."""
+    return run_open(
+        kind=kind,
+        status=status,
+        campaign_id=campaign.pk,
+        notification_id=campaign.notification_id,
+        app_id=campaign.app_id,
+        content=approved_content(campaign.notification),
+        started_by_id=started_by_id,
+        idempotency_key=idempotency_key,
+        is_stream=is_stream,
+        now=now,
     )
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from campaigns import enqueue
 from campaigns.delivery.dispatch import deliveries_dispatch
 from campaigns.ledger.recovery import run_cancel
-from campaigns.ledger.runs import campaign_runs_locked, run_move, run_open, run_settle
+from campaigns.ledger.runs import campaign_run_open, campaign_runs_locked, run_move, run_settle
 from campaigns.lifecycle import (
     OPEN_RUN_STATUSES,
     Action,
@@ -71,13 +71,10 @@ def batch_run_open(*, campaign: Campaign, started_by_id: int | None, now: dateti
     if _has_open_batch_run(campaign.pk):
         # Never two overlapping runs of one campaign (a recurrence due while the last sends).
         raise LifecycleError("status", "the campaign's previous run is still sending")
-    run = run_open(
+    run = campaign_run_open(
+        campaign=campaign,
         kind=CampaignRun.Kind.BATCH,
         status=R.RESOLVING,
-        campaign_id=campaign.pk,
-        notification_id=campaign.notification_id,
-        app_id=campaign.app_id,
-        content=approved_content(campaign.notification),
         started_by_id=started_by_id,
         now=now,
     )
@@ -244,13 +241,10 @@ def _activate(*, actor: User | None, campaign: Campaign) -> Campaign:
     if campaign.kind != Campaign.Kind.TRIGGER:
         raise LifecycleError("kind", "only a trigger campaign can be activated")
     _move(campaign, Action.ACTIVATE)
-    run_open(
+    campaign_run_open(
+        campaign=campaign,
         kind=CampaignRun.Kind.TRIGGER,
         status=R.LISTENING,
-        campaign_id=campaign.pk,
-        notification_id=campaign.notification_id,
-        app_id=campaign.app_id,
-        content=approved_content(campaign.notification),
         started_by_id=actor_id(actor),
         now=timezone.now(),
         is_stream=True,

@@ -12,10 +12,10 @@ from campaigns.delivery.dispatch import deliveries_dispatch
 from campaigns.ledger.counters import run_counters_from_rows
 from campaigns.ledger.inserts import deliveries_insert
 from campaigns.ledger.planning import deliveries_plan_times, deliveries_skip_capped
-from campaigns.ledger.runs import run_lock, run_open, run_settle
+from campaigns.ledger.runs import campaign_run_open, run_settle
 from campaigns.lifecycle import Action, campaign_next_status
 from campaigns.models import Campaign, CampaignRun
-from campaigns.rules import MAX_API_LEADS, CampaignError, approved_content
+from campaigns.rules import MAX_API_LEADS, CampaignError
 from campaigns.selectors import notification_platforms, sendable_devices
 from campaigns.services.actions import actor_id, require_addon
 from devices.models import Lead
@@ -83,18 +83,14 @@ def _api_run_create(
     )
     campaign_next_status(campaign.status, Action.API_SEND)
     now = timezone.now()
-    run = run_open(
+    run = campaign_run_open(
+        campaign=campaign,
         kind=CampaignRun.Kind.API,
         status=CampaignRun.Status.SENDING,
-        campaign_id=campaign.pk,
-        notification_id=campaign.notification_id,
-        app_id=campaign.app_id,
-        content=approved_content(campaign.notification),
         started_by_id=actor_id(actor),
         idempotency_key=idempotency_key,
         now=now,
     )
-    run = run_lock(run_id=run.pk, campaign_id=None) or run
     # The API names its recipients explicitly: audience filters and qualification are the
     # caller's business, but eligibility, caps and quiet hours still hold.
     audience = sendable_devices(
