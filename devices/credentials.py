@@ -214,13 +214,15 @@ def _der_kind(data: bytes) -> str:
 
 def credential_file_kind(data: bytes) -> str:
     """What an uploaded credential file is (a key of FOUND), by its content alone."""
-    data = data.removeprefix(b"\xef\xbb\xbf").strip()
+    # Binary formats are judged on the bytes as uploaded: a DER signature can end in a byte
+    # that strip() takes for whitespace (about one certificate in forty).
     if data.startswith(b"PK\x03\x04"):
         return "zip"
     if data.startswith(b"bplist"):
         return "plist"
     if data[:1] == b"\x30" and (kind := _der_kind(data)) != "binary":
         return kind
+    data = data.removeprefix(b"\xef\xbb\xbf").strip()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
