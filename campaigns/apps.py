@@ -5,6 +5,8 @@ from django.apps import AppConfig
 from pushmarketing.core.celery import app as celery_app
 
 SCHEDULES_TICK_SECONDS = 30.0
+# A safety net only: SDK calls wake the trigger pump themselves (devices.trigger_outbox).
+TRIGGER_PUMP_TICK_SECONDS = 10.0
 
 
 class CampaignsConfig(AppConfig):
@@ -17,6 +19,10 @@ class CampaignsConfig(AppConfig):
         schedule.setdefault(
             "campaigns-schedules-tick",
             {"task": "campaigns.schedules_tick", "schedule": SCHEDULES_TICK_SECONDS},
+        )
+        schedule.setdefault(
+            "campaigns-trigger-pump-tick",
+            {"task": "campaigns.triggers_drain", "schedule": TRIGGER_PUMP_TICK_SECONDS},
         )
         celery_app.conf.beat_schedule = schedule
         _hooks_register()

@@ -62,6 +62,11 @@ def run_resolve(*, run_id: int) -> None:
     _after_commit("campaigns.run_resolve", (run_id,), queue="default")
 
 
+def trigger_pump() -> None:
+    """Another pump for the trigger outbox, at once (the running one spent its time budget)."""
+    _send("campaigns.triggers_drain", (), queue="send")
+
+
 def run_report_refresh(*, run_id: int) -> None:
     _after_commit("campaigns.run_report_refresh", (run_id,), queue="default")
 

@@ -14,7 +14,12 @@ from django import forms
 
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError
-from campaigns.rules import TRIGGER_EVENTS
+from campaigns.rules import (
+    DEFAULT_SEND_WITHIN_MINUTES,
+    MAX_SEND_WITHIN_MINUTES,
+    TRIGGER_EVENTS,
+    trigger_send_within_minutes,
+)
 from campaigns.scheduling import WEEKDAYS
 from campaigns.wording import audience_error_text
 from devices.models import MobileApp
@@ -24,6 +29,7 @@ from notifications.models import PushNotification
 ERROR_FIELDS = {
     "schedule_spec": "schedule_kind",
     "trigger": "trigger_event",
+    "trigger.send_within_minutes": "trigger_send_within_minutes",
     "frequency_cap": "cap_max",
     "quiet_hours": "quiet_start",
     "qualification_period_hours": "qualification_period",
@@ -70,6 +76,14 @@ class CampaignForm(forms.Form):
     trigger_details = forms.CharField(required=False, max_length=255, label="Details")
     trigger_notification = forms.ModelChoiceField(
         queryset=PushNotification.objects.all(), required=False, label="Tapped push (any if empty)"
+    )
+    trigger_send_within_minutes = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_SEND_WITHIN_MINUTES,
+        initial=DEFAULT_SEND_WITHIN_MINUTES,
+        label="Send only within (minutes of the activity)",
+        help_text="A trigger that cannot go out this soon (a backlog) is skipped, not sent late.",
     )
     qualification = forms.ChoiceField(
         choices=Campaign.Qualification.choices, initial=Campaign.Qualification.ONCE
@@ -143,6 +157,8 @@ class CampaignForm(forms.Form):
             "action_name": c.get("trigger_action_name"),
             "action_type": c.get("trigger_action_type"),
             "details": c.get("trigger_details"),
+            "send_within_minutes": c.get("trigger_send_within_minutes")
+            or DEFAULT_SEND_WITHIN_MINUTES,
         }
         if c.get("trigger_notification"):
             trigger["notification_id"] = c["trigger_notification"].pk
@@ -169,7 +185,7 @@ class CampaignForm(forms.Form):
 
     def add_rule_error(self, error: RuleError) -> None:
         head = error.field.split(".")[0].split("[")[0]
-        field = ERROR_FIELDS.get(head, head)
+        field = ERROR_FIELDS.get(error.field) or ERROR_FIELDS.get(head, head)
         label = error.field.replace("_", " ")
         if error.field.startswith("audience["):
             message = audience_error_text(error.field, error.rule)
@@ -201,6 +217,7 @@ def form_initial(campaign: Campaign) -> dict[str, Any]:
         "trigger_action_type": trigger.get("action_type"),
         "trigger_details": trigger.get("details"),
         "trigger_notification": trigger.get("notification_id"),
+        "trigger_send_within_minutes": trigger_send_within_minutes(trigger),
         "qualification": campaign.qualification,
         "qualification_period": (period // 24 if in_days else period) if period else None,
         "qualification_unit": "days" if in_days else "hours",

@@ -26,6 +26,17 @@ TRIGGER_EVENTS: dict[str, str] = {
 ACTIVITY_CONSTRAINTS = ("action_name", "action_type", "details")
 
 
+# "Send only if within N minutes of the activity": a trigger the pipeline could not evaluate in
+# time is skipped (reason trigger_stale) rather than arriving stale. A week at most.
+DEFAULT_SEND_WITHIN_MINUTES = 60
+MAX_SEND_WITHIN_MINUTES = 7 * 24 * 60
+
+
+def trigger_send_within_minutes(trigger: dict[str, Any]) -> int:
+    """The campaign's send window (campaigns saved before the setting existed: the default)."""
+    return int(trigger.get("send_within_minutes") or DEFAULT_SEND_WITHIN_MINUTES)
+
+
 def validate_trigger(trigger: Any) -> dict[str, Any]:
     if not isinstance(trigger, dict) or not trigger.get("event"):
         raise RuleError("trigger.event", "is required")
@@ -41,6 +52,17 @@ def validate_trigger(trigger: Any) -> dict[str, Any]:
                 raise RuleError(f"trigger.{key}", f"must be text up to {limit} characters")
             if value.strip():
                 out[key] = value.strip()
+    within = trigger.get("send_within_minutes", DEFAULT_SEND_WITHIN_MINUTES)
+    if (
+        isinstance(within, bool)
+        or not isinstance(within, int)
+        or not 1 <= within <= MAX_SEND_WITHIN_MINUTES
+    ):
+        raise RuleError(
+            "trigger.send_within_minutes",
+            f"must be a whole number of minutes from 1 to {MAX_SEND_WITHIN_MINUTES}",
+        )
+    out["send_within_minutes"] = within
     if event == DeviceActivity.Kind.PUSH_TAPPED and trigger.get("notification_id") not in (
         None,
         "",

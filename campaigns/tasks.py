@@ -10,7 +10,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from campaigns import resolve, services, triggers
+from campaigns import resolve, services, trigger_pump, triggers
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +22,14 @@ def run_resolve(run_id: int) -> None:
     resolve.run_resolve(run_id=run_id)
 
 
-# Safe to run twice only in the sense that a redelivered evaluation of the same activities
-# would fire again for "every time" campaigns; so no acks_late: at most once per activity.
+# No acks_late: each batch is its own transaction, so a crash rolls its activities back into
+# the outbox, and the wake flag's TTL or the beat's tick (every 10 s) starts another pump.
+@shared_task(name="campaigns.triggers_drain", ignore_result=True)
+def triggers_drain() -> int:
+    return trigger_pump.triggers_drain()
+
+
+# The hand-off before the outbox: messages an older version queued are still evaluated.
 @shared_task(name="campaigns.triggers_evaluate")
 def triggers_evaluate(activity_ids: list[int]) -> int:
     return triggers.triggers_evaluate(activity_ids=[int(i) for i in activity_ids])

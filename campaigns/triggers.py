@@ -24,24 +24,29 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns.delivery.dispatch import deliveries_dispatch_ids
+from campaigns.delivery.dispatch import deliveries_dispatch_ids, id_ranges
 from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
 from campaigns.ledger.runs import campaign_run_open, run_settle
 from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.qualification import already_qualified_q, capped_leads, planned_send_at
-from campaigns.rules import ACTIVITY_CONSTRAINTS
+from campaigns.rules import ACTIVITY_CONSTRAINTS, trigger_send_within_minutes
 from campaigns.selectors import notification_platforms, sendable_devices
 from devices.models import DeviceActivity
 from pushmarketing.core.addons import mobile_push_enabled
 
 logger = logging.getLogger(__name__)
+
+
+# Receives (run id, first id, last id) of new rows due now.
+SendNow = Callable[[tuple[int, int, int]], None]
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ def _fires_for(
                 "lead_id", flat=True
             )
         )
+    stale_before = now - dt.timedelta(minutes=trigger_send_within_minutes(campaign.trigger))
     fires, seen_leads = [], set()
     for activity in activities:
         device = devices.get(activity["device_id"])
@@ -108,17 +114,25 @@ def _fires_for(
             if lead_id in seen_leads:  # once per lead, also within one batch
                 continue
             seen_leads.add(lead_id)
-        is_capped = lead_id in capped
+        # Received (not occurred: an offline phone reports late) longer ago than the campaign
+        # allows: a "welcome" that would arrive stale is recorded as skipped instead.
+        reason = (
+            "frequency_cap"
+            if lead_id in capped
+            else "trigger_stale"
+            if activity["created_at"] < stale_before
+            else ""
+        )
         fires.append(
             Fire(
                 activity_id=activity["id"],
                 device_id=activity["device_id"],
                 lead_id=lead_id,
                 platform=platform,
-                status=Delivery.Status.SKIPPED if is_capped else Delivery.Status.QUEUED,
-                reason="frequency_cap" if is_capped else "",
+                status=Delivery.Status.SKIPPED if reason else Delivery.Status.QUEUED,
+                reason=reason,
                 not_before=None
-                if is_capped
+                if reason
                 else planned_send_at(zone_name=zone, now=now, quiet=campaign.quiet_hours),
             )
         )
@@ -146,7 +160,9 @@ def _new_run(campaign: Campaign, now: dt.datetime, *, stream: bool = False) -> C
     )
 
 
-def _place(campaign: Campaign, fires: list[Fire], now: dt.datetime) -> None:
+def _place(
+    campaign: Campaign, fires: list[Fire], now: dt.datetime, send_now: SendNow | None
+) -> None:
     """Put fires into the stream run, overflow into fresh runs, and dispatch the new rows.
     Qualification was checked under the lead lock, so a collision here means the device's
     earlier row did not count (failed, skipped): the fire is due and goes to a fresh run."""
@@ -162,21 +178,28 @@ def _place(campaign: Campaign, fires: list[Fire], now: dt.datetime) -> None:
             (later if fire.device_id in round_devices else round_fires).append(fire)
             round_devices.add(fire.device_id)
         written = deliveries_insert_returning(run_id=run.pk, rows=round_fires, now=now)
-        _dispatch_new(run, [f for f in round_fires if f.device_id in written], written)
+        _dispatch_new(run, [f for f in round_fires if f.device_id in written], written, send_now)
         run_settle(run=run, now=now)  # an overflow run of capped fires only is done at once
         pending = [f for f in round_fires if f.device_id not in written] + later
         run = None
 
 
-def _dispatch_new(run: CampaignRun, placed: list[Fire], written: dict[int, int]) -> None:
-    """Only the rows just written are enqueued (never a re-scan of the run's backlog): due
-    ones at once, quiet-hours ones at their time."""
+def _dispatch_new(
+    run: CampaignRun, placed: list[Fire], written: dict[int, int], send_now: SendNow | None
+) -> None:
+    """Only the rows just written are sent (never a re-scan of the run's backlog): due ones
+    at once — handed to `send_now` when the caller sends them itself after commit, else
+    enqueued — and quiet-hours ones enqueued for their time."""
     by_due: dict[dt.datetime | None, list[int]] = defaultdict(list)
     for fire in placed:
         if fire.status == Delivery.Status.QUEUED:
             by_due[fire.not_before].append(written[fire.device_id])
     for due, ids in by_due.items():
-        deliveries_dispatch_ids(run=run, delivery_ids=ids, due=due)
+        if due is None and send_now is not None:
+            for first, last in id_ranges(ids):
+                send_now((run.pk, first, last))
+        else:
+            deliveries_dispatch_ids(run=run, delivery_ids=ids, due=due)
 
 
 def _lock_leads(campaign_id: int, lead_ids: set[int]) -> None:
@@ -195,8 +218,11 @@ def _lock_leads(campaign_id: int, lead_ids: set[int]) -> None:
         )
 
 
-def triggers_evaluate(*, activity_ids: list[int]) -> int:
-    """Fire the active trigger campaigns matching these activities. Returns deliveries made."""
+def triggers_evaluate(*, activity_ids: list[int], send_now: SendNow | None = None) -> int:
+    """Fire the active trigger campaigns matching these activities. Returns deliveries made.
+
+    Rows due at once go to `send_now` as (run id, first id, last id) ranges when given (the
+    trigger pump sends them itself after its commit), else to the send lane as tasks."""
     activities = list(
         DeviceActivity.objects.filter(pk__in=activity_ids)
         .order_by("id")
@@ -206,6 +232,7 @@ def triggers_evaluate(*, activity_ids: list[int]) -> int:
             "device_id",
             "kind",
             "delivery_id",
+            "created_at",
             *ACTIVITY_CONSTRAINTS,
             device_lead_id=F("device__lead_id"),
         )
@@ -218,7 +245,9 @@ def triggers_evaluate(*, activity_ids: list[int]) -> int:
             status=Campaign.Status.ACTIVE,
             app_id__in={a["app_id"] for a in activities},
             trigger__event__in=list({a["kind"] for a in activities}),
-        ).select_related("notification")
+        )
+        .select_related("notification")
+        .order_by("pk")  # one lock order for every evaluation: concurrent pumps never deadlock
     )
     if not campaigns:
         return 0
@@ -233,21 +262,33 @@ def triggers_evaluate(*, activity_ids: list[int]) -> int:
             for a in activities
             if a["app_id"] == campaign.app_id and _activity_matches(a, campaign.trigger, tapped)
         ]
-        if matching:
-            made += _campaign_fire(campaign, matching, now=now)
+        if not matching:
+            continue
+        try:
+            made += _campaign_fire(campaign, matching, now=now, send_now=send_now)
+        except (DataError, IntegrityError):
+            # Deterministic failures: the campaign's savepoint is rolled back and the batch's
+            # other campaigns still fire, so one broken campaign cannot wedge the outbox by
+            # failing every batch. Transient ones (a deadlock, a lost connection) propagate:
+            # the whole batch rolls back into the outbox and the next pump retries it.
+            logger.exception("campaigns: trigger campaign %s failed to fire", campaign.pk)
     return made
 
 
 @transaction.atomic
 def _campaign_fire(
-    campaign: Campaign, activities: list[dict[str, Any]], *, now: dt.datetime
+    campaign: Campaign,
+    activities: list[dict[str, Any]],
+    *,
+    now: dt.datetime,
+    send_now: SendNow | None,
 ) -> int:
     if campaign.qualification != Campaign.Qualification.EVERY_TIME:
         _lock_leads(campaign.pk, {a["device_lead_id"] for a in activities if a["device_lead_id"]})
     fires = _fires_for(campaign, activities, now=now)
     if not fires:
         return 0
-    _place(campaign, fires, now)
+    _place(campaign, fires, now, send_now)
     logger.info(
         "campaigns: trigger campaign %s fired %s delivery(ies) for %s activity(ies)",
         campaign.pk,

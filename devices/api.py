@@ -217,6 +217,9 @@ class DeviceUnregisterApi(SdkApi):
 
 
 class DeviceActivitiesApi(SdkApi):
+    # The activities write re-checks the secret hash too (devices.services.activities).
+    sdk_app_lookup_cacheable = True
+
     @extend_schema(
         tags=SDK_TAG,
         operation_id="sdk_device_activities_record",
@@ -246,11 +249,16 @@ class DeviceActivitiesApi(SdkApi):
             payload = {"activities": [payload]}
         serializer = io.ActivitiesInput(data=payload)
         serializer.is_valid(raise_exception=True)
-        ids = device_activities_record(
-            app_id=self.app.id,
-            installation_id=installation_id,
-            activities=[dict(item) for item in serializer.validated_data["activities"]],
-        )
+        try:
+            ids = device_activities_record(
+                app_id=self.app.id,
+                installation_id=installation_id,
+                activities=[dict(item) for item in serializer.validated_data["activities"]],
+                secret_hash=self.app.secret_hash,
+            )
+        except StaleCredentials as exc:
+            sdk_app_cache_evict(self.app.sdk_key)
+            raise exceptions.AuthenticationFailed("Invalid SDK key or secret.") from exc
         return Response({"activity_ids": ids}, status=201)
 
 

@@ -246,3 +246,22 @@ class TestDevicePairing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.app})"
+
+
+class TriggerOutbox(models.Model):
+    """Activities waiting for trigger evaluation: one row per activity a trigger listens for,
+    written in the transaction (on PostgreSQL, the statement) that records the activity.
+
+    The trigger pump (campaigns.trigger_pump) deletes rows in batches as it evaluates them, in
+    one transaction, so each activity is evaluated exactly once however many workers drain.
+    A plain integer, not a foreign key: the hot insert checks no constraint and an activity
+    purged before evaluation simply matches nothing."""
+
+    activity_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"activity {self.activity_id}"

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from campaigns.ledger.counters import runs_counter_drift
 from campaigns.models import CampaignRun, Delivery
+from devices.trigger_outbox import outbox_backlog
 from pushmarketing.core.celery import app as celery_app
 
 QUEUES = ("send", "bulk", "default")
@@ -151,8 +152,39 @@ def probe_ledger() -> Probe:
     )
 
 
+def probe_trigger_pipeline() -> Probe:
+    """How far trigger evaluation is behind the SDK: activities waiting in the outbox."""
+    try:
+        waiting, oldest = outbox_backlog()
+    except Exception as exc:  # noqa: BLE001 - a health page reports any failure
+        return Probe("Trigger pipeline", False, f"not checked: {exc.__class__.__name__}")
+    if not waiting or oldest is None:
+        return Probe("Trigger pipeline", True, "keeping up: no activity waits for evaluation")
+    behind = max(0, int((timezone.now() - oldest).total_seconds()))
+    detail = (
+        f"{waiting:,} activit{'y' if waiting == 1 else 'ies'} waiting for evaluation, "
+        f"the oldest for {behind} s"
+    )
+    limit = settings.TRIGGER_BACKLOG_ALERT_SECONDS
+    if behind >= limit:
+        return Probe(
+            "Trigger pipeline",
+            False,
+            f"behind by {behind} s (alert at {limit} s): {detail}. Triggers later than their "
+            "campaign's send window are skipped; add send worker processes.",
+            {"waiting": waiting, "behind_seconds": behind},
+        )
+    return Probe("Trigger pipeline", True, detail, {"waiting": waiting, "behind_seconds": behind})
+
+
 def system_health() -> dict[str, Any]:
-    probes = [probe_database(), probe_broker(), probe_workers(), probe_ledger()]
+    probes = [
+        probe_database(),
+        probe_broker(),
+        probe_workers(),
+        probe_ledger(),
+        probe_trigger_pipeline(),
+    ]
     simulator = probe_simulator()
     if simulator is not None:
         probes.append(simulator)

@@ -169,6 +169,9 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu polls an empty folder once a second by default: every hop of a trigger (the
+        # pump, then the send) would wait up to that long. A folder listing is cheap.
+        "polling_interval": 0.05,
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -188,6 +191,7 @@ CELERY_TASK_ROUTES = {
     "campaigns.run_report_refresh": {"queue": "default"},
     "campaigns.run_reports_refresh_due": {"queue": "default"},
     "campaigns.push_credential_verify": {"queue": "send"},
+    "campaigns.triggers_drain": {"queue": "send"},
 }
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "campaigns.deliveries_sweep", "schedule": 60.0},
@@ -301,6 +305,9 @@ PUSH_SENDING_TIMEOUT_SECONDS = env_int("PUSH_SENDING_TIMEOUT_SECONDS", 300)
 # Provider quotas shared by every worker (per app and provider), messages per minute.
 PUSH_RATE_FCM_PER_MINUTE = env_int("PUSH_RATE_FCM_PER_MINUTE", 600_000)
 PUSH_RATE_APNS_PER_MINUTE = env_int("PUSH_RATE_APNS_PER_MINUTE", 600_000)
+# System health flags the trigger pipeline as behind when an activity has waited this long
+# for evaluation (a healthy pipeline evaluates within a fraction of a second).
+TRIGGER_BACKLOG_ALERT_SECONDS = env_int("TRIGGER_BACKLOG_ALERT_SECONDS", 10)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from devices.trigger_outbox import pump_sleep
 from pushmarketing.core.models import AddOn
 from tests.factories import UserFactory
 
@@ -16,6 +17,15 @@ pytest_plugins = [
     "tests.ui_fixtures",
     "tests.worker_fixtures",
 ]
+
+
+@pytest.fixture(autouse=True)
+def trigger_pump_flag_down():
+    """The trigger pump's wake flag lives in the shared cache (devices.trigger_outbox): one
+    test's flag, with no pump behind it, must not silence the next test's wake-up."""
+    pump_sleep()
+    yield
+    pump_sleep()
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Registration: the app-open upsert the SDK calls on every launch, and token refresh.
 
 The register call is the hot path (every app open of every phone), so it is one upsert
-statement plus one activity insert (on PostgreSQL one statement in all). Activity ids are
-handed to the trigger engine after commit.
+statement plus one activity insert (on PostgreSQL one statement in all). Activities a trigger
+listens for go to the trigger outbox in the same write (devices.trigger_outbox).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from devices.models import Device, DeviceActivity, MobileApp
-from devices.services.activity_log import activities_insert, triggers_send_after_commit
+from devices.models import Device, DeviceActivity, MobileApp, TriggerOutbox
+from devices.services.activity_log import activities_insert
 from devices.services.locking import device_locked
 from devices.services.rules import RegistryError, StaleCredentials, push_token_error
 from devices.trigger_listeners import listens_sql
+from devices.trigger_outbox import pump_wake_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +99,15 @@ def _token_move(*, app_id: int, platform: str, token: str, installation_id: str)
 
 
 _ACTIVITY = DeviceActivity._meta.db_table
+_OUTBOX = TriggerOutbox._meta.db_table
 
 
 # PostgreSQL: the upsert and the activity rows in ONE statement (a data-modifying CTE), run
 # in autocommit, so a registration costs a single round trip after authentication — no
 # BEGIN/COMMIT. `installed` and `push_registered` rows are kept only when the upsert says so.
-# Each activity row also says whether an active trigger campaign listens for its kind, so the
-# hot path needs no separate (cached) trigger lookup. Built on first use: the listening
+# An activity an active trigger campaign listens for also gets its trigger outbox row in that
+# statement, so the hot path needs no separate (cached) trigger lookup and no Celery message
+# per call (devices.trigger_outbox). Built on first use: the listening
 # condition comes from the hook campaigns registers at start-up (devices.hooks).
 @cache
 def _upsert_with_activities_sql() -> str:
@@ -123,8 +126,10 @@ a AS (
        OR (k.kind = 'push_registered' AND d.token_new = 1 AND %s)
     ORDER BY k.ord
     RETURNING id, device_id, kind
-)
-SELECT a.id, a.device_id, a.kind, {listens_sql("a.kind")} FROM a ORDER BY a.id
+),
+heard AS (SELECT a.id, a.device_id, a.kind, {listens_sql("a.kind")} AS listened FROM a),
+o AS (INSERT INTO {_OUTBOX} (activity_id, created_at) SELECT id, %s FROM heard WHERE listened)
+SELECT id, device_id, kind, listened FROM heard ORDER BY id
 """
 
 
@@ -162,14 +167,16 @@ def _register_postgres(
     upsert = _upsert_params(app_id=app_id, secret_hash=secret_hash, data=data, now=now)
     with connection.cursor() as cursor:
         cursor.execute(
-            _upsert_with_activities_sql(), [*upsert, app_id, now, now, bool(token), app_id]
+            _upsert_with_activities_sql(),
+            [*upsert, app_id, now, now, bool(token), app_id, now],
         )
         rows = cursor.fetchall()
     if not rows:
         raise StaleCredentials(app_id)
     kinds = {kind for _, _, kind, _ in rows}
     activity_ids = [activity_id for activity_id, _, _, _ in rows]
-    triggers_send_after_commit([activity_id for activity_id, _, _, heard in rows if heard])
+    if any(listened for _, _, _, listened in rows):
+        pump_wake_after_commit()
     return Registration(
         device_id=rows[0][1],
         installation_id=data["installation_id"],

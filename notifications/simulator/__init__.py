@@ -38,8 +38,8 @@ Faults on top: `latency_ms` for every request, `fault_rate` (0..1) of requests a
 one of `fault_statuses` (default 429, 500, 503). Set them with command options or
 `POST /_sim/config {"fault_rate": 0.1, "latency_ms": 50}`.
 
-Control endpoints (FCM port; they cover APNs too): `GET /_sim/receipts?token=…&limit=…`
-(the virtual device inbox: latest 20 deliveries per token, 5,000 tokens), `GET /_sim/stats`
+Control endpoints (FCM port; they cover APNs too): `GET /_sim/receipts?token=…&limit=…&since=…`
+(the virtual device inbox: latest 20 deliveries per token, 50,000 tokens), `GET /_sim/stats`
 (per-provider counts by status), `POST /_sim/reset` (also revokes issued access tokens), `POST /_sim/config`.
 `notifications.simulator.client` wraps them.
 """

@@ -40,9 +40,14 @@ def _call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         raise SimulatorError(f"simulator not reachable at {base_url()}: {exc}") from exc
 
 
-def receipts(token: str | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
-    """What virtual devices received, newest first (all tokens when `token` is None)."""
-    query: dict[str, str | int] = {"limit": limit}
+def receipts(
+    token: str | None = None, *, limit: int = 100, since: float = 0.0
+) -> list[dict[str, Any]]:
+    """What virtual devices received, newest first (all tokens when `token` is None), at or
+    after `since` (epoch seconds)."""
+    query: dict[str, str | int | float] = {"limit": limit}
+    if since:
+        query["since"] = since
     if token is not None:
         query["token"] = token
     return _call("GET", "/_sim/receipts?" + urllib.parse.urlencode(query))["receipts"]

@@ -172,13 +172,21 @@ def _answer_for_token(state: SimulatorState, token: str) -> web.Response | None:
     return None
 
 
+# A bench reads a whole step's receipts at once (bench/triggers.py: up to 15,000).
+MAX_RECEIPTS_LISTED = 50_000
+
+
 async def sim_receipts(request: web.Request) -> web.Response:
     token = request.query.get("token")
     try:
-        limit = min(int(request.query.get("limit", "100")), 1000)
+        limit = min(int(request.query.get("limit", "100")), MAX_RECEIPTS_LISTED)
+        since = float(request.query.get("since", "0"))
     except ValueError:
-        return web.json_response({"error": {"fields": {"limit": ["integer"]}}}, status=400)
-    return web.json_response({"receipts": request.app[STATE_KEY].receipts_for(token, limit=limit)})
+        return web.json_response(
+            {"error": {"fields": {"limit": ["integer"], "since": ["epoch seconds"]}}}, status=400
+        )
+    receipts = request.app[STATE_KEY].receipts_for(token, limit=limit, since=since)
+    return web.json_response({"receipts": receipts})
 
 
 async def sim_stats(request: web.Request) -> web.Response:

@@ -84,7 +84,11 @@ def test_trigger_campaign_create_and_activate(app, push, addon_on, marketer_clie
     )
     assert response.status_code == 302
     campaign = Campaign.objects.get()
-    assert campaign.trigger == {"event": "custom_action", "action_name": "Checkout"}
+    assert campaign.trigger == {
+        "event": "custom_action",
+        "action_name": "Checkout",
+        "send_within_minutes": 60,  # the default window
+    }
     marketer_client.post(reverse("campaign-start", args=[campaign.pk]))
     campaign.refresh_from_db()
     assert campaign.status == "active"

@@ -8,10 +8,11 @@ import pytest
 from django.db import connection, connections
 from kombu.exceptions import OperationalError
 
-from devices.models import Device, DeviceActivity
+from devices.models import Device, DeviceActivity, TriggerOutbox
 from devices.services import registration
 from devices.services.rules import StaleCredentials
 from devices.trigger_listeners import trigger_kinds_forget
+from devices.trigger_outbox import pump_sleep
 from pushmarketing.core.celery import app as celery_app
 from tests.api_fixtures import IOS_TOKEN, clean_cache, sdk, sdk_app  # noqa: F401
 from tests.factories import MobileAppFactory
@@ -26,6 +27,13 @@ def sent(monkeypatch) -> list[tuple]:
 
     monkeypatch.setattr(celery_app, "send_task", record)
     return calls
+
+
+WAKE = ("campaigns.triggers_drain", None, "send")
+
+
+def outbox() -> list[int]:
+    return sorted(TriggerOutbox.objects.values_list("activity_id", flat=True))
 
 
 @pytest.fixture
@@ -54,7 +62,7 @@ def test_no_trigger_message_when_no_active_trigger_listens(
 
     with django_capture_on_commit_callbacks(execute=True):
         sdk.register("inst-1", push_token=IOS_TOKEN)
-    assert sent == []  # nobody listens: no broker round trip on the hot path
+    assert sent == [] and outbox() == []  # nobody listens: nothing to evaluate, no broker
 
     campaign = Campaign.objects.create(
         name="on open", kind=Campaign.Kind.TRIGGER, app=sdk_app,
@@ -64,8 +72,8 @@ def test_no_trigger_message_when_no_active_trigger_listens(
         campaign_activate(actor=UserFactory(role="marketer"), campaign=campaign)
     with django_capture_on_commit_callbacks(execute=True):
         response = sdk.register("inst-1")
-    opened = response.json()["activity_ids"]
-    assert sent == [("campaigns.triggers_evaluate", [opened], "send")]  # only the listened kind
+    assert outbox() == response.json()["activity_ids"]  # only the listened kind (opened)
+    assert sent == [WAKE]
 
 
 @pytest.mark.django_db
@@ -91,7 +99,7 @@ def test_only_an_active_trigger_of_this_app_for_the_kind_makes_register_send(
         )  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         sdk.register("inst-1", push_token=IOS_TOKEN)
-    assert sent == []
+    assert sent == [] and outbox() == []
 
     Campaign.objects.create(
         name="on install", kind=Campaign.Kind.TRIGGER, status=Campaign.Status.ACTIVE,
@@ -103,37 +111,54 @@ def test_only_an_active_trigger_of_this_app_for_the_kind_makes_register_send(
         response = sdk.register("inst-2", push_token=IOS_TOKEN[::-1])
     installed = DeviceActivity.objects.get(device__installation_id="inst-2", kind="installed")
     assert installed.id in response.json()["activity_ids"]
-    assert sent == [("campaigns.triggers_evaluate", [[installed.id]], "send")]
+    assert outbox() == [installed.id]
+    assert sent == [WAKE]
 
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("listening")
-def test_register_sends_one_trigger_message_after_commit(
+def test_register_writes_the_outbox_and_wakes_the_pump_after_commit(
     sdk, sent, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = sdk.register("inst-1", push_token=IOS_TOKEN)
+    ids = sorted(response.json()["activity_ids"])
+    assert ids == sorted(DeviceActivity.objects.values_list("id", flat=True))
+    assert outbox() == ids  # written with the activities
     assert len(callbacks) == 1
     assert sent == []  # nothing leaves before the transaction commits
     callbacks[0]()
-    ids = sorted(response.json()["activity_ids"])
-    assert ids == sorted(DeviceActivity.objects.values_list("id", flat=True))
-    assert sent == [("campaigns.triggers_evaluate", [ids], "send")]
+    assert sent == [WAKE]
 
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("listening")
-def test_activities_call_sends_one_message_with_all_ids(
+def test_calls_while_a_pump_is_awake_add_rows_but_no_messages(
     sdk, sent, django_capture_on_commit_callbacks
 ):
-    sdk.register("inst-1")
-    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = sdk.register("inst-1").json()["activity_ids"]
+    assert sent == [WAKE]
     with django_capture_on_commit_callbacks(execute=True):
         response = sdk.post(
             "devices/inst-1/activities",
             [{"kind": "opened"}, {"kind": "session", "length_seconds": 3}],
         )
-    assert sent == [("campaigns.triggers_evaluate", [response.json()["activity_ids"]], "send")]
+        sdk.register("inst-2")
+    assert outbox() == sorted(
+        [*first, *response.json()["activity_ids"]]
+        + list(
+            DeviceActivity.objects.filter(device__installation_id="inst-2").values_list(
+                "id", flat=True
+            )
+        )
+    )
+    assert sent == [WAKE]  # the awake pump drains them all: one message, not one per call
+
+    pump_sleep()  # the pump found the outbox empty
+    with django_capture_on_commit_callbacks(execute=True):
+        sdk.post("devices/inst-1/activities", {"kind": "opened"})
+    assert sent == [WAKE, WAKE]
 
 
 @pytest.mark.django_db
@@ -158,9 +183,8 @@ def test_unreachable_broker_is_logged_and_the_call_still_succeeds(
     with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
         response = sdk.register("inst-1", push_token=IOS_TOKEN)
     assert response.status_code == 201
-    assert "SDK: could not queue trigger evaluation for 3 activities: OperationalError" in (
-        caplog.text
-    )
+    assert "SDK: could not wake the trigger pump: OperationalError" in caplog.text
+    assert len(outbox()) == 3  # safe in the outbox: the beat's pump tick evaluates them
     assert IOS_TOKEN not in caplog.text
 
 
@@ -227,7 +251,7 @@ def test_concurrent_first_registrations_create_one_device(sent):
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("listening")
-def test_trigger_message_reaches_the_real_redis_broker(
+def test_pump_wake_up_reaches_the_real_redis_broker(
     sdk, settings, django_capture_on_commit_callbacks
 ):
     if not settings.REDIS_URL:
@@ -237,17 +261,42 @@ def test_trigger_message_reaches_the_real_redis_broker(
 
     import redis
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = sdk.register("broker-check", push_token=IOS_TOKEN)
-    ids = response.json()["activity_ids"]
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    found = None
-    for raw in client.lrange("send", 0, -1):
-        message = json.loads(raw)
-        if message["headers"].get("task") != "campaigns.triggers_evaluate":
-            continue
-        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
-        if args == [ids]:
-            found = raw
-    assert found is not None, "no campaigns.triggers_evaluate message with these ids on 'send'"
+
+    def pump_messages() -> list[bytes]:
+        return [
+            raw
+            for raw in client.lrange("send", 0, -1)
+            if json.loads(raw)["headers"].get("task") == "campaigns.triggers_drain"
+        ]
+
+    before = pump_messages()
+    with django_capture_on_commit_callbacks(execute=True):
+        sdk.register("broker-check", push_token=IOS_TOKEN)
+    after = pump_messages()
+    assert len(after) == len(before) + 1, "no campaigns.triggers_drain message on 'send'"
+    found = after[0] if not before else next(raw for raw in after if raw not in before)
+    args, kwargs, _ = json.loads(base64.b64decode(json.loads(found)["body"]))
+    assert args == [] and kwargs == {}  # ids travel in the outbox, not in the message
     client.lrem("send", 1, found)  # nobody consumes it here; leave the queue as it was
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("listening")
+def test_a_listened_custom_action_goes_to_the_outbox_in_its_one_statement(
+    sdk, sent, django_capture_on_commit_callbacks
+):
+    sdk.register("inst-1")
+    pump_sleep()  # the register call woke a pump; say it drained and slept
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sdk.post(
+            "devices/inst-1/activities",
+            [
+                {"kind": "session", "length_seconds": 3},
+                {"kind": "custom_action", "action_name": "x"},
+            ],
+        )
+    session = response.json()["activity_ids"][0]  # the listening fixture hears sessions only
+    assert session in outbox() and response.json()["activity_ids"][1] not in outbox()
+    assert sent == [WAKE]

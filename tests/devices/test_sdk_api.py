@@ -241,6 +241,56 @@ def test_rotated_secret_stops_working_at_once(sdk, sdk_app):
     assert new.post("devices/i1/activities", {"kind": "opened"}).status_code == 201
 
 
+@pytest.mark.parametrize(
+    "activity",
+    [
+        {"kind": "custom_action", "action_name": "checkout"},  # one statement on PostgreSQL
+        {"kind": "opened"},  # the transaction (it updates the device)
+    ],
+)
+def test_rotated_secret_stops_activities_at_once_on_every_path(sdk, sdk_app, activity):
+    from pushmarketing.core.secrets import keyed_hash
+
+    assert sdk.register("i1").status_code == 201
+    assert sdk.post("devices/i1/activities", activity).status_code == 201  # lookup now cached
+    sdk_app.sdk_secret_hash = keyed_hash("new-secret")
+    sdk_app.save(update_fields=["sdk_secret_hash"])
+    before = DeviceActivity.objects.count()
+    response = sdk.post("devices/i1/activities", activity)
+    assert response.status_code == 401
+    assert DeviceActivity.objects.count() == before
+    assert (
+        SdkClient(sdk_app.sdk_key, "new-secret").post("devices/i1/activities", activity).status_code
+        == 201
+    )
+
+
+def test_custom_actions_are_one_statement_on_postgresql(sdk, django_assert_max_num_queries):
+    sdk.register("i1")
+    body = [
+        {"kind": "custom_action", "action_name": "checkout", "metric": 2.5, "details": "cart"},
+        {"kind": "session", "length_seconds": 30},
+        {"kind": "custom_action", "action_name": "share"},
+    ]
+    expected = 1 if connection.vendor == "postgresql" else 5
+    with django_assert_max_num_queries(expected + 4) as captured:
+        response = sdk.post("devices/i1/activities", body)
+    assert response.status_code == 201, response.content
+    real = [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(real) <= expected, [q["sql"][:60] for q in real]
+    rows = list(
+        DeviceActivity.objects.filter(pk__in=response.json()["activity_ids"])
+        .order_by("id")
+        .values_list("kind", "action_name", "metric", "length_seconds", "details", "lead_id")
+    )
+    assert rows == [
+        ("custom_action", "checkout", 2.5, None, "cart", None),
+        ("session", "", None, 30, "", None),
+        ("custom_action", "share", None, None, "", None),
+    ]
+    assert sdk.post("devices/nobody/activities", body).status_code == 404
+
+
 def test_other_apps_device_is_not_found(sdk, clean_cache):
     other = DeviceFactory(installation_id="theirs")
     for path in ("token", "lead", "unregister", "activities"):

@@ -72,3 +72,30 @@ def test_system_health_reports_database_broker_and_queues(admin_client, marketer
     assert probes["Broker"].ok
     assert set(response.context["queues"]) == {"send", "bulk", "default"}
     assert response.context["oldest_queued"] is None
+
+
+def test_system_health_says_how_far_the_trigger_pipeline_is_behind(admin_client, settings):
+    import time_machine
+
+    from devices.trigger_outbox import outbox_add
+
+    settings.TRIGGER_BACKLOG_ALERT_SECONDS = 10
+    now = timezone.now()
+    with time_machine.travel(now, tick=False):
+        probes = {p.name: p for p in admin_client.get(reverse("system-health")).context["probes"]}
+        assert probes["Trigger pipeline"].ok
+        assert probes["Trigger pipeline"].detail == "keeping up: no activity waits for evaluation"
+
+        outbox_add([101, 102], now=now - timedelta(seconds=3))
+        probes = {p.name: p for p in admin_client.get(reverse("system-health")).context["probes"]}
+        assert probes["Trigger pipeline"].ok  # a few seconds behind: within the threshold
+        assert probes["Trigger pipeline"].detail == (
+            "2 activities waiting for evaluation, the oldest for 3 s"
+        )
+
+        outbox_add([100], now=now - timedelta(seconds=45))
+        response = admin_client.get(reverse("system-health"))
+    probe = {p.name: p for p in response.context["probes"]}["Trigger pipeline"]
+    assert not probe.ok
+    assert probe.detail.startswith("behind by 45 s (alert at 10 s): 3 activities waiting")
+    assert "behind by 45 s" in response.content.decode()

@@ -1,0 +1,100 @@
+"""The trigger outbox: activities a trigger campaign listens for, waiting to be evaluated.
+
+An SDK call adds its rows in the transaction (on PostgreSQL, the statement) that records the
+activities, so it only writes: no evaluation, no per-activity Celery message. After commit it
+wakes the trigger pump (campaigns.trigger_pump), which drains the outbox in batches.
+
+Waking costs one Celery message per wake-up, not per activity. The wake flag is a cache key
+set with `add` (Redis SET NX): the first activity on a quiet system sets it and sends the pump
+at once (no fixed wait), and while a pump drains the flag stays up, so under load hundreds of
+activities share one message and one evaluation batch. The pump lowers the flag when it finds
+the outbox empty and then looks once more, so a row committed while the flag was up is never
+stranded; the flag's TTL and the beat's tick cover a pump that died holding it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Count, Min
+
+from devices.models import TriggerOutbox
+from pushmarketing.core.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+PUMP_TASK_NAME = "campaigns.triggers_drain"
+PUMP_QUEUE = "send"
+WAKE_KEY = "pm:trigger-pump:awake"
+# Long enough to cover a pump's batch; short, because a pump that died holding the flag
+# delays the next wake-up by at most this (the beat's tick drains the rest).
+WAKE_TTL_SECONDS = 5
+
+_TABLE = TriggerOutbox._meta.db_table
+
+
+def outbox_add(activity_ids: Sequence[int], *, now: datetime) -> None:
+    """Queue activities for evaluation in the caller's transaction; wake the pump after it."""
+    if activity_ids:
+        TriggerOutbox.objects.bulk_create(
+            [TriggerOutbox(activity_id=pk, created_at=now) for pk in activity_ids]
+        )
+        pump_wake_after_commit()
+
+
+def pump_wake_after_commit() -> None:
+    transaction.on_commit(pump_wake)
+
+
+def pump_wake() -> None:
+    """Send the pump unless one is already awake. Never raises: the rows are safe in the
+    outbox, and a broker outage must cost the SDK call milliseconds, not an error."""
+    try:
+        if not cache.add(WAKE_KEY, 1, WAKE_TTL_SECONDS):
+            return
+        celery_app.send_task(PUMP_TASK_NAME, queue=PUMP_QUEUE, retry=False)
+    except Exception as exc:  # noqa: BLE001 - any cache or broker failure is logged, never raised
+        _flag_lower()
+        logger.warning("SDK: could not wake the trigger pump: %s", exc.__class__.__name__)
+
+
+def pump_sleep() -> None:
+    """The pump found the outbox empty: the next activity wakes a pump again."""
+    _flag_lower()
+
+
+def _flag_lower() -> None:
+    try:
+        cache.delete(WAKE_KEY)
+    except Exception as exc:  # noqa: BLE001 - the flag's TTL lowers it anyway
+        logger.warning("trigger pump: could not lower the wake flag: %s", exc.__class__.__name__)
+
+
+def _claim_sql() -> str:
+    # SKIP LOCKED: pumps on several workers take disjoint batches instead of queueing on one
+    # another. SQLite has no row locks and needs none: its writers take the lock at BEGIN.
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    return (
+        f"DELETE FROM {_TABLE} WHERE id IN ("  # noqa: S608 - identifiers from model metadata; the limit is a parameter
+        f"SELECT id FROM {_TABLE} ORDER BY id LIMIT %s{skip_locked}) RETURNING activity_id"
+    )
+
+
+def outbox_claim(*, limit: int) -> list[int]:
+    """Take up to `limit` of the oldest waiting activity ids. Call inside the transaction that
+    evaluates them: a crash before commit puts them back, a commit removes them for good."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("outbox_claim must run inside the evaluating transaction")
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), [limit])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def outbox_backlog() -> tuple[int, datetime | None]:
+    """How many activities wait for evaluation, and since when the oldest has waited."""
+    figures = TriggerOutbox.objects.aggregate(waiting=Count("id"), oldest=Min("created_at"))
+    return figures["waiting"], figures["oldest"]
