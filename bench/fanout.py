@@ -14,7 +14,8 @@ SQLite: executemany) in a fresh app, then prints:
 - the bare-transport ceiling in the same run (bench/transport.py's measurement, no DB/Celery);
 - worker peak RSS (VmHWM over the worker's process group);
 - trigger latency p50/p99 (activity recorded -> simulator received the push) over --triggers
-  activities handed to `campaigns.triggers_evaluate` one at a time, as the SDK API does.
+  activities recorded one at a time with their trigger outbox entry, as the SDK API does
+  (bench/triggers.py drives the SDK API itself, at steady rates).
 """
 
 from __future__ import annotations
@@ -49,12 +50,12 @@ from campaigns import services  # noqa: E402
 from campaigns.models import Campaign, CampaignRun, Delivery  # noqa: E402
 from campaigns.resolve import run_resolve  # noqa: E402
 from devices.models import Device, DeviceActivity, Lead, MobileApp  # noqa: E402
+from devices.trigger_outbox import outbox_add  # noqa: E402
 from notifications.content import PushContent  # noqa: E402
 from notifications.models import PushNotification  # noqa: E402
 from notifications.simulator import client as sim_client  # noqa: E402
 from notifications.simulator.credentials import demo_credentials  # noqa: E402
 from notifications.simulator.demo_app import simulator_credentials_install  # noqa: E402
-from pushmarketing.core.celery import app as celery_app  # noqa: E402
 from pushmarketing.core.models import AddOn  # noqa: E402
 
 SEED_BATCH = 20_000
@@ -226,12 +227,12 @@ def trigger_latencies(
     fired: list[tuple[str, float]] = []
     for device in devices:
         started = time.time()
-        with transaction.atomic():
+        with transaction.atomic():  # as the SDK API records it: the row and its outbox entry
             activity = DeviceActivity.objects.create(
                 app=app, device=device, lead_id=device.lead_id, kind="opened",
                 occurred_at=timezone.now(),
             )  # fmt: skip
-        celery_app.send_task("campaigns.triggers_evaluate", args=[[activity.pk]], queue="send")
+            outbox_add([activity.pk], now=timezone.now())  # wakes the trigger pump on commit
         fired.append((device.push_token, started))
         time.sleep(interval)  # a steady trickle: latency, not a throughput test
     latencies = []

@@ -80,27 +80,35 @@ asyncio.run(main())
 """
 
 
-def cpu_seconds(groups: dict[str, int]) -> dict[str, float]:
-    """CPU time (user + system) so far per component: the processes of a process group, or
-    the one process, of each value; PostgreSQL and Redis by command name."""
+def cpu_seconds(groups: dict[str, int]) -> dict[str, dict[int, float]]:
+    """CPU time (user + system) so far of each process of each component: the processes of
+    a process group, or the one process, of each value; PostgreSQL and Redis by name."""
     ticks = os.sysconf("SC_CLK_TCK")
-    totals = dict.fromkeys([*groups, "postgres", "redis"], 0.0)
+    totals: dict[str, dict[int, float]] = {name: {} for name in [*groups, "postgres", "redis"]}
     by_pgid = {pgid: name for name, pgid in groups.items()}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             head, tail = stat.read_text().rsplit(")", 1)
         except OSError:
             continue
-        fields, comm = tail.split(), head.split("(", 1)[1]
-        used = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-        name = by_pgid.get(int(fields[2])) or by_pgid.get(int(stat.parent.name))  # pgrp, pid
+        fields, comm, pid = tail.split(), head.split("(", 1)[1], int(stat.parent.name)
+        name = by_pgid.get(int(fields[2])) or by_pgid.get(pid)  # pgrp, or the process
         if name is None and comm.startswith("postgres"):
             name = "postgres"
         elif name is None and comm.startswith("redis-server"):
             name = "redis"
         if name is not None:
-            totals[name] += used
+            totals[name][pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return totals
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict:
+    """Seconds per component between two readings. A process that exited in between (a
+    PostgreSQL backend whose connection closed) takes its time with it: an undercount."""
+    return {
+        name: sum(cpu - before[name].get(pid, 0.0) for pid, cpu in procs.items())
+        for name, procs in after.items()
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -194,8 +202,8 @@ def step(args, world, base, auth, rate: float, count: int, first: int) -> dict: 
     waiting = backlog()
     ok = [r for r in results if 200 <= r[3] < 300]
     got = settle(len(ok), since, timeout=max(120.0, count / 20))
-    cpu_after = cpu_seconds(world.groups)
-    cpu_ms = {k: (cpu_after[k] - cpu_before[k]) * 1000 / max(1, len(ok)) for k in cpu_after}
+    used = cpu_used(cpu_before, cpu_seconds(world.groups))
+    cpu_ms = {k: seconds * 1000 / max(1, len(ok)) for k, seconds in used.items()}
     by_token: dict[str, list[float]] = {}
     for receipt in got:
         by_token.setdefault(receipt["token"], []).append(receipt["received_at"])

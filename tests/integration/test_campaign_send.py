@@ -16,8 +16,8 @@ from campaigns import services
 from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.resolve import run_resolve
 from devices.models import Device, DeviceActivity
+from devices.trigger_outbox import outbox_add
 from notifications.simulator import client as sim_client
-from pushmarketing.core.celery import app as celery_app
 from tests.campaign_fixtures import approve
 from tests.delivery_fixtures import apns_token, assert_counters_match, simulator_app
 from tests.factories import DeviceFactory, LeadFactory, PushNotificationFactory, UserFactory
@@ -110,12 +110,11 @@ def test_trigger_fires_once_per_qualifying_activity(addon_enabled, sim_app, cele
     services.campaign_start(actor=None, campaign=campaign)
     started = time.time()
     for dev, kind in ((opener, "opened"), (other, "session"), (opener, "opened")):
-        with transaction.atomic():
+        with transaction.atomic():  # what the SDK API writes: the row and its outbox entry
             activity = DeviceActivity.objects.create(
                 app=sim_app, device=dev, lead=dev.lead, kind=kind, occurred_at=timezone.now()
             )
-        # What the SDK API does after recording activities.
-        celery_app.send_task("campaigns.triggers_evaluate", args=[[activity.pk]], queue="send")
+            outbox_add([activity.pk], now=timezone.now())  # wakes the pump after commit
 
     def both_received() -> bool:
         """the opener received two pushes"""

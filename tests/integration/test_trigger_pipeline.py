@@ -33,14 +33,14 @@ def fcm_token(n: int) -> str:
     return f"ok-pipe-{n:04d}-" + "a1B2c3D4e5" * 12  # well-formed FCM registration tokens
 
 
-def checkout_campaign(app) -> Campaign:  # noqa: ANN001
+def checkout_campaign(app, qualification: str = "every_time", **trigger) -> Campaign:  # noqa: ANN001, ANN003
     campaign = Campaign.objects.create(
         app=app,
         notification=approve(PushNotificationFactory(app=app)),
         name="Thanks for your order",
         kind=Campaign.Kind.TRIGGER,
-        trigger={"event": "custom_action", "action_name": "checkout"},
-        qualification=Campaign.Qualification.EVERY_TIME,
+        trigger={"event": "custom_action", "action_name": "checkout", **trigger},
+        qualification=qualification,
     )
     return services.campaign_start(actor=None, campaign=campaign)
 
@@ -140,3 +140,93 @@ def test_a_single_trigger_on_a_quiet_system_goes_out_at_once(
     # No fixed batching wait: a lone activity is pumped at once. The bound is loose for a
     # shared CI machine (bench/triggers.py measures p99); the filesystem broker polls.
     assert max(latencies) < (1.5 if settings.REDIS_URL else 3.0), latencies
+
+
+def test_once_holds_for_one_buyer_on_two_phones_tapping_at_the_same_moment(
+    push_simulator, celery_worker, addon_enabled
+):
+    clear_throttle_counts()
+    app = simulator_app(push_simulator)
+    campaign = checkout_campaign(app, qualification="once")
+    sdk = SdkClient(app.sdk_key)
+    for n in range(2):  # one buyer, a phone and a tablet
+        assert (
+            sdk.register(f"phone-{n}", platform="android", push_token=fcm_token(n)).status_code
+            == 201
+        )
+        assert sdk.post(f"devices/phone-{n}/lead", {"email": "same@example.com"}).status_code == 200
+    threads = [
+        threading.Thread(target=checkout, args=(SdkClient(app.sdk_key), n % 2)) for n in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    def evaluated() -> bool:
+        """every checkout was evaluated"""
+        return (
+            TriggerOutbox.objects.count() == 0
+            and Delivery.objects.filter(run__campaign=campaign, status="sent").exists()
+        )
+
+    wait_until(evaluated, timeout=30)
+    time.sleep(1)
+    assert Delivery.objects.filter(run__campaign=campaign).count() == 1
+    received = sum(len(sim_client.receipts(fcm_token(n), limit=100)) for n in range(2))
+    assert received == 1
+
+
+def test_a_trigger_the_pipeline_could_not_evaluate_in_time_is_skipped_not_sent(
+    push_simulator, celery_worker, addon_enabled
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from devices.models import DeviceActivity
+
+    clear_throttle_counts()
+    app = simulator_app(push_simulator)
+    campaign = checkout_campaign(app, send_within_minutes=5)
+    sdk = SdkClient(app.sdk_key)
+    phones_registered(sdk, 2)
+    checkout(sdk, 0)  # on time
+    # A checkout the API took 10 minutes ago and that waited since (a stalled pipeline):
+    # recorded as received then, and its pump woken now.
+    late = DeviceActivity.objects.create(
+        app=app, device_id=sdk_device_id(app, "phone-1"), kind="custom_action",
+        action_name="checkout", occurred_at=timezone.now(),
+    )  # fmt: skip
+    DeviceActivity.objects.filter(pk=late.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=10)
+    )
+    from devices.trigger_outbox import outbox_add
+
+    outbox_add([late.pk], now=timezone.now() - dt.timedelta(minutes=10))
+
+    def settled() -> bool:
+        """both checkouts were evaluated and the on-time one sent"""
+        return (
+            TriggerOutbox.objects.count() == 0
+            and Delivery.objects.filter(
+                run__campaign=campaign, status__in=("sent", "skipped")
+            ).count()
+            == 2
+        )
+
+    wait_until(settled, timeout=30)
+    rows = dict(
+        Delivery.objects.filter(run__campaign=campaign).values_list(
+            "device__installation_id", "reason"
+        )
+    )
+    assert rows == {"phone-0": "", "phone-1": "trigger_stale"}
+    assert len(sim_client.receipts(fcm_token(0), limit=10)) == 1
+    assert sim_client.receipts(fcm_token(1), limit=10) == []
+
+
+def sdk_device_id(app, installation_id: str) -> int:  # noqa: ANN001
+    from devices.models import Device
+
+    return Device.objects.get(app=app, installation_id=installation_id).pk
