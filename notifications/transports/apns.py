@@ -16,6 +16,7 @@ What we add around aioapns, and why:
 - Per connection, `_StreamSlots` replaces aioapns's stream accounting, which cannot follow
   Apple's ramp (1 stream on a new connection, 1000 after the first request): with aioapns's
   own, 10,000 sends at 50 ms latency ran at 75 msg/s instead of ~2,900.
+- `apns-expiration: 0` ("deliver once or drop") goes out as 0: aioapns writes now + TTL.
 - aioapns has no request deadline: every send is wrapped in `asyncio.wait_for`.
 - A connection failure makes aioapns sleep 1 s per attempt: two attempts (so a request that
   met a connection just closed by the server or the idle timer gets a fresh one), then the
@@ -159,8 +160,22 @@ class _SharedJwtKeyPool(APNsKeyConnectionPool):
         return protocol
 
 
+class _ExpiringRequest(NotificationRequest):
+    """A request carrying `apns-expiration` exactly as our payload built it (epoch seconds, or
+    "0" for deliver once or drop). aioapns only takes a TTL and writes now + TTL, so a TTL of 0
+    went out as "expire now"."""
+
+    __slots__ = ("expiration",)
+
+    def __init__(self, *args: Any, expiration: str | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expiration = expiration
+
+
 class _ServerProtocol(APNsTLSClientProtocol):
     """Subclassed per transport with APNS_SERVER / APNS_PORT from the config.
+
+    `send_notification` is aioapns's, but writes `apns-expiration` as given (`_ExpiringRequest`).
 
     Also fixes two aioapns bugs on the receive side:
     - it never acknowledges received DATA, so error bodies drain the 64 KiB connection window
@@ -186,6 +201,40 @@ class _ServerProtocol(APNsTLSClientProtocol):
         self.settings_seen = True
         self.tls_health.refusals = 0
         super().on_remote_settings_changed(changed_settings)
+
+    async def send_notification(self, request: NotificationRequest) -> NotificationResult:
+        stream_id = await self.free_channels.acquire()
+        self.conn.send_headers(stream_id=stream_id, headers=self._headers(request))
+        data = json.dumps(request.message, ensure_ascii=False).encode()
+        self.conn.send_data(stream_id=stream_id, data=data, end_stream=True)
+        self.flush()
+        future: asyncio.Future[NotificationResult] = self.loop.create_future()
+        self.requests[request.notification_id] = future
+        self.request_streams[stream_id] = request.notification_id
+        return await future
+
+    def _headers(self, request: NotificationRequest) -> list[tuple[str, str]]:
+        headers = [
+            (":method", "POST"),
+            (":scheme", "https"),
+            (":path", f"/3/device/{request.device_token}"),
+            ("host", self.APNS_SERVER),
+            ("apns-id", request.notification_id),
+            ("apns-topic", request.apns_topic or self.apns_topic),
+        ]
+        if isinstance(request, _ExpiringRequest) and request.expiration is not None:
+            headers.append(("apns-expiration", request.expiration))
+        elif request.time_to_live is not None:
+            headers.append(("apns-expiration", str(int(time.time()) + request.time_to_live)))
+        if request.priority is not None:
+            headers.append(("apns-priority", str(request.priority)))
+        if request.collapse_key is not None:
+            headers.append(("apns-collapse-id", request.collapse_key))
+        if request.push_type is not None:
+            headers.append(("apns-push-type", request.push_type.value))
+        if self.auth_provider:
+            headers.append(("authorization", self.auth_provider.get_header()))
+        return headers
 
     def on_response_received(self, headers: dict[bytes, bytes]) -> None:
         notification_id = headers.get(b"apns-id", b"").decode()
@@ -328,17 +377,15 @@ class ApnsTransport:
     def _request(self, push: OutgoingPush) -> NotificationRequest:
         headers: dict[str, str] = push.body.get("headers", {})
         expiration = headers.get("apns-expiration")
-        time_to_live = None
         if expiration is not None:
-            # aioapns takes a TTL and adds "now" itself; "0" (deliver once or drop) stays 0.
-            time_to_live = max(0, int(expiration) - int(time.time())) if expiration != "0" else 0
+            expiration = str(int(expiration))  # epoch seconds, or 0: deliver once or drop
         priority = headers.get("apns-priority")
         push_type = headers.get("apns-push-type")
-        return NotificationRequest(
+        return _ExpiringRequest(
             device_token=push.token,
             message=push.body.get("payload", {}),
             notification_id=headers.get("apns-id"),
-            time_to_live=time_to_live,
+            expiration=expiration,
             priority=int(priority) if priority else None,
             collapse_key=headers.get("apns-collapse-id"),
             push_type=PushType(push_type) if push_type else None,

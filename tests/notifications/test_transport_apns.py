@@ -365,6 +365,29 @@ def test_transport_honours_the_stream_ramp_and_then_uses_hundreds_of_streams(apn
     assert {c.conn.remote_settings.max_concurrent_streams for c in connections} == {1000}
 
 
+@pytest.mark.parametrize("certificate", [False, True], ids=["token-auth", "certificate-auth"])
+def test_ttl_zero_goes_out_as_expiration_zero(apns_config, certificate):
+    device = token("a7", 1)
+
+    [result] = runtime.send_many(
+        apns_config(certificate=certificate), [apns_push(device, ttl_seconds=0)]
+    )
+
+    assert result.outcome == Outcome.SENT
+    [receipt] = sim_client.receipts(device)
+    assert receipt["headers"]["apns-expiration"] == "0"
+
+
+def test_ttl_goes_out_as_the_epoch_it_expires_at(apns_config):
+    device = token("a7", 2)
+    before = int(time.time())
+
+    runtime.send_many(apns_config(), [apns_push(device, ttl_seconds=3600)])
+
+    [receipt] = sim_client.receipts(device)
+    assert before + 3600 <= int(receipt["headers"]["apns-expiration"]) <= time.time() + 3600
+
+
 def test_many_errors_on_one_connection_do_not_stall_it(apns_config):
     """aioapns never returns the receive window for error bodies; ~2,400 of them used to
     drain it and every later answer hung until the timeout."""
