@@ -15,7 +15,8 @@ What we add around aioapns, and why:
   beyond that aioapns polls every 10 ms and throughput collapses (~200/s measured).
 - Per connection, `_StreamSlots` replaces aioapns's stream accounting, which cannot follow
   Apple's ramp (1 stream on a new connection, 1000 after the first request): with aioapns's
-  own, 10,000 sends at 50 ms latency ran at 75 msg/s instead of ~2,900.
+  own, 10,000 sends at 50 ms latency ran at 75 msg/s instead of ~2,900. While every stream is
+  taken, requests wait for one to free up (`_StreamWaitingPool`) rather than poll.
 - `apns-expiration: 0` ("deliver once or drop") goes out as 0: aioapns writes now + TTL.
 - aioapns has no request deadline: every send is wrapped in `asyncio.wait_for`.
 - A connection failure makes aioapns sleep 1 s per attempt: two attempts (so a request that
@@ -33,12 +34,14 @@ import os
 import ssl
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aioapns import APNs, NotificationRequest, PushType
 from aioapns.common import APNS_RESPONSE_CODE, NotificationResult
 from aioapns.connection import (
     APNsBaseClientProtocol,
+    APNsBaseConnectionPool,
     APNsCertConnectionPool,
     APNsKeyConnectionPool,
     APNsTLSClientProtocol,
@@ -58,7 +61,7 @@ STREAMS_PER_CONNECTION = 1000
 STREAMS_BEFORE_RAMP = 1
 MAX_CONNECTIONS = 2
 CONNECTION_ATTEMPTS = 2
-# Leave headroom under connections × streams so aioapns never reaches its 10 ms poll loop.
+# Leave headroom under connections × streams: requests beyond them queue in the pool instead.
 MAX_IN_FLIGHT = MAX_CONNECTIONS * STREAMS_PER_CONNECTION - 100
 THROTTLE_RETRY_SECONDS = 5.0
 TOKEN_UPDATES_RETRY_SECONDS = 60.0
@@ -79,19 +82,6 @@ class _TlsHealth:
         self.refusals = 0
 
 
-class _CertPool(APNsCertConnectionPool):
-    tls_health: _TlsHealth  # the transport's, set right after construction
-
-    async def _create_connection(self, apns_protocol_factory: Any) -> APNsBaseClientProtocol:
-        try:
-            return await super()._create_connection(apns_protocol_factory)
-        except ssl.SSLCertVerificationError:
-            raise  # we do not trust the server: configuration, not the app's credentials
-        except ssl.SSLError:
-            self.tls_health.refusals += 1
-            raise
-
-
 class _StreamSlots(ChannelPool):
     """Free streams on one connection: the server's SETTINGS_MAX_CONCURRENT_STREAMS minus the
     streams in flight, following the server's value up and down.
@@ -110,6 +100,8 @@ class _StreamSlots(ChannelPool):
 
     def __init__(self) -> None:
         super().__init__(STREAMS_BEFORE_RAMP)
+        # Set by `_StreamWaitingPool`: called whenever a stream is free after a change.
+        self.on_free: Callable[[], None] | None = None
 
     @property
     def bound(self) -> int:
@@ -134,9 +126,67 @@ class _StreamSlots(ChannelPool):
         waiting = sum(1 for waiter in self._waiters or () if not waiter.done())
         for _ in range(min(self._value, waiting)):
             self._wake_up_next()
+        if self._value > 0 and self.on_free is not None:
+            self.on_free()
 
 
-class _SharedJwtKeyPool(APNsKeyConnectionPool):
+class _StreamWaitingPool(APNsBaseConnectionPool):
+    """aioapns's `acquire()`, except that a request finding every connection busy waits until a
+    stream frees up instead of polling every 10 ms with a WARNING each time ("Pool is
+    completely busy"). Apple's ramp keeps every new connection at 1 stream for a round trip,
+    so a cold burst of 1,000 sends logged ~1,000 warnings and woke 100 times a second."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stream_freed = asyncio.Event()
+
+    async def acquire(self) -> APNsBaseClientProtocol:
+        while True:
+            if connection := self._free_connection():
+                return connection
+            async with self._lock:
+                if connection := self._free_connection():
+                    return connection
+                if len(self.connections) < self.max_connections:
+                    return await self._add_connection()
+            if not self._free_connection():
+                # No await between the check and clear(): a stream freed since is not missed.
+                self._stream_freed.clear()
+                await self._stream_freed.wait()
+
+    def _free_connection(self) -> APNsBaseClientProtocol | None:
+        return next((c for c in self.connections if not c.is_busy), None)
+
+    async def _add_connection(self) -> APNsBaseClientProtocol:
+        try:
+            connection = await self.create_connection()
+        except Exception as exc:
+            logger.warning("APNs: could not connect: %s", exc)
+            raise ConnectionError() from exc
+        if isinstance(connection.free_channels, _StreamSlots):
+            connection.free_channels.on_free = self._stream_freed.set
+        self.connections.append(connection)
+        return connection
+
+    def discard_connection(self, connection: APNsBaseClientProtocol) -> None:
+        super().discard_connection(connection)
+        self._stream_freed.set()  # room for a new connection
+
+
+class _CertPool(_StreamWaitingPool, APNsCertConnectionPool):
+    tls_health: _TlsHealth  # the transport's, set right after construction
+
+    async def _create_connection(self, apns_protocol_factory: Any) -> APNsBaseClientProtocol:
+        try:
+            return await super()._create_connection(apns_protocol_factory)
+        except ssl.SSLCertVerificationError:
+            raise  # we do not trust the server: configuration, not the app's credentials
+        except ssl.SSLError:
+            self.tls_health.refusals += 1
+            raise
+
+
+class _SharedJwtKeyPool(_StreamWaitingPool, APNsKeyConnectionPool):
     async def create_connection(self) -> APNsBaseClientProtocol:
         if not hasattr(self, "_shared_auth"):
             self._shared_auth = JWTAuthorizationHeaderProvider(
