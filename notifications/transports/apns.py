@@ -33,7 +33,6 @@ import logging
 import os
 import ssl
 import tempfile
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -272,10 +271,9 @@ class _ServerProtocol(APNsTLSClientProtocol):
             ("apns-id", request.notification_id),
             ("apns-topic", request.apns_topic or self.apns_topic),
         ]
+        # Only `_ExpiringRequest`s are sent here; aioapns's time_to_live is never used.
         if isinstance(request, _ExpiringRequest) and request.expiration is not None:
             headers.append(("apns-expiration", request.expiration))
-        elif request.time_to_live is not None:
-            headers.append(("apns-expiration", str(int(time.time()) + request.time_to_live)))
         if request.priority is not None:
             headers.append(("apns-priority", str(request.priority)))
         if request.collapse_key is not None:
