@@ -1,6 +1,7 @@
 """Transport benchmark: N pushes through the real FCM / APNs transports to the simulator.
 
     python bench/transport.py --count 20000 [--provider fcm|apns|both] [--concurrency 200]
+        [--latency-ms 50] [--latency-jitter-ms 10] [--no-stream-ramp]
 
 The simulator runs in a SEPARATE process (`manage.py push_simulator` on free ports) so its CPU
 is not billed to the client. No database, no Celery: this measures the transports alone.
@@ -9,6 +10,10 @@ Reported per provider: messages/s wall, and messages per client CPU-second
 refresh executor). On 2 shared cores the wall figure is bounded by the simulator (a Python
 HTTP/2 server costs about as much CPU per request as the client), so the CPU figure is the
 one to compare with the targets: APNs ≥ 1,500, FCM ≥ 3,000 messages per client CPU-second.
+
+The simulator runs with Apple's APNs stream ramp (1 stream per new connection, 1000 after the
+first request) unless `--no-stream-ramp`; `--latency-ms` delays every answer as a real provider
+20–100 ms away does, so the figures show whether concurrency hides it.
 """
 
 from __future__ import annotations
@@ -69,9 +74,9 @@ class SimulatorProcess:
         self.process.wait(10)
 
 
-def start_simulator(directory: str) -> SimulatorProcess:
+def start_simulator(directory: str, options: list[str]) -> SimulatorProcess:
     command = [sys.executable, "manage.py", "push_simulator", "--fcm-port", "0",
-               "--apns-port", "0", "--dir", directory]  # fmt: skip
+               "--apns-port", "0", "--dir", directory, *options]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "DEBUG": "1"},
@@ -144,6 +149,11 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--provider", choices=["fcm", "apns", "both"], default="both")
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--latency-ms", type=int, default=0, help="simulator latency per request")
+    parser.add_argument("--latency-jitter-ms", type=int, default=0, help="uniform ± on it")
+    parser.add_argument(
+        "--no-stream-ramp", action="store_true", help="APNs simulator: 1000 streams from the start"
+    )
     args = parser.parse_args()
     # aioapns logs every connection at INFO; keep the figures readable.
     logging.getLogger("aioapns").setLevel(logging.ERROR)
@@ -152,10 +162,16 @@ def main() -> int:
         parser.error("--count and --concurrency must be at least 1")
     providers = ["fcm", "apns"] if args.provider == "both" else [args.provider]
     with tempfile.TemporaryDirectory(prefix="pm-bench-") as directory:
-        simulator = start_simulator(directory)
+        options = ["--latency-ms", str(args.latency_ms),
+                   "--latency-jitter-ms", str(args.latency_jitter_ms)]  # fmt: skip
+        if args.no_stream_ramp:
+            options.append("--no-stream-ramp")
+        simulator = start_simulator(directory, options)
         try:
             all_configs = configs(simulator.settings, directory, args.concurrency)
             print(f"{args.count} messages per provider, concurrency {args.concurrency}, "
+                  f"latency {args.latency_ms} ± {args.latency_jitter_ms} ms, APNs stream ramp "
+                  f"{'off' if args.no_stream_ramp else 'on'}, "
                   f"simulator pid {simulator.process.pid}")  # fmt: skip
             failed = False
             for provider in providers:

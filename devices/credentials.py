@@ -452,9 +452,14 @@ def _token_uri_problem(value: object) -> str:
     if parts.scheme == "https" and parts.hostname:
         return ""
     if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
-        if settings.PUSH_SIMULATOR_ENABLED:
+        # With FCM_TOKEN_URI_OVERRIDE set the transport asks the override for tokens and never
+        # this file's token_uri, so a local one is harmless (a test stack's simulator).
+        if settings.PUSH_SIMULATOR_ENABLED or settings.FCM_TOKEN_URI_OVERRIDE:
             return ""
-        return '"token_uri" points at a local simulator, which is only allowed when PUSH_SIMULATOR_ENABLED is on'
+        return (
+            '"token_uri" points at a local simulator, which is only allowed when '
+            "PUSH_SIMULATOR_ENABLED is on or FCM_TOKEN_URI_OVERRIDE is set"
+        )
     return '"token_uri" must be an https URL'
 
 

@@ -34,9 +34,17 @@ Validation like the real services:
 - Sandbox vs production: one port; the request's `host` decides — `localhost` is recorded as
   the sandbox host, anything else (e.g. `127.0.0.1`) as production.
 
-Faults on top: `latency_ms` for every request, `fault_rate` (0..1) of requests answered with
-one of `fault_statuses` (default 429, 500, 503). Set them with command options or
-`POST /_sim/config {"fault_rate": 0.1, "latency_ms": 50}`.
+Apple's stream ramp (`stream_ramp`, on by default): every APNs connection starts with
+SETTINGS_MAX_CONCURRENT_STREAMS = 1 and gets a SETTINGS frame raising it to 1000 once its first
+authorised request is answered. `GET /_sim/stats` → `apns_streams` counts connections, the most
+streams in flight on one connection, and streams opened over the advertised limit (served, not
+refused: a client's first burst can race our first SETTINGS frame).
+
+Faults on top: `latency_ms` ± `latency_jitter_ms` (uniform, per request, FCM and APNs),
+`fault_rate` (0..1) of requests answered with one of `fault_statuses` (default 429, 500, 503).
+Set them with command options (`--latency-ms`, `--latency-jitter-ms`, `--no-stream-ramp`, …) or
+`POST /_sim/config {"fault_rate": 0.1, "latency_ms": 50, "latency_jitter_ms": 10,
+"stream_ramp": false}`.
 
 Control endpoints (FCM port; they cover APNs too): `GET /_sim/receipts?token=…&limit=…&since=…`
 (the virtual device inbox: latest 20 deliveries per token, 50,000 tokens), `GET /_sim/stats`

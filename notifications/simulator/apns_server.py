@@ -4,7 +4,14 @@ Validates like Apple: provider token (ES256 JWT with a known `kid`, `iss` = team
 `iat`) or a client certificate signed by the simulator CA (its UID is the topic), `apns-topic`,
 `apns-push-type`, `apns-priority`, `apns-collapse-id`, payload ≤ 4096 bytes, hex token. Always
 echoes `apns-id` (aioapns hangs on a success without it) and advertises a large flow-control
-window (with h2's default 64 KiB window, bursts fail with FlowControlError and 1 s sleeps)."""
+window (with h2's default 64 KiB window, bursts fail with FlowControlError and 1 s sleeps).
+
+Apple's stream ramp (config `stream_ramp`, on by default): a new connection advertises
+SETTINGS_MAX_CONCURRENT_STREAMS = 1 and, once its first authorised request is answered, a
+SETTINGS frame raising it to 1000. Streams a client opens beyond the advertised limit are still
+served (a client cannot know the limit before our first SETTINGS frame reaches it, and h2
+would fail the whole connection) but counted in `/_sim/stats` `apns_streams`, together with the
+most streams in flight on one connection."""
 
 from __future__ import annotations
 
@@ -39,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 WINDOW = 2**30  # bytes; far above any burst a client can have in flight
 MAX_STREAMS = 1000  # what Apple advertises once a connection is authenticated
+RAMP_START_STREAMS = 1  # what Apple advertises on a new connection
 JWT_MAX_AGE_SECONDS = 3600
 PUSH_TYPES = {"alert", "background", "voip", "complication", "fileprovider", "mdm",
               "liveactivity", "location", "pushtotalk", "widgets", "controls"}  # fmt: skip
@@ -111,6 +119,20 @@ def _text_headers(headers: Iterable[tuple[bytes | str, bytes | str]]) -> dict[st
     }
 
 
+class _CeilingEnforcedSettings(Settings):
+    """Our local settings, advertised as they are, but h2 enforces only the 1000-stream
+    ceiling: h2 treats any stream over the acknowledged limit as a connection error, and a
+    client's first burst can race our first SETTINGS frame (see the module docstring)."""
+
+    @property
+    def max_concurrent_streams(self) -> int:
+        return MAX_STREAMS
+
+    @max_concurrent_streams.setter
+    def max_concurrent_streams(self, value: int) -> None:
+        self[SettingCodes.MAX_CONCURRENT_STREAMS] = value
+
+
 def server_ssl_context(cert_file: str, key_file: str, ca_file: str) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
@@ -130,6 +152,9 @@ class ApnsServerProtocol(asyncio.Protocol):
         self.keyring = keyring
         self.sandbox_hosts = sandbox_hosts
         self.streams: dict[int, tuple[dict[str, str], bytearray]] = {}
+        # Streams the client opened and we have not answered (or it reset) yet.
+        self.in_flight: set[int] = set()
+        self.advertised_streams = RAMP_START_STREAMS if state.config.stream_ramp else MAX_STREAMS
         self.cert_topic = ""
         self.transport: asyncio.Transport | None = None
         self.conn = H2Connection(H2Configuration(client_side=False, header_encoding="utf-8"))
@@ -145,13 +170,14 @@ class ApnsServerProtocol(asyncio.Protocol):
             self.cert_topic = str(uids[0].value) if uids else ""
         # As initial values, not assignments: h2 sends only acknowledged values in the first
         # SETTINGS frame, and its default would cap clients at 100 streams per connection.
-        self.conn.local_settings = Settings(
+        self.conn.local_settings = _CeilingEnforcedSettings(
             client=False,
             initial_values={
                 SettingCodes.INITIAL_WINDOW_SIZE: WINDOW,
-                SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+                SettingCodes.MAX_CONCURRENT_STREAMS: self.advertised_streams,
             },
         )
+        self.state.apns_streams.connections += 1
         self.conn.initiate_connection()
         self.conn.increment_flow_control_window(WINDOW - 65535)
         self._flush()
@@ -167,6 +193,10 @@ class ApnsServerProtocol(asyncio.Protocol):
         for event in events:
             if isinstance(event, RequestReceived):
                 self.streams[event.stream_id] = (_text_headers(event.headers), bytearray())
+                self.in_flight.add(event.stream_id)
+                self.state.apns_streams.opened(
+                    in_flight=len(self.in_flight), advertised=self.advertised_streams
+                )
             elif isinstance(event, DataReceived):
                 stream = self.streams.get(event.stream_id)
                 if stream is not None:
@@ -176,6 +206,7 @@ class ApnsServerProtocol(asyncio.Protocol):
                 self._handle(event.stream_id)
             elif isinstance(event, StreamReset):
                 self.streams.pop(event.stream_id, None)
+                self.in_flight.discard(event.stream_id)
             elif isinstance(event, ConnectionTerminated) and self.transport:
                 self.transport.close()
         self._flush()
@@ -188,7 +219,7 @@ class ApnsServerProtocol(asyncio.Protocol):
         headers, body = self.streams.pop(stream_id, ({}, bytearray()))
         apns_id = headers.get("apns-id") or str(uuid.uuid4())
         token = headers.get(":path", "").removeprefix("/3/device/")
-        status, reason = self._answer(headers, bytes(body), token)
+        status, reason, authorised = self._answer(headers, bytes(body), token)
         host = headers.get("host") or headers.get(":authority", "")
         host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
         environment = "sandbox" if host in self.sandbox_hosts else "production"
@@ -200,27 +231,32 @@ class ApnsServerProtocol(asyncio.Protocol):
             )
         )  # fmt: skip
         delay = self.state.latency_seconds(slow=token.startswith(SLOW_PREFIX))
-        respond = (stream_id, apns_id, status, reason)
+        respond = (stream_id, apns_id, status, reason, authorised)
         if delay:
             asyncio.get_running_loop().call_later(delay, self._respond, *respond)
         else:
             self._respond(*respond)
 
-    def _answer(self, headers: dict[str, str], body: bytes, token: str) -> tuple[int, str]:
+    def _answer(self, headers: dict[str, str], body: bytes, token: str) -> tuple[int, str, bool]:
+        """(status, reason, whether the request was authorised)."""
         if headers.get(":method") != "POST":
-            return 405, "MethodNotAllowed"
+            return 405, "MethodNotAllowed", False
         if not headers.get(":path", "").startswith("/3/device/"):
-            return 404, "BadPath"
-        topic = headers.get("apns-topic", "")
-        if self.cert_topic:
-            if topic and topic != self.cert_topic:
-                return 400, "TopicDisallowed"
-        else:
+            return 404, "BadPath", False
+        if not self.cert_topic:
             problem = self.keyring.check(headers.get("authorization", ""))
             if problem:
-                return 403, problem
-            if not topic:
-                return 400, "MissingTopic"
+                return 403, problem, False
+        # (A client certificate signed by our CA authorised the whole connection.)
+        status, reason = self._validate(headers, body, token)
+        return status, reason, True
+
+    def _validate(self, headers: dict[str, str], body: bytes, token: str) -> tuple[int, str]:
+        topic = headers.get("apns-topic", "")
+        if self.cert_topic and topic and topic != self.cert_topic:
+            return 400, "TopicDisallowed"
+        if not self.cert_topic and not topic:
+            return 400, "MissingTopic"
         if headers.get("apns-push-type", "alert") not in PUSH_TYPES:
             return 400, "InvalidPushType"
         if headers.get("apns-priority", "10") not in ("1", "5", "10"):
@@ -248,7 +284,10 @@ class ApnsServerProtocol(asyncio.Protocol):
                 return status, reason
         return 200, ""
 
-    def _respond(self, stream_id: int, apns_id: str, status: int, reason: str) -> None:
+    def _respond(
+        self, stream_id: int, apns_id: str, status: int, reason: str, authorised: bool
+    ) -> None:
+        self.in_flight.discard(stream_id)
         if self.transport is None or self.transport.is_closing():
             return
         response_headers = [(":status", str(status)), ("apns-id", apns_id)]
@@ -272,6 +311,10 @@ class ApnsServerProtocol(asyncio.Protocol):
             # The client reset the stream (e.g. its own timeout) or the window is exhausted.
             logger.debug("APNs simulator: cannot answer stream %s", stream_id)
             return
+        if authorised and self.advertised_streams < MAX_STREAMS:
+            # Apple's ramp, in the same write as the answer that earned it.
+            self.conn.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS})
+            self.advertised_streams = MAX_STREAMS
         self._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -62,5 +62,6 @@ def reset() -> None:
 
 
 def configure(**values: Any) -> dict[str, Any]:
-    """latency_ms, slow_latency_ms, fault_rate (0..1), fault_statuses, retry_after_seconds."""
+    """latency_ms, latency_jitter_ms, slow_latency_ms, fault_rate (0..1), fault_statuses,
+    retry_after_seconds, stream_ramp."""
     return _call("POST", "/_sim/config", values)

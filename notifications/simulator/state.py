@@ -21,13 +21,19 @@ FAULT_STATUSES = (429, 500, 503)
 
 @dataclass
 class SimulatorConfig:
+    # Every request (FCM and APNs) is answered after latency_ms ± latency_jitter_ms (uniform,
+    # never below 0): real providers are 20–100 ms away, and only concurrency hides that.
     latency_ms: int = 0
+    latency_jitter_ms: int = 0
     # Extra latency for tokens that contain `slow` (FCM) / start with `51030` (APNs).
     slow_latency_ms: int = 3000
     # Probability (0..1) that any request gets one of `fault_statuses` instead of its answer.
     fault_rate: float = 0.0
     fault_statuses: list[int] = field(default_factory=lambda: list(FAULT_STATUSES))
     retry_after_seconds: int = 1
+    # APNs: each new connection advertises SETTINGS_MAX_CONCURRENT_STREAMS = 1 and raises it to
+    # 1000 once its first authorised request is answered, as Apple does. Off: 1000 from the start.
+    stream_ramp: bool = True
 
     def update(self, values: dict[str, Any]) -> dict[str, list[str]]:
         """Apply a partial update; returns {field: [rule]} errors and changes nothing on error."""
@@ -39,6 +45,9 @@ class SimulatorConfig:
             elif name == "fault_rate":
                 if not isinstance(value, int | float) or not 0 <= value <= 1:
                     errors[name] = ["must be a number between 0 and 1"]
+            elif name == "stream_ramp":
+                if not isinstance(value, bool):
+                    errors[name] = ["must be true or false"]
             elif name == "fault_statuses":
                 if not isinstance(value, list) or not all(
                     v in (400, 404, 410, 429, 500, 503) for v in value
@@ -78,6 +87,23 @@ class Receipt:
         return data
 
 
+@dataclass
+class ApnsStreamStats:
+    """How clients used APNs streams since the last reset: a client that honours the ramp
+    reaches hundreds of streams per connection and never goes over the advertised limit."""
+
+    connections: int = 0
+    # Most streams open at once (received, not yet answered) on any one connection.
+    max_in_flight_per_connection: int = 0
+    # Streams opened while the connection already had its advertised limit in flight.
+    over_advertised_limit: int = 0
+
+    def opened(self, *, in_flight: int, advertised: int) -> None:
+        self.max_in_flight_per_connection = max(self.max_in_flight_per_connection, in_flight)
+        if in_flight > advertised:
+            self.over_advertised_limit += 1
+
+
 class SimulatorState:
     def __init__(self, config: SimulatorConfig | None = None, *, seed: int | None = None) -> None:
         self.config = config or SimulatorConfig()
@@ -92,6 +118,7 @@ class SimulatorState:
         # OAuth2 access token -> (project id, expiry epoch); a reset revokes them all.
         self.access_tokens: dict[str, tuple[str, float]] = {}
         self.provider_tokens_verified = 0
+        self.apns_streams = ApnsStreamStats()
         self.started_at = time.time()
 
     def injected_fault(self) -> int | None:
@@ -101,7 +128,9 @@ class SimulatorState:
         return None
 
     def latency_seconds(self, *, slow: bool) -> float:
-        ms = self.config.latency_ms + (self.config.slow_latency_ms if slow else 0)
+        jitter = self.config.latency_jitter_ms
+        ms = self.config.latency_ms + (self.random.uniform(-jitter, jitter) if jitter else 0)
+        ms = max(0.0, ms) + (self.config.slow_latency_ms if slow else 0)
         return ms / 1000
 
     def record(self, receipt: Receipt) -> None:
@@ -138,6 +167,7 @@ class SimulatorState:
             "tokens_tracked": len(self.receipts),
             "access_tokens_issued": self.tokens_issued,
             "apns_provider_tokens_seen": self.provider_tokens_verified,
+            "apns_streams": asdict(self.apns_streams),
             "config": asdict(self.config),
             "uptime_seconds": round(time.time() - self.started_at, 1),
         }

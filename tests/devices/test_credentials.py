@@ -253,9 +253,10 @@ def test_token_uri_must_be_https(uri):
     assert errors_of(exc) == {"service_account": ['"token_uri" must be an https URL']}
 
 
-def test_loopback_token_uri_only_with_the_simulator(settings):
+def test_loopback_token_uri_only_with_the_simulator_or_the_override(settings):
     raw = service_account_json(token_uri="http://127.0.0.1:8701/token")
     settings.PUSH_SIMULATOR_ENABLED = True
+    settings.FCM_TOKEN_URI_OVERRIDE = ""
     assert (
         parse_fcm_service_account(service_account_json=raw)
         .public_meta["token_uri"]
@@ -264,7 +265,20 @@ def test_loopback_token_uri_only_with_the_simulator(settings):
     settings.PUSH_SIMULATOR_ENABLED = False
     with pytest.raises(ValidationError) as exc:
         parse_fcm_service_account(service_account_json=raw)
-    assert "only allowed when PUSH_SIMULATOR_ENABLED" in errors_of(exc)["service_account"][0]
+    assert errors_of(exc)["service_account"] == [
+        '"token_uri" points at a local simulator, which is only allowed when '
+        "PUSH_SIMULATOR_ENABLED is on or FCM_TOKEN_URI_OVERRIDE is set"
+    ]
+
+
+def test_loopback_token_uri_accepted_with_the_override_and_the_simulator_off(settings):
+    settings.PUSH_SIMULATOR_ENABLED = False
+    settings.FCM_TOKEN_URI_OVERRIDE = "http://127.0.0.1:9701/token"
+    raw = service_account_json(token_uri="http://127.0.0.1:8701/token")
+
+    parsed = parse_fcm_service_account(service_account_json=raw)
+
+    assert parsed.public_meta["token_uri"] == "http://127.0.0.1:8701/token"
 
 
 # --- storing --------------------------------------------------------------------------------

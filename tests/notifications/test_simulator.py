@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -12,11 +14,15 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.serialization import pkcs12
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.events import RemoteSettingsChanged, StreamEnded
+from h2.settings import SettingCodes
 
 from notifications.simulator import client as sim_client
 from notifications.simulator.apns_server import ApnsKeyring
 from notifications.simulator.credentials import demo_credentials, load_keyring
-from notifications.simulator.state import RECEIPTS_PER_TOKEN, SimulatorState
+from notifications.simulator.state import RECEIPTS_PER_TOKEN, SimulatorConfig, SimulatorState
 from notifications.transports import runtime
 from notifications.transports.base import Outcome, OutgoingPush
 
@@ -205,3 +211,88 @@ def test_environment_for_other_processes_points_at_this_simulator(push_simulator
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip() == "7"
     assert push_simulator_env["APNS_CA_FILE"].endswith("ca.pem")
+
+
+def advertised_stream_limits(simulator, authorization: str) -> list[int]:
+    """Every SETTINGS_MAX_CONCURRENT_STREAMS the APNs simulator advertises on a new connection
+    that sends one request, up to a moment after its answer (a plain h2 client over TLS)."""
+    context = ssl.create_default_context(cafile=str(simulator.credentials.ca_file))
+    context.set_alpn_protocols(["h2"])
+    conn = H2Connection(H2Configuration(client_side=True, header_encoding="utf-8"))
+    limits: list[int] = []
+    raw = socket.create_connection((simulator.host, simulator.apns_port), timeout=5)
+    with context.wrap_socket(raw, server_hostname=simulator.host) as sock:
+        conn.initiate_connection()
+        sock.sendall(conn.data_to_send())
+
+        def read_until(done: type, timeout: float) -> None:
+            sock.settimeout(timeout)
+            while True:
+                try:
+                    data = sock.recv(65536)
+                except TimeoutError:
+                    return
+                events = conn.receive_data(data)
+                for event in events:
+                    if isinstance(event, RemoteSettingsChanged):
+                        setting = event.changed_settings.get(SettingCodes.MAX_CONCURRENT_STREAMS)
+                        if setting is not None:
+                            limits.append(setting.new_value)
+                sock.sendall(conn.data_to_send())
+                if any(isinstance(event, done) for event in events):
+                    return
+
+        read_until(RemoteSettingsChanged, 5)
+        conn.send_headers(1, [(":method", "POST"), (":scheme", "https"),
+            (":path", "/3/device/" + "ab" * 32), (":authority", simulator.host),
+            ("apns-topic", simulator.credentials.apns_topic),
+            ("authorization", authorization)])  # fmt: skip
+        conn.send_data(1, b'{"aps": {"alert": "hi"}}', end_stream=True)
+        sock.sendall(conn.data_to_send())
+        read_until(StreamEnded, 5)
+        read_until(type(None), 0.3)  # anything the server sends right after the answer
+    return limits
+
+
+def provider_token(simulator) -> str:
+    creds = simulator.credentials
+    token = jwt.encode({"iss": creds.apns_team_id, "iat": int(time.time())},
+        creds.apns_key_pem, algorithm="ES256", headers={"kid": creds.apns_key_id})  # fmt: skip
+    return f"bearer {token}"
+
+
+def test_apns_connection_starts_at_one_stream_and_ramps_after_an_authorised_answer(
+    push_simulator,
+):
+    assert advertised_stream_limits(push_simulator, provider_token(push_simulator)) == [1, 1000]
+
+
+def test_apns_stream_ramp_waits_for_an_authorised_request(push_simulator):
+    assert advertised_stream_limits(push_simulator, "bearer not-a-jwt") == [1]
+
+
+def test_apns_stream_ramp_can_be_switched_off(push_simulator):
+    sim_client.configure(stream_ramp=False)
+
+    assert advertised_stream_limits(push_simulator, provider_token(push_simulator)) == [1000]
+
+
+def test_latency_jitter_spreads_answers_around_the_latency():
+    state = SimulatorState(SimulatorConfig(latency_ms=100, latency_jitter_ms=50), seed=1)
+
+    delays = [state.latency_seconds(slow=False) for _ in range(1000)]
+
+    assert 0.05 <= min(delays) < 0.06 and 0.14 < max(delays) <= 0.15
+    assert 0.095 < sum(delays) / len(delays) < 0.105
+    assert state.latency_seconds(slow=True) >= 3.05
+
+
+def test_config_takes_ramp_and_jitter_and_rejects_bad_ones(push_simulator):
+    assert sim_client.configure(latency_jitter_ms=20, stream_ramp=False)["stream_ramp"] is False
+
+    with pytest.raises(sim_client.SimulatorError) as exc:
+        sim_client.configure(stream_ramp="no", latency_jitter_ms=-5)
+
+    message = str(exc.value)
+    assert "stream_ramp" in message and "latency_jitter_ms" in message
+    assert sim_client.stats()["config"]["latency_jitter_ms"] == 20

@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 
 import pytest
+from aioapns.connection import ChannelPool
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -17,7 +18,7 @@ from notifications.content import PushContent, RenderedText
 from notifications.payloads import PushIds, apns_request
 from notifications.simulator import client as sim_client
 from notifications.transports import runtime
-from notifications.transports.apns import ApnsTransport, classify_apns_answer
+from notifications.transports.apns import ApnsTransport, _StreamSlots, classify_apns_answer
 from notifications.transports.base import Outcome, OutgoingPush
 
 pytest_plugins = ["tests.simulator_fixtures"]
@@ -275,6 +276,119 @@ def test_simulator_advertises_a_large_window_and_1000_streams(apns_config):
     assert connection.conn.remote_settings.max_concurrent_streams == 1000
     assert connection.conn.remote_settings.initial_window_size >= 2**20
     assert connection.conn.outbound_flow_control_window >= 2**20
+
+
+async def free_streams(slots: ChannelPool) -> int:
+    """Streams aioapns's pool could open now (it skips a connection whose slots are busy)."""
+    taken = 0
+    while not slots.is_busy:
+        await slots.acquire()
+        taken += 1
+    for _ in range(taken):
+        slots.release()
+    return taken
+
+
+async def apple_ramp(slots: ChannelPool) -> int:
+    """Apple's ramp with one request in flight: limit 1, then 1000, then the request ends."""
+    await slots.acquire()
+    slots.bound = 1
+    slots.bound = 1000
+    slots.release()
+    return await free_streams(slots)
+
+
+def test_aioapns_channel_pool_still_loses_streams_on_the_ramp():
+    """The aioapns 4.0 bug `_StreamSlots` works around. When this fails, aioapns has fixed
+    it: drop `_StreamSlots`."""
+    assert asyncio.run(apple_ramp(ChannelPool(1000))) == 2
+
+
+def test_stream_slots_follow_the_ramp():
+    async def scenario() -> tuple[int, int, int]:
+        slots = _StreamSlots()
+        before_settings = await free_streams(slots)
+        slots.bound = 1000  # a server that starts at 1000
+        await slots.acquire()
+        slots.bound = 1
+        one_in_flight = await free_streams(slots)
+        slots.bound = 1000
+        return before_settings, one_in_flight, await free_streams(slots)
+
+    assert asyncio.run(scenario()) == (1, 0, 999)
+    assert asyncio.run(apple_ramp(_StreamSlots())) == 1000
+
+
+def test_stream_slots_follow_a_lowered_limit_and_wake_waiters_when_raised():
+    async def scenario() -> tuple[int, int, bool, int]:
+        slots = _StreamSlots()
+        slots.bound = 1000
+        for _ in range(10):
+            await slots.acquire()
+        slots.bound = 5  # 10 in flight, 5 allowed: nothing free until 6 have ended
+        for _ in range(5):
+            slots.release()
+        after_five_ended = await free_streams(slots)
+        slots.release()
+        after_six_ended = await free_streams(slots)
+        await slots.acquire()  # 5 in flight again
+        waiter = asyncio.ensure_future(slots.acquire())
+        await asyncio.sleep(0)
+        blocked = not waiter.done()
+        slots.bound = 8
+        await asyncio.wait_for(waiter, 1)
+        return after_five_ended, after_six_ended, blocked, await free_streams(slots)
+
+    assert asyncio.run(scenario()) == (0, 1, True, 2)
+
+
+def test_transport_honours_the_stream_ramp_and_then_uses_hundreds_of_streams(apns_config, caplog):
+    """Apple's ramp (the simulator's default). A cold start must not go over the advertised
+    limit (aioapns assumes 1000 before the server's first SETTINGS frame: 998 over), nor poll
+    while it waits for the ramp; once ramped, aioapns's own accounting left ~2 streams per
+    connection usable."""
+    caplog.set_level(logging.WARNING, logger="aioapns")
+    sim_client.configure(latency_ms=200)
+    config = apns_config(concurrency=1000, timeout_seconds=20, app_id=56)
+
+    cold = runtime.send_many(config, [apns_push(token("a6", i), i) for i in range(1000)])
+    cold_streams = sim_client.stats()["apns_streams"]
+    sim_client.reset()
+    sim_client.configure(latency_ms=200)
+    ramped = runtime.send_many(config, [apns_push(token("a6", i), i) for i in range(1000, 2000)])
+    ramped_streams = sim_client.stats()["apns_streams"]
+
+    assert [r.outcome for r in cold + ramped] == [Outcome.SENT] * 2000
+    assert cold_streams["over_advertised_limit"] == 0
+    assert ramped_streams["connections"] == 0  # the same, already ramped connections
+    assert ramped_streams["max_in_flight_per_connection"] >= 500
+    assert ramped_streams["over_advertised_limit"] == 0
+    connections = runtime.transport_for(config).client.pool.connections
+    assert {c.conn.remote_settings.max_concurrent_streams for c in connections} == {1000}
+    assert not [r for r in caplog.records if "completely busy" in r.getMessage()]
+
+
+@pytest.mark.parametrize("certificate", [False, True], ids=["token-auth", "certificate-auth"])
+def test_ttl_zero_goes_out_as_expiration_zero(apns_config, certificate):
+    device = token("a7", 1)
+
+    [result] = runtime.send_many(
+        apns_config(certificate=certificate), [apns_push(device, ttl_seconds=0)]
+    )
+
+    assert result.outcome == Outcome.SENT
+    [receipt] = sim_client.receipts(device)
+    assert receipt["headers"]["apns-expiration"] == "0"
+
+
+def test_ttl_goes_out_as_the_epoch_it_expires_at(apns_config):
+    device = token("a7", 2)
+    before = int(time.time())
+
+    runtime.send_many(apns_config(), [apns_push(device, ttl_seconds=3600)])
+
+    [receipt] = sim_client.receipts(device)
+    assert before + 3600 <= int(receipt["headers"]["apns-expiration"]) <= time.time() + 3600
 
 
 def test_many_errors_on_one_connection_do_not_stall_it(apns_config):

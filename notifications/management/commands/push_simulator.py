@@ -53,7 +53,15 @@ class Command(BaseCommand):
         parser.add_argument("--apns-port", type=int, default=settings.PUSH_SIMULATOR_APNS_PORT)
         parser.add_argument("--dir", default=str(settings.PUSH_SIMULATOR_DIR))
         parser.add_argument("--latency-ms", type=int, default=0)
+        parser.add_argument(
+            "--latency-jitter-ms", type=int, default=0, help="uniform ± around --latency-ms"
+        )
         parser.add_argument("--slow-latency-ms", type=int, default=3000)
+        parser.add_argument(
+            "--no-stream-ramp",
+            action="store_true",
+            help="APNs: advertise 1000 streams from the first frame instead of Apple's 1 → 1000",
+        )
         parser.add_argument(
             "--fault-rate", type=float, default=0.0, help="0..1 share of requests that fail"
         )
@@ -76,6 +84,8 @@ class Command(BaseCommand):
         errors = config.update(
             {
                 "latency_ms": options["latency_ms"],
+                "latency_jitter_ms": options["latency_jitter_ms"],
+                "stream_ramp": not options["no_stream_ramp"],
                 "slow_latency_ms": options["slow_latency_ms"],
                 "fault_rate": options["fault_rate"],
                 "fault_statuses": statuses,
