@@ -7,6 +7,9 @@ from pushmarketing.core.celery import app as celery_app
 SCHEDULES_TICK_SECONDS = 30.0
 # A safety net only: SDK calls wake the trigger pump themselves (devices.trigger_outbox).
 TRIGGER_PUMP_TICK_SECONDS = 10.0
+# Rows held by a worker whose heartbeat stopped move again within the heartbeat TTL (15 s)
+# plus this (pushmarketing.core.liveness, campaigns.delivery.sweep.deliveries_sweep_orphans).
+ORPHANS_SWEEP_SECONDS = 10.0
 
 
 class CampaignsConfig(AppConfig):
@@ -23,6 +26,10 @@ class CampaignsConfig(AppConfig):
         schedule.setdefault(
             "campaigns-trigger-pump-tick",
             {"task": "campaigns.triggers_drain", "schedule": TRIGGER_PUMP_TICK_SECONDS},
+        )
+        schedule.setdefault(
+            "campaigns-orphans-sweep",
+            {"task": "campaigns.deliveries_sweep_orphans", "schedule": ORPHANS_SWEEP_SECONDS},
         )
         celery_app.conf.beat_schedule = schedule
         _hooks_register()

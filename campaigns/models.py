@@ -157,6 +157,10 @@ class Delivery(models.Model):
     provider_id = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The worker process that last claimed the row (pushmarketing.core.liveness): rows a
+    # process still holds `sending` after its heartbeat stopped are requeued within seconds.
+    # A database default too: the ledger's raw INSERT … SELECT statements leave it out.
+    claimed_by = models.CharField(max_length=100, blank=True, default="", db_default="")
     sent_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     tapped_at = models.DateTimeField(null=True, blank=True)

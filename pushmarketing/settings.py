@@ -186,6 +186,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ROUTES = {
     "campaigns.deliveries_send": {"queue": "bulk"},
     "campaigns.deliveries_sweep": {"queue": "default"},
+    "campaigns.deliveries_sweep_orphans": {"queue": "default"},
     "campaigns.run_resolve": {"queue": "default"},
     "campaigns.schedules_tick": {"queue": "default"},
     "campaigns.run_report_refresh": {"queue": "default"},
@@ -302,6 +303,10 @@ PUSH_RETRY_MAX_SECONDS = env_int("PUSH_RETRY_MAX_SECONDS", 3600)
 # A row `sending` for longer than this belongs to a dead worker; must exceed the longest batch
 # (500 sends at PUSH_SEND_CONCURRENCY with PUSH_SEND_TIMEOUT_SECONDS each: well under 60 s).
 PUSH_SENDING_TIMEOUT_SECONDS = env_int("PUSH_SENDING_TIMEOUT_SECONDS", 300)
+# Answers are recorded as they arrive, in small batches: every PUSH_RECORD_EVERY answers or
+# once the oldest unrecorded one is PUSH_RECORD_INTERVAL_MS old, whichever comes first.
+PUSH_RECORD_EVERY = env_int("PUSH_RECORD_EVERY", 50)
+PUSH_RECORD_INTERVAL_MS = env_int("PUSH_RECORD_INTERVAL_MS", 100)
 # Provider quotas shared by every worker (per app and provider), messages per minute.
 PUSH_RATE_FCM_PER_MINUTE = env_int("PUSH_RATE_FCM_PER_MINUTE", 600_000)
 PUSH_RATE_APNS_PER_MINUTE = env_int("PUSH_RATE_APNS_PER_MINUTE", 600_000)

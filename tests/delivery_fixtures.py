@@ -112,6 +112,10 @@ class ScriptedTransport:
         self.sent.extend(pushes)
         return [self.answer(push) for push in pushes]
 
+    def stream(self, groups, *, tick: float):  # noqa: ANN001, ANN201 - delivery.transport.pushes_stream
+        for credential, app, pushes in groups:
+            yield from zip(pushes, self(credential=credential, app=app, pushes=pushes), strict=True)
+
     def answer(self, push: OutgoingPush) -> SendResult:
         prefix = push.token.split("-", 1)[0]
         if prefix == "dead":
@@ -132,7 +136,7 @@ class ScriptedTransport:
 @pytest.fixture
 def scripted_transport(monkeypatch: pytest.MonkeyPatch) -> ScriptedTransport:
     transport = ScriptedTransport()
-    monkeypatch.setattr("campaigns.delivery.send.pushes_send", transport)
+    monkeypatch.setattr("campaigns.delivery.send.pushes_stream", transport.stream)
     return transport
 
 

@@ -8,15 +8,18 @@ rendered per lead; the provider I/O runs concurrently on the worker's long-lived
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from campaigns import enqueue
 from campaigns.delivery import ratelimit
-from campaigns.delivery.transport import pushes_send
+from campaigns.delivery.transport import pushes_stream
 from campaigns.ledger.claim import deliveries_claim, next_due_in_range
 from campaigns.ledger.record import (
     ClaimedDelivery,
@@ -165,17 +168,56 @@ def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
         )
         summary.throttled = len(held)
     to_send = [row for row in sendable if row.id in allowed]
-    results = _send(batch, to_send)
-    record = deliveries_record_results(
-        run_id=run.id,
-        campaign_id=run.campaign_id,
-        app_id=run.app_id,
-        claimed_at=batch.claimed_at,
-        rows=to_send,
-        results=results,
-        now=timezone.now(),
-    )
-    summary.counts = record.counts
+    recorder = _Recorder(batch)
+    for answer in _send(batch, to_send):
+        recorder.add(answer)
+    recorder.flush()
+    summary.counts = recorder.counts
+
+
+class _Recorder:
+    """Writes answers as they arrive: every PUSH_RECORD_EVERY answers, or once the oldest
+    unwritten one is PUSH_RECORD_INTERVAL_MS old, whichever comes first. A worker that dies
+    mid-chunk leaves only its last few answers and the requests in flight unrecorded, so the
+    sweeper's requeue re-sends those, not the whole chunk."""
+
+    def __init__(self, batch: _Batch) -> None:
+        self.batch = batch
+        self.rows: list[ClaimedDelivery] = []
+        self.results: list[SendResult] = []
+        self.counts: dict[tuple[str, str], int] = defaultdict(int)
+        self.oldest = 0.0
+        self.every = settings.PUSH_RECORD_EVERY
+        self.interval = settings.PUSH_RECORD_INTERVAL_MS / 1000
+
+    def add(self, answer: tuple[ClaimedDelivery, SendResult] | None) -> None:
+        """An answer, or None: time passed without one (flush if the oldest is due)."""
+        if answer is not None:
+            if not self.rows:
+                self.oldest = time.monotonic()
+            self.rows.append(answer[0])
+            self.results.append(answer[1])
+        if len(self.rows) >= self.every or (
+            self.rows and time.monotonic() - self.oldest >= self.interval
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        run = self.batch.run
+        record = deliveries_record_results(
+            run_id=run.id,
+            campaign_id=run.campaign_id,
+            app_id=run.app_id,
+            claimed_at=self.batch.claimed_at,
+            rows=self.rows,
+            results=self.results,
+            now=timezone.now(),
+        )
+        for key, n in record.counts.items():
+            self.counts[key] += n
+        self.rows, self.results = [], []
 
 
 def _skips(batch: _Batch) -> dict[int, tuple[str, str]]:
@@ -260,28 +302,34 @@ def _throttle(batch: _Batch, rows: list[ClaimedDelivery]) -> tuple[set[int], dic
     return allowed, held
 
 
-def _send(batch: _Batch, rows: list[ClaimedDelivery]) -> list[SendResult]:
+def _send(
+    batch: _Batch, rows: list[ClaimedDelivery]
+) -> Iterator[tuple[ClaimedDelivery, SendResult] | None]:
+    """(row, result) per row as its answer arrives; None while waiting (see _Recorder)."""
     run = batch.run
     content = PushContent.from_dict(run.content)
-    results: dict[int, SendResult] = {}
     try:
         compiled = compile_content(content)
     except TokenError as exc:
         # Approved content was validated; this only guards against a hand-edited row.
         failure = SendResult(outcome=Outcome.FAILED, reason=f"personalization: {exc}")
-        return [failure for _ in rows]
+        yield from ((row, failure) for row in rows)
+        return
     leads = _leads(compiled, rows)
+    by_id = {row.id: row for row in rows}
     by_platform: dict[str, list[OutgoingPush]] = defaultdict(list)
     for row in rows:
         push_or_failure = _build(run, content, compiled, leads.get(row.lead_id or 0), row)
         if isinstance(push_or_failure, SendResult):
-            results[row.id] = push_or_failure
+            yield row, push_or_failure
         else:
             by_platform[row.platform].append(push_or_failure)
-    for platform, pushes in by_platform.items():
-        for push, result in zip(pushes, _transport(batch, platform, pushes), strict=True):
-            results[push.delivery_id] = result
-    return [results[row.id] for row in rows]
+    groups = [
+        (batch.credentials[platform], run.app, pushes) for platform, pushes in by_platform.items()
+    ]
+    tick = settings.PUSH_RECORD_INTERVAL_MS / 1000
+    for answer in pushes_stream(groups, tick=tick):
+        yield None if answer is None else (by_id[answer[0].delivery_id], answer[1])
 
 
 def _leads(compiled: CompiledContent, rows: list[ClaimedDelivery]) -> dict[int, Lead]:
@@ -313,14 +361,3 @@ def _build(
             reason=f"payload is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit",
         )
     return OutgoingPush(delivery_id=row.id, token=row.token, body=body)
-
-
-def _transport(batch: _Batch, platform: str, pushes: list[OutgoingPush]) -> list[SendResult]:
-    try:
-        return pushes_send(credential=batch.credentials[platform], app=batch.run.app, pushes=pushes)
-    except ValueError as exc:
-        # Credentials that cannot be decrypted or parsed: permanent for this batch.
-        failure = SendResult(
-            outcome=Outcome.FAILED, reason=f"credentials unusable: {exc}", credentials_rejected=True
-        )
-        return [failure for _ in pushes]

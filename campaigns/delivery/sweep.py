@@ -1,7 +1,9 @@
 """The sweeper (beat, every minute): work a dead worker or a lost message left behind.
 
 - Rows stuck in `sending` belong to a worker that died mid-batch: they go back to `queued`
-  (one attempt spent) and their ranges are dispatched again. The claim makes this safe even
+  (one attempt spent) and their ranges are dispatched again — within seconds when the
+  claiming process's heartbeat stopped (`deliveries_sweep_orphans`, every 10 s), else after
+  PUSH_SENDING_TIMEOUT_SECONDS. The claim makes this safe even
   if the original task is redelivered too: each row is claimed by one task only.
 - Queued rows whose `not_before` passed long ago lost their follow-up task: dispatched again.
 - Runs still `resolving` long after they were opened lost their resolve task: enqueued again
@@ -27,6 +29,7 @@ from campaigns.ledger.runs import (
     runs_sending_without_work,
 )
 from campaigns.models import CampaignRun, Delivery
+from pushmarketing.core.liveness import alive, current_identity
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ S = Delivery.Status
 OVERDUE_GRACE = timedelta(minutes=2)
 OVERDUE_DEDUPE = 600
 OVERDUE_BATCH = 50_000
+# A claim this recent may belong to a process whose first beat is still being written.
+ORPHAN_GRACE = timedelta(seconds=5)
 
 
 def deliveries_sweep(*, now: datetime) -> int:
@@ -43,6 +48,52 @@ def deliveries_sweep(*, now: datetime) -> int:
     runs_resolve_stale(now=now)
     runs_settle_stray(now=now)
     return swept
+
+
+def deliveries_sweep_orphans(*, now: datetime) -> int:
+    """Rows still `sending` whose claiming process stopped beating (SIGKILL, OOM, a lost
+    machine): requeued and dispatched now, not PUSH_SENDING_TIMEOUT_SECONDS later. Beat runs
+    this every ORPHANS_SWEEP_SECONDS, so a dead worker's rows move again within the heartbeat
+    TTL plus that interval (15 + 10 s)."""
+    claimers = set(
+        Delivery.objects.filter(status=S.SENDING)
+        .exclude(claimed_by="")
+        .values_list("claimed_by", flat=True)
+        .distinct()
+    )
+    dead = claimers - alive(claimers)
+    if not dead:
+        return 0
+    cutoff = now - ORPHAN_GRACE
+    orphans = Delivery.objects.filter(status=S.SENDING, claimed_by__in=dead, claimed_at__lt=cutoff)
+    by_run: dict[int, list[int]] = defaultdict(list)
+    for pk, run_id in orphans.values_list("id", "run_id")[:OVERDUE_BATCH]:
+        by_run[run_id].append(pk)
+    total = sum(
+        _sweep_run(run_id=run_id, ids=ids, cutoff=cutoff, now=now) for run_id, ids in by_run.items()
+    )
+    if total:
+        logger.warning("sweep: %s rows of stopped workers %s requeued", total, sorted(dead))
+    return total
+
+
+def deliveries_release_own(*, now: datetime) -> int:
+    """A worker process shutting down (SIGTERM: a deploy) hands back the rows it still holds,
+    at once: the next worker sends them without waiting for a heartbeat to expire."""
+    identity = current_identity()
+    if identity is None:
+        return 0  # never claimed anything
+    held = Delivery.objects.filter(status=S.SENDING, claimed_by=identity)
+    by_run: dict[int, list[int]] = defaultdict(list)
+    for pk, run_id in held.values_list("id", "run_id"):
+        by_run[run_id].append(pk)
+    cutoff = now + timedelta(seconds=1)  # every row this process holds, however recent
+    total = sum(
+        _sweep_run(run_id=run_id, ids=ids, cutoff=cutoff, now=now) for run_id, ids in by_run.items()
+    )
+    if total:
+        logger.warning("shutdown: %s handed back %s claimed rows", identity, total)
+    return total
 
 
 def deliveries_sweep_stuck(*, now: datetime) -> int:

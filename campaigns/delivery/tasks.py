@@ -1,11 +1,19 @@
-"""Celery tasks of the send path: thin wrappers over the services, taking ids only."""
+"""Celery tasks of the send path: thin wrappers over the services, taking ids only; and the
+worker signals that hand a stopping process's claimed rows back."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_process_shutdown, worker_shutdown
 from django.utils import timezone
 
 from campaigns.delivery import send, sweep
+from pushmarketing.core.liveness import heartbeat_stop
+
+logger = logging.getLogger(__name__)
 
 
 # acks_late: the message is acknowledged only after the chunk was processed, so a worker
@@ -20,3 +28,23 @@ def deliveries_send(run_id: int, first_id: int, last_id: int) -> int:
 @shared_task(name="campaigns.deliveries_sweep", ignore_result=True)
 def deliveries_sweep() -> int:
     return sweep.deliveries_sweep(now=timezone.now())
+
+
+@shared_task(name="campaigns.deliveries_sweep_orphans", ignore_result=True)
+def deliveries_sweep_orphans() -> int:
+    return sweep.deliveries_sweep_orphans(now=timezone.now())
+
+
+# A warm shutdown (SIGTERM) lets the running chunk finish and record; whatever this process
+# still holds after that (a chunk cut short) goes back at once rather than when its
+# heartbeat expires. Prefork children get worker_process_shutdown, a solo worker
+# worker_shutdown.
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _claims_hand_back(**kwargs: Any) -> None:
+    try:
+        sweep.deliveries_release_own(now=timezone.now())
+    except Exception:  # a dying process must still exit; the heartbeat TTL covers the rows
+        logger.exception("shutdown: could not hand back claimed rows")
+    finally:
+        heartbeat_stop()

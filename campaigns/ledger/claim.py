@@ -2,7 +2,9 @@
 
 Only the rows this UPDATE changed belong to the task, so a redelivered or duplicated task
 (acks_late, broker redelivery, the sweeper re-dispatching a range) finds nothing left to
-claim and sends nothing. Rows whose `not_before` is in the future stay queued.
+claim and sends nothing. Rows whose `not_before` is in the future stay queued. The rows carry
+the claiming process's identity (pushmarketing.core.liveness): if its heartbeat stops, the
+sweeper requeues them within seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from django.db import connection
 
 from campaigns.models import Delivery
+from pushmarketing.core.liveness import heartbeat_ensure
 
 
 def deliveries_claim(*, run_id: int, first_id: int, last_id: int, now: datetime) -> list[int]:
@@ -22,13 +25,14 @@ def deliveries_claim(*, run_id: int, first_id: int, last_id: int, now: datetime)
     `status = 'queued'` condition is what makes two concurrent claims disjoint."""
     table = connection.ops.quote_name(Delivery._meta.db_table)
     sql = (
-        f"UPDATE {table} SET status = %s, claimed_at = %s "  # noqa: S608 - identifiers from model metadata; every value is a parameter
+        f"UPDATE {table} SET status = %s, claimed_at = %s, claimed_by = %s "  # noqa: S608 - identifiers from model metadata; every value is a parameter
         "WHERE run_id = %s AND id BETWEEN %s AND %s AND status = %s "
         "AND (not_before IS NULL OR not_before <= %s) RETURNING id"
     )
     params: list[Any] = [
         Delivery.Status.SENDING,
         _db_datetime(now),
+        heartbeat_ensure(),  # the claimer's identity; its heartbeat vouches for the rows
         run_id,
         first_id,
         last_id,

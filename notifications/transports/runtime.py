@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
 import threading
-from collections.abc import Coroutine, Iterable
+import time
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -162,6 +164,56 @@ def send_many(
 ) -> list[SendResult]:
     """Send concurrently (bounded by the config's concurrency); one result per push, in order."""
     return run(send_many_async(config, list(pushes), validate_only=validate_only), timeout)
+
+
+def send_streaming(
+    groups: Sequence[tuple[TransportConfig, Sequence[OutgoingPush]]],
+    *,
+    tick: float = 0.1,
+    timeout: float = 600.0,
+) -> Iterator[tuple[OutgoingPush, SendResult] | None]:
+    """Send every group's pushes concurrently on the process loop and yield (push, result) as
+    each answer arrives — or None after `tick` seconds without one, so a caller recording in
+    small batches can flush on time. Each send bounds itself (semaphore, per-request
+    deadline); `timeout` only guards against a wedged loop. A group whose client cannot be
+    built (credentials unusable) answers FAILED for each of its pushes."""
+    answers: queue.SimpleQueue[tuple[OutgoingPush, SendResult]] = queue.SimpleQueue()
+    total = sum(len(pushes) for _, pushes in groups)
+
+    async def one(transport: Transport, push: OutgoingPush) -> None:
+        try:
+            result = await transport.send(push)
+        except Exception as exc:  # noqa: BLE001 - a transport must not raise; _as_result logs it
+            result = _as_result(exc)
+        answers.put((push, result))
+
+    async def everything() -> None:
+        sends: list[Coroutine[Any, Any, None]] = []
+        for config, pushes in groups:
+            try:
+                transport = transport_for_in_loop(config)
+            except ValueError as exc:
+                failure = SendResult(Outcome.FAILED, reason=f"credentials unusable: {exc}",
+                                     credentials_rejected=True)  # fmt: skip
+                for push in pushes:
+                    answers.put((push, failure))
+                continue
+            sends.extend(one(transport, push) for push in pushes)
+        await asyncio.gather(*sends)
+
+    future = submit(everything())
+    deadline = time.monotonic() + timeout
+    received = 0
+    while received < total:
+        try:
+            yield answers.get(timeout=tick)
+            received += 1
+        except queue.Empty:
+            if time.monotonic() > deadline:
+                future.cancel()
+                raise TimeoutError(f"{total - received} of {total} pushes unanswered") from None
+            yield None
+    future.result()
 
 
 def send_one(

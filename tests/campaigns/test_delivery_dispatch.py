@@ -118,6 +118,59 @@ def test_sweeper_requeues_rows_of_a_dead_worker_and_redispatches(
     assert run.failed_ios == 1
 
 
+def test_rows_of_a_worker_whose_heartbeat_stopped_are_requeued_within_seconds(
+    push_app, make_devices, sent, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from campaigns.delivery.sweep import deliveries_sweep_orphans
+
+    run = run_create(app=push_app, devices=make_devices(4))
+    dead_row, alive_row, just_claimed, unnamed = run.deliveries.order_by("id")
+    ten_seconds_ago = timezone.now() - timedelta(seconds=10)
+    cache.set("pm:alive:web-2:4242:beating", 1, 15)  # a live worker's heartbeat
+    for row, claimer, when in (
+        (dead_row, "web-1:4141:stopped", ten_seconds_ago),  # no heartbeat: SIGKILLed
+        (alive_row, "web-2:4242:beating", ten_seconds_ago),
+        (just_claimed, "web-1:4141:stopped", timezone.now()),  # within the grace period
+        (unnamed, "", ten_seconds_ago),  # claimed before claimers had names: the timeout's
+    ):
+        Delivery.objects.filter(pk=row.pk).update(
+            status=S.SENDING, claimed_at=when, claimed_by=claimer
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_sweep_orphans(now=timezone.now()) == 1
+
+    statuses = dict(run.deliveries.values_list("id", "status"))
+    assert statuses == {
+        dead_row.pk: S.QUEUED, alive_row.pk: S.SENDING,
+        just_claimed.pk: S.SENDING, unnamed.pk: S.SENDING,
+    }  # fmt: skip
+    assert [c["args"] for c in sent] == [(run.id, dead_row.pk, dead_row.pk)]  # sent again
+
+
+def test_a_stopping_worker_hands_back_what_it_still_holds(
+    push_app, make_devices, sent, django_capture_on_commit_callbacks
+):
+    from campaigns.delivery.sweep import deliveries_release_own
+    from campaigns.ledger.claim import deliveries_claim
+
+    run = run_create(app=push_app, devices=make_devices(3))
+    ids = sorted(run.deliveries.values_list("id", flat=True))
+    mine = deliveries_claim(run_id=run.id, first_id=ids[0], last_id=ids[1], now=timezone.now())
+    Delivery.objects.filter(pk=ids[2]).update(
+        status=S.SENDING, claimed_at=timezone.now(), claimed_by="other:1:x"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliveries_release_own(now=timezone.now()) == 2
+
+    statuses = dict(run.deliveries.values_list("id", "status"))
+    assert statuses == {ids[0]: S.QUEUED, ids[1]: S.QUEUED, ids[2]: S.SENDING}
+    assert [c["args"] for c in sent] == [(run.id, mine[0], mine[1])]
+
+
 def test_sweeper_redispatches_overdue_retries_once(
     push_app, make_devices, sent, django_capture_on_commit_callbacks
 ):

@@ -12,7 +12,7 @@ from campaigns.models import Campaign, CampaignRun, Delivery
 from devices.models import Device, PushCredential
 from notifications.content import PushContent
 from pushmarketing.core.models import AddOn
-from tests.delivery_fixtures import run_create
+from tests.delivery_fixtures import assert_counters_match, run_create
 
 pytestmark = pytest.mark.django_db
 S = Delivery.Status
@@ -351,8 +351,16 @@ def test_rows_carried_into_quiet_hours_wait_for_their_end(
 
 @pytest.mark.parametrize("size", [10, 60])
 def test_claim_and_record_use_constant_queries(
-    addon_on, push_app, make_devices, scripted_transport, size, django_assert_max_num_queries
+    addon_on,
+    push_app,
+    make_devices,
+    scripted_transport,
+    size,
+    django_assert_max_num_queries,
+    settings,
 ):
+    # Answers are recorded in batches of PUSH_RECORD_EVERY (next test); one batch here.
+    settings.PUSH_RECORD_EVERY = 1000
     # A mixed batch: both platforms, sent, dead tokens, failures, retries and a skip.
     devices = (
         make_devices(size)
@@ -370,6 +378,27 @@ def test_claim_and_record_use_constant_queries(
         _send_all(run)
 
     assert not run.deliveries.filter(status=S.SENDING).exists()
+
+
+def test_answers_are_recorded_in_small_batches_as_they_arrive(
+    addon_on, push_app, make_devices, scripted_transport, monkeypatch, settings
+):
+    # So a worker killed mid-chunk leaves at most a batch of answers unrecorded, not 500.
+    from campaigns.delivery import send as send_module
+
+    settings.PUSH_RECORD_EVERY = 50
+    run = run_create(app=push_app, devices=make_devices(120) + make_devices(40, platform="ios"))
+    real, batches = send_module.deliveries_record_results, []
+
+    def recording(**kwargs):  # noqa: ANN003, ANN202 - a spy around the real ledger call
+        batches.append(len(kwargs["rows"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(send_module, "deliveries_record_results", recording)
+    _send_all(run)
+    assert batches == [50, 50, 50, 10]
+    assert run.deliveries.filter(status=S.SENT).count() == 160
+    assert_counters_match(run)
 
 
 def test_task_for_a_deleted_run_does_nothing(addon_on, push_app, make_devices, scripted_transport):

@@ -93,3 +93,42 @@ def test_a_transport_that_raises_is_turned_into_a_retry(fcm_config, monkeypatch)
 def test_validate_only_is_refused_for_apns(apns_config):
     with pytest.raises(ValueError, match="validate_only: only FCM"):
         runtime.send_many(apns_config(), [OutgoingPush(1, "ab" * 32, {})], validate_only=True)
+
+
+def test_streaming_yields_each_answer_as_it_arrives_and_ticks_while_waiting(fcm_config):
+    # `slow` tokens wait the simulator's slow_latency_ms (3 s): the fast answers must not.
+    import time
+
+    pushes = [
+        OutgoingPush(i, token, {"token": token, "notification": {"body": "x"}})
+        for i, token in enumerate(["tok-slow-1", "tok-ok-2", "tok-unregistered-3", "tok-ok-4"])
+    ]
+    started = time.monotonic()
+    seen: list[tuple[int, Outcome, float]] = []
+    ticks = 0
+    for answer in runtime.send_streaming([(fcm_config(app_id=63), pushes)], tick=0.05):
+        if answer is None:
+            ticks += 1
+            continue
+        push, result = answer
+        seen.append((push.delivery_id, result.outcome, time.monotonic() - started))
+    assert sorted(i for i, _, _ in seen) == [0, 1, 2, 3]
+    assert seen[-1][:2] == (0, Outcome.SENT)  # the slow one last
+    fast = [elapsed for i, _, elapsed in seen if i != 0]
+    assert max(fast) < 1.5 < seen[-1][2]  # the others did not wait for it
+    assert ticks >= 10  # while only the slow one was out: a tick every 50 ms
+
+
+def test_streaming_fails_a_group_whose_client_cannot_be_built(fcm_config, monkeypatch):
+    def unusable(config):  # noqa: ANN001, ANN202
+        raise ValueError("private key does not parse")
+
+    monkeypatch.setattr(runtime, "_build", unusable)
+    pushes = [OutgoingPush(1, "tok-ok-1", {"token": "tok-ok-1"})]
+    [(push, result)] = [
+        a for a in runtime.send_streaming([(fcm_config(app_id=64), pushes)]) if a is not None
+    ]
+    assert (push.delivery_id, result.outcome, result.credentials_rejected) == (
+        1, Outcome.FAILED, True,
+    )  # fmt: skip
+    assert "private key does not parse" in result.reason
