@@ -2,6 +2,7 @@
 and push simulator, plus trigger latency.
 
     python bench/fanout.py --devices 1000000 [--resolve-only] [--triggers 300] [--workers 2]
+    python bench/fanout.py --table [--sizes 20000,200000] [--latencies 0,20,100]
 
 Uses DATABASE_URL / REDIS_URL like the app (PostgreSQL + Redis for real figures; the SQLite +
 filesystem-broker default works for a smoke run). It seeds N eligible devices (half iOS, half
@@ -13,6 +14,9 @@ SQLite: executemany) in a fresh app, then prints:
   simulator's receipt count, which must equal the delivery rows;
 - the bare-transport ceiling in the same run (bench/transport.py's measurement, no DB/Celery);
 - worker peak RSS (VmHWM over the worker's process group);
+- with --table: one row per size and simulator latency (Apple's stream ramp on): end-to-end
+  msg/s, the bare transports' rate measured in the same run for the half-and-half mix, their
+  ratio, worker CPU per 1,000 messages and worker peak RSS;
 - trigger latency p50/p99 (activity recorded -> simulator received the push) over --triggers
   activities recorded one at a time with their trigger outbox entry, as the SDK API does
   (bench/triggers.py drives the SDK API itself, at steady rates).
@@ -270,6 +274,86 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) so far of every process in the group (the worker)."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def mix_ceiling(sim: dict[str, str], directory: str, count: int) -> float:
+    """The bare transports' rate for a half-iOS, half-Android audience in this run: each
+    provider measured alone (bench/transport.py), combined as the time to send both halves."""
+    configs = transport.configs(sim, directory, settings.PUSH_SEND_CONCURRENCY)
+    seconds = 0.0
+    for provider in ("fcm", "apns"):
+        figures = transport.measure(provider, configs[provider], count // 2)
+        seconds += figures["wall"] * (count // 2) / max(figures["sent"], 1)
+    from notifications.transports import runtime
+
+    runtime.close_all()
+    return count / seconds
+
+
+def table_row(args: argparse.Namespace, directory: str, sim: dict[str, str], env: dict[str, str],
+              devices: int, latency_ms: int) -> str:  # fmt: skip
+    """One row: a fresh app of `devices` phones sent one batch campaign at this latency."""
+    tag = uuid.uuid4().hex[:8]
+    app = app_create(directory, tag)
+    (seed_postgres if settings.USES_POSTGRES else seed_sqlite)(app, devices, tag)
+    campaign = Campaign.objects.create(
+        app=app, notification=push_create(app), name=f"Bench {tag}", kind=Campaign.Kind.BATCH,
+    )  # fmt: skip
+    sim_client.reset()
+    sim_client.configure(latency_ms=latency_ms)
+    worker = start_worker(env, args.workers, Path(directory) / f"worker-{tag}.log")
+    try:
+        time.sleep(3)  # worker boot
+        cpu_before = group_cpu_seconds(worker.pid)
+        started = time.perf_counter()
+        run = wait_run(start_and_resolve(campaign).pk, args.timeout)
+        elapsed = time.perf_counter() - started
+        cpu = group_cpu_seconds(worker.pid) - cpu_before
+        rss = group_peak_rss_mb(worker.pid)
+    finally:
+        stop(worker, group=True)
+    sent = Delivery.objects.filter(run=run, status=Delivery.Status.SENT).count()
+    rate = sent / elapsed
+    ceiling = mix_ceiling(sim, directory, min(devices, args.transport_count))
+    return (f"| {devices:,} | {latency_ms} ms | {rate:,.0f} | {ceiling:,.0f} | {rate / ceiling:.2f} "
+            f"| {cpu * 1000 / max(sent, 1) * 1000:,.0f} ms | {rss:.0f} MB | {sent:,}/{run.total:,} |")  # fmt: skip
+
+
+def main_table(args: argparse.Namespace) -> int:
+    """Every size at every latency, with Apple's stream ramp on (the simulator's default)."""
+    sizes = [int(n) for n in args.sizes.split(",")]
+    latencies = [int(ms) for ms in args.latencies.split(",")]
+    print(f"fan-out table: {args.workers} prefork worker processes, PUSH_SEND_CONCURRENCY "
+          f"{settings.PUSH_SEND_CONCURRENCY}, half iOS, simulator stream ramp on")  # fmt: skip
+    print("| devices | latency | end to end msg/s | bare transport msg/s (same run) | ratio | "
+          "worker CPU per 1,000 msg | worker peak RSS | sent |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory(prefix="pm-fanout-") as directory:
+        simulator = transport.start_simulator(directory)
+        sim = simulator.settings
+        try:
+            env = {**os.environ, "DEBUG": "1", **sim}
+            for name, value in sim.items():
+                setattr(settings, name, int(value) if name.endswith("_PORT") else value)
+            for devices in sizes:
+                for latency_ms in latencies:
+                    print(table_row(args, directory, sim, env, devices, latency_ms), flush=True)
+        finally:
+            stop(simulator.process)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=100_000)
@@ -281,7 +365,14 @@ def main() -> int:
     )
     parser.add_argument("--transport-count", type=int, default=20_000)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--table", action="store_true", help="the sizes x latencies table")
+    parser.add_argument("--sizes", default="20000,200000")
+    parser.add_argument("--latencies", default="0,20,100", help="simulator latency, ms")
     args = parser.parse_args()
+    if args.table:
+        call_command("migrate", verbosity=0)
+        AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
+        return main_table(args)
     if args.devices < 2 or args.workers < 1 or args.triggers < 0:
         parser.error("--devices must be at least 2, --workers at least 1, --triggers >= 0")
     call_command("migrate", verbosity=0)

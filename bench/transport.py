@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,7 @@ class SimulatorProcess:
         self.process.wait(10)
 
 
-def start_simulator(directory: str, options: list[str]) -> SimulatorProcess:
+def start_simulator(directory: str, options: Sequence[str] = ()) -> SimulatorProcess:
     command = [sys.executable, "manage.py", "push_simulator", "--fcm-port", "0",
                "--apns-port", "0", "--dir", directory, *options]  # fmt: skip
     process = subprocess.Popen(
