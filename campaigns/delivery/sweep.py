@@ -5,7 +5,9 @@
   claiming process's heartbeat stopped (`deliveries_sweep_orphans`, every 10 s), else after
   PUSH_SENDING_TIMEOUT_SECONDS. The claim makes this safe even
   if the original task is redelivered too: each row is claimed by one task only.
-- Queued rows whose `not_before` passed long ago lost their follow-up task: dispatched again.
+- Queued rows whose `not_before` passed long ago lost their follow-up task, and rows of a
+  trigger, API or sample run due at once but still queued minutes later lost their send:
+  dispatched again.
 - Runs still `resolving` long after they were opened lost their resolve task: enqueued again
   (resolving is idempotent).
 """
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 
 from campaigns import enqueue
 from campaigns.delivery.dispatch import id_ranges
@@ -28,6 +31,7 @@ from campaigns.ledger.runs import (
     run_settle_by_id,
     runs_sending_without_work,
 )
+from campaigns.lifecycle import OPEN_RUN_STATUSES
 from campaigns.models import CampaignRun, Delivery
 from pushmarketing.core.liveness import alive, current_identity
 
@@ -131,17 +135,30 @@ def deliveries_redispatch_overdue(*, now: datetime) -> int:
     """Queued rows whose `not_before` passed more than OVERDUE_GRACE ago lost their follow-up
     (a broker restart without persistence, a clock skew): dispatch their ranges again. Each
     range at most once per OVERDUE_DEDUPE (a long backlog on `bulk` must not pile copies)."""
-    overdue = Delivery.objects.filter(status=S.QUEUED, not_before__lt=now - OVERDUE_GRACE).order_by(
-        "id"
+    waiting = Q(not_before__lt=now - OVERDUE_GRACE) | Q(
+        # Due at once in a latency run (a trigger pump that died between its commit and its
+        # send, an API send whose message was lost): such rows never wait minutes. A batch
+        # run's rows may wait their turn on `bulk` for long, so they are not counted here.
+        not_before__isnull=True,
+        created_at__lt=now - OVERDUE_GRACE,
+        run_id__in=CampaignRun.objects.filter(status__in=OPEN_RUN_STATUSES)
+        .exclude(kind=CampaignRun.Kind.BATCH)
+        .values("pk"),
     )
-    rows = list(overdue.values_list("id", "run_id", "not_before")[:OVERDUE_BATCH])
+    overdue = Delivery.objects.filter(waiting, status=S.QUEUED).order_by("id")
+    rows = [
+        (pk, run_id, not_before or created_at)
+        for pk, run_id, not_before, created_at in overdue.values_list(
+            "id", "run_id", "not_before", "created_at"
+        )[:OVERDUE_BATCH]
+    ]
     if not rows:
         return 0
     by_run: dict[int, list[int]] = defaultdict(list)
     for pk, run_id, _ in rows:
         by_run[run_id].append(pk)
     # The oldest due time makes the de-duplication key unique to this backlog.
-    stamp = int(min(when for _, _, when in rows if when is not None).timestamp() * 1000)
+    stamp = int(min(when for _, _, when in rows).timestamp() * 1000)
     kinds = dict(CampaignRun.objects.filter(pk__in=by_run).values_list("pk", "kind"))
     enqueued = 0
     for run_id, ids in by_run.items():

@@ -184,6 +184,26 @@ def test_sweeper_redispatches_overdue_retries_once(
     assert len(sent) == 1
 
 
+def test_sweeper_redispatches_a_trigger_row_whose_send_was_lost_once(
+    push_app, make_devices, sent, django_capture_on_commit_callbacks
+):
+    # A trigger pump that died between its commit and its inline send leaves rows due at once.
+    lost = run_create(app=push_app, devices=make_devices(2), kind=CampaignRun.Kind.TRIGGER)
+    waiting_turn = run_create(app=push_app, devices=make_devices(2))  # a batch run's backlog
+    fresh = run_create(app=push_app, devices=make_devices(1), kind=CampaignRun.Kind.TRIGGER)
+    Delivery.objects.filter(run__in=[lost, waiting_turn]).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=timezone.now())
+        deliveries_sweep(now=timezone.now())
+
+    ids = sorted(lost.deliveries.values_list("id", flat=True))
+    assert [c["args"] for c in sent] == [(lost.id, ids[0], ids[1])]  # once, only the lost rows
+    assert fresh.deliveries.get().status == S.QUEUED  # just made: its send is on its way
+
+
 def test_local_token_bucket_grants_up_to_capacity_then_waits(settings):
     settings.REDIS_URL = ""
     first = ratelimit.rate_take(key="t-local", per_minute=120, requested=5)
