@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from celery.schedules import crontab
 from django.apps import AppConfig
 
 from pushmarketing.core.celery import app as celery_app
@@ -7,6 +8,8 @@ from pushmarketing.core.celery import app as celery_app
 SCHEDULES_TICK_SECONDS = 30.0
 # A safety net only: SDK calls wake the trigger pump themselves (devices.trigger_outbox).
 TRIGGER_PUMP_TICK_SECONDS = 10.0
+# Retention (campaigns.ledger.retention): once a day, at a quiet hour (UTC).
+DELIVERIES_PURGE_AT = crontab(hour=3, minute=17)
 
 
 class CampaignsConfig(AppConfig):
@@ -23,6 +26,10 @@ class CampaignsConfig(AppConfig):
         schedule.setdefault(
             "campaigns-trigger-pump-tick",
             {"task": "campaigns.triggers_drain", "schedule": TRIGGER_PUMP_TICK_SECONDS},
+        )
+        schedule.setdefault(
+            "campaigns-deliveries-purge",
+            {"task": "campaigns.deliveries_purge", "schedule": DELIVERIES_PURGE_AT},
         )
         celery_app.conf.beat_schedule = schedule
         _hooks_register()
