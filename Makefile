@@ -8,7 +8,7 @@ ADDR ?= 127.0.0.1:8000
 # The embedded default: DEBUG on, SQLite, filesystem broker (override with DATABASE_URL / REDIS_URL).
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: install run migrate seed test test-fast lint format bench-register bench-transport bench-fanout bench-render bench-dashboard clean
+.PHONY: install run migrate seed test test-fast lint format bench-register bench-transport bench-fanout bench-render bench-dashboard bench-retention clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-render: install
 
 bench-dashboard: install
 	$(PY) bench/dashboard.py
+
+bench-retention: install
+	$(PY) bench/retention.py
 
 clean:
 	rm -rf var staticfiles .pytest_cache

@@ -82,6 +82,11 @@ class RunOutput(TotalsOutput):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    deliveries_purged_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Set once retention deleted the run's delivery rows; its figures stay.",
+    )
+    deliveries_purged_note = serializers.CharField(allow_null=True)
 
 
 class TapRateOutput(serializers.Serializer):

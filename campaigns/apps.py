@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from celery.schedules import crontab
 from django.apps import AppConfig
 
 from pushmarketing.core.celery import app as celery_app
@@ -10,6 +11,8 @@ TRIGGER_PUMP_TICK_SECONDS = 10.0
 # Rows held by a worker whose heartbeat stopped move again within the heartbeat TTL (15 s)
 # plus this (pushmarketing.core.liveness, campaigns.delivery.sweep.deliveries_sweep_orphans).
 ORPHANS_SWEEP_SECONDS = 10.0
+# Retention (campaigns.ledger.retention): once a day, at a quiet hour (UTC).
+DELIVERIES_PURGE_AT = crontab(hour=3, minute=17)
 
 
 class CampaignsConfig(AppConfig):
@@ -30,6 +33,10 @@ class CampaignsConfig(AppConfig):
         schedule.setdefault(
             "campaigns-orphans-sweep",
             {"task": "campaigns.deliveries_sweep_orphans", "schedule": ORPHANS_SWEEP_SECONDS},
+        )
+        schedule.setdefault(
+            "campaigns-deliveries-purge",
+            {"task": "campaigns.deliveries_purge", "schedule": DELIVERIES_PURGE_AT},
         )
         celery_app.conf.beat_schedule = schedule
         _hooks_register()

@@ -90,7 +90,9 @@ def campaign_summary_csv(*, campaign_id: int) -> Iterator[str]:
     outcomes = ("sent", "failed", "token_invalid", "skipped", "received", "tapped")
     header = ["run", "kind", "started_at", "deliveries", "unique_leads_sent"]
     header += [f"{o}_{p}" for p in (*PLATFORMS, "total") for o in outcomes]
-    header += ["tap_rate_percent"]
+    # Figures come from counters and reports, so they hold after retention purged a run's
+    # rows; the last column says which runs' rows are gone.
+    header += ["tap_rate_percent", "deliveries_purged_at"]
     yield writer.writerow(header)
     runs = (
         CampaignRun.objects.filter(campaign=campaign)
@@ -98,14 +100,12 @@ def campaign_summary_csv(*, campaign_id: int) -> Iterator[str]:
         .order_by("created_at")
     )
     for run in runs:
-        yield writer.writerow(
-            _summary_row(
-                str(run.pk), run.kind, _iso(run.started_at), run_figures(run=run), outcomes
-            )
+        row = _summary_row(
+            str(run.pk), run.kind, _iso(run.started_at), run_figures(run=run), outcomes
         )
-    yield writer.writerow(
-        _summary_row("all", campaign.kind, "", campaign_figures(campaign=campaign), outcomes)
-    )
+        yield writer.writerow([*row, _iso(run.deliveries_purged_at)])
+    row = _summary_row("all", campaign.kind, "", campaign_figures(campaign=campaign), outcomes)
+    yield writer.writerow([*row, ""])
 
 
 def _summary_row(

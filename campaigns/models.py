@@ -125,6 +125,9 @@ class CampaignRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when retention (campaigns.ledger.retention) starts deleting the run's delivery rows:
+    # from then on its counters and RunReport are the record, frozen, and the rows are gone.
+    deliveries_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

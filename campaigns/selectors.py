@@ -23,6 +23,7 @@ from django.db.models.functions import RowNumber
 from campaigns.audience import audience_devices
 from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
 from campaigns.models import Campaign, CampaignRun, Delivery
+from campaigns.reports.figures import run_purge_note
 from campaigns.wording import audience_sentences
 from devices.eligibility import NOT_ELIGIBLE_REASONS, eligible_q
 from devices.models import Device, MobileApp, PushCredential
@@ -152,6 +153,10 @@ def run_stats(run: CampaignRun) -> dict[str, Any]:
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "deliveries_purged_at": (
+            run.deliveries_purged_at.isoformat() if run.deliveries_purged_at else None
+        ),
+        "deliveries_purged_note": run_purge_note(run),
     }
     for name in COUNTERS:
         by_platform = {p: getattr(run, COUNTER_FIELDS[(name, p)]) for p in PLATFORMS}

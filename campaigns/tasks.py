@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from campaigns import resolve, services, trigger_pump, triggers
@@ -42,3 +43,14 @@ def schedules_tick() -> list[int]:
     if started:
         logger.info("campaigns: schedules_tick started %s", started)
     return started
+
+
+# acks_late: marking a run is conditional and deleting rows that are gone deletes nothing, so a
+# pass redelivered after a crash finishes the run it was purging and repeats nothing else.
+@shared_task(name="campaigns.deliveries_purge", acks_late=True, ignore_result=True)
+def deliveries_purge() -> int:
+    """Beat, daily: delete the delivery rows of runs that ended DELIVERY_RETENTION_DAYS ago."""
+    stats = services.deliveries_purge(
+        now=timezone.now(), retention_days=settings.DELIVERY_RETENTION_DAYS
+    )
+    return stats.rows

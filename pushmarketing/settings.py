@@ -313,6 +313,9 @@ PUSH_RATE_APNS_PER_MINUTE = env_int("PUSH_RATE_APNS_PER_MINUTE", 600_000)
 # System health flags the trigger pipeline as behind when an activity has waited this long
 # for evaluation (a healthy pipeline evaluates within a fraction of a second).
 TRIGGER_BACKLOG_ALERT_SECONDS = env_int("TRIGGER_BACKLOG_ALERT_SECONDS", 10)
+# Retention: a finished run's delivery rows are deleted this many days after it ended (its
+# counters and report keep the figures); 0 keeps every row forever.
+DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

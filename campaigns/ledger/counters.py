@@ -83,10 +83,12 @@ def run_counters_from_rows(run: CampaignRun) -> None:
 def runs_counter_drift(run_ids: list[int] | None = None) -> list[str]:
     """Runs whose counters differ from their rows, as readable lines (empty when all agree).
 
-    One aggregate per run set; the system health page and the test suite both use it."""
-    runs = (
-        CampaignRun.objects.all() if run_ids is None else CampaignRun.objects.filter(pk__in=run_ids)
-    )
+    One aggregate per run set; the system health page and the test suite both use it. Runs
+    whose rows retention purged are left out: their counters are the record of rows that
+    are gone (campaigns.ledger.retention)."""
+    runs = CampaignRun.objects.filter(deliveries_purged_at=None)
+    if run_ids is not None:
+        runs = runs.filter(pk__in=run_ids)
     aggregates: dict[str, Count] = {"rows": Count("deliveries")}
     for (outcome, platform), name in COUNTER_FIELDS.items():
         if outcome == Delivery.Status.QUEUED:

@@ -14,6 +14,7 @@ from django.db.models import QuerySet, Sum
 
 from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
 from campaigns.models import Campaign, CampaignRun, RunReport
+from pushmarketing.core.display import moment_text
 
 OUTCOMES: tuple[str, ...] = (*COUNTED_STATUSES, *FEEDBACK_STAMPS)
 
@@ -169,3 +170,15 @@ def notification_figures(*, notification_id: int) -> Figures:
         kind=CampaignRun.Kind.SAMPLE
     )
     return _figures_for_runs(runs)
+
+
+def run_purge_note(run: CampaignRun) -> str | None:
+    """What a dashboard, an export and the API say about a run whose delivery rows retention
+    deleted (campaigns.ledger.retention): its figures are the counters and the frozen report."""
+    if run.deliveries_purged_at is None:
+        return None
+    days = (run.deliveries_purged_at - (run.finished_at or run.deliveries_purged_at)).days
+    return (
+        f"Delivery rows older than {days} days were purged on "
+        f"{moment_text(run.deliveries_purged_at)}; figures are from the run's report."
+    )

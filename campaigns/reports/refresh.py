@@ -92,7 +92,12 @@ def _series(
 
 
 def run_report_refresh(*, run_id: int) -> RunReport:
+    """Compute the run's report from its rows. A purged run's report is the record of rows
+    that are gone (retention marks a run only once its report is final): it is returned as
+    it is."""
     run = CampaignRun.objects.get(pk=run_id)
+    if run.deliveries_purged_at is not None:
+        return RunReport.objects.get(run=run)
     unique_leads = (
         Delivery.objects.filter(run=run, status=Delivery.Status.SENT)
         .exclude(lead_id=None)
@@ -135,4 +140,5 @@ def runs_needing_report(
     # Taps keep coming after a run ends: a report the feedback has moved past is due again.
     behind_feedback = Q(report__feedback_at__gt=F("report__computed_at"))
     due = (recent & ~ended_and_reported) | behind_feedback
-    return list(CampaignRun.objects.filter(due).exclude(fresh).values_list("id", flat=True)[:50])
+    runs = CampaignRun.objects.filter(due, deliveries_purged_at=None).exclude(fresh)
+    return list(runs.values_list("id", flat=True)[:50])

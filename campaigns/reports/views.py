@@ -10,7 +10,13 @@ from django.utils import timezone
 from campaigns import enqueue, selectors
 from campaigns.export import campaign_summary_csv, run_deliveries_csv
 from campaigns.models import Campaign, CampaignRun, RunReport
-from campaigns.reports.figures import Figures, campaign_figures, notification_figures, run_figures
+from campaigns.reports.figures import (
+    Figures,
+    campaign_figures,
+    notification_figures,
+    run_figures,
+    run_purge_note,
+)
 from notifications.models import PushNotification
 from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import addon_required, role_required
@@ -118,6 +124,7 @@ def run_dashboard(request: HttpRequest, run_id: int) -> HttpResponse:
         "eta": eta,
         "scope": "run",
         "final": run.finished_at is not None and not stale,
+        "purge_note": run_purge_note(run),
     }
     return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
 
@@ -149,6 +156,7 @@ def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
             "figures_html": figures_html,
             "rate_per_second": rate,
             "eta_seconds": eta,
+            "deliveries_purged_note": run_purge_note(run),
             **figures.as_dict(),
         }
     )
@@ -186,8 +194,11 @@ def notification_dashboard(request: HttpRequest, notification_id: int) -> HttpRe
 @role_required(*READERS)
 # pushmarketing.ui.View should be Callable[..., HttpResponseBase] (it streams); fix it there.
 @addon_required  # type: ignore[arg-type]
-def run_export(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
+def run_export(request: HttpRequest, run_id: int) -> StreamingHttpResponse | HttpResponse:
     run = get_object_or_404(CampaignRun, pk=run_id)
+    purge_note = run_purge_note(run)
+    if purge_note is not None:  # an empty CSV would read as "this run sent nothing"
+        return HttpResponse(purge_note, status=410, content_type="text/plain; charset=utf-8")
     response = StreamingHttpResponse(run_deliveries_csv(run=run), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-deliveries.csv"'
     return response

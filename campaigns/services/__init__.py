@@ -1,5 +1,5 @@
 """Campaign writes, one module per job: `editing` (create, edit), `actions` (the lifecycle a
-marketer drives), `api_send` (management API sends). Views, the API and tasks import the
+marketer drives), `api_send` (management API sends), `retention` (the daily purge of old delivery rows). Views, the API and tasks import the
 functions from here."""
 
 from campaigns.rules import CampaignError
@@ -15,6 +15,7 @@ from campaigns.services.actions import (
 )
 from campaigns.services.api_send import campaign_api_trigger
 from campaigns.services.editing import campaign_create, campaign_update
+from campaigns.services.retention import deliveries_purge
 
 __all__ = [
     "CampaignError",
@@ -28,5 +29,6 @@ __all__ = [
     "campaign_send_again",
     "campaign_start",
     "campaign_update",
+    "deliveries_purge",
     "campaigns_due_start",
 ]
