@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import (
@@ -10,6 +11,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -18,7 +20,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 
 from campaigns.audience import audience_devices
 from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
@@ -195,6 +197,33 @@ def campaigns_sending_summary() -> dict[str, int]:
         status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]
     ).count()
     return {"running_campaigns": running, "queued_deliveries": queued}
+
+
+def deliveries_due_since_by_run_kind(*, now: datetime) -> dict[str, datetime]:
+    """Per run kind, since when its longest-waiting due delivery has been due: since its
+    `not_before` when it has one, else since its creation (a row held for a retry's backoff,
+    a throttle or quiet hours is not waiting until that time comes, nor is a paused run's).
+    Kinds with none due are absent."""
+    rows = (
+        Delivery.objects.filter(status=Delivery.Status.QUEUED)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .exclude(run__status=CampaignRun.Status.PAUSED)
+        .values("run__kind")
+        .annotate(since=Min(Coalesce("not_before", "created_at")))
+    )
+    return {row["run__kind"]: row["since"] for row in rows}
+
+
+def runs_unfinished_counts() -> dict[tuple[str, str], int]:
+    """{(kind, status): runs} for runs neither completed nor cancelled."""
+    finished = [CampaignRun.Status.COMPLETED, CampaignRun.Status.CANCELLED]
+    rows = (
+        CampaignRun.objects.exclude(status__in=finished)
+        .order_by()
+        .values("kind", "status")
+        .annotate(n=Count("id"))
+    )
+    return {(row["kind"], row["status"]): row["n"] for row in rows}
 
 
 def campaign_audience_numbers(campaign: Campaign) -> dict[str, int]:

@@ -317,6 +317,15 @@ TRIGGER_BACKLOG_ALERT_SECONDS = env_int("TRIGGER_BACKLOG_ALERT_SECONDS", 10)
 # counters and report keep the figures); 0 keeps every row forever.
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
 
+# --- Metrics --------------------------------------------------------------------------------
+# GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Where every process (gunicorn workers, Celery prefork children) keeps its counters for the
+# endpoint to merge (pushmarketing.core.metrics); unset, each process counts only for itself.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -325,6 +334,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Prometheus scrapes web:8000 on the internal network, without the proxy's
+    # X-Forwarded-Proto; nginx refuses /metrics from outside (pushmarketing/deploy/nginx.conf).
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -8,7 +8,7 @@ from django.urls import include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from pushmarketing import ops_views, views
+from pushmarketing import metrics_endpoint, ops_views, views
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("pushmarketing.core.urls")),
     path("system/health/", ops_views.system_health_view, name="system-health"),
     path("system/token-health/", ops_views.token_health_view, name="token-health"),
+    path("metrics", metrics_endpoint.metrics_view, name="metrics"),
     path("", include("notifications.urls")),
     path("", include("campaigns.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

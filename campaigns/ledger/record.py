@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,7 @@ from campaigns.ledger.runs import run_lock, run_settle
 from campaigns.models import Delivery
 from devices.models import Device, PushCredential
 from notifications.transports.base import Outcome, SendResult
+from pushmarketing.core import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +150,7 @@ def _apply(
     run_counters_add(
         run_id=run_id, counts={key: n for key, n in counts.items() if key[0] in TERMINAL}
     )
+    transaction.on_commit(partial(metrics.deliveries_recorded, dict(counts)))
     return dict(counts)
 
 

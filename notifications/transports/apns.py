@@ -33,6 +33,7 @@ import logging
 import os
 import ssl
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,7 @@ from h2.settings import ChangedSetting, SettingCodes
 
 from notifications.transports.base import Outcome, OutgoingPush, SendResult, log_result
 from notifications.transports.config import KIND_APNS_TOKEN, TransportConfig
+from pushmarketing.core import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -448,6 +450,7 @@ class ApnsTransport:
             self._log(push, result)
             return result
         async with self._semaphore:
+            started = time.perf_counter()
             try:
                 answer = await asyncio.wait_for(
                     self.client.send_notification(request), self.config.timeout_seconds
@@ -462,6 +465,7 @@ class ApnsTransport:
                 )
             except (ConnectionError, ConnectionClosed, MaxAttemptsExceeded, OSError) as exc:
                 result = self._connection_failure(exc)
+            metrics.provider_request_observe(provider="apns", seconds=time.perf_counter() - started)
         self._log(push, result)
         return result
 

@@ -30,6 +30,7 @@ from pyfcm.errors import InvalidDataError
 from notifications.payloads import encode
 from notifications.transports.base import Outcome, OutgoingPush, SendResult, log_result
 from notifications.transports.config import TransportConfig
+from pushmarketing.core import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ class FcmTransport:
 
     async def send(self, push: OutgoingPush, *, validate_only: bool = False) -> SendResult:
         async with self._semaphore:
+            started = time.perf_counter()
             try:
                 result = await self._send_once(push, validate_only=validate_only)
             except CredentialsRejected as exc:
@@ -203,6 +205,7 @@ class FcmTransport:
                     reason=f"connection error: {type(exc).__name__}",
                     retry_after=NETWORK_RETRY_SECONDS,
                 )
+            metrics.provider_request_observe(provider="fcm", seconds=time.perf_counter() - started)
         self._log(push, result)
         return result
 

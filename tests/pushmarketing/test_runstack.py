@@ -113,3 +113,25 @@ def test_simulator_banner_leaves_out_the_advice_when_told():
     assert quiet == full[: len(quiet)]
     assert not any("Point the app" in line or "=" in line for line in quiet)
     assert quiet[0].startswith("FCM simulator:  http://127.0.0.1:8701")
+
+
+def test_runstack_gives_every_child_one_emptied_metrics_folder(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    stale = tmp_path / "prometheus" / "counter_old-7.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"counts of the last run")
+
+    env = runstack.metrics_env({})
+
+    assert env == {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus")}
+    assert list((tmp_path / "prometheus").iterdir()) == []
+
+
+def test_runstack_leaves_a_metrics_folder_from_the_environment_alone(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "counter_x-1.db").write_bytes(b"keep")
+
+    assert runstack.metrics_env({"PROMETHEUS_MULTIPROC_DIR": str(mine)}) == {}
+    assert (mine / "counter_x-1.db").read_bytes() == b"keep"

@@ -8,6 +8,7 @@ with NO_COLOR set), so four processes' lines do not run together."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -51,6 +52,18 @@ def _pump(
             out.write(prefix_line(name, line, width=width, colour=colour))
             out.flush()
     source.close()
+
+
+def metrics_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """One counters folder for every child, so /metrics sees the worker's sends (README,
+    Metrics). Ours under var/ is emptied at each start: a stopped stack's counts are gone, as
+    after any restart. A folder set in the environment is used as it is."""
+    if environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return {}
+    folder = settings.VAR_DIR / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
 
 
 class Command(BaseCommand):
@@ -101,7 +114,7 @@ class Command(BaseCommand):
         width = max(len(name) for name in processes)
         colour = wants_colour(self.stdout)
         # Children write into pipes, not a terminal: unbuffered, or their lines arrive late.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **metrics_env(os.environ)}
         for name, argv in processes.items():
             if name == "sim":
                 try:
