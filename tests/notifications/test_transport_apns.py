@@ -348,13 +348,15 @@ def test_transport_honours_the_stream_ramp_and_then_uses_hundreds_of_streams(apn
     while it waits for the ramp; once ramped, aioapns's own accounting left ~2 streams per
     connection usable."""
     caplog.set_level(logging.WARNING, logger="aioapns")
-    sim_client.configure(latency_ms=200)
+    # A second of latency: the 1,000 requests overlap even when a loaded machine issues them
+    # slowly (at 200 ms a busy CI box reached only ~340 in flight).
+    sim_client.configure(latency_ms=1000)
     config = apns_config(concurrency=1000, timeout_seconds=20, app_id=56)
 
     cold = runtime.send_many(config, [apns_push(token("a6", i), i) for i in range(1000)])
     cold_streams = sim_client.stats()["apns_streams"]
     sim_client.reset()
-    sim_client.configure(latency_ms=200)
+    sim_client.configure(latency_ms=1000)
     ramped = runtime.send_many(config, [apns_push(token("a6", i), i) for i in range(1000, 2000)])
     ramped_streams = sim_client.stats()["apns_streams"]
 
