@@ -70,7 +70,7 @@ SEED_BATCH = 20_000
 
 def start_worker(env: dict[str, str], concurrency: int, log: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "celery", "-A", "pushmarketing", "worker",
-               "-Q", "send,bulk,default", "-P", "prefork", "-c", str(concurrency), "-l", "WARNING",
+               "-Q", "interactive,send,bulk,default", "-P", "prefork", "-c", str(concurrency), "-l", "WARNING",
                "-n", f"fanout-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle",
                "--without-heartbeat"]  # fmt: skip
     with open(log, "wb") as out:

@@ -20,10 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import CampaignRun
+from pushmarketing.core.celery import QUEUES
 
 logger = logging.getLogger(__name__)
-
-QUEUES = ("send", "bulk", "default")
 # ETA tasks longer than the Redis visibility timeout (1 h) would be redelivered: a far-off
 # send is split into hops of at most this long, each re-checking what is still queued.
 MAX_COUNTDOWN_SECONDS = 1800
@@ -36,7 +35,10 @@ Chunk = tuple[int, int, datetime | None]
 
 
 def queue_for_run_kind(kind: str) -> str:
-    """Trigger, sample and API sends are latency-sensitive; batch chunks go to `bulk`."""
+    """Samples go to `interactive` (someone watches the page: no backlog may stand in front),
+    trigger and API sends to `send` (latency-sensitive), batch chunks to `bulk`."""
+    if kind == CampaignRun.Kind.SAMPLE:
+        return "interactive"
     return "bulk" if kind == CampaignRun.Kind.BATCH else "send"
 
 

@@ -39,7 +39,8 @@ VERIFY_TASK_NAME = "campaigns.push_credential_verify"  # kept stable for queued 
 
 
 def push_credential_verify_request(*, app: MobileApp, platform: str, actor: Any) -> PushCredential:
-    """Mark the check pending and enqueue it after commit (queue `send`: it is interactive)."""
+    """Mark the check pending and enqueue it after commit (queue `interactive`: an admin
+    watches the page, so it has a worker lane no send backlog can delay)."""
     credential = PushCredential.objects.filter(app=app, platform=platform).first()
     if credential is None:
         raise PushCredential.DoesNotExist(f"{app.name} has no {platform} credentials to verify")
@@ -52,7 +53,7 @@ def push_credential_verify_request(*, app: MobileApp, platform: str, actor: Any)
     )
     # Sent by name: notifications.tasks imports this module, and services never import tasks.
     transaction.on_commit(
-        lambda: current_app.send_task(VERIFY_TASK_NAME, args=[credential.id], queue="send")
+        lambda: current_app.send_task(VERIFY_TASK_NAME, args=[credential.id], queue="interactive")
     )
     return credential
 

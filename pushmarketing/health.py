@@ -1,5 +1,6 @@
-"""System health for admins: is each part reachable, how deep are the queues, and what is the
-oldest delivery still waiting. Every probe has a short timeout and reports, never raises."""
+"""System health for admins: is each part reachable, how deep are the queues, how long their
+oldest message and the oldest due delivery have waited. Every probe has a short timeout and
+reports, never raises. A probe is OK, WARN (amber: slow, still working) or ALERT (red)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,20 +21,54 @@ from django.utils import timezone
 from campaigns.ledger.counters import runs_counter_drift
 from campaigns.models import CampaignRun, Delivery
 from devices.trigger_outbox import outbox_backlog
+from pushmarketing.core.celery import QUEUES, SENT_AT_HEADER
 from pushmarketing.core.celery import app as celery_app
 
-QUEUES = ("send", "bulk", "default")
 LEDGER_WINDOW = timedelta(days=1)
+# A message read from a broker folder a worker empties meanwhile: look at the next one.
+FOLDER_READ_ATTEMPTS = 3
 
 T = TypeVar("T")
+
+
+class Level(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    ALERT = "alert"
+
+
+LEVEL_RANK = {Level.OK: 0, Level.WARN: 1, Level.ALERT: 2}
 
 
 @dataclass
 class Probe:
     name: str
-    ok: bool
+    level: Level
     detail: str
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """False only when red: amber means slow, and the part still works."""
+        return self.level is not Level.ALERT
+
+
+@dataclass(frozen=True)
+class QueueState:
+    name: str
+    depth: int | None  # None: the broker could not be read
+    waiting_seconds: int | None  # the oldest message's wait; None when empty or unknown
+    level: Level
+
+
+def worst_level(levels: list[Level]) -> Level:
+    return max(levels, key=LEVEL_RANK.__getitem__, default=Level.OK)
+
+
+def level_for(seconds: float, *, warn: int, alert: int) -> Level:
+    if seconds >= alert:
+        return Level.ALERT
+    return Level.WARN if seconds >= warn else Level.OK
 
 
 def _timed(fn: Callable[[], T]) -> tuple[T, float]:
@@ -49,8 +85,8 @@ def probe_database() -> Probe:
     try:
         _, ms = _timed(ping)
     except Exception as exc:  # noqa: BLE001 - a health page reports any failure
-        return Probe("Database", False, f"unreachable: {exc.__class__.__name__}")
-    return Probe("Database", True, f"{connection.vendor}, answered in {ms:.1f} ms")
+        return Probe("Database", Level.ALERT, f"unreachable: {exc.__class__.__name__}")
+    return Probe("Database", Level.OK, f"{connection.vendor}, answered in {ms:.1f} ms")
 
 
 def probe_broker() -> Probe:
@@ -59,40 +95,157 @@ def probe_broker() -> Probe:
         with celery_app.connection_for_write() as conn:
             _, ms = _timed(lambda: conn.ensure_connection(max_retries=1, timeout=2))
     except Exception as exc:  # noqa: BLE001
-        return Probe("Broker", False, f"{kind}: unreachable ({exc.__class__.__name__})")
-    return Probe("Broker", True, f"{kind}, connected in {ms:.1f} ms")
+        return Probe("Broker", Level.ALERT, f"{kind}: unreachable ({exc.__class__.__name__})")
+    return Probe("Broker", Level.OK, f"{kind}, connected in {ms:.1f} ms")
 
 
 def probe_workers() -> Probe:
     if not settings.REDIS_URL:
         return Probe(
             "Workers",
-            True,
+            Level.OK,
             "the embedded filesystem broker cannot broadcast; see the queue depths below",
         )
     try:
         inspector = celery_app.control.inspect(timeout=1.0)
         queues = inspector.active_queues() or {}
     except Exception as exc:  # noqa: BLE001
-        return Probe("Workers", False, f"could not ask the workers ({exc.__class__.__name__})")
+        return Probe(
+            "Workers", Level.ALERT, f"could not ask the workers ({exc.__class__.__name__})"
+        )
     if not queues:
-        return Probe("Workers", False, "no worker answered within 1 s")
+        return Probe("Workers", Level.ALERT, "no worker answered within 1 s")
     listing = {name: sorted(q["name"] for q in qs) for name, qs in queues.items()}
-    return Probe("Workers", True, f"{len(listing)} alive", {"workers": listing})
+    return Probe("Workers", Level.OK, f"{len(listing)} alive", {"workers": listing})
+
+
+@dataclass(frozen=True)
+class QueueHead:
+    depth: int
+    oldest: bytes | None  # the next message a worker takes, as stored by kombu
+    stored_at: float | None  # the broker's own time for it, when it has one (a file's mtime)
+
+
+def _redis_queue_heads() -> dict[str, QueueHead]:
+    # kombu's Redis transport LPUSHes and workers BRPOP: the tail (index -1) is the oldest.
+    with celery_app.connection_for_read() as conn:
+        pipe = conn.default_channel.client.pipeline()
+        for queue in QUEUES:
+            pipe.llen(queue)
+            pipe.lindex(queue, -1)
+        replies = pipe.execute()
+    return {
+        queue: QueueHead(int(replies[2 * i]), replies[2 * i + 1], None)
+        for i, queue in enumerate(QUEUES)
+    }
+
+
+def _folder_queue_heads() -> dict[str, QueueHead]:
+    # kombu's filesystem transport names each file `<monotonic ms>_<uuid>.<queue>.msg` and takes
+    # them in name order: the first name is the oldest.
+    folder = Path(str(celery_app.conf.broker_transport_options["data_folder_in"]))
+    names = sorted(p.name for p in folder.glob("*.msg")) if folder.exists() else []
+    heads = {}
+    for queue in QUEUES:
+        mine = [n for n in names if n.endswith(f".{queue}.msg")]
+        oldest, stored_at = None, None
+        for name in mine[:FOLDER_READ_ATTEMPTS]:
+            try:
+                stored_at = (folder / name).stat().st_mtime
+                oldest = (folder / name).read_bytes()
+            except FileNotFoundError:  # a worker took it since the listing
+                continue
+            break
+        heads[queue] = QueueHead(len(mine), oldest, stored_at)
+    return heads
+
+
+def queue_heads() -> dict[str, QueueHead] | None:
+    """Each queue's depth and oldest message; None when the broker cannot be read."""
+    try:
+        return _redis_queue_heads() if settings.REDIS_URL else _folder_queue_heads()
+    except Exception:  # noqa: BLE001 - the broker probe says why
+        return None
 
 
 def queue_depths() -> dict[str, int | None]:
-    if settings.REDIS_URL:
-        try:
-            with celery_app.connection_for_read() as conn:
-                client = conn.default_channel.client
-                return {queue: int(client.llen(queue)) for queue in QUEUES}
-        except Exception:  # noqa: BLE001
-            return dict.fromkeys(QUEUES)
-    # str(): mypy may type the setting from its runtime value, a dict of str and bool.
-    folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
-    names = [p.name for p in folder.glob("*.msg")] if folder.exists() else []
-    return {queue: sum(1 for n in names if n.endswith(f".{queue}.msg")) for queue in QUEUES}
+    heads = queue_heads()
+    if heads is None:
+        return dict.fromkeys(QUEUES)
+    return {queue: head.depth for queue, head in heads.items()}
+
+
+def message_waiting_since(raw: bytes, *, stored_at: float | None) -> float | None:
+    """Epoch seconds since which a stored message has been due: when it was published (our
+    header; else the broker's own time), or its ETA if that is later (a countdown task is not
+    late before its time). None when neither is known."""
+    try:
+        headers = json.loads(raw).get("headers") or {}
+    except (ValueError, AttributeError):
+        return stored_at
+    sent_at = headers.get(SENT_AT_HEADER, stored_at)
+    if sent_at is None:
+        return None
+    eta = headers.get("eta")
+    due = datetime.fromisoformat(eta).timestamp() if isinstance(eta, str) else 0.0
+    return max(float(sent_at), due)
+
+
+def queue_age_thresholds(queue: str) -> tuple[int, int]:
+    if queue == "bulk":
+        return settings.BULK_QUEUE_AGE_WARN_SECONDS, settings.BULK_QUEUE_AGE_ALERT_SECONDS
+    return settings.QUEUE_AGE_WARN_SECONDS, settings.QUEUE_AGE_ALERT_SECONDS
+
+
+def queue_states() -> list[QueueState]:
+    heads = queue_heads()
+    if heads is None:
+        return [QueueState(queue, None, None, Level.WARN) for queue in QUEUES]
+    now = time.time()
+    states = []
+    for queue, head in heads.items():
+        since = (
+            message_waiting_since(head.oldest, stored_at=head.stored_at)
+            if head.oldest is not None
+            else None
+        )
+        waiting = max(0, int(now - since)) if since is not None else None
+        warn, alert = queue_age_thresholds(queue)
+        level = level_for(waiting or 0, warn=warn, alert=alert)
+        states.append(QueueState(queue, head.depth, waiting, level))
+    return states
+
+
+def probe_queues(states: list[QueueState]) -> Probe:
+    """Red or amber when a queue's oldest message has waited past its threshold, naming it."""
+    if any(state.depth is None for state in states):
+        return Probe("Queues", Level.WARN, "not checked: the broker could not be read")
+    late = sorted(
+        (s for s in states if s.level is not Level.OK),
+        key=lambda s: (-LEVEL_RANK[s.level], -(s.waiting_seconds or 0)),
+    )
+    extra = {"queues": {s.name: s.waiting_seconds for s in states}}
+    if late:
+        detail = "; ".join(_late_queue_text(state) for state in late)
+        return Probe("Queues", worst_level([s.level for s in late]), detail, extra)
+    waiting = sum(s.depth or 0 for s in states)
+    if not waiting:
+        return Probe("Queues", Level.OK, "moving: no message waiting", extra)
+    oldest = max((s.waiting_seconds or 0 for s in states), default=0)
+    return Probe(
+        "Queues",
+        Level.OK,
+        f"moving: {waiting:,} message(s) waiting, the oldest for {oldest} s",
+        extra,
+    )
+
+
+def _late_queue_text(state: QueueState) -> str:
+    warn, alert = queue_age_thresholds(state.name)
+    return (
+        f"{state.name}: the oldest of {state.depth:,} message(s) has waited "
+        f"{state.waiting_seconds} s (warning at {warn} s, alert at {alert} s)"
+    )
 
 
 def oldest_queued_delivery() -> dict[str, Any] | None:
@@ -109,6 +262,46 @@ def oldest_queued_delivery() -> dict[str, Any] | None:
     return oldest
 
 
+def oldest_due_delivery(*, now: datetime) -> dict[str, Any] | None:
+    """The queued delivery that has been due longest: rows held for quiet hours, a schedule or
+    a retry (`not_before` ahead) are not late. A row's wait starts at the later of its
+    creation and its `not_before`; two index-ordered reads instead of one sort over every
+    queued row of a big batch."""
+    queued = Delivery.objects.filter(status=Delivery.Status.QUEUED)
+    fields = ("id", "run_id", "run__kind", "created_at", "not_before")
+    candidates = [
+        queued.filter(not_before__isnull=True).order_by("id").values(*fields).first(),
+        queued.filter(not_before__lte=now).order_by("not_before", "id").values(*fields).first(),
+    ]
+    rows = []
+    for row in candidates:
+        if row is not None:
+            row["due_since"] = max(row["created_at"], row["not_before"] or row["created_at"])
+            row["waiting_seconds"] = max(0, int((now - row["due_since"]).total_seconds()))
+            rows.append(row)
+    return max(rows, key=lambda row: row["waiting_seconds"], default=None)
+
+
+def probe_queued_deliveries(*, now: datetime) -> Probe:
+    name = "Queued deliveries"
+    try:
+        row = oldest_due_delivery(now=now)
+    except Exception as exc:  # noqa: BLE001 - a health page reports any failure
+        return Probe(name, Level.ALERT, f"not checked: {exc.__class__.__name__}")
+    if row is None:
+        return Probe(name, Level.OK, "none due and waiting")
+    warn = settings.QUEUED_DELIVERY_WARN_SECONDS
+    alert = settings.QUEUED_DELIVERY_ALERT_SECONDS
+    level = level_for(row["waiting_seconds"], warn=warn, alert=alert)
+    detail = (
+        f"delivery #{row['id']} of {row['run__kind']} run #{row['run_id']} has been due for "
+        f"{row['waiting_seconds']} s"
+    )
+    if level is not Level.OK:
+        detail += f" (warning at {warn} s, alert at {alert} s)"
+    return Probe(name, level, detail, {"run_id": row["run_id"], "delivery_id": row["id"]})
+
+
 def probe_simulator() -> Probe | None:
     if not settings.PUSH_SIMULATOR_ENABLED:
         return None
@@ -117,8 +310,10 @@ def probe_simulator() -> Probe | None:
         with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback only
             stats = json.loads(response.read())
     except Exception as exc:  # noqa: BLE001
-        return Probe("Push simulator", False, f"not answering at {url} ({exc.__class__.__name__})")
-    return Probe("Push simulator", True, _simulator_summary(stats))
+        return Probe(
+            "Push simulator", Level.ALERT, f"not answering at {url} ({exc.__class__.__name__})"
+        )
+    return Probe("Push simulator", Level.OK, _simulator_summary(stats))
 
 
 def _simulator_summary(stats: dict[str, Any]) -> str:
@@ -144,11 +339,11 @@ def probe_ledger() -> Probe:
     try:
         drift = runs_counter_drift(run_ids)
     except Exception as exc:  # noqa: BLE001 - a health page reports any failure
-        return Probe("Run counters", False, f"not checked: {exc.__class__.__name__}")
+        return Probe("Run counters", Level.ALERT, f"not checked: {exc.__class__.__name__}")
     if drift:
-        return Probe("Run counters", False, "; ".join(drift[:5]))
+        return Probe("Run counters", Level.ALERT, "; ".join(drift[:5]))
     return Probe(
-        "Run counters", True, f"equal to the delivery rows in {len(run_ids)} recent run(s)"
+        "Run counters", Level.OK, f"equal to the delivery rows in {len(run_ids)} recent run(s)"
     )
 
 
@@ -157,9 +352,9 @@ def probe_trigger_pipeline() -> Probe:
     try:
         waiting, oldest = outbox_backlog()
     except Exception as exc:  # noqa: BLE001 - a health page reports any failure
-        return Probe("Trigger pipeline", False, f"not checked: {exc.__class__.__name__}")
+        return Probe("Trigger pipeline", Level.ALERT, f"not checked: {exc.__class__.__name__}")
     if not waiting or oldest is None:
-        return Probe("Trigger pipeline", True, "keeping up: no activity waits for evaluation")
+        return Probe("Trigger pipeline", Level.OK, "keeping up: no activity waits for evaluation")
     behind = max(0, int((timezone.now() - oldest).total_seconds()))
     detail = (
         f"{waiting:,} activit{'y' if waiting == 1 else 'ies'} waiting for evaluation, "
@@ -169,19 +364,25 @@ def probe_trigger_pipeline() -> Probe:
     if behind >= limit:
         return Probe(
             "Trigger pipeline",
-            False,
+            Level.ALERT,
             f"behind by {behind} s (alert at {limit} s): {detail}. Triggers later than their "
             "campaign's send window are skipped; add send worker processes.",
             {"waiting": waiting, "behind_seconds": behind},
         )
-    return Probe("Trigger pipeline", True, detail, {"waiting": waiting, "behind_seconds": behind})
+    return Probe(
+        "Trigger pipeline", Level.OK, detail, {"waiting": waiting, "behind_seconds": behind}
+    )
 
 
 def system_health() -> dict[str, Any]:
+    now = timezone.now()
+    states = queue_states()
     probes = [
         probe_database(),
         probe_broker(),
         probe_workers(),
+        probe_queues(states),
+        probe_queued_deliveries(now=now),
         probe_ledger(),
         probe_trigger_pipeline(),
     ]
@@ -190,7 +391,9 @@ def system_health() -> dict[str, Any]:
         probes.append(simulator)
     return {
         "probes": probes,
-        "queues": queue_depths(),
+        "level": worst_level([p.level for p in probes]),
+        "queue_states": states,
+        "queues": {state.name: state.depth for state in states},
         "oldest_queued": oldest_queued_delivery(),
-        "checked_at": timezone.now(),
+        "checked_at": now,
     }

@@ -181,8 +181,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
-# Queues: `send` (trigger + sample sends, latency), `bulk` (batch chunks), `default`
-# (resolution, scheduling, housekeeping). A big batch never starves a trigger send.
+# Queues (pushmarketing/core/celery.py): `interactive` (samples, credential verification:
+# a lane of its own), `send` (trigger and API sends, latency), `bulk` (batch chunks),
+# `default` (resolution, scheduling, housekeeping). A big batch never starves a trigger send.
 CELERY_TASK_ROUTES = {
     "campaigns.deliveries_send": {"queue": "bulk"},
     "campaigns.deliveries_sweep": {"queue": "default"},
@@ -191,7 +192,7 @@ CELERY_TASK_ROUTES = {
     "campaigns.schedules_tick": {"queue": "default"},
     "campaigns.run_report_refresh": {"queue": "default"},
     "campaigns.run_reports_refresh_due": {"queue": "default"},
-    "campaigns.push_credential_verify": {"queue": "send"},
+    "campaigns.push_credential_verify": {"queue": "interactive"},
     "campaigns.triggers_drain": {"queue": "send"},
 }
 CELERY_BEAT_SCHEDULE = {
@@ -313,6 +314,19 @@ PUSH_RATE_APNS_PER_MINUTE = env_int("PUSH_RATE_APNS_PER_MINUTE", 600_000)
 # System health flags the trigger pipeline as behind when an activity has waited this long
 # for evaluation (a healthy pipeline evaluates within a fraction of a second).
 TRIGGER_BACKLOG_ALERT_SECONDS = env_int("TRIGGER_BACKLOG_ALERT_SECONDS", 10)
+# System health turns a queue amber / red when its oldest message has waited this long, and
+# a lane when its longest-waiting due delivery (not held for quiet hours, a schedule or a
+# retry) has. A healthy `interactive`, `send` or `default` queue is emptied within seconds, and
+# the sweeper (every minute) re-dispatches rows whose message was lost.
+QUEUE_AGE_WARN_SECONDS = env_int("QUEUE_AGE_WARN_SECONDS", 30)
+QUEUE_AGE_ALERT_SECONDS = env_int("QUEUE_AGE_ALERT_SECONDS", 120)
+QUEUED_DELIVERY_WARN_SECONDS = env_int("QUEUED_DELIVERY_WARN_SECONDS", 60)
+QUEUED_DELIVERY_ALERT_SECONDS = env_int("QUEUED_DELIVERY_ALERT_SECONDS", 300)
+# `bulk` holds whole batches, both its messages and its rows: 1M devices are 2,000 chunks,
+# which two bulk workers at ~1,000 msg/s each take ~500 s to drain, so a big batch's last
+# chunk legitimately waits ~8 minutes.
+BULK_QUEUE_AGE_WARN_SECONDS = env_int("BULK_QUEUE_AGE_WARN_SECONDS", 600)
+BULK_QUEUE_AGE_ALERT_SECONDS = env_int("BULK_QUEUE_AGE_ALERT_SECONDS", 1800)
 # Retention: a finished run's delivery rows are deleted this many days after it ended (its
 # counters and report keep the figures); 0 keeps every row forever.
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)

@@ -1,6 +1,6 @@
 """A REAL Celery worker for integration tests.
 
-`celery -A pushmarketing worker` runs as a subprocess (solo pool, queues send,bulk,default)
+`celery -A pushmarketing worker` runs as a subprocess (solo pool, every queue)
 against the same test database as the test (SQLite: the file named by TEST NAME in settings;
 PostgreSQL: the test database), the real broker (REDIS_URL when set, else a private
 filesystem broker folder both processes are pointed at) and the push simulator of
@@ -8,7 +8,8 @@ filesystem broker folder both processes are pointed at) and the push simulator o
 
 Tests using it: `@pytest.mark.integration` and `@pytest.mark.django_db(transaction=True)` (the
 worker must see committed rows). `celery_worker.kill()` SIGKILLs the worker's process group
-mid-batch; `celery_worker.start()` starts a fresh one.
+mid-batch; `celery_worker.start()` starts a fresh one. `worker_lanes` is production's shape
+instead: one worker for send,bulk,default and one for the interactive lane alone.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from pushmarketing.core.celery import QUEUES as QUEUE_NAMES
 from pushmarketing.core.celery import app as celery_app
 from tests.simulator_fixtures import simulator_env
 
 READY_TIMEOUT_SECONDS = 60
-QUEUES = "send,bulk,default"
+QUEUES = ",".join(QUEUE_NAMES)
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float = 30, interval: float = 0.1) -> Any:
@@ -57,19 +59,23 @@ def _database_url() -> str:
 
 
 class CeleryWorker:
-    def __init__(self, *, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, *, env: dict[str, str], log_dir: Path, queues: str = QUEUES, name: str = "worker"
+    ) -> None:
         self.env = env
         self.log_dir = log_dir
+        self.queues = queues
+        self.name = name
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
         self.starts = 0
 
     def start(self) -> CeleryWorker:
         self.starts += 1
-        self.log_path = self.log_dir / f"worker-{self.starts}.log"
+        self.log_path = self.log_dir / f"{self.name}-{self.starts}.log"
         command = [
             sys.executable, "-m", "celery", "-A", "pushmarketing", "worker",
-            "-Q", QUEUES, "-P", "solo", "-c", "1", "-l", "INFO",
+            "-Q", self.queues, "-P", "solo", "-c", "1", "-l", "INFO",
             "-n", f"engine-test-{uuid.uuid4().hex[:8]}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
@@ -130,8 +136,37 @@ def _purge_redis_queues() -> None:
 
 
 @pytest.fixture
-def worker_env(push_simulator: Any, transactional_db: None, tmp_path: Path) -> Iterator[dict]:
-    """The worker's environment; also points this process at the same broker."""
+def private_broker(tmp_path: Path) -> Iterator[Path | None]:
+    """This process publishes to empty queues of its own: on Redis the queues purged (the
+    test Redis database is private), on the embedded default a broker folder under tmp_path
+    (yielded, for a worker's PM_BROKER_DIR)."""
+    if settings.REDIS_URL:
+        _purge_redis_queues()
+        yield None
+        _purge_redis_queues()
+        return
+    saved = dict(celery_app.conf.broker_transport_options or {})
+    broker = tmp_path / "broker"
+    for sub in ("queue", "processed", "control"):
+        (broker / sub).mkdir(parents=True, exist_ok=True)
+    celery_app.conf.broker_transport_options = {
+        "data_folder_in": str(broker / "queue"),
+        "data_folder_out": str(broker / "queue"),
+        "processed_folder": str(broker / "processed"),
+        "control_folder": str(broker / "control"),
+        "store_processed": False,
+    }
+    _reset_producer_pools()
+    yield broker
+    celery_app.conf.broker_transport_options = saved
+    _reset_producer_pools()
+
+
+@pytest.fixture
+def worker_env(
+    push_simulator: Any, transactional_db: None, private_broker: Path | None
+) -> dict[str, str]:
+    """The worker's environment, on the same broker as this process (`private_broker`)."""
 
     env = dict(os.environ)
     env.update(simulator_env(push_simulator))
@@ -148,28 +183,12 @@ def worker_env(push_simulator: Any, transactional_db: None, tmp_path: Path) -> I
         # verification status) is shared through it.
         PM_VAR_DIR=str(settings.VAR_DIR),
     )
-    saved = dict(celery_app.conf.broker_transport_options or {})
-    if settings.REDIS_URL:
+    if private_broker is None:
         env["REDIS_URL"] = settings.REDIS_URL
-        _purge_redis_queues()
     else:
         env.pop("REDIS_URL", None)
-        broker = tmp_path / "broker"
-        for sub in ("queue", "processed", "control"):
-            (broker / sub).mkdir(parents=True, exist_ok=True)
-        env["PM_BROKER_DIR"] = str(broker)
-        celery_app.conf.broker_transport_options = {
-            "data_folder_in": str(broker / "queue"),
-            "data_folder_out": str(broker / "queue"),
-            "processed_folder": str(broker / "processed"),
-            "control_folder": str(broker / "control"),
-            "store_processed": False,
-        }
-        _reset_producer_pools()
-    yield env
-    if not settings.REDIS_URL:
-        celery_app.conf.broker_transport_options = saved
-        _reset_producer_pools()
+        env["PM_BROKER_DIR"] = str(private_broker)
+    return env
 
 
 def _reset_producer_pools() -> None:
@@ -187,3 +206,15 @@ def celery_worker(worker_env: dict, tmp_path: Path) -> Iterator[CeleryWorker]:
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def worker_lanes(worker_env: dict, tmp_path: Path) -> Iterator[tuple[CeleryWorker, CeleryWorker]]:
+    """Production's lanes (docker-compose.yml): (sends worker, interactive worker)."""
+    sends = CeleryWorker(env=worker_env, log_dir=tmp_path, queues="send,bulk,default")
+    lane = CeleryWorker(env=worker_env, log_dir=tmp_path, queues="interactive", name="lane")
+    try:
+        yield sends.start(), lane.start()
+    finally:
+        lane.stop()
+        sends.stop()

@@ -1,7 +1,8 @@
 """Sample sends: a notification's working copy (a draft is fine) to chosen test devices.
 
 A sample is a CampaignRun(kind=sample) like any other, so it goes through the same claim →
-send → record path (queue `send`) and the UI follows its deliveries to a terminal state."""
+send → record path (queue `interactive`, a worker lane of its own) and the UI follows its
+deliveries to a terminal state."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def sample_send(
     lead: Lead | None,
     actor: Any,
 ) -> CampaignRun:
-    """Freeze the working copy, create one delivery per test device, dispatch on `send`.
+    """Freeze the working copy, create one delivery per test device, dispatch on `interactive`.
 
     With `lead`, every device renders the tokens as that lead; otherwise each device's own
     lead (test devices need none: tokens then use their defaults)."""

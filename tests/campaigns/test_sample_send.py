@@ -33,7 +33,7 @@ def _post(client, notification, **data):  # noqa: ANN001, ANN003, ANN202
     return client.post(reverse("notification-sample", args=[notification.pk]), data)
 
 
-def test_sample_of_a_draft_goes_to_chosen_test_devices_on_send_queue(
+def test_sample_of_a_draft_goes_to_chosen_test_devices_on_interactive_queue(
     addon_on, marketer_client, marketer_user, draft, test_phones, enqueued,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
@@ -53,7 +53,7 @@ def test_sample_of_a_draft_goes_to_chosen_test_devices_on_send_queue(
     assert run.content["title"] == "Hi {{lead.First Name:default=friend}}"
     assert (run.queued_android, run.queued_ios, run.total) == (1, 1, 2)
     assert set(run.deliveries.values_list("lead_id", flat=True)) == {lead.id}
-    assert enqueued.calls == [(run.pk, "send")]
+    assert enqueued.calls == [(run.pk, "interactive")]
     assert NotificationEvent.objects.filter(notification=draft, action="sample_sent").exists()
 
 

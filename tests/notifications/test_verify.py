@@ -37,7 +37,7 @@ def test_verify_button_enqueues_after_commit_and_page_polls(
     queued: list[int] = []
 
     def send_task(name, args, queue):  # noqa: ANN001, ANN202
-        assert (name, queue) == (verify.VERIFY_TASK_NAME, "send")
+        assert (name, queue) == (verify.VERIFY_TASK_NAME, "interactive")
         queued.extend(args)
 
     monkeypatch.setattr(current_app, "send_task", send_task)

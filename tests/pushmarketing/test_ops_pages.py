@@ -70,7 +70,7 @@ def test_system_health_reports_database_broker_and_queues(admin_client, marketer
     probes = {p.name: p for p in response.context["probes"]}
     assert probes["Database"].ok
     assert probes["Broker"].ok
-    assert set(response.context["queues"]) == {"send", "bulk", "default"}
+    assert set(response.context["queues"]) == {"interactive", "send", "bulk", "default"}
     assert response.context["oldest_queued"] is None
 
 

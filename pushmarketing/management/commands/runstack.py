@@ -1,9 +1,10 @@
-"""`make run`: the whole product in one terminal — web, Celery worker, scheduler (beat) and the
-push simulator — each a real process, stopped together with Ctrl-C.
+"""`make run`: the whole product in one terminal — web, Celery workers (sends, and the
+interactive lane for samples and credential checks), scheduler (beat) and the push simulator —
+each a real process, stopped together with Ctrl-C.
 
 Each process's output (stdout and stderr) is read line by line and printed with its name in
-front (`web`, `worker`, `beat`, `sim`), coloured when the terminal is a TTY (not when piped or
-with NO_COLOR set), so four processes' lines do not run together."""
+front (`web`, `worker`, `lane`, `beat`, `sim`), coloured when the terminal is a TTY (not when
+piped or with NO_COLOR set), so five processes' lines do not run together."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, OutputWrapper
 
-# ANSI colours per process: cyan, yellow, magenta, green.
-PROCESS_COLOURS = {"web": "36", "worker": "33", "beat": "35", "sim": "32"}
+# ANSI colours per process: cyan, yellow, blue, magenta, green.
+PROCESS_COLOURS = {"web": "36", "worker": "33", "lane": "34", "beat": "35", "sim": "32"}
 RESET = "\x1b[0m"
 
 
@@ -91,6 +92,27 @@ class Command(BaseCommand):
                 "2",
                 "--loglevel",
                 "INFO",
+                "--hostname",
+                "worker@%h",
+            ],
+            # Samples and Verify push configuration get a worker of their own: one that also
+            # consumed `send` or `bulk` could be busy with a 500-row chunk (or all of a
+            # trigger backlog) when someone clicks Send sample. One process is enough.
+            "lane": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "pushmarketing",
+                "worker",
+                "-Q",
+                "interactive",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                "interactive@%h",
             ],
             "beat": [
                 python,
