@@ -1,4 +1,4 @@
-"""Issue 13 item 8: `make run`'s four processes print under their names, coloured on a TTY
+"""Issue 13 item 8: `make run`'s processes print under their names, coloured on a TTY
 only, and the simulator leaves out the set-up advice runstack has already applied."""
 
 from __future__ import annotations
@@ -9,12 +9,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.core.management.base import OutputWrapper
 
 from notifications.management.commands.push_simulator import simulator_banner
+from pushmarketing.core.celery import QUEUES
 from pushmarketing.management.commands import runstack
 from pushmarketing.management.commands.runstack import _pump, prefix_line, wants_colour
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_prefix_line_pads_the_name_and_colours_only_when_asked():
@@ -89,6 +93,33 @@ def test_runstack_prefixes_its_children_and_quiets_the_simulator(monkeypatch, se
     (sim_argv,) = [argv for argv in _FakeChild.started if "push_simulator" in argv]
     assert sim_argv[-1] == "--no-setup-advice"
     assert "web exited with code 0; stopping" in err.getvalue()
+
+
+def _consumed_queues(argv: list[str]) -> set[str]:
+    return set(argv[argv.index("-Q") + 1].split(",")) if "-Q" in argv else set()
+
+
+@pytest.mark.django_db
+def test_runstack_workers_consume_every_queue_and_samples_have_a_lane(monkeypatch, settings):
+    settings.PUSH_SIMULATOR_ENABLED = False
+    _FakeChild.started = []
+    monkeypatch.setattr(runstack.subprocess, "Popen", _FakeChild)
+    monkeypatch.setattr(runstack.signal, "signal", lambda *args: None)
+    call_command("runstack", stdout=io.StringIO(), stderr=io.StringIO())
+    workers = [_consumed_queues(argv) for argv in _FakeChild.started if "worker" in argv]
+    assert set().union(*workers) == set(QUEUES)
+    assert {"interactive"} in workers  # no send or batch backlog stands in front of a sample
+
+
+def test_docker_compose_workers_consume_every_queue_and_samples_have_a_lane():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    workers = {
+        name: _consumed_queues(service["command"])
+        for name, service in compose["services"].items()
+        if "worker" in service.get("command", [])
+    }
+    assert set().union(*workers.values()) == set(QUEUES)
+    assert workers["worker-interactive"] == {"interactive"}
 
 
 def test_simulator_banner_leaves_out_the_advice_when_told():
