@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -199,19 +200,38 @@ def campaigns_sending_summary() -> dict[str, int]:
     return {"running_campaigns": running, "queued_deliveries": queued}
 
 
-def deliveries_due_since_by_run_kind(*, now: datetime) -> dict[str, datetime]:
-    """Per run kind, since when its longest-waiting due delivery has been due: since its
-    `not_before` when it has one, else since its creation (a row held for a retry's backoff,
-    a throttle or quiet hours is not waiting until that time comes, nor is a paused run's).
-    Kinds with none due are absent."""
-    rows = (
+def _deliveries_due(*, now: datetime) -> QuerySet[Delivery]:
+    """Queued and due: a row held for a retry's backoff, a throttle or quiet hours is not
+    waiting until that time comes, nor is a paused run's."""
+    return (
         Delivery.objects.filter(status=Delivery.Status.QUEUED)
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .exclude(run__status=CampaignRun.Status.PAUSED)
+    )
+
+
+def deliveries_due_since_by_run_kind(*, now: datetime) -> dict[str, datetime]:
+    """Per run kind, since when its longest-waiting due delivery has been due: since its
+    `not_before` when it has one, else since its creation. Kinds with none due are absent."""
+    rows = (
+        _deliveries_due(now=now)
         .values("run__kind")
         .annotate(since=Min(Coalesce("not_before", "created_at")))
     )
     return {row["run__kind"]: row["since"] for row in rows}
+
+
+def delivery_longest_due(*, now: datetime, kinds: Sequence[str]) -> dict[str, Any] | None:
+    """The longest-waiting due delivery of runs of `kinds` (id, run_id, run__kind, since)."""
+    row = (
+        _deliveries_due(now=now)
+        .filter(run__kind__in=kinds)
+        .annotate(since=Coalesce("not_before", "created_at"))
+        .order_by("since", "id")
+        .values("id", "run_id", "run__kind", "since")
+        .first()
+    )
+    return dict(row) if row is not None else None
 
 
 def runs_unfinished_counts() -> dict[tuple[str, str], int]:

@@ -11,22 +11,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from campaigns.enqueue import queue_for_run_kind
 from campaigns.ledger.counters import runs_counter_drift
 from campaigns.models import CampaignRun, Delivery
+from campaigns.selectors import deliveries_due_since_by_run_kind, delivery_longest_due
 from devices.trigger_outbox import outbox_backlog
-from pushmarketing.core.celery import QUEUES, SENT_AT_HEADER
+from pushmarketing.core.broker_queues import message_waiting_since, queue_heads
+from pushmarketing.core.celery import QUEUES
 from pushmarketing.core.celery import app as celery_app
 
 LEDGER_WINDOW = timedelta(days=1)
-# A message read from a broker folder a worker empties meanwhile: look at the next one.
-FOLDER_READ_ATTEMPTS = 3
 
 T = TypeVar("T")
 
@@ -119,76 +119,11 @@ def probe_workers() -> Probe:
     return Probe("Workers", Level.OK, f"{len(listing)} alive", {"workers": listing})
 
 
-@dataclass(frozen=True)
-class QueueHead:
-    depth: int
-    oldest: bytes | None  # the next message a worker takes, as stored by kombu
-    stored_at: float | None  # the broker's own time for it, when it has one (a file's mtime)
-
-
-def _redis_queue_heads() -> dict[str, QueueHead]:
-    # kombu's Redis transport LPUSHes and workers BRPOP: the tail (index -1) is the oldest.
-    with celery_app.connection_for_read() as conn:
-        pipe = conn.default_channel.client.pipeline()
-        for queue in QUEUES:
-            pipe.llen(queue)
-            pipe.lindex(queue, -1)
-        replies = pipe.execute()
-    return {
-        queue: QueueHead(int(replies[2 * i]), replies[2 * i + 1], None)
-        for i, queue in enumerate(QUEUES)
-    }
-
-
-def _folder_queue_heads() -> dict[str, QueueHead]:
-    # kombu's filesystem transport names each file `<monotonic ms>_<uuid>.<queue>.msg` and takes
-    # them in name order: the first name is the oldest.
-    folder = Path(str(celery_app.conf.broker_transport_options["data_folder_in"]))
-    names = sorted(p.name for p in folder.glob("*.msg")) if folder.exists() else []
-    heads = {}
-    for queue in QUEUES:
-        mine = [n for n in names if n.endswith(f".{queue}.msg")]
-        oldest, stored_at = None, None
-        for name in mine[:FOLDER_READ_ATTEMPTS]:
-            try:
-                stored_at = (folder / name).stat().st_mtime
-                oldest = (folder / name).read_bytes()
-            except FileNotFoundError:  # a worker took it since the listing
-                continue
-            break
-        heads[queue] = QueueHead(len(mine), oldest, stored_at)
-    return heads
-
-
-def queue_heads() -> dict[str, QueueHead] | None:
-    """Each queue's depth and oldest message; None when the broker cannot be read."""
-    try:
-        return _redis_queue_heads() if settings.REDIS_URL else _folder_queue_heads()
-    except Exception:  # noqa: BLE001 - the broker probe says why
-        return None
-
-
 def queue_depths() -> dict[str, int | None]:
     heads = queue_heads()
     if heads is None:
         return dict.fromkeys(QUEUES)
     return {queue: head.depth for queue, head in heads.items()}
-
-
-def message_waiting_since(raw: bytes, *, stored_at: float | None) -> float | None:
-    """Epoch seconds since which a stored message has been due: when it was published (our
-    header; else the broker's own time), or its ETA if that is later (a countdown task is not
-    late before its time). None when neither is known."""
-    try:
-        headers = json.loads(raw).get("headers") or {}
-    except (ValueError, AttributeError):
-        return stored_at
-    sent_at = headers.get(SENT_AT_HEADER, stored_at)
-    if sent_at is None:
-        return None
-    eta = headers.get("eta")
-    due = datetime.fromisoformat(eta).timestamp() if isinstance(eta, str) else 0.0
-    return max(float(sent_at), due)
 
 
 def queue_age_thresholds(queue: str) -> tuple[int, int]:
@@ -262,44 +197,68 @@ def oldest_queued_delivery() -> dict[str, Any] | None:
     return oldest
 
 
-def oldest_due_delivery(*, now: datetime) -> dict[str, Any] | None:
-    """The queued delivery that has been due longest: rows held for quiet hours, a schedule or
-    a retry (`not_before` ahead) are not late. A row's wait starts at the later of its
-    creation and its `not_before`; two index-ordered reads instead of one sort over every
-    queued row of a big batch."""
-    queued = Delivery.objects.filter(status=Delivery.Status.QUEUED)
-    fields = ("id", "run_id", "run__kind", "created_at", "not_before")
-    candidates = [
-        queued.filter(not_before__isnull=True).order_by("id").values(*fields).first(),
-        queued.filter(not_before__lte=now).order_by("not_before", "id").values(*fields).first(),
-    ]
-    rows = []
-    for row in candidates:
-        if row is not None:
-            row["due_since"] = max(row["created_at"], row["not_before"] or row["created_at"])
-            row["waiting_seconds"] = max(0, int((now - row["due_since"]).total_seconds()))
-            rows.append(row)
-    return max(rows, key=lambda row: row["waiting_seconds"], default=None)
+def delivery_age_thresholds(queue: str) -> tuple[int, int]:
+    if queue == "bulk":  # a batch's rows wait as long as its chunks' messages
+        return queue_age_thresholds(queue)
+    return settings.QUEUED_DELIVERY_WARN_SECONDS, settings.QUEUED_DELIVERY_ALERT_SECONDS
+
+
+@dataclass(frozen=True)
+class LateLane:
+    level: Level
+    detail: str
+    run_id: int
+
+
+def deliveries_waited_by_lane(*, now: datetime) -> dict[str, tuple[int, list[str]]]:
+    """{queue: (seconds its longest-waiting due delivery has waited, run kinds sent on it)}."""
+    lanes: dict[str, tuple[int, list[str]]] = {}
+    for kind, since in deliveries_due_since_by_run_kind(now=now).items():
+        queue = queue_for_run_kind(kind)
+        waited, kinds = lanes.get(queue, (0, []))
+        lanes[queue] = (max(waited, int((now - since).total_seconds())), [*kinds, kind])
+    return lanes
+
+
+def _late_lane(queue: str, kinds: list[str], *, now: datetime) -> LateLane | None:
+    """The lane's longest-waiting due delivery, named; None once it is sent or within limits."""
+    row = delivery_longest_due(now=now, kinds=kinds)
+    if row is None:
+        return None
+    warn, alert = delivery_age_thresholds(queue)
+    waited = max(0, int((now - row["since"]).total_seconds()))
+    level = level_for(waited, warn=warn, alert=alert)
+    if level is Level.OK:
+        return None
+    detail = (
+        f"{queue}: delivery #{row['id']} of {row['run__kind']} run #{row['run_id']} has been due "
+        f"for {waited} s (warning at {warn} s, alert at {alert} s)"
+    )
+    return LateLane(level, detail, row["run_id"])
 
 
 def probe_queued_deliveries(*, now: datetime) -> Probe:
+    """Per lane (the queue a run's chunks go to), how long its longest-waiting due delivery
+    has waited. Only a lane past its warning threshold costs a second query, to name the row."""
     name = "Queued deliveries"
     try:
-        row = oldest_due_delivery(now=now)
+        lanes = deliveries_waited_by_lane(now=now)
+        late = [
+            lane
+            for queue, (waited, kinds) in sorted(lanes.items(), key=lambda item: -item[1][0])
+            if waited >= delivery_age_thresholds(queue)[0]
+            and (lane := _late_lane(queue, kinds, now=now)) is not None
+        ]
     except Exception as exc:  # noqa: BLE001 - a health page reports any failure
         return Probe(name, Level.ALERT, f"not checked: {exc.__class__.__name__}")
-    if row is None:
+    if late:
+        level = worst_level([lane.level for lane in late])
+        detail = "; ".join(lane.detail for lane in late)
+        return Probe(name, level, detail, {"run_id": late[0].run_id})
+    if not lanes:
         return Probe(name, Level.OK, "none due and waiting")
-    warn = settings.QUEUED_DELIVERY_WARN_SECONDS
-    alert = settings.QUEUED_DELIVERY_ALERT_SECONDS
-    level = level_for(row["waiting_seconds"], warn=warn, alert=alert)
-    detail = (
-        f"delivery #{row['id']} of {row['run__kind']} run #{row['run_id']} has been due for "
-        f"{row['waiting_seconds']} s"
-    )
-    if level is not Level.OK:
-        detail += f" (warning at {warn} s, alert at {alert} s)"
-    return Probe(name, level, detail, {"run_id": row["run_id"], "delivery_id": row["id"]})
+    queue, (waited, _) = max(lanes.items(), key=lambda item: item[1][0])
+    return Probe(name, Level.OK, f"the longest-waiting due delivery ({queue}) for {waited} s")
 
 
 def probe_simulator() -> Probe | None:

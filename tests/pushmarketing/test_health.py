@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import CampaignRun, Delivery
+from pushmarketing.core.broker_queues import message_waiting_since
 from pushmarketing.core.celery import SENT_AT_HEADER
 from pushmarketing.core.celery import app as celery_app
-from pushmarketing.health import Level, Probe, message_waiting_since, oldest_due_delivery
+from pushmarketing.health import Level, Probe
 from tests.delivery_fixtures import run_create
 
 pytestmark = pytest.mark.django_db
@@ -113,36 +114,39 @@ def test_an_old_due_delivery_turns_health_red_and_held_rows_do_not(
     admin_client, push_app, make_devices, private_broker
 ):
     now = timezone.now()
-    run = run_create(app=push_app, devices=make_devices(3), kind=CampaignRun.Kind.TRIGGER)
+    hour = timedelta(hours=1)
+    devices = make_devices(4)
+    run = run_create(app=push_app, devices=devices[:3], kind=CampaignRun.Kind.TRIGGER)
     held, released, waiting = run.deliveries.order_by("id").values_list("id", flat=True)
     # Held for quiet hours: created long ago, not due for an hour.
-    _age(held, created=now - timedelta(seconds=2000), not_before=now + timedelta(hours=1))
-    _age(released, created=now - timedelta(seconds=2000), not_before=now + timedelta(hours=1))
-    _age(waiting, created=now, not_before=now + timedelta(hours=1))
+    _age(held, created=now - timedelta(seconds=2000), not_before=now + hour)
+    _age(released, created=now - timedelta(seconds=2000), not_before=now + hour)
+    _age(waiting, created=now, not_before=now + hour)
+    # A batch's rows wait minutes behind each other: bulk's thresholds (600 / 1800 s).
+    batch = run_create(app=push_app, devices=devices[3:])
+    _age(batch.deliveries.get().pk, created=now - timedelta(seconds=400))
     probe = _health(admin_client, now=now)[2]["Queued deliveries"]
-    assert (probe.level, probe.detail) == (Level.OK, "none due and waiting")
+    assert (probe.level, probe.detail) == (
+        Level.OK,
+        "the longest-waiting due delivery (bulk) for 400 s",
+    )
 
-    # Released 100 s ago: it has been due since then, not since it was created.
-    _age(released, created=now - timedelta(seconds=2000), not_before=now - timedelta(seconds=100))
-    probe = _health(admin_client, now=now)[2]["Queued deliveries"]
-    assert probe.level is Level.OK
-    assert probe.detail == f"delivery #{released} of trigger run #{run.pk} has been due for 100 s"
+    # Released 30 s ago: it has been due since then, not since it was created.
+    _age(released, created=now - timedelta(seconds=2000), not_before=now - timedelta(seconds=30))
+    assert _health(admin_client, now=now)[2]["Queued deliveries"].level is Level.OK
 
-    _age(waiting, created=now - timedelta(seconds=400))
+    _age(waiting, created=now - timedelta(seconds=120))
     page, _, probes = _health(admin_client, now=now)
     probe = probes["Queued deliveries"]
     assert probe.level is Level.WARN
     assert probe.detail == (
-        f"delivery #{waiting} of trigger run #{run.pk} has been due for 400 s "
-        "(warning at 300 s, alert at 900 s)"
+        f"send: delivery #{waiting} of trigger run #{run.pk} has been due for 120 s "
+        "(warning at 60 s, alert at 300 s)"
     )
     assert f'href="{reverse("run-dashboard", args=[run.pk])}"' in page
 
-    _age(waiting, created=now - timedelta(seconds=1000))
-    with time_machine.travel(now, tick=False):
-        row = oldest_due_delivery(now=now)
-    assert row is not None and (row["id"], row["waiting_seconds"]) == (waiting, 1000)
+    _age(waiting, created=now - timedelta(seconds=400))
     page, context, probes = _health(admin_client, now=now)
     assert probes["Queued deliveries"].level is Level.ALERT
     assert context["level"] is Level.ALERT
-    assert "has been due for 1000 s (warning at 300 s, alert at 900 s)" in page
+    assert "has been due for 400 s (warning at 60 s, alert at 300 s)" in page
