@@ -128,6 +128,9 @@ class CampaignRun(models.Model):
     # Set when retention (campaigns.ledger.retention) starts deleting the run's delivery rows:
     # from then on its counters and RunReport are the record, frozen, and the rows are gone.
     deliveries_purged_at = models.DateTimeField(null=True, blank=True)
+    # When a send last recorded an outcome here (campaigns.ledger.counters): a sending run
+    # with due rows and no progress for minutes lost its messages (the sweeper re-sends).
+    progressed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,6 +8,8 @@
 - Queued rows whose `not_before` passed long ago lost their follow-up task, and rows of a
   trigger, API or sample run due at once but still queued minutes later lost their send:
   dispatched again.
+- A sending run with due rows that recorded nothing for minutes lost their messages (a worker
+  killed between taking a message and claiming its rows): those ranges are dispatched again.
 - Runs still `resolving` long after they were opened lost their resolve task: enqueued again
   (resolving is idempotent).
 """
@@ -43,12 +45,15 @@ OVERDUE_DEDUPE = 600
 OVERDUE_BATCH = 50_000
 # A claim this recent may belong to a process whose first beat is still being written.
 ORPHAN_GRACE = timedelta(seconds=5)
+# A sending run that recorded nothing this long while rows were due has lost their messages.
+STALL_AFTER = timedelta(minutes=3)
 
 
 def deliveries_sweep(*, now: datetime) -> int:
     """Requeue stuck `sending` rows; re-dispatch lost follow-ups and lost resolutions."""
     swept = deliveries_sweep_stuck(now=now)
     deliveries_redispatch_overdue(now=now)
+    deliveries_redispatch_stalled(now=now)
     runs_resolve_stale(now=now)
     runs_settle_stray(now=now)
     return swept
@@ -172,6 +177,38 @@ def deliveries_redispatch_overdue(*, now: datetime) -> int:
         )
     if enqueued:
         logger.warning("sweep: re-dispatched %s overdue chunk(s)", enqueued)
+    return enqueued
+
+
+def deliveries_redispatch_stalled(*, now: datetime) -> int:
+    """A sending run with rows due now that has recorded nothing for STALL_AFTER lost the
+    messages of those rows: a worker killed after taking a message but before claiming its
+    rows (the filesystem broker has no acknowledgements; Redis restores unacknowledged
+    messages only after its visibility timeout, an hour). Their ranges are dispatched again,
+    each at most once per OVERDUE_DEDUPE; a run merely waiting its turn behind another's
+    backlog gets copies its claims turn into no-ops."""
+    stalled = CampaignRun.objects.filter(
+        Q(progressed_at__lt=now - STALL_AFTER)
+        | Q(progressed_at__isnull=True, created_at__lt=now - STALL_AFTER),
+        status=CampaignRun.Status.SENDING,
+    ).values_list("pk", "kind", "progressed_at")
+    enqueued = 0
+    for run_id, kind, progressed_at in stalled:
+        due = Delivery.objects.filter(run_id=run_id, status=S.QUEUED).filter(
+            Q(not_before__isnull=True) | Q(not_before__lte=now)
+        )
+        ids = list(due.order_by("id").values_list("id", flat=True)[:OVERDUE_BATCH])
+        stamp = int(progressed_at.timestamp()) if progressed_at else 0
+        chunks = [
+            (first, last, None)
+            for first, last in id_ranges(ids)
+            if cache.add(f"pm:stalled:{run_id}:{first}:{last}:{stamp}", 1, OVERDUE_DEDUPE)
+        ]
+        enqueued += enqueue.chunks_send(
+            run_id=run_id, chunks=chunks, queue=enqueue.queue_for_run_kind(kind)
+        )
+    if enqueued:
+        logger.warning("sweep: re-dispatched %s chunk(s) of stalled runs", enqueued)
     return enqueued
 
 

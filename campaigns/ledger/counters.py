@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from django.db.models import Count, F, Q
 from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Now
 
 from campaigns.models import CampaignRun, Delivery
 from devices.models import Platform
@@ -51,7 +52,8 @@ def run_counters_add(*, run_id: int, counts: Mapping[tuple[str, str], int], tota
     if total:
         changes["total"] = F("total") + total
     if changes:
-        CampaignRun.objects.filter(pk=run_id).update(**changes)
+        # The same UPDATE says the run moved (the sweeper's stall check reads it).
+        CampaignRun.objects.filter(pk=run_id).update(**changes, progressed_at=Now())
 
 
 def run_counters_from_rows(run: CampaignRun) -> None:

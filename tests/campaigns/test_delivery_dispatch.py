@@ -204,6 +204,38 @@ def test_sweeper_redispatches_a_trigger_row_whose_send_was_lost_once(
     assert fresh.deliveries.get().status == S.QUEUED  # just made: its send is on its way
 
 
+def test_sweeper_redispatches_a_stalled_runs_due_rows_once(
+    push_app, make_devices, sent, django_capture_on_commit_callbacks
+):
+    # A worker killed after taking a chunk's message but before claiming its rows: nothing
+    # will ever send them, and the run records nothing more.
+    stalled = run_create(app=push_app, devices=make_devices(3))
+    moving = run_create(app=push_app, devices=make_devices(2))
+    held = stalled.deliveries.order_by("id").last()
+    Delivery.objects.filter(pk=held.pk).update(not_before=timezone.now() + timedelta(hours=1))
+    CampaignRun.objects.filter(pk=stalled.pk).update(
+        progressed_at=timezone.now() - timedelta(minutes=5)
+    )
+    CampaignRun.objects.filter(pk=moving.pk).update(progressed_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=timezone.now())
+        deliveries_sweep(now=timezone.now())
+
+    due = sorted(stalled.deliveries.exclude(pk=held.pk).values_list("id", flat=True))
+    assert [c["args"] for c in sent] == [(stalled.id, due[0], due[-1])]  # once; not the held row
+
+
+def test_recording_an_outcome_marks_the_run_as_moving(push_app, make_devices):
+    from campaigns.ledger.counters import run_counters_add
+
+    run = run_create(app=push_app, devices=make_devices(1))
+    CampaignRun.objects.filter(pk=run.pk).update(progressed_at=None)
+    run_counters_add(run_id=run.pk, counts={(S.SENT, "android"): 1})
+    run.refresh_from_db()
+    assert run.progressed_at is not None
+
+
 def test_local_token_bucket_grants_up_to_capacity_then_waits(settings):
     settings.REDIS_URL = ""
     first = ratelimit.rate_take(key="t-local", per_minute=120, requested=5)
