@@ -162,7 +162,8 @@ else:
     for _folder in ("queue", "processed", "control"):
         # kombu's filesystem transport does not create its folders.
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport with atomic writes (pushmarketing/core/filesystem_broker.py).
+    CELERY_BROKER_URL = "pmfs://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),

@@ -19,6 +19,9 @@ from typing import Any
 from celery import Celery
 from celery.signals import before_task_publish
 
+# Registers the embedded default's broker scheme (pmfs://) before any connection is made.
+from pushmarketing.core import filesystem_broker  # noqa: F401
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pushmarketing.settings")
 
 QUEUES = ("interactive", "send", "bulk", "default")

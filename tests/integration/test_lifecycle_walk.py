@@ -578,9 +578,15 @@ def drain(walk: Walk) -> None:
         pending = Counter(
             Delivery.objects.exclude(status__in=Delivery.TERMINAL).values_list("run_id", "status")
         )
+        sample = list(
+            Delivery.objects.exclude(status__in=Delivery.TERMINAL)
+            .order_by("id")
+            .values_list("id", "status", "not_before", "attempts", "reason", "claimed_by")[:5]
+        )
         walk.fail(
-            f"not drained after {DRAIN_SECONDS} s: campaign {walk.status(walk.batch)}, "
-            f"runs {runs}, pending deliveries {dict(pending)}"
+            f"not drained after {DRAIN_SECONDS} s (now {timezone.now():%H:%M:%S}): campaign "
+            f"{walk.status(walk.batch)}, runs {runs}, pending deliveries {dict(pending)}, "
+            f"first pending rows {sample}"
         )
     walk.note("drained")
     # The trigger campaign listens until it is stopped; cancelling it ends its stream.
