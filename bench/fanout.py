@@ -50,6 +50,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench import transport  # noqa: E402 - its simulator start-up and its ceiling measurement
+from bench.procstat import group_cpu_seconds  # noqa: E402
 from campaigns import services  # noqa: E402
 from campaigns.models import Campaign, CampaignRun, Delivery  # noqa: E402
 from campaigns.resolve import run_resolve  # noqa: E402
@@ -272,19 +273,6 @@ def start_and_resolve(campaign: Campaign) -> CampaignRun:
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU time (user + system) so far of every process in the group (the worker)."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # pgrp
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
 
 
 def mix_ceiling(sim: dict[str, str], directory: str, count: int) -> float:

@@ -37,7 +37,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
+
+from bench.procstat import children_cpu_seconds  # noqa: E402
+
 SDK_KEY = "pk_bench_00000001"
 SDK_SECRET = "bench-secret-not-for-production"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -202,16 +206,7 @@ def start_gunicorn(args: argparse.Namespace, env: dict[str, str], port: int) -> 
 
 def workers_cpu_seconds(master_pid: int) -> float:
     """CPU time (user + system) used so far by the gunicorn master's worker processes."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master_pid:  # ppid
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+    return children_cpu_seconds(master_pid)
 
 
 def run_wrk(args: argparse.Namespace, url: str, auth: str) -> dict[str, float]:

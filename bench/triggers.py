@@ -83,22 +83,18 @@ asyncio.run(main())
 def cpu_seconds(groups: dict[str, int]) -> dict[str, dict[int, float]]:
     """CPU time (user + system) so far of each process of each component: the processes of
     a process group, or the one process, of each value; PostgreSQL and Redis by name."""
-    ticks = os.sysconf("SC_CLK_TCK")
+    from bench.procstat import processes
+
     totals: dict[str, dict[int, float]] = {name: {} for name in [*groups, "postgres", "redis"]}
     by_pgid = {pgid: name for name, pgid in groups.items()}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            head, tail = stat.read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        fields, comm, pid = tail.split(), head.split("(", 1)[1], int(stat.parent.name)
-        name = by_pgid.get(int(fields[2])) or by_pgid.get(pid)  # pgrp, or the process
-        if name is None and comm.startswith("postgres"):
+    for proc in processes():
+        name = by_pgid.get(proc.pgrp) or by_pgid.get(proc.pid)
+        if name is None and proc.comm.startswith("postgres"):
             name = "postgres"
-        elif name is None and comm.startswith("redis-server"):
+        elif name is None and proc.comm.startswith("redis-server"):
             name = "redis"
         if name is not None:
-            totals[name][pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            totals[name][proc.pid] = proc.cpu_seconds
     return totals
 
 

@@ -14,30 +14,23 @@ ORPHANS_SWEEP_SECONDS = 10.0
 # Retention (campaigns.ledger.retention): once a day, at a quiet hour (UTC).
 DELIVERIES_PURGE_AT = crontab(hour=3, minute=17)
 
+# Beat entry -> (task, schedule). Registered in ready() so the settings module stays shared.
+BEAT_SCHEDULE = {
+    # The campaign scheduler lives in the database (Campaign.next_run_at); beat polls it.
+    "campaigns-schedules-tick": ("campaigns.schedules_tick", SCHEDULES_TICK_SECONDS),
+    "campaigns-trigger-pump-tick": ("campaigns.triggers_drain", TRIGGER_PUMP_TICK_SECONDS),
+    "campaigns-orphans-sweep": ("campaigns.deliveries_sweep_orphans", ORPHANS_SWEEP_SECONDS),
+    "campaigns-deliveries-purge": ("campaigns.deliveries_purge", DELIVERIES_PURGE_AT),
+}
+
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self) -> None:
-        # The campaign scheduler lives in the database (Campaign.next_run_at); beat only has
-        # to poll it. Registered here so the settings module stays shared and untouched.
         schedule = dict(celery_app.conf.beat_schedule or {})
-        schedule.setdefault(
-            "campaigns-schedules-tick",
-            {"task": "campaigns.schedules_tick", "schedule": SCHEDULES_TICK_SECONDS},
-        )
-        schedule.setdefault(
-            "campaigns-trigger-pump-tick",
-            {"task": "campaigns.triggers_drain", "schedule": TRIGGER_PUMP_TICK_SECONDS},
-        )
-        schedule.setdefault(
-            "campaigns-orphans-sweep",
-            {"task": "campaigns.deliveries_sweep_orphans", "schedule": ORPHANS_SWEEP_SECONDS},
-        )
-        schedule.setdefault(
-            "campaigns-deliveries-purge",
-            {"task": "campaigns.deliveries_purge", "schedule": DELIVERIES_PURGE_AT},
-        )
+        for name, (task, when) in BEAT_SCHEDULE.items():
+            schedule.setdefault(name, {"task": task, "schedule": when})
         celery_app.conf.beat_schedule = schedule
         _hooks_register()
 

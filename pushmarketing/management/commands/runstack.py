@@ -67,6 +67,13 @@ def metrics_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
 
 
+def _celery_worker(queues: str, *, concurrency: int, name: str) -> list[str]:
+    return [
+        sys.executable, "-m", "celery", "-A", "pushmarketing", "worker", "-Q", queues,
+        "--concurrency", str(concurrency), "--loglevel", "INFO", "--hostname", f"{name}@%h",
+    ]  # fmt: skip
+
+
 class Command(BaseCommand):
     help = "Run the web app, a Celery worker, the scheduler and the push simulator together."
 
@@ -79,41 +86,11 @@ class Command(BaseCommand):
         manage = str(settings.BASE_DIR / "manage.py")
         processes = {
             "web": [python, manage, "runserver", addr, "--noreload"],
-            "worker": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "pushmarketing",
-                "worker",
-                "-Q",
-                "send,bulk,default",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "worker@%h",
-            ],
+            "worker": _celery_worker("send,bulk,default", concurrency=2, name="worker"),
             # Samples and Verify push configuration get a worker of their own: one that also
             # consumed `send` or `bulk` could be busy with a 500-row chunk (or all of a
             # trigger backlog) when someone clicks Send sample. One process is enough.
-            "lane": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "pushmarketing",
-                "worker",
-                "-Q",
-                "interactive",
-                "--concurrency",
-                "1",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "interactive@%h",
-            ],
+            "lane": _celery_worker("interactive", concurrency=1, name="interactive"),
             "beat": [
                 python,
                 "-m",

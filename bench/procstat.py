@@ -1,0 +1,44 @@
+"""CPU time of processes, read from /proc (Linux): what the benches report per component."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    ppid: int
+    pgrp: int
+    comm: str
+    cpu_seconds: float  # user + system so far
+
+
+def processes() -> Iterator[Proc]:
+    ticks = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue  # exited since the listing
+        fields = tail.split()
+        yield Proc(
+            pid=int(stat.parent.name),
+            ppid=int(fields[1]),
+            pgrp=int(fields[2]),
+            comm=head.split("(", 1)[1],
+            cpu_seconds=(int(fields[11]) + int(fields[12])) / ticks,  # utime, stime
+        )
+
+
+def children_cpu_seconds(parent_pid: int) -> float:
+    """A master's worker processes (gunicorn's), not the master itself."""
+    return sum(p.cpu_seconds for p in processes() if p.ppid == parent_pid)
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """Every process of a process group (a Celery worker started in its own session)."""
+    return sum(p.cpu_seconds for p in processes() if p.pgrp == pgid)
