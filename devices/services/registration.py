@@ -43,7 +43,12 @@ _APP = MobileApp._meta.db_table
 # secret hash the caller authenticated with, so SDK auth may trust a briefly cached hash: a
 # rotated secret makes this statement write nothing and the call is refused (401). `first_opened_at` keeps its first value, so it
 # equals this call's `last_opened_at` exactly when this is the first open; likewise
-# `token_updated_at` equals `updated_at` exactly when this call stored a new token. Empty strings mean "not sent: keep what is stored".
+# `token_updated_at` equals `updated_at` exactly when this call stored a new token (or
+# dropped the old platform's one: no `push_registered` then, the caller sent no token).
+# Empty strings mean "not sent: keep what is stored" — except the token on a platform
+# change: an APNs token can never reach an Android phone (nor the reverse), so the device
+# keeps no token and is not eligible until one of its new platform arrives. SET expressions
+# read the row as it was (PostgreSQL and SQLite alike), so `d.platform` is the old platform.
 # A non-empty token re-activates a token_invalid/unregistered device (the phone proved it is
 # alive). The token's partial unique index may still conflict: the caller then moves it.
 _UPSERT_SQL = f"""
@@ -58,9 +63,14 @@ WHERE EXISTS (SELECT 1 FROM {_APP} WHERE id = %s AND (%s OR sdk_secret_hash = %s
 ON CONFLICT (app_id, installation_id) DO UPDATE SET
     platform = EXCLUDED.platform,
     push_token = CASE WHEN EXCLUDED.push_token <> '' THEN EXCLUDED.push_token
+                      WHEN EXCLUDED.platform <> d.platform THEN ''
                       ELSE d.push_token END,
     token_updated_at = CASE WHEN EXCLUDED.push_token <> '' AND EXCLUDED.push_token <> d.push_token
-                            THEN EXCLUDED.updated_at ELSE d.token_updated_at END,
+                            THEN EXCLUDED.updated_at
+                            WHEN EXCLUDED.push_token = '' AND EXCLUDED.platform <> d.platform
+                                 AND d.push_token <> ''
+                            THEN EXCLUDED.updated_at
+                            ELSE d.token_updated_at END,
     status = CASE WHEN EXCLUDED.push_token <> '' THEN 'active' ELSE d.status END,
     status_reason = CASE WHEN EXCLUDED.push_token <> '' AND d.status <> 'active' THEN ''
                          ELSE d.status_reason END,

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from devices.eligibility import device_ineligibility, eligible_devices
 from devices.models import Device, DeviceActivity, Lead
 from tests.api_fixtures import (  # noqa: F401 - fixtures
     FCM_TOKEN,
@@ -16,6 +17,7 @@ from tests.api_fixtures import (  # noqa: F401 - fixtures
     sdk,
     sdk_app,
 )
+from tests.campaign_fixtures import configure_app
 from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,6 +145,52 @@ def test_register_is_at_most_three_statements(sdk, django_assert_max_num_queries
         assert response.json()["first_open"] is first_open
         real = [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
         assert len(real) == expected, [q["sql"][:60] for q in real]
+
+
+PLATFORM_CHANGES = [
+    ("ios", IOS_TOKEN, "android", FCM_TOKEN),
+    ("android", FCM_TOKEN, "ios", IOS_TOKEN),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "old_token", "new", "new_token"), PLATFORM_CHANGES, ids=["ios-android", "android-ios"]
+)
+def test_platform_change_without_token_drops_the_old_token(
+    sdk, sdk_app, old, old_token, new, new_token
+):
+    configure_app(sdk_app)
+    sdk.register("inst-1", platform=old, push_token=old_token)
+    sdk.post("devices/inst-1/lead", {"email": "pat@example.com"})
+    before = Device.objects.get()
+    assert list(eligible_devices()) == [before]
+
+    body = sdk.register("inst-1", platform=new).json()
+
+    device = Device.objects.get()
+    assert (device.platform, device.push_token) == (new, "")
+    assert device.token_updated_at > before.token_updated_at
+    assert body["token_registered"] is False
+    assert kinds(device).count("push_registered") == 1  # the old token's, nothing new
+    assert not eligible_devices().exists()
+    assert device_ineligibility(device, app_configured=True) == ["no_token"]
+
+    body = sdk.register("inst-1", platform=new, push_token=new_token).json()
+    assert body["token_registered"] is True
+    assert list(eligible_devices()) == [device]
+    assert Device.objects.get().push_token == new_token
+
+
+@pytest.mark.parametrize(
+    ("platform", "token"), [("ios", IOS_TOKEN), ("android", FCM_TOKEN)], ids=["ios", "android"]
+)
+def test_open_without_token_on_the_same_platform_keeps_the_token(sdk, platform, token):
+    sdk.register("inst-1", platform=platform, push_token=token)
+    before = Device.objects.get()
+    sdk.register("inst-1", platform=platform)
+    device = Device.objects.get()
+    assert device.push_token == token
+    assert device.token_updated_at == before.token_updated_at
 
 
 def test_android_token_rules(sdk):
@@ -386,3 +434,4 @@ def test_unregister_clears_token_and_disables_push(sdk):
     device = Device.objects.get()
     assert (device.status, device.status_reason) == ("unregistered", "logout")
     assert device.push_token == "" and device.push_enabled is False
+
