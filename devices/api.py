@@ -207,7 +207,9 @@ class DeviceUnregisterApi(SdkApi):
         operation_id="sdk_device_unregister",
         summary="Unregister (logout)",
         description="Clears the token, sets push_enabled=false and status unregistered "
-        "(reason logout). The next register call with a token re-activates the device.",
+        "(reason logout), and detaches the lead: the device is anonymous again, as after its "
+        "first open (`lead_email` null). The next register call with a token turns push back "
+        "on but never restores the lead; the next `lead` call associates whoever logs in.",
         request=None,
         responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND},
     )

@@ -435,3 +435,21 @@ def test_unregister_clears_token_and_disables_push(sdk):
     assert (device.status, device.status_reason) == ("unregistered", "logout")
     assert device.push_token == "" and device.push_enabled is False
 
+
+def test_unregister_detaches_the_lead_and_the_next_open_does_not_bring_it_back(sdk):
+    sdk.register("a", push_token=IOS_TOKEN)
+    sdk.post("devices/a/lead", {"email": "nina@example.com"})
+    response = sdk.post("devices/a/unregister")
+    assert response.json()["lead_email"] is None
+    assert Device.objects.get().lead is None
+
+    body = sdk.register("a", push_token=IOS_TOKEN).json()
+    device = Device.objects.get()
+    assert (device.status, device.push_enabled, device.push_token) == ("active", True, IOS_TOKEN)
+    assert device.lead is None
+    opened = DeviceActivity.objects.filter(pk__in=body["activity_ids"], kind="opened").get()
+    assert opened.lead_id is None
+    assert Lead.objects.filter(email="nina@example.com").exists()  # the lead itself stays
+
+    response = sdk.post("devices/a/lead", {"email": "omar@example.com"})
+    assert response.json()["lead_email"] == "omar@example.com"
