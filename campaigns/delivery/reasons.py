@@ -10,6 +10,7 @@ SKIP_REASONS: dict[str, str] = {
     "run_cancelled": "the run was cancelled",
     "platform_disabled": "the push is not enabled for this platform",
     "wrong_app": "the device belongs to another app",
+    "lead_changed": "another lead logged in on the device after the push was planned",
     "trigger_stale": "the trigger was evaluated later than the campaign's send window allows",
 }
 

@@ -10,6 +10,9 @@ from campaigns import enqueue as enqueue_module
 from campaigns.delivery.send import deliveries_send
 from campaigns.models import Campaign, CampaignRun, Delivery
 from devices.models import Device, PushCredential
+from devices.services.leads import device_lead_associate
+from devices.services.registration import device_register
+from devices.services.unregister import device_unregister
 from notifications.content import PushContent
 from pushmarketing.core.models import AddOn
 from tests.delivery_fixtures import assert_counters_match, run_create
@@ -257,6 +260,37 @@ def test_devices_no_longer_eligible_are_skipped_with_reason(
         ios.id: "platform_disabled",
     }
     assert scripted_transport.sent == []
+
+
+def test_row_planned_for_a_lead_who_logged_out_is_skipped_once_another_logs_in(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    nina, still_nina = make_devices(2, lead__first_name="Nina")
+    run = run_create(app=push_app, devices=[nina, still_nina])
+    # Before the (quiet-hours, throttled, backlogged…) rows go out, Nina logs out of the first
+    # phone and Omar logs in on it.
+    device_unregister(app_id=push_app.pk, installation_id=nina.installation_id)
+    device_register(
+        app_id=push_app.pk,
+        data={
+            "installation_id": nina.installation_id,
+            "platform": "android",
+            "push_token": nina.push_token,
+        },
+    )
+    device_lead_associate(
+        app_id=push_app.pk,
+        installation_id=nina.installation_id,
+        email="omar@example.com",
+        attributes={},
+    )
+
+    _send_all(run)
+
+    reasons = dict(run.deliveries.values_list("device_id", "reason"))
+    assert reasons == {nina.id: "lead_changed", still_nina.id: ""}
+    assert [p.token for p in scripted_transport.sent] == [still_nina.push_token]
+    assert_counters_match(run)
 
 
 def test_app_without_credentials_for_platform_is_skipped(
