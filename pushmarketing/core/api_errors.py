@@ -57,9 +57,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     body: dict[str, Any] = {"code": code, "message": str(detail)}
     if isinstance(exc, Conflict):
         body["fields"] = exc.fields
-    # Throttled.__init__ sets `wait` (seconds, or None), but the DRF stubs do not declare it.
+    # Throttled.__init__ rounds `wait` up to whole seconds (or leaves None) and DRF's handler
+    # writes exactly that to Retry-After: the body repeats it. (The stubs do not declare it.)
     wait: float | None = getattr(exc, "wait", None)
     if isinstance(exc, exceptions.Throttled) and wait is not None:
-        body["retry_after_seconds"] = int(wait) + 1
+        body["retry_after_seconds"] = int(wait)
     response.data = {"error": body}
     return response
