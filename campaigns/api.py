@@ -9,18 +9,22 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import selectors, services
+from campaigns.lifecycle import LifecycleError
 from campaigns.models import Campaign, CampaignRun, SeriesUnit
 from campaigns.qualification import RuleError
 from campaigns.reports.figures import campaign_figures, run_figures
+from pushmarketing.core.api_errors import Conflict
 from pushmarketing.core.management_api import ManagementAccess
+from pushmarketing.core.models import ApiToken
 
 
 class _CampaignApi(ManagementAccess, APIView):
@@ -194,23 +198,42 @@ class CampaignTriggerApi(_CampaignApi):
 
     @extend_schema(
         request=Input,
-        responses={201: TriggerOutput, 200: TriggerOutput},
+        responses={201: TriggerOutput, 200: TriggerOutput, 409: OpenApiTypes.OBJECT},
         summary="Send the campaign's push to these leads (idempotent)",
-        description="A repeated idempotency_key returns the first run with 200 and sends nothing.",
+        description="Idempotency keys are scoped to the API token and kept 24 hours. The same "
+        "key with the same request returns the first run with 200 and sends nothing; with a "
+        "different request (another campaign or other leads) it answers 409. Only a running, "
+        "scheduled, active or completed campaign can be triggered: a draft, paused or "
+        "cancelled one answers 409 with the reason.",
     )
     def post(self, request: Request, campaign_id: int) -> Response:
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
+        if not isinstance(request.auth, ApiToken):
+            raise NotAuthenticated("Triggering needs an API token: idempotency keys belong to one.")
         try:
             run, created = services.campaign_api_trigger(
                 # ManagementAccess lets only signed-in users through (IsAuthenticated).
                 actor=request.user if isinstance(request.user, User) else None,
+                token=request.auth,
                 campaign=campaign,
                 emails=data.validated_data["leads"],
                 lead_ids=data.validated_data["lead_ids"],
                 idempotency_key=data.validated_data["idempotency_key"],
             )
+        except services.IdempotencyKeyConflict as error:
+            raise Conflict(
+                f"idempotency_key: {error.rule}",
+                code="idempotency_key_reused",
+                fields={error.field: [error.rule]},
+            ) from None
+        except LifecycleError as error:
+            raise Conflict(
+                f"{error.field}: {error.rule}",
+                code="campaign_not_triggerable",
+                fields={error.field: [error.rule]},
+            ) from None
         except RuleError as error:
             raise ValidationError({error.field: [error.rule]}) from None
         return Response(

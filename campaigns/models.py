@@ -102,7 +102,6 @@ class CampaignRun(models.Model):
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    idempotency_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     # A trigger campaign's stream: the run each activation opens, listening while the campaign
     # is active (later fires of a device that already has a row there go to their own runs).
     is_stream = models.BooleanField(default=False)
@@ -137,6 +136,27 @@ class CampaignRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} run {self.pk}"
+
+
+class TriggerKey(models.Model):
+    """An idempotency key of `POST /api/v1/campaigns/{id}/trigger`, on Stripe's rules: scoped
+    to the API token that sent it, bound to the request it first came with (`request_hash`),
+    and forgotten after campaigns.services.api_send.TRIGGER_KEY_TTL."""
+
+    token = models.ForeignKey("pushmarketing.ApiToken", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=120)
+    # SHA-256 of the campaign id and the request's parameters, canonical JSON.
+    request_hash = models.CharField(max_length=64)
+    run = models.ForeignKey(CampaignRun, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "key"], name="trigger_key_token_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Delivery(models.Model):

@@ -1,5 +1,5 @@
 """SDK authentication: HTTP Basic with the app's SDK key and secret (the per-app throttle is in
-devices.throttle).
+devices.throttle; failed attempts are limited per key and address in devices.auth_failures).
 
 The request's `user` stays None (no Django user, no session); `request.auth` is an `SdkApp`.
 """
@@ -17,6 +17,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from devices.auth_failures import auth_failure_record, auth_failures_check
 from devices.models import MobileApp
 from pushmarketing.core.secrets import hashes_match
 
@@ -77,10 +78,15 @@ class SdkAppAuthentication(BaseAuthentication):
         if credentials is None:
             return None
         key, secret = credentials
+        auth_failures_check(sdk_key=key, request=request)
         view = (getattr(request, "parser_context", None) or {}).get("view")
-        if getattr(view, "sdk_app_lookup_cacheable", False):
-            return None, self.cached_app_for(key, secret)
-        return None, self.app_for(key, secret)
+        try:
+            if getattr(view, "sdk_app_lookup_cacheable", False):
+                return None, self.cached_app_for(key, secret)
+            return None, self.app_for(key, secret)
+        except exceptions.AuthenticationFailed:
+            auth_failure_record(sdk_key=key, request=request)  # 429 past the limit
+            raise
 
     def cached_app_for(self, key: str, secret: str) -> SdkApp:
         """For views whose one write statement re-checks the app's secret hash (register):

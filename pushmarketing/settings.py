@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI's assets served by us, so /api/docs/ works offline (no CDN).
     "drf_spectacular_sidecar",
+    # UI sign-in lockout with backoff (pushmarketing.core.login_lockout).
+    "axes",
     # The core keeps the app label "pushmarketing" (its tables and migrations).
     "pushmarketing.core",
     "devices",
@@ -89,6 +91,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pushmarketing.urls"
@@ -207,6 +211,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes counts failed sign-ins per username and client address (an attacker cannot lock
+# a user out from elsewhere) in the database, which is atomic on both backends.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = "pushmarketing.core.login_lockout.login_cooloff"
+AXES_LOCKOUT_CALLABLE = "pushmarketing.core.login_lockout.login_locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # the backoff counts recent failures there
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -243,7 +260,12 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "sdk_app": env_str("SDK_RATE_LIMIT", "3000/min"),
         "management": env_str("MANAGEMENT_RATE_LIMIT", "600/min"),
+        # Wrong SDK secrets per app key and client address (devices.auth_failures).
+        "sdk_auth_failure": env_str("SDK_AUTH_FAILURE_RATE_LIMIT", "60/min"),
     },
+    # Proxies in front of the web process that append to X-Forwarded-For (nginx in the
+    # compose file): the client address is read that many hops from the right. 0: REMOTE_ADDR.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "EXCEPTION_HANDLER": "pushmarketing.core.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -11,8 +11,10 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client
 
+from devices.auth_failures import auth_failures_clear
 from devices.authentication import sdk_app_cache_clear
-from devices.throttle import throttle_leases_clear
+from pushmarketing.core.models import RateCounter
+from pushmarketing.core.throttling import throttle_leases_clear
 from tests.factories import DEFAULT_SDK_SECRET, MobileAppFactory
 
 IOS_TOKEN = "ab" * 32
@@ -45,18 +47,25 @@ class SdkClient:
 
 
 def clear_throttle_counts() -> None:
-    """Each test starts with fresh throttle windows. On Redis only the throttle's keys go:
-    the same database may hold the Celery broker's queues."""
+    """Each test starts with fresh throttle windows (the database's counts are the test's
+    own). On Redis only the throttle's keys go: the same database may hold the Celery
+    broker's queues."""
     throttle_leases_clear()
+    auth_failures_clear()
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         client = backend._cache.get_client(write=True)
         for key in client.scan_iter("pm:throttle:*"):
             client.delete(key)
-        for key in client.scan_iter("*throttle_*"):  # DRF's SimpleRateThrottle (management)
-            client.delete(key)
     else:
+        RateCounter.objects.all().delete()
         backend.clear()
+
+
+def throttle_claim_statements() -> int:
+    """Statements a throttled call may add to a query count: on the database backend the
+    call that claims a lease runs one upsert (pushmarketing.core.throttling); Redis, none."""
+    return 0 if isinstance(caches["default"], RedisCache) else 1
 
 
 @pytest.fixture

@@ -36,7 +36,6 @@ def run_open(
     now: datetime,
     campaign_id: int | None = None,
     started_by_id: int | None = None,
-    idempotency_key: str | None = None,
     is_stream: bool = False,
 ) -> CampaignRun:
     """Create a run in its first status (resolving, sending with rows inserted in the same
@@ -49,7 +48,6 @@ def run_open(
         app_id=app_id,
         content=content,
         started_by_id=started_by_id,
-        idempotency_key=idempotency_key,
         is_stream=is_stream,
         started_at=now,
     )
@@ -62,7 +60,6 @@ def campaign_run_open(
     status: str,
     now: datetime,
     started_by_id: int | None = None,
-    idempotency_key: str | None = None,
     is_stream: bool = False,
 ) -> CampaignRun:
     """run_open for one of a campaign's runs: it sends the push's approved copy as it is now
@@ -75,7 +72,6 @@ def campaign_run_open(
         app_id=campaign.app_id,
         content=approved_content(campaign.notification),
         started_by_id=started_by_id,
-        idempotency_key=idempotency_key,
         is_stream=is_stream,
         now=now,
     )

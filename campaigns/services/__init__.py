@@ -13,12 +13,13 @@ from campaigns.services.actions import (
     campaign_start,
     campaigns_due_start,
 )
-from campaigns.services.api_send import campaign_api_trigger
+from campaigns.services.api_send import IdempotencyKeyConflict, campaign_api_trigger
 from campaigns.services.editing import campaign_create, campaign_update
 from campaigns.services.retention import deliveries_purge
 
 __all__ = [
     "CampaignError",
+    "IdempotencyKeyConflict",
     "campaign_activate",
     "campaign_api_trigger",
     "campaign_cancel",

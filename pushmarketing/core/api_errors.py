@@ -10,6 +10,18 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+class Conflict(exceptions.APIException):
+    """409: the request is valid but the state of the target refuses it. `fields` names the
+    field whose value is at odds with that state."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, message: str, *, code: str, fields: dict[str, list[str]]) -> None:
+        super().__init__(message, code)
+        self.fields = fields
+
+
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         out: dict[str, list[str]] = {}
@@ -43,9 +55,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     detail = getattr(exc, "detail", str(exc))
     code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
     body: dict[str, Any] = {"code": code, "message": str(detail)}
-    # Throttled.__init__ sets `wait` (seconds, or None), but the DRF stubs do not declare it.
+    if isinstance(exc, Conflict):
+        body["fields"] = exc.fields
+    # Throttled.__init__ rounds `wait` up to whole seconds (or leaves None) and DRF's handler
+    # writes exactly that to Retry-After: the body repeats it. (The stubs do not declare it.)
     wait: float | None = getattr(exc, "wait", None)
     if isinstance(exc, exceptions.Throttled) and wait is not None:
-        body["retry_after_seconds"] = int(wait) + 1
+        body["retry_after_seconds"] = int(wait)
     response.data = {"error": body}
     return response

@@ -12,3 +12,10 @@ class CoreConfig(AppConfig):
     name = "pushmarketing.core"
     label = "pushmarketing"
     verbose_name = "PushMarketing core"
+
+    def ready(self) -> None:
+        from axes.signals import user_locked_out
+
+        from pushmarketing.core.login_lockout import login_lockout_audit
+
+        user_locked_out.connect(login_lockout_audit, dispatch_uid="pm-login-lockout-audit")

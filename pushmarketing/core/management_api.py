@@ -17,10 +17,12 @@ from rest_framework.permissions import (
 )
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, UserRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from pushmarketing.core.api_auth import ApiTokenAuthentication, IsAddOnEnabled, role_permission
+from pushmarketing.core.models import ApiToken
 from pushmarketing.core.roles import Role
+from pushmarketing.core.throttling import WindowThrottle
 
 MANAGEMENT_TAG = ["Management"]
 
@@ -31,8 +33,16 @@ class ManagementPagination(PageNumberPagination):
     max_page_size = 200
 
 
-class ManagementThrottle(UserRateThrottle):
+class ManagementThrottle(WindowThrottle):
+    """The `management` rate per API token (per user for a session or a test's forced login)."""
+
     scope = "management"
+
+    def ident(self, request: Request) -> str | None:
+        if isinstance(request.auth, ApiToken):
+            return f"token-{request.auth.pk}"
+        user_id = getattr(request.user, "pk", None)
+        return None if user_id is None else f"user-{user_id}"
 
 
 class ManagementAccess:

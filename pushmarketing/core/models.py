@@ -65,3 +65,16 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class RateCounter(models.Model):
+    """One rate limit's count in its current window, where the cache is not Redis
+    (pushmarketing.core.throttling updates it in one atomic statement)."""
+
+    name = models.CharField(max_length=255, primary_key=True)
+    window_id = models.BigIntegerField()
+    hits = models.BigIntegerField()
+    expires_at = models.BigIntegerField(db_index=True)  # Unix seconds
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,21 +1,30 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign, CampaignRun, Delivery
+from pushmarketing.core.api_tokens import api_token_create
 from tests.campaign_fixtures import device, make_campaign
 from tests.factories import LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
+def token_client(user, name: str = "CRM") -> APIClient:  # noqa: ANN001
+    """Triggers need a real API token: idempotency keys are scoped to it."""
+    _, plaintext = api_token_create(user=user, name=name)
+    return APIClient(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+
+
 @pytest.fixture
 def api(marketer_user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(marketer_user)
-    return client
+    return token_client(marketer_user)
 
 
 def trigger_url(campaign) -> str:
@@ -33,14 +42,25 @@ def requestable(app, push):  # noqa: ANN001, ANN201
     )
 
 
-def test_draft_campaign_cannot_be_sent_through_the_api(app, push, addon_on, api, dispatched):
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (Campaign.Status.DRAFT, "a draft campaign cannot be triggered; start or edit it"),
+        (Campaign.Status.PAUSED, "a paused campaign cannot be triggered; resume or cancel it"),
+    ],
+)
+def test_campaign_not_started_cannot_be_triggered_409(
+    app, push, addon_on, api, dispatched, status, reason
+):
     device(app, lead=(lead := LeadFactory()))
-    campaign = make_campaign(app=app, notification=push)
+    campaign = make_campaign(app=app, notification=push, status=status)
     body = {"lead_ids": [lead.pk], "idempotency_key": "draft-key-1"}
     response = api.post(trigger_url(campaign), body, format="json")
-    assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {
-        "status": ["a draft campaign cannot be triggered; start or edit it"]
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "campaign_not_triggerable",
+        "message": f"status: {reason}",
+        "fields": {"status": [reason]},
     }
     assert not CampaignRun.objects.exists() and not dispatched.tasks
 
@@ -82,14 +102,73 @@ def test_trigger_validation_errors_name_the_field(app, push, addon_on, api):
     assert set(fields) == {"leads.0", "idempotency_key"}
 
 
-def test_key_reused_for_another_campaign_is_refused(app, push, addon_on, api, dispatched):
+def test_key_reused_for_another_campaign_is_a_conflict(app, push, addon_on, api, dispatched):
     device(app, lead=(lead := LeadFactory()))
     one, two = requestable(app, push), requestable(app, push)
     body = {"lead_ids": [lead.pk], "idempotency_key": "shared-key-1"}
     assert api.post(trigger_url(one), body, format="json").status_code == 201
     response = api.post(trigger_url(two), body, format="json")
-    assert response.status_code == 400
-    assert "idempotency_key" in response.json()["error"]["fields"]
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert "'shared-key-1' was already used" in response.json()["error"]["message"]
+    assert CampaignRun.objects.count() == 1 and len(dispatched.calls) == 1
+
+
+def test_key_reused_with_other_leads_is_a_conflict_naming_the_key(
+    app, push, addon_on, api, dispatched
+):
+    ann, bob = LeadFactory(), LeadFactory()
+    device(app, lead=ann), device(app, lead=bob)
+    campaign = requestable(app, push)
+    first = {"lead_ids": [ann.pk], "idempotency_key": "order-9001"}
+    assert api.post(trigger_url(campaign), first, format="json").status_code == 201
+    response = api.post(trigger_url(campaign), {**first, "lead_ids": [bob.pk]}, format="json")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "idempotency_key_reused"
+    assert error["fields"] == {
+        "idempotency_key": [
+            "'order-9001' was already used with a different request (another campaign or "
+            "other leads); send a new key for a new request"
+        ]
+    }
+    assert CampaignRun.objects.count() == 1 and Delivery.objects.count() == 1
+    assert len(dispatched.calls) == 1
+
+
+def test_keys_are_scoped_to_the_api_token(app, push, addon_on, api, marketer_user, dispatched):
+    device(app, lead=(lead := LeadFactory()))
+    campaign = requestable(app, push)
+    body = {"lead_ids": [lead.pk], "idempotency_key": "order-1234"}
+    marketers = api.post(trigger_url(campaign), body, format="json")
+    admin = UserFactory(role="admin")
+    admins = token_client(admin).post(trigger_url(campaign), body, format="json")
+    assert (marketers.status_code, admins.status_code) == (201, 201)
+    assert marketers.json()["run"]["id"] != admins.json()["run"]["id"]
+    assert CampaignRun.objects.count() == 2 and len(dispatched.calls) == 2
+    runs = CampaignRun.objects.order_by("pk")
+    assert [run.started_by_id for run in runs] == [marketer_user.pk, admin.pk]
+    # The marketer's second token is another scope too.
+    again = token_client(marketer_user, "ETL").post(trigger_url(campaign), body, format="json")
+    assert again.status_code == 201 and CampaignRun.objects.count() == 3
+
+
+def test_keys_are_kept_24_hours(app, push, addon_on, api, dispatched):
+    device(app, lead=(lead := LeadFactory()))
+    campaign = requestable(app, push)
+    body = {"lead_ids": [lead.pk], "idempotency_key": "daily-report"}
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        first = api.post(trigger_url(campaign), body, format="json").json()["run"]["id"]
+    with time_machine.travel(start + timedelta(hours=24) - timedelta(seconds=1), tick=False):
+        replay = api.post(trigger_url(campaign), body, format="json")
+        assert (replay.status_code, replay.json()["run"]["id"]) == (200, first)
+        other = api.post(trigger_url(campaign), {**body, "lead_ids": [lead.pk, 99]}, format="json")
+        assert other.status_code == 409
+    with time_machine.travel(start + timedelta(hours=24), tick=False):
+        again = api.post(trigger_url(campaign), body, format="json")
+    assert again.status_code == 201 and again.json()["run"]["id"] != first
+    assert CampaignRun.objects.count() == 2 and len(dispatched.calls) == 2
 
 
 def test_list_detail_and_run_stats(app, push, addon_on, api, dispatched):

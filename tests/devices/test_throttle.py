@@ -1,19 +1,22 @@
-"""The SDK throttle's leases, against the real shared cache (Redis on the PostgreSQL run)."""
+"""The throttles' leases, against the real shared count (Redis on the PostgreSQL run, the
+database's counter row on SQLite)."""
 
 from __future__ import annotations
 
 import pytest
 
-from devices import throttle
+from pushmarketing.core import throttling as throttle
 from tests.api_fixtures import clear_throttle_counts
 
 NAME, WINDOW = "pm:throttle:sdk_app:test-key:60", 1
-KEY = f"{NAME}:{WINDOW}"  # the shared count
 LEASE = (NAME, WINDOW)  # this process's lease on it
 
 
+pytestmark = pytest.mark.django_db
+
+
 @pytest.fixture(autouse=True)
-def fresh_windows() -> None:
+def fresh_windows(db: None) -> None:
     clear_throttle_counts()
 
 
@@ -25,7 +28,7 @@ def test_lease_is_one_percent_of_the_limit_capped():
 
 def test_one_process_admits_exactly_the_limit_claiming_a_lease_at_a_time():
     assert all(throttle.admit(NAME, WINDOW, limit=1000, ttl=61) for _ in range(995))
-    assert throttle._add_hits(KEY, 0, ttl=61) == 1000  # 100 claims of 10, not 995 counts
+    assert throttle.add_hits(NAME, WINDOW, 0, ttl=61) == 1000  # 100 claims of 10, not 995 counts
     admitted = [throttle.admit(NAME, WINDOW, limit=1000, ttl=61) for _ in range(10)]
     assert admitted == [True] * 5 + [False] * 5
 
@@ -45,7 +48,7 @@ def test_processes_together_never_pass_the_limit():
 
 
 def test_a_claim_crossing_the_limit_gets_only_what_is_left():
-    throttle._add_hits(KEY, 998, ttl=61)  # other processes took 998 of 1000
+    throttle.add_hits(NAME, WINDOW, 998, ttl=61)  # other processes took 998 of 1000
     assert [throttle.admit(NAME, WINDOW, limit=1000, ttl=61) for _ in range(3)] == [
         True,
         True,
@@ -66,4 +69,4 @@ def test_apps_keep_their_own_leases():
         assert throttle.admit(NAME, WINDOW, limit=1000, ttl=61)
         assert throttle.admit(other, WINDOW, limit=1000, ttl=61)
     assert throttle._leases == {LEASE: 7, (other, WINDOW): 7}
-    assert throttle._add_hits(KEY, 0, ttl=61) == 10  # one claim each, nothing forfeited
+    assert throttle.add_hits(NAME, WINDOW, 0, ttl=61) == 10  # one claim each, nothing forfeited

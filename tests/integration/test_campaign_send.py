@@ -18,6 +18,7 @@ from campaigns.resolve import run_resolve
 from devices.models import Device, DeviceActivity
 from devices.trigger_outbox import outbox_add
 from notifications.simulator import client as sim_client
+from pushmarketing.core.api_tokens import api_token_create
 from tests.campaign_fixtures import approve
 from tests.delivery_fixtures import apns_token, assert_counters_match, simulator_app
 from tests.factories import DeviceFactory, LeadFactory, PushNotificationFactory, UserFactory
@@ -175,9 +176,9 @@ def test_api_trigger_with_one_idempotency_key_sends_once(addon_enabled, sim_app,
     campaign = campaign_for(
         sim_app, kind="trigger", status=Campaign.Status.ACTIVE, trigger={"event": "opened"}
     )
-    client = APIClient()
     # Transactional tests flush the role groups the migration made: a superuser is an admin.
-    client.force_authenticate(UserFactory(is_superuser=True))
+    _, plaintext = api_token_create(user=UserFactory(is_superuser=True), name="CRM")
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
     url = reverse("api-campaign-trigger", args=[campaign.pk])
     body = {"leads": [lead.email], "idempotency_key": "order-42-shipped"}
     assert client.post(url, body, format="json").status_code == 201

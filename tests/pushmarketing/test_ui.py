@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.http import HttpRequest
 from django.urls import reverse
 
 from devices.models import PushCredential
@@ -186,7 +187,9 @@ def test_admin_cannot_deactivate_self_but_can_deactivate_others(
     admin_client.post(reverse("user-set-active", args=[marketer_user.pk]), {"active": "0"})
     marketer_user.refresh_from_db()
     assert not marketer_user.is_active
-    assert not client.login(username="mark-marketer", password="pass-for-tests")
+    # django-axes needs the request it counts failures against.
+    login = {"username": "mark-marketer", "password": "pass-for-tests"}
+    assert not client.login(request=HttpRequest(), **login)
     admin_client.post(reverse("user-set-active", args=[marketer_user.pk]), {"active": "1"})
     marketer_user.refresh_from_db()
     assert marketer_user.is_active
