@@ -23,6 +23,12 @@ from campaigns.models import Campaign, CampaignRun, SeriesUnit
 from campaigns.qualification import RuleError
 from campaigns.reports.figures import campaign_figures, run_figures
 from pushmarketing.core.api_errors import Conflict
+from pushmarketing.core.api_input import (
+    Int64Field,
+    StrictCharField,
+    StrictEmailField,
+    StrictInput,
+)
 from pushmarketing.core.management_api import ManagementAccess
 from pushmarketing.core.models import ApiToken
 
@@ -142,15 +148,21 @@ class TriggerOutput(serializers.Serializer):
     created = serializers.BooleanField(help_text="false: the idempotency key was seen before")
 
 
+class CampaignFilter(serializers.Serializer):
+    app = Int64Field(required=False, min_value=1, help_text="Only this app's campaigns.")
+
+
 class CampaignListApi(_CampaignApi):
-    @extend_schema(responses=CampaignOutput(many=True), summary="List campaigns")
+    @extend_schema(
+        responses=CampaignOutput(many=True), summary="List campaigns", parameters=[CampaignFilter]
+    )
     def get(self, request: Request) -> Response:
         campaigns = selectors.campaigns_for_list()
-        app = request.query_params.get("app")
-        if app:
-            if not app.isdigit():
-                raise ValidationError({"app": ["must be an app id"]})
-            campaigns = campaigns.filter(app_id=int(app))
+        params = CampaignFilter(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        app = params.validated_data.get("app")
+        if app is not None:
+            campaigns = campaigns.filter(app_id=app)
         return Response({"results": CampaignOutput(campaigns[:500], many=True).data})
 
 
@@ -179,17 +191,17 @@ class CampaignRunDetailApi(_CampaignApi):
 
 
 class CampaignTriggerApi(_CampaignApi):
-    class Input(serializers.Serializer):
+    class Input(StrictInput):
         leads = serializers.ListField(
-            child=serializers.EmailField(), required=False, default=list, max_length=1000
+            child=StrictEmailField(), required=False, default=list, max_length=1000
         )
         lead_ids = serializers.ListField(
-            child=serializers.IntegerField(min_value=1),
+            child=Int64Field(min_value=1),
             required=False,
             default=list,
             max_length=1000,
         )
-        idempotency_key = serializers.CharField(min_length=8, max_length=120)
+        idempotency_key = StrictCharField(min_length=8, max_length=120)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if not attrs["leads"] and not attrs["lead_ids"]:

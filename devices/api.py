@@ -8,9 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +25,7 @@ from devices.services.registration import device_register, device_token_refresh
 from devices.services.rules import DeviceNotFound, RegistryError, StaleCredentials
 from devices.services.unregister import device_unregister
 from devices.throttle import SdkAppThrottle
+from pushmarketing.core.api_parsers import BoundedJSONParser
 
 MAX_SDK_BODY_BYTES = 64 * 1024
 SDK_TAG = ["SDK"]
@@ -38,21 +38,11 @@ ERROR_RESPONSES = {
 NOT_FOUND = {404: OpenApiResponse(description="No such installation in this app.")}
 
 
-class RequestTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = f"Request body is larger than {MAX_SDK_BODY_BYTES // 1024} KiB."
-    default_code = "request_too_large"
+class SdkJSONParser(BoundedJSONParser):
+    """SDK bodies are tiny (a register call is under 1 KiB), so anything past 64 KiB is a
+    bug or abuse."""
 
-
-class SdkJSONParser(JSONParser):
-    """JSON with a 64 KiB cap: SDK bodies are tiny, so anything bigger is a bug or abuse."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        request = (parser_context or {}).get("request")
-        length = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if length and length.isdigit() and int(length) > MAX_SDK_BODY_BYTES:
-            raise RequestTooLarge()
-        return super().parse(stream, media_type, parser_context)
+    max_bytes = MAX_SDK_BODY_BYTES
 
 
 class JsonAnswers(DefaultContentNegotiation):

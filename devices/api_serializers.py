@@ -11,6 +11,13 @@ from rest_framework import serializers
 
 from devices.models import DeviceActivity, Platform
 from devices.services import rules
+from pushmarketing.core.api_input import (
+    Int64Field,
+    StrictCharField,
+    StrictEmailField,
+    StrictInput,
+    StrictRegexField,
+)
 
 INSTALLATION_ID_HELP = (
     "The SDK's stable id for this installation of the app: 1-64 of A-Z a-z 0-9 . _ : - "
@@ -19,8 +26,8 @@ INSTALLATION_ID_HELP = (
 INSTALLATION_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
 
 
-def installation_id_field() -> serializers.RegexField:
-    return serializers.RegexField(
+def installation_id_field() -> StrictRegexField:
+    return StrictRegexField(
         INSTALLATION_ID_PATTERN,
         max_length=64,
         help_text=INSTALLATION_ID_HELP,
@@ -28,7 +35,7 @@ def installation_id_field() -> serializers.RegexField:
     )
 
 
-class FlatInput(serializers.Serializer):
+class FlatInput(StrictInput):
     """An input of plain fields, built once per SDK call. DRF deep-copies every declared field
     for each serializer instance so that one instance may change its fields; ours never do,
     and a shallow copy per field (which bind() then names and parents) cost a third as much on
@@ -53,7 +60,7 @@ def _check(error: str | None) -> None:
 class RegisterInput(FlatInput):
     installation_id = installation_id_field()
     platform = serializers.ChoiceField(choices=Platform.choices)
-    push_token = serializers.CharField(
+    push_token = StrictCharField(
         required=False,
         allow_blank=True,
         allow_null=True,
@@ -61,13 +68,13 @@ class RegisterInput(FlatInput):
         help_text="APNs device token (hex) or FCM registration token. Omit to keep the stored one.",
     )
     push_enabled = serializers.BooleanField(default=True)
-    locale = serializers.CharField(required=False, allow_blank=True, max_length=35)
-    time_zone = serializers.CharField(
+    locale = StrictCharField(required=False, allow_blank=True, max_length=35)
+    time_zone = StrictCharField(
         required=False, allow_blank=True, max_length=64, help_text="IANA name, e.g. Europe/Paris"
     )
-    app_version = serializers.CharField(required=False, allow_blank=True, max_length=40)
-    os_version = serializers.CharField(required=False, allow_blank=True, max_length=40)
-    device_model = serializers.CharField(required=False, allow_blank=True, max_length=80)
+    app_version = StrictCharField(required=False, allow_blank=True, max_length=40)
+    os_version = StrictCharField(required=False, allow_blank=True, max_length=40)
+    device_model = StrictCharField(required=False, allow_blank=True, max_length=80)
 
     def validate_locale(self, value: str) -> str:
         _check(rules.locale_error(value))
@@ -93,18 +100,18 @@ class RegisterOutput(serializers.Serializer):
 
 
 class TokenInput(FlatInput):
-    push_token = serializers.CharField(max_length=4096)
+    push_token = StrictCharField(max_length=4096)
     push_enabled = serializers.BooleanField(required=False)
 
 
 class LeadInput(FlatInput):
-    email = serializers.EmailField(max_length=254)
-    first_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
-    company = serializers.CharField(required=False, allow_blank=True, max_length=150)
-    city = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    country = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    email = StrictEmailField(max_length=254)
+    first_name = StrictCharField(required=False, allow_blank=True, max_length=100)
+    last_name = StrictCharField(required=False, allow_blank=True, max_length=100)
+    phone = StrictCharField(required=False, allow_blank=True, max_length=40)
+    company = StrictCharField(required=False, allow_blank=True, max_length=150)
+    city = StrictCharField(required=False, allow_blank=True, max_length=100)
+    country = StrictCharField(required=False, allow_blank=True, max_length=100)
     custom_fields = serializers.JSONField(
         required=False, help_text="Object of name → string, number or boolean (≤ 50 fields)."
     )
@@ -141,23 +148,23 @@ ACTIVITY_KINDS = [
 ]
 
 
-class ActivityInput(serializers.Serializer):
+class ActivityInput(StrictInput):
     kind = serializers.ChoiceField(choices=[(k.value, k.label) for k in ACTIVITY_KINDS])
     occurred_at = serializers.DateTimeField(
         required=False, help_text="Defaults to now; at most 5 minutes in the future."
     )
-    action_name = serializers.CharField(
+    action_name = StrictCharField(
         required=False,
         max_length=rules.MAX_ACTION_NAME_LENGTH,
         help_text="custom_action: under 20 characters (Marketo's rule).",
     )
-    action_type = serializers.CharField(required=False, allow_blank=True, max_length=60)
-    details = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    action_type = StrictCharField(required=False, allow_blank=True, max_length=60)
+    details = StrictCharField(required=False, allow_blank=True, max_length=255)
     metric = serializers.FloatField(required=False, allow_null=True)
     length_seconds = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=7 * 86400
     )
-    delivery_id = serializers.IntegerField(
+    delivery_id = Int64Field(
         required=False, min_value=1, help_text="push_received / push_tapped: the delivery id."
     )
 
@@ -178,7 +185,7 @@ class ActivityInput(serializers.Serializer):
         return attrs
 
 
-class ActivitiesInput(serializers.Serializer):
+class ActivitiesInput(StrictInput):
     # What ActivityInput(many=True, allow_empty=False, max_length=100) builds, spelled out:
     # the stubs type the `many=True` constructor as the child's, which takes no max_length.
     activities: serializers.ListSerializer[Any] = serializers.ListSerializer(
@@ -192,4 +199,4 @@ class ActivitiesOutput(serializers.Serializer):
 
 class PairInput(FlatInput):
     installation_id = installation_id_field()
-    code = serializers.CharField(max_length=32)
+    code = StrictCharField(max_length=32)

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from devices import selectors
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility
 from devices.models import Device, Lead, MobileApp, Platform, PushCredential
+from pushmarketing.core.api_input import Int64Field
 from pushmarketing.core.management_api import MANAGEMENT_TAG, ManagementApi
 
 if TYPE_CHECKING:
@@ -141,10 +142,10 @@ class LeadListApi(ManagementApi):
 
 
 class DeviceFilter(serializers.Serializer):
-    app = serializers.IntegerField(required=False, min_value=1)
+    app = Int64Field(required=False, min_value=1)
     platform = serializers.ChoiceField(choices=Platform.choices, required=False)
     status = serializers.ChoiceField(choices=Device.Status.choices, required=False)
-    lead = serializers.IntegerField(required=False, min_value=1)
+    lead = Int64Field(required=False, min_value=1)
 
 
 class ReasonOutput(serializers.Serializer):

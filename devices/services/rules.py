@@ -5,7 +5,7 @@ field). No I/O."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 from zoneinfo import available_timezones
@@ -15,6 +15,11 @@ from devices.models import Platform
 MAX_ACTIVITIES_PER_CALL = 100
 # A phone's clock may run a little fast; more than this in the future is a client bug.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+# No phone ran this app before 2000; an earlier time is a clock reset (1970) or a bug, and it
+# would sort ahead of every real activity in the reports.
+EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+# Custom field integers stop at 64 bits like every other integer input.
+CUSTOM_FIELD_INT_RANGE = (-(2**63), 2**63 - 1)
 # Marketo's rule: custom action names are under 20 characters.
 MAX_ACTION_NAME_LENGTH = 19
 MAX_CUSTOM_FIELDS = 50
@@ -95,6 +100,15 @@ def locale_error(value: str) -> str | None:
 def occurred_at_error(value: datetime, *, now: datetime) -> str | None:
     if value > now + MAX_CLOCK_SKEW:
         return "Must not be more than 5 minutes in the future."
+    if value < EARLIEST_OCCURRED_AT:
+        return "Must not be before 2000-01-01."
+    return None
+
+
+def _integer_error(key: str, item: object) -> str | None:
+    low, high = CUSTOM_FIELD_INT_RANGE
+    if isinstance(item, int) and not isinstance(item, bool) and not low <= item <= high:
+        return f"Value of {key!r} must fit in 64 bits."
     return None
 
 
@@ -110,4 +124,6 @@ def custom_fields_error(value: Any) -> str | None:
             return f"Value of {key!r} must be a string, number or boolean."
         if isinstance(item, str) and len(item) > MAX_CUSTOM_FIELD_VALUE_LENGTH:
             return f"Value of {key!r} must be at most {MAX_CUSTOM_FIELD_VALUE_LENGTH} characters."
+        if error := _integer_error(key, item):
+            return error
     return None

@@ -102,6 +102,47 @@ def test_trigger_validation_errors_name_the_field(app, push, addon_on, api):
     assert set(fields) == {"leads.0", "idempotency_key"}
 
 
+INT64_RULE = "Ensure this value is less than or equal to 9223372036854775807."
+
+
+def test_lead_id_past_64_bits_is_400_naming_the_field(app, push, addon_on, api, dispatched):
+    body = {"lead_ids": [1, 2**64], "idempotency_key": "k-12345678"}
+    response = api.post(trigger_url(requestable(app, push)), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"lead_ids.1": [INT64_RULE]}
+    assert not CampaignRun.objects.exists()
+
+
+def test_deeply_nested_trigger_body_is_400(app, push, addon_on, api):
+    body = '{"lead_ids": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = api.post(trigger_url(requestable(app, push)), body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+
+
+def test_trigger_refuses_unknown_fields_and_numbers_for_strings(app, push, addon_on, api):
+    campaign = requestable(app, push)
+    body = {"lead_ids": [1], "idempotency_key": "k-12345678", "dry_run": True}
+    response = api.post(trigger_url(campaign), body, format="json")
+    assert response.json()["error"]["fields"] == {"dry_run": ["Unknown field."]}
+    body = {"leads": [12345678], "idempotency_key": 123456789}
+    response = api.post(trigger_url(campaign), body, format="json")
+    assert response.json()["error"]["fields"] == {
+        "leads.0": ["Must be a string."],
+        "idempotency_key": ["Must be a string."],
+    }
+
+
+def test_campaign_list_app_filter_is_bounded(app, push, addon_on, api):
+    campaign = make_campaign(app=app, notification=push)
+    listed = api.get(reverse("api-campaign-list"), {"app": app.pk}).json()["results"]
+    assert [c["id"] for c in listed] == [campaign.pk]
+    response = api.get(reverse("api-campaign-list"), {"app": 10**30})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"app": [INT64_RULE]}
+    assert api.get(reverse("api-campaign-list"), {"app": "x"}).status_code == 400
+
+
 def test_key_reused_for_another_campaign_is_a_conflict(app, push, addon_on, api, dispatched):
     device(app, lead=(lead := LeadFactory()))
     one, two = requestable(app, push), requestable(app, push)

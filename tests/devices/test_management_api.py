@@ -139,6 +139,15 @@ def test_device_filters_are_validated(api):
     assert set(response.json()["error"]["fields"]) == {"platform", "status"}
 
 
+@pytest.mark.parametrize(("name", "value"), [("app", 10**30), ("lead", 2**64)])
+def test_device_filter_ids_past_64_bits_are_400_naming_the_field(api, name, value):
+    response = api.get("/api/v1/devices", {name: value})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {
+        name: ["Ensure this value is less than or equal to 9223372036854775807."]
+    }
+
+
 def test_devices_paginate_without_n_plus_one(api, django_assert_max_num_queries):
     app = MobileAppFactory()
     configure(app, "android")

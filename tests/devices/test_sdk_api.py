@@ -345,8 +345,13 @@ def test_custom_actions_are_one_statement_on_postgresql(sdk, django_assert_max_n
 
 def test_other_apps_device_is_not_found(sdk, clean_cache):
     other = DeviceFactory(installation_id="theirs")
-    for path in ("token", "lead", "unregister", "activities"):
-        body = {"push_token": FCM_TOKEN, "email": "a@b.co", "kind": "opened"}
+    bodies = {
+        "token": {"push_token": FCM_TOKEN},
+        "lead": {"email": "a@b.co"},
+        "unregister": {},
+        "activities": {"kind": "opened"},
+    }
+    for path, body in bodies.items():
         response = sdk.post(f"devices/theirs/{path}", body)
         assert response.status_code == 404, path
     other.refresh_from_db()

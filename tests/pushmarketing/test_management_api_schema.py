@@ -37,3 +37,14 @@ def test_swagger_ui_is_served_without_a_cdn():
     assert "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn" not in page.lower() and "unpkg" not in page.lower()
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+
+
+def test_request_bodies_refuse_properties_they_do_not_list():
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    components = json.loads(response.content)["components"]["schemas"]
+    for name in ("RegisterInputRequest", "ActivityInputRequest", "InputRequest"):
+        assert components[name]["additionalProperties"] is False, name
+    assert "description" not in components["ActivityInputRequest"]
+    assert components["RegisterInputRequest"]["properties"]["installation_id"]["type"] == "string"
+    delivery_id = components["ActivityInputRequest"]["properties"]["delivery_id"]
+    assert (delivery_id["format"], delivery_id["maximum"]) == ("int64", 2**63 - 1)

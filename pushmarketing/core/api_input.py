@@ -1,0 +1,75 @@
+"""What every API input serializer shares: fields that refuse what the schema does not say
+(a number where it says string, an integer no database column can hold) and inputs that
+refuse fields they do not declare, naming them, instead of dropping them silently."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from rest_framework import serializers
+
+# Ids and counters are 64-bit signed columns on both backends; a bigger Python int reaching a
+# query raises OverflowError in the driver (a 500), so inputs stop at the column's range.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+NOT_A_STRING = "Must be a string."
+UNKNOWN_FIELD = "Unknown field."
+
+
+class Int64Field(serializers.IntegerField):
+    """An integer within a 64-bit column's range (narrower bounds may be given)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", INT64_MIN)
+        kwargs.setdefault("max_value", INT64_MAX)
+        super().__init__(**kwargs)
+
+
+def _string(data: Any) -> str:
+    # DRF's CharField turns 12 into "12"; the schema says string, so a number is refused.
+    if not isinstance(data, str):
+        raise serializers.ValidationError(NOT_A_STRING, code="not_a_string")
+    return data
+
+
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(_string(data))
+
+
+class StrictEmailField(serializers.EmailField):
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(_string(data))
+
+
+class StrictRegexField(serializers.RegexField):
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(_string(data))
+
+
+# A request body that names each field it does not declare (a typo such as `pushtoken` would
+# otherwise be dropped and the call "succeed" without it). A comment, not a docstring: the
+# schema publishes a serializer's (inherited) docstring as the body's description.
+class StrictInput(serializers.Serializer):
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = [str(key) for key in data if key not in self.fields]
+            if unknown:
+                raise serializers.ValidationError({key: [UNKNOWN_FIELD] for key in unknown})
+        return super().to_internal_value(data)
+
+
+class StrictInputSchema(OpenApiSerializerExtension):
+    """The schema says what StrictInput enforces: no properties beyond those listed (a
+    generated client, or schemathesis, would otherwise send extra ones and expect success)."""
+
+    target_class = StrictInput
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        # The base class maps `target_class` (StrictInput itself); map the matched subclass.
+        schema: dict[str, Any] = auto_schema._map_serializer(
+            self.target, direction, bypass_extensions=True
+        )
+        return {**schema, "additionalProperties": False}
