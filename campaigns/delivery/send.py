@@ -236,7 +236,11 @@ def _skips(batch: _Batch) -> dict[int, tuple[str, str]]:
         if run.kind == CampaignRun.Kind.SAMPLE:
             # Test devices may be sent a sample without a lead (rendered with defaults).
             reasons = [reason for reason in reasons if reason != "no_lead"]
-        if row.lead_id is not None and device.lead_id not in (None, row.lead_id):
+        if (
+            run.kind != CampaignRun.Kind.SAMPLE  # a sample renders as a chosen lead on purpose
+            and row.lead_id is not None
+            and device.lead_id not in (None, row.lead_id)
+        ):
             # Planned for whoever was logged in then; since, they logged out and someone else
             # logged in on this (shared) phone, who must not get a push rendered for them.
             reasons.append("lead_changed")
