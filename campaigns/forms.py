@@ -17,8 +17,10 @@ from campaigns.qualification import RuleError
 from campaigns.rules import (
     DEFAULT_SEND_WITHIN_MINUTES,
     MAX_SEND_WITHIN_MINUTES,
+    MAX_WAIT_FOR_LEAD_MINUTES,
     TRIGGER_EVENTS,
     trigger_send_within_minutes,
+    trigger_wait_for_lead_minutes,
 )
 from campaigns.scheduling import WEEKDAYS
 from campaigns.wording import audience_error_text
@@ -30,6 +32,7 @@ ERROR_FIELDS = {
     "schedule_spec": "schedule_kind",
     "trigger": "trigger_event",
     "trigger.send_within_minutes": "trigger_send_within_minutes",
+    "trigger.wait_for_lead_minutes": "trigger_wait_for_lead_minutes",
     "frequency_cap": "cap_max",
     "quiet_hours": "quiet_start",
     "qualification_period_hours": "qualification_period",
@@ -84,6 +87,14 @@ class CampaignForm(forms.Form):
         initial=DEFAULT_SEND_WITHIN_MINUTES,
         label="Send only within (minutes of the activity)",
         help_text="A trigger that cannot go out this soon (a backlog) is skipped, not sent late.",
+    )
+    trigger_wait_for_lead_minutes = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_WAIT_FOR_LEAD_MINUTES,
+        label="Wait for the login (minutes)",
+        help_text="A device nobody has logged in on yet waits up to this long, so the push "
+        "reaches whoever logs in. Empty: 10 for a first open, 0 (no wait) otherwise.",
     )
     qualification = forms.ChoiceField(
         choices=Campaign.Qualification.choices, initial=Campaign.Qualification.ONCE
@@ -160,6 +171,8 @@ class CampaignForm(forms.Form):
             "send_within_minutes": c.get("trigger_send_within_minutes")
             or DEFAULT_SEND_WITHIN_MINUTES,
         }
+        if c.get("trigger_wait_for_lead_minutes") is not None:
+            trigger["wait_for_lead_minutes"] = c["trigger_wait_for_lead_minutes"]
         if c.get("trigger_notification"):
             trigger["notification_id"] = c["trigger_notification"].pk
         cap = {"max": c["cap_max"], "per": c.get("cap_per") or "day"} if c.get("cap_max") else {}
@@ -218,6 +231,7 @@ def form_initial(campaign: Campaign) -> dict[str, Any]:
         "trigger_details": trigger.get("details"),
         "trigger_notification": trigger.get("notification_id"),
         "trigger_send_within_minutes": trigger_send_within_minutes(trigger),
+        "trigger_wait_for_lead_minutes": trigger_wait_for_lead_minutes(trigger),
         "qualification": campaign.qualification,
         "qualification_period": (period // 24 if in_days else period) if period else None,
         "qualification_unit": "days" if in_days else "hours",

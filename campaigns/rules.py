@@ -32,6 +32,20 @@ DEFAULT_SEND_WITHIN_MINUTES = 60
 MAX_SEND_WITHIN_MINUTES = 7 * 24 * 60
 
 
+# "Wait up to N minutes for the lead": an app's first open comes before its login, so a
+# first-open trigger waits for the device to become targetable (default on for first open).
+DEFAULT_WAIT_FOR_LEAD_MINUTES = {DeviceActivity.Kind.INSTALLED: 10}
+MAX_WAIT_FOR_LEAD_MINUTES = 24 * 60
+
+
+def trigger_wait_for_lead_minutes(trigger: dict[str, Any]) -> int:
+    """How long the campaign waits for an anonymous device's lead (0: it does not)."""
+    value = trigger.get("wait_for_lead_minutes")
+    if value is None:
+        return DEFAULT_WAIT_FOR_LEAD_MINUTES.get(trigger.get("event", ""), 0)
+    return int(value)
+
+
 def trigger_send_within_minutes(trigger: dict[str, Any]) -> int:
     """The campaign's send window (campaigns saved before the setting existed: the default)."""
     return int(trigger.get("send_within_minutes") or DEFAULT_SEND_WITHIN_MINUTES)
@@ -63,6 +77,20 @@ def validate_trigger(trigger: Any) -> dict[str, Any]:
             f"must be a whole number of minutes from 1 to {MAX_SEND_WITHIN_MINUTES}",
         )
     out["send_within_minutes"] = within
+    wait = trigger.get("wait_for_lead_minutes")
+    if wait is None:
+        wait = DEFAULT_WAIT_FOR_LEAD_MINUTES.get(event, 0)
+    if (
+        isinstance(wait, bool)
+        or not isinstance(wait, int)
+        or not 0 <= wait <= min(MAX_WAIT_FOR_LEAD_MINUTES, within)
+    ):
+        raise RuleError(
+            "trigger.wait_for_lead_minutes",
+            "must be a whole number of minutes from 0 to "
+            f"{min(MAX_WAIT_FOR_LEAD_MINUTES, within)} (no longer than the send window)",
+        )
+    out["wait_for_lead_minutes"] = wait
     if event == DeviceActivity.Kind.PUSH_TAPPED and trigger.get("notification_id") not in (
         None,
         "",

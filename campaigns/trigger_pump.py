@@ -25,11 +25,12 @@ import logging
 import time
 
 from django.db import transaction
+from django.utils import timezone
 
 from campaigns import enqueue
 from campaigns.delivery.send import deliveries_send
 from campaigns.triggers import triggers_evaluate
-from devices.trigger_outbox import outbox_claim, pump_sleep
+from devices.trigger_outbox import outbox_claim, pump_sleep, waits_expire
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +47,14 @@ def triggers_drain_batch(*, limit: int = BATCH_SIZE) -> tuple[int, list[Chunk]]:
     taken and the chunks of new deliveries due now (to send after the commit)."""
     due: list[Chunk] = []
     with transaction.atomic():
-        activity_ids = outbox_claim(limit=limit)
-        if activity_ids:
-            triggers_evaluate(activity_ids=activity_ids, send_now=due.append)
-    return len(activity_ids), due
+        claimed = outbox_claim(limit=limit)
+        if claimed:
+            triggers_evaluate(
+                activity_ids=[activity_id for activity_id, _ in claimed],
+                send_now=due.append,
+                only_campaign={a: c for a, c in claimed if c is not None},
+            )
+    return len(claimed), due
 
 
 def chunks_send_now(chunks: list[Chunk]) -> None:
@@ -75,6 +80,7 @@ def triggers_drain(
     while True:
         taken, due = triggers_drain_batch(limit=batch_size)
         if not taken:
+            waits_expire(now=timezone.now())  # a quiet moment: drop waits that ran out
             pump_sleep()
             taken, due = triggers_drain_batch(limit=batch_size)
             if not taken:

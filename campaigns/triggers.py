@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +37,14 @@ from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
 from campaigns.ledger.runs import campaign_run_open, run_settle
 from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.qualification import already_qualified_q, capped_leads, planned_send_at
-from campaigns.rules import ACTIVITY_CONSTRAINTS, trigger_send_within_minutes
+from campaigns.rules import (
+    ACTIVITY_CONSTRAINTS,
+    trigger_send_within_minutes,
+    trigger_wait_for_lead_minutes,
+)
 from campaigns.selectors import notification_platforms, sendable_devices
-from devices.models import DeviceActivity
+from devices.models import Device, DeviceActivity
+from devices.trigger_outbox import waits_add
 from pushmarketing.core.addons import mobile_push_enabled
 
 logger = logging.getLogger(__name__)
@@ -218,11 +223,18 @@ def _lock_leads(campaign_id: int, lead_ids: set[int]) -> None:
         )
 
 
-def triggers_evaluate(*, activity_ids: list[int], send_now: SendNow | None = None) -> int:
+def triggers_evaluate(
+    *,
+    activity_ids: list[int],
+    send_now: SendNow | None = None,
+    only_campaign: Mapping[int, int] | None = None,
+) -> int:
     """Fire the active trigger campaigns matching these activities. Returns deliveries made.
 
     Rows due at once go to `send_now` as (run id, first id, last id) ranges when given (the
-    trigger pump sends them itself after its commit), else to the send lane as tasks."""
+    trigger pump sends them itself after its commit), else to the send lane as tasks.
+    `only_campaign` restricts an activity to one campaign (one that waited for its lead)."""
+    only = only_campaign or {}
     activities = list(
         DeviceActivity.objects.filter(pk__in=activity_ids)
         .order_by("id")
@@ -260,7 +272,9 @@ def triggers_evaluate(*, activity_ids: list[int], send_now: SendNow | None = Non
         matching = [
             a
             for a in activities
-            if a["app_id"] == campaign.app_id and _activity_matches(a, campaign.trigger, tapped)
+            if a["app_id"] == campaign.app_id
+            and only.get(a["id"], campaign.pk) == campaign.pk
+            and _activity_matches(a, campaign.trigger, tapped)
         ]
         if not matching:
             continue
@@ -275,6 +289,35 @@ def triggers_evaluate(*, activity_ids: list[int], send_now: SendNow | None = Non
     return made
 
 
+def _waiting_for_leads_set_aside(
+    campaign: Campaign, activities: list[dict[str, Any]], *, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """A campaign that waits for the lead ("Welcome" on first open, before the login) keeps
+    the activities of devices without a lead in TriggerWait until one logs in or the wait
+    ends; returns the activities to evaluate now. The devices are locked first, so a login
+    committing meanwhile either shows here (evaluated now) or finds the wait to release."""
+    minutes = trigger_wait_for_lead_minutes(campaign.trigger)
+    anonymous = {a["device_id"] for a in activities if a["device_lead_id"] is None}
+    if not minutes or not anonymous:
+        return activities
+    leads_now = dict(
+        Device.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted(anonymous))
+        .order_by("pk")
+        .values_list("pk", "lead_id")
+    )
+    ready, waits = [], []
+    for activity in activities:
+        lead_id = leads_now.get(activity["device_id"], activity["device_lead_id"])
+        if lead_id is not None or activity["device_id"] not in anonymous:
+            ready.append({**activity, "device_lead_id": lead_id})
+        elif (until := activity["created_at"] + dt.timedelta(minutes=minutes)) > now:
+            # Measured from when the activity arrived, however late it is evaluated.
+            waits.append((activity["id"], campaign.pk, activity["device_id"], until))
+    waits_add(waits)
+    return ready
+
+
 @transaction.atomic
 def _campaign_fire(
     campaign: Campaign,
@@ -283,6 +326,7 @@ def _campaign_fire(
     now: dt.datetime,
     send_now: SendNow | None,
 ) -> int:
+    activities = _waiting_for_leads_set_aside(campaign, activities, now=now)
     if campaign.qualification != Campaign.Qualification.EVERY_TIME:
         _lock_leads(campaign.pk, {a["device_lead_id"] for a in activities if a["device_lead_id"]})
     fires = _fires_for(campaign, activities, now=now)

@@ -18,7 +18,11 @@ from campaigns.forms import CampaignForm, form_initial
 from campaigns.lifecycle import Action, campaign_may
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError
-from campaigns.rules import TRIGGER_EVENTS, trigger_send_within_minutes
+from campaigns.rules import (
+    TRIGGER_EVENTS,
+    trigger_send_within_minutes,
+    trigger_wait_for_lead_minutes,
+)
 from campaigns.wording import audience_error_text, schedule_sentence, trigger_sentence
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import MobileApp
@@ -151,6 +155,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "runs": selectors.campaign_runs(campaign),
             "trigger_label": TRIGGER_EVENTS.get((campaign.trigger or {}).get("event", ""), ""),
             "send_within_minutes": trigger_send_within_minutes(campaign.trigger or {}),
+            "wait_for_lead_minutes": trigger_wait_for_lead_minutes(campaign.trigger or {}),
             "trigger_constraints": trigger_sentence(
                 campaign.trigger or {}, push_name=selectors.campaign_trigger_push_name(campaign)
             ),

@@ -258,6 +258,9 @@ class TriggerOutbox(models.Model):
     purged before evaluation simply matches nothing."""
 
     activity_id = models.BigIntegerField()
+    # Set when the activity waited for its device's lead for one campaign (TriggerWait): it is
+    # evaluated again for that campaign only. Null: every listening campaign.
+    campaign_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -265,3 +268,18 @@ class TriggerOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"activity {self.activity_id}"
+
+
+class TriggerWait(models.Model):
+    """An activity a trigger campaign waits to evaluate until its device has a lead: a first
+    open comes before the login, and "Welcome" should reach whoever logs in whether that takes
+    1 s or 50 s. Associating a lead moves the device's waits back into the outbox (for their
+    campaign only); past `until` they are dropped, as the device was never targetable."""
+
+    activity_id = models.BigIntegerField()
+    campaign_id = models.BigIntegerField()
+    device_id = models.BigIntegerField(db_index=True)
+    until = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"activity {self.activity_id} waits for a lead (campaign {self.campaign_id})"

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Min
 
-from devices.models import TriggerOutbox
+from devices.models import TriggerOutbox, TriggerWait
 from pushmarketing.core.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -80,18 +80,50 @@ def _claim_sql() -> str:
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     return (
         f"DELETE FROM {_TABLE} WHERE id IN ("  # noqa: S608 - identifiers from model metadata; the limit is a parameter
-        f"SELECT id FROM {_TABLE} ORDER BY id LIMIT %s{skip_locked}) RETURNING activity_id"
+        f"SELECT id FROM {_TABLE} ORDER BY id LIMIT %s{skip_locked}) "
+        "RETURNING activity_id, campaign_id"
     )
 
 
-def outbox_claim(*, limit: int) -> list[int]:
-    """Take up to `limit` of the oldest waiting activity ids. Call inside the transaction that
-    evaluates them: a crash before commit puts them back, a commit removes them for good."""
+def outbox_claim(*, limit: int) -> list[tuple[int, int | None]]:
+    """Take up to `limit` of the oldest waiting (activity id, campaign id or None for every
+    campaign). Call inside the transaction that evaluates them: a crash before commit puts
+    them back, a commit removes them for good."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox_claim must run inside the evaluating transaction")
     with connection.cursor() as cursor:
         cursor.execute(_claim_sql(), [limit])
-        return sorted(row[0] for row in cursor.fetchall())
+        return sorted((row[0], row[1]) for row in cursor.fetchall())
+
+
+def waits_add(waits: Sequence[tuple[int, int, int, datetime]]) -> None:
+    """(activity id, campaign id, device id, until): wait for the device's lead until then."""
+    if waits:
+        TriggerWait.objects.bulk_create(
+            TriggerWait(activity_id=a, campaign_id=c, device_id=d, until=until)
+            for a, c, d, until in waits
+        )
+
+
+def waits_release(*, device_id: int, now: datetime) -> int:
+    """The device has a lead now: its waiting activities go back to the outbox (each for its
+    campaign), in the caller's transaction; the pump is woken after it commits."""
+    waiting = TriggerWait.objects.filter(device_id=device_id, until__gt=now)
+    rows = [
+        TriggerOutbox(activity_id=a, campaign_id=c, created_at=now)
+        for a, c in waiting.values_list("activity_id", "campaign_id")
+    ]
+    TriggerWait.objects.filter(device_id=device_id).delete()
+    if rows:
+        TriggerOutbox.objects.bulk_create(rows)
+        pump_wake_after_commit()
+    return len(rows)
+
+
+def waits_expire(*, now: datetime) -> int:
+    """Drop waits whose device never got a lead in time (never targetable: nothing to send)."""
+    deleted, _ = TriggerWait.objects.filter(until__lte=now).delete()
+    return deleted
 
 
 def outbox_backlog() -> tuple[int, datetime | None]:

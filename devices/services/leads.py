@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from devices.models import Device, Lead
 from devices.services.locking import device_locked
 from devices.services.rules import MAX_CUSTOM_FIELDS, RegistryError
+from devices.trigger_outbox import waits_release
 
 LEAD_STANDARD_FIELDS = ("first_name", "last_name", "phone", "company", "city", "country")
 
@@ -52,4 +54,6 @@ def device_lead_associate(
     if device.lead_id != lead.pk:
         device.lead = lead
         device.save(update_fields=["lead", "updated_at"])
+    # A first open waiting for whoever logs in (a trigger's "wait for the lead") goes now.
+    waits_release(device_id=device.pk, now=timezone.now())
     return device

@@ -88,6 +88,7 @@ def test_trigger_campaign_create_and_activate(app, push, addon_on, marketer_clie
         "event": "custom_action",
         "action_name": "Checkout",
         "send_within_minutes": 60,  # the default window
+        "wait_for_lead_minutes": 0,  # only a first open waits for the login by default
     }
     marketer_client.post(reverse("campaign-start", args=[campaign.pk]))
     campaign.refresh_from_db()

@@ -28,10 +28,12 @@ def active(app, push, **fields) -> Campaign:
     return campaign_activate(actor=None, campaign=campaign)
 
 
-def opened(devices: list[Device], *, received_at: dt.datetime | None = None) -> list[int]:
+def opened(
+    devices: list[Device], *, received_at: dt.datetime | None = None, kind: str = "opened"
+) -> list[int]:
     """Activities as the SDK records them: the rows, and their outbox entries."""
     rows = DeviceActivity.objects.bulk_create(
-        DeviceActivity(app=d.app, device=d, lead=d.lead, kind="opened", occurred_at=timezone.now())
+        DeviceActivity(app=d.app, device=d, lead=d.lead, kind=kind, occurred_at=timezone.now())
         for d in devices
     )
     ids = [row.pk for row in rows]
@@ -250,3 +252,76 @@ def test_pumps_racing_on_one_outbox_evaluate_every_activity_exactly_once(scripte
     assert TriggerOutbox.objects.count() == 0
     per_phone = Delivery.objects.filter(run__campaign=campaign).values_list("device_id", flat=True)
     assert sorted(per_phone) == sorted([p.pk for p in phones] * 6)
+
+
+def login(phone: Device, email: str) -> None:
+    from devices.services.leads import device_lead_associate
+
+    device_lead_associate(
+        app_id=phone.app_id, installation_id=phone.installation_id, email=email, attributes={}
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "login_before_the_pump", [True, False], ids=["login-at-1s", "login-at-50s"]
+)
+def test_a_first_open_reaches_whoever_logs_in_however_soon_they_do(
+    app, push, addon_on, scripted_transport, login_before_the_pump
+):
+    # "Welcome on first open": the open comes before the login. Whether the pump sees the
+    # open before or after the login, the outcome is the same: the push, for that lead.
+    from devices.models import TriggerWait
+
+    campaign = active(app, push, trigger={"event": "installed"})  # waits 10 min by default
+    phone = device(app, lead=None)
+    opened([phone], kind="installed")
+    if login_before_the_pump:
+        login(phone, "ada@example.com")
+    triggers_drain()
+    if not login_before_the_pump:
+        assert Delivery.objects.count() == 0
+        assert TriggerWait.objects.filter(campaign_id=campaign.pk).count() == 1
+        login(phone, "ada@example.com")  # 50 s later
+        triggers_drain()
+    delivery = Delivery.objects.get()
+    assert (delivery.device_id, delivery.status) == (phone.pk, "sent")
+    assert delivery.lead_id == Device.objects.get(pk=phone.pk).lead_id
+    assert not TriggerWait.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_wait_that_runs_out_sends_nothing_even_if_someone_logs_in_later(
+    app, push, addon_on, scripted_transport
+):
+    import time_machine
+
+    from devices.models import TriggerWait
+
+    active(app, push, trigger={"event": "installed", "wait_for_lead_minutes": 5})
+    phone = device(app, lead=None)
+    opened([phone], kind="installed")
+    triggers_drain()
+    assert TriggerWait.objects.count() == 1
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
+        triggers_drain()  # the pump's quiet moment drops waits that ran out
+        assert not TriggerWait.objects.exists()
+        login(phone, "late@example.com")
+        triggers_drain()
+    assert not Delivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_only_the_campaign_that_waited_is_evaluated_again(app, push, addon_on, scripted_transport):
+    waiting = active(app, push, name="waits", trigger={"event": "installed"})
+    active(
+        app, push, name="does not wait",
+        trigger={"event": "installed", "wait_for_lead_minutes": 0}, qualification="every_time",
+    )  # fmt: skip
+    phone = device(app, lead=None)
+    opened([phone], kind="installed")
+    triggers_drain()
+    login(phone, "bo@example.com")
+    triggers_drain()
+    # The campaign that did not wait judged the anonymous device then; it is not asked again.
+    assert list(Delivery.objects.values_list("run__campaign_id", flat=True)) == [waiting.pk]
