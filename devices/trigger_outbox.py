@@ -4,8 +4,8 @@ An SDK call adds its rows in the transaction (on PostgreSQL, the statement) that
 activities, so it only writes: no evaluation, no per-activity Celery message. After commit it
 wakes the trigger pump (campaigns.trigger_pump), which drains the outbox in batches.
 
-Waking costs one Celery message per wake-up, not per activity. The wake flag is a cache key
-set with `add` (Redis SET NX): the first activity on a quiet system sets it and sends the pump
+Waking costs one Celery message per wake-up, not per activity. The wake flag is a Redis key
+set with SET NX (on the embedded default, a file-cache `add`): the first activity on a quiet system sets it and sends the pump
 at once (no fixed wait), and while a pump drains the flag stays up, so under load hundreds of
 activities share one message and one evaluation batch. The pump lowers the flag when it finds
 the outbox empty and then looks once more, so a row committed while the flag was up is never
@@ -14,10 +14,13 @@ stranded; the flag's TTL and the beat's tick cover a pump that died holding it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Min
@@ -50,11 +53,27 @@ def pump_wake_after_commit() -> None:
     transaction.on_commit(pump_wake)
 
 
+@functools.cache
+def _redis() -> Any:
+    # One client per process (thread-safe, with its own pool): Django's RedisCache builds a
+    # client object on every call, a tenth of a millisecond of an SDK call's CPU.
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _flag_raise() -> bool:
+    """True when this call raised the wake flag (no pump was awake)."""
+    if settings.REDIS_URL:
+        return bool(_redis().set(WAKE_KEY, 1, nx=True, ex=WAKE_TTL_SECONDS))
+    return cache.add(WAKE_KEY, 1, WAKE_TTL_SECONDS)
+
+
 def pump_wake() -> None:
     """Send the pump unless one is already awake. Never raises: the rows are safe in the
     outbox, and a broker outage must cost the SDK call milliseconds, not an error."""
     try:
-        if not cache.add(WAKE_KEY, 1, WAKE_TTL_SECONDS):
+        if not _flag_raise():
             return
         celery_app.send_task(PUMP_TASK_NAME, queue=PUMP_QUEUE, retry=False)
     except Exception as exc:  # noqa: BLE001 - any cache or broker failure is logged, never raised
@@ -69,7 +88,10 @@ def pump_sleep() -> None:
 
 def _flag_lower() -> None:
     try:
-        cache.delete(WAKE_KEY)
+        if settings.REDIS_URL:
+            _redis().delete(WAKE_KEY)
+        else:
+            cache.delete(WAKE_KEY)
     except Exception as exc:  # noqa: BLE001 - the flag's TTL lowers it anyway
         logger.warning("trigger pump: could not lower the wake flag: %s", exc.__class__.__name__)
 
