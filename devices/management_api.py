@@ -31,6 +31,13 @@ if TYPE_CHECKING:
     AppWithSafeCredentials = WithAnnotations[MobileApp, _SafeCredentials]
 
 
+class RegistryApi(ManagementApi):
+    """The device registry is readable with the add-on off, as in the UI (its Leads and
+    Devices pages say the add-on is off; the SDK keeps registering devices)."""
+
+    behind_addon = False
+
+
 class PlatformSetupOutput(serializers.Serializer):
     configured = serializers.BooleanField()
     kind = serializers.CharField(allow_null=True)
@@ -75,7 +82,7 @@ class AppOutput(serializers.ModelSerializer):
         return out
 
 
-class AppListApi(ManagementApi):
+class AppListApi(RegistryApi):
     serializer_class = AppOutput
 
     def get_queryset(self) -> QuerySet[MobileApp]:
@@ -86,7 +93,7 @@ class AppListApi(ManagementApi):
         return self.list(request)
 
 
-class AppDetailApi(ManagementApi):
+class AppDetailApi(RegistryApi):
     serializer_class = AppOutput
 
     def get_queryset(self) -> QuerySet[MobileApp]:
@@ -123,7 +130,7 @@ class LeadOutput(serializers.ModelSerializer):
         ]
 
 
-class LeadListApi(ManagementApi):
+class LeadListApi(RegistryApi):
     serializer_class = LeadOutput
     filter_serializer = LeadFilter
 
@@ -204,7 +211,7 @@ class DeviceListOutput(serializers.ModelSerializer):
         return [{"code": c, "message": NOT_ELIGIBLE_REASONS[c]} for c in self._reasons(device)]
 
 
-class DeviceListApi(ManagementApi):
+class DeviceListApi(RegistryApi):
     serializer_class = DeviceListOutput
     filter_serializer = DeviceFilter
 

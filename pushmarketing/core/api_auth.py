@@ -43,13 +43,16 @@ class ApiTokenAuthentication(BaseAuthentication):
 
 
 class IsAddOnEnabled(BasePermission):
-    """Nothing push-related is reachable while the Mobile Push add-on is off (403)."""
+    """Nothing push-related is reachable while the Mobile Push add-on is off (403). The rule
+    is the UI's: pushes and campaigns are behind the add-on; the device registry (apps,
+    devices, leads, activities: the SDK keeps reporting whatever the add-on) is not — a view
+    says so with `behind_addon = False`."""
 
     message = ADDON_DISABLED_MESSAGE
     code = "addon_disabled"
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return mobile_push_enabled()
+        return not getattr(view, "behind_addon", True) or mobile_push_enabled()
 
 
 def role_permission(*roles: str) -> type[BasePermission]:

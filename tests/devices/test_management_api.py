@@ -60,11 +60,21 @@ def test_last_used_is_recorded(addon_on, marketer_user):
     assert ApiToken.objects.get().last_used_at is not None
 
 
-def test_addon_off_is_403_with_message(marketer_user):
-    client, _ = bearer_client(marketer_user)
-    response = client.get("/api/v1/apps")
+def test_addon_off_closes_campaigns_but_not_the_registry_as_in_the_ui(marketer_user, client):
+    # One rule for the UI and the API: pushes and campaigns are behind the add-on; apps,
+    # leads and devices (the SDK keeps reporting them) stay readable.
+    api, _ = bearer_client(marketer_user)
+    response = api.get("/api/v1/campaigns")
     assert response.status_code == 403
     assert response.json()["error"]["message"] == ADDON_DISABLED_MESSAGE
+    for path in ("/api/v1/apps", "/api/v1/leads", "/api/v1/devices"):
+        assert api.get(path).status_code == 200, path
+    client.force_login(marketer_user)
+    assert client.get("/campaigns/").status_code == 403
+    for path in ("/leads/", "/devices/"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "add-on" in page.content.decode().lower()  # the page says it is off
 
 
 @pytest.mark.parametrize("path", ["/api/v1/apps", "/api/v1/leads", "/api/v1/devices"])
