@@ -4,9 +4,11 @@ refuse fields they do not declare, naming them, instead of dropping them silentl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.validators import EmailValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
@@ -38,7 +40,25 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(_string(data))
 
 
+class _InternationalEmailValidator(EmailValidator):
+    # RFC 6531: a local part may hold any letter (josé@…, 田中@…), not only ASCII. Django's
+    # validator refuses them (its domain part already takes international names).
+    user_regex = re.compile(
+        r"(^[\w!#$%&'*+/=?^`{}|~-]+(\.[\w!#$%&'*+/=?^`{}|~-]+)*\Z"
+        r'|^"([\001-\010\013\014\016-\037!#-\[\]-\177]|\\[\001-\011\013\014\016-\177])*"\Z)',
+        re.IGNORECASE,
+    )
+
+
 class StrictEmailField(serializers.EmailField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Swap DRF's EmailValidator for one that takes international local parts.
+        self.validators = [
+            _InternationalEmailValidator(message=v.message) if isinstance(v, EmailValidator) else v
+            for v in self.validators
+        ]
+
     def to_internal_value(self, data: Any) -> str:
         return super().to_internal_value(_string(data))
 
