@@ -5,6 +5,14 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+# The lead columns an app's SDK may write unless its admin changes the list (Mobile apps → app
+# → Identity). No custom field is writable until an admin names it: tiers and flags live there.
+LEAD_STANDARD_FIELDS = ("first_name", "last_name", "phone", "company", "city", "country")
+
+
+def default_sdk_writable_lead_fields() -> list[str]:
+    return list(LEAD_STANDARD_FIELDS)
+
 
 class Platform(models.TextChoices):
     IOS = "ios", "iOS"
@@ -25,6 +33,15 @@ class MobileApp(models.Model):
     sdk_key = models.CharField(max_length=40, unique=True)
     sdk_secret_hash = models.CharField(max_length=64)
     sdk_secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    # Identity verification (devices.services.identity): the customer's backend signs the
+    # user's identity with this secret. Unlike the SDK secret it must be readable to check an
+    # HMAC, so it is encrypted (pushmarketing.core.secrets), never hashed; "" until generated.
+    identity_verification_required = models.BooleanField(default=False)
+    identity_secret_encrypted = models.TextField(blank=True)
+    identity_secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    # What the SDK may write on a lead: names from LEAD_STANDARD_FIELDS, and custom field keys.
+    sdk_writable_lead_fields = models.JSONField(default=default_sdk_writable_lead_fields)
+    sdk_writable_custom_fields = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -84,9 +101,13 @@ class PushCredential(models.Model):
 
 
 class Lead(models.Model):
-    """A person. Standard fields are columns; anything else lives in `custom_fields`."""
+    """A person. Standard fields are columns; anything else lives in `custom_fields`.
 
-    email = models.EmailField(max_length=254)
+    Found by `external_id` (the customer's user id, unique across the install) or e-mail
+    (unique case-insensitively when set); a lead has at least one of them."""
+
+    email = models.EmailField(max_length=254, blank=True)
+    external_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -94,15 +115,28 @@ class Lead(models.Model):
     city = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=100, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # The app whose identity-verified call first associated this lead: other apps' calls
+    # may still associate it, but change its fields only when verified for the same identity.
+    verified_by_app = models.ForeignKey(
+        MobileApp, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["email"]
-        constraints = [models.UniqueConstraint(Lower("email"), name="lead_email_unique_ci")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"), condition=~Q(email=""), name="lead_email_unique_ci"
+            ),
+            models.CheckConstraint(
+                condition=~Q(email="") | Q(external_id__isnull=False),
+                name="lead_has_email_or_external_id",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return self.email
+        return self.email or f"external id {self.external_id}"
 
 
 class Device(models.Model):
