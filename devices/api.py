@@ -22,9 +22,18 @@ from devices.services.activities import device_activities_record
 from devices.services.leads import device_lead_associate
 from devices.services.pairing import device_pair_test
 from devices.services.registration import device_register, device_token_refresh
-from devices.services.rules import DeviceNotFound, RegistryError, StaleCredentials
+from devices.services.rules import (
+    DeviceNotFound,
+    IdentityConflict,
+    IdentityUnverified,
+    LeadFieldsNotWritable,
+    LeadOwnedElsewhere,
+    RegistryError,
+    StaleCredentials,
+)
 from devices.services.unregister import device_unregister
 from devices.throttle import SdkAppThrottle
+from pushmarketing.core.api_errors import Conflict
 from pushmarketing.core.api_parsers import BoundedJSONParser
 
 MAX_SDK_BODY_BYTES = 64 * 1024
@@ -36,6 +45,20 @@ ERROR_RESPONSES = {
     429: OpenApiResponse(description="Too many requests for this app; see Retry-After."),
 }
 NOT_FOUND = {404: OpenApiResponse(description="No such installation in this app.")}
+LEAD_RESPONSES = {
+    401: OpenApiResponse(
+        description="Missing or wrong SDK key/secret; or, with the app's identity "
+        "verification on, a missing identity_signature; or a wrong one (code "
+        "identity_unverified, the message names the rule)."
+    ),
+    403: OpenApiResponse(
+        description="The lead's identity was verified by another app and this call is not "
+        "verified for it: fields not written (code lead_owned_by_another_app)."
+    ),
+    409: OpenApiResponse(
+        description="external_id and email name two different leads (code identity_conflict)."
+    ),
+}
 
 
 class SdkJSONParser(BoundedJSONParser):
@@ -86,6 +109,14 @@ class SdkApi(APIView):
             exc = exceptions.NotFound("No device with this installation id in this app.")
         elif isinstance(exc, RegistryError):
             exc = exceptions.ValidationError({exc.field: [exc.message]})
+        elif isinstance(exc, LeadFieldsNotWritable):
+            exc = exceptions.ValidationError(exc.fields)
+        elif isinstance(exc, IdentityUnverified):
+            exc = exceptions.AuthenticationFailed(str(exc), code="identity_unverified")
+        elif isinstance(exc, LeadOwnedElsewhere):
+            exc = exceptions.PermissionDenied(str(exc), code="lead_owned_by_another_app")
+        elif isinstance(exc, IdentityConflict):
+            exc = Conflict(exc.message, code="identity_conflict", fields={exc.field: [exc.message]})
         return super().handle_exception(exc)
 
 
@@ -166,27 +197,34 @@ class DeviceLeadApi(SdkApi):
         tags=SDK_TAG,
         operation_id="sdk_device_lead_associate",
         summary="Associate the device with a lead (login)",
-        description="Finds the lead by email (case-insensitive) or creates it, updates the "
-        "fields sent and merges custom_fields. The device follows the last lead associated.",
+        description="Finds the lead by external_id, then by email (case-insensitive), or "
+        "creates it; writes the SDK-writable fields sent (custom_fields merge). The device "
+        "follows the last lead associated. With the app's identity verification on, "
+        "identity_signature is required; a lead another app verified can be associated but "
+        "its fields changed only by a call verified for the same identity.",
         request=io.LeadInput,
-        responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND},
+        responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND, **LEAD_RESPONSES},
         examples=[
             OpenApiExample(
                 "Login",
                 request_only=True,
                 value={
+                    "external_id": "user-4821",
                     "email": "jane@example.com",
                     "first_name": "Jane",
-                    "custom_fields": {"Loyalty Tier": "gold", "Points": 1200},
                 },
             )
         ],
     )
     def post(self, request: Request, installation_id: str) -> Response:
         data = dict(self.parsed(io.LeadInput))
-        email = data.pop("email")
         device = device_lead_associate(
-            app_id=self.app.id, installation_id=installation_id, email=email, attributes=data
+            app_id=self.app.id,
+            installation_id=installation_id,
+            email=data.pop("email", None),
+            external_id=data.pop("external_id", None),
+            identity_signature=data.pop("identity_signature", None),
+            attributes=data,
         )
         return Response(_device_body(device))
 

@@ -24,6 +24,8 @@ INSTALLATION_ID_HELP = (
     "(a UUID fits). It is part of the other endpoints' URLs."
 )
 INSTALLATION_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
+# Any printable text: the newline joins it to the e-mail in the signed identity message.
+EXTERNAL_ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,255}$"
 
 
 def installation_id_field() -> StrictRegexField:
@@ -105,7 +107,24 @@ class TokenInput(FlatInput):
 
 
 class LeadInput(FlatInput):
-    email = StrictEmailField(max_length=254)
+    external_id = StrictRegexField(
+        EXTERNAL_ID_PATTERN,
+        required=False,
+        max_length=255,
+        trim_whitespace=False,
+        help_text="Your user id for this person (unique across apps). Send it, email, or both.",
+        error_messages={"invalid": "1-255 characters, no control characters."},
+    )
+    email = StrictEmailField(required=False, max_length=254)
+    identity_signature = StrictRegexField(
+        r"^[0-9a-fA-F]{64}$",
+        required=False,
+        help_text="Hex HMAC-SHA256 of the identity, made by your backend with the app's "
+        "identity secret: of external_id, or of email when no external_id is sent, or of "
+        "external_id + newline + email when both are sent. Required when the app's identity "
+        "verification is on.",
+        error_messages={"invalid": "Must be 64 hex characters (HMAC-SHA256)."},
+    )
     first_name = StrictCharField(required=False, allow_blank=True, max_length=100)
     last_name = StrictCharField(required=False, allow_blank=True, max_length=100)
     phone = StrictCharField(required=False, allow_blank=True, max_length=40)
@@ -113,12 +132,25 @@ class LeadInput(FlatInput):
     city = StrictCharField(required=False, allow_blank=True, max_length=100)
     country = StrictCharField(required=False, allow_blank=True, max_length=100)
     custom_fields = serializers.JSONField(
-        required=False, help_text="Object of name → string, number or boolean (≤ 50 fields)."
+        required=False,
+        help_text="Object of name → string, number or boolean (≤ 50 fields); only the names "
+        "an admin marked SDK-writable.",
     )
 
     def validate_custom_fields(self, value: Any) -> Any:
         _check(rules.custom_fields_error(value))
         return value
+
+    def validate_external_id(self, value: str) -> str:
+        # The pattern's `$` lets one trailing newline through (Python's rule).
+        _check("1-255 characters, no control characters." if "\n" in value else None)
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not (attrs.get("email") or attrs.get("external_id")):
+            message = ["Send external_id, email or both."]
+            raise serializers.ValidationError({"external_id": message, "email": message})
+        return attrs
 
 
 class DeviceOutput(serializers.Serializer):
@@ -129,6 +161,7 @@ class DeviceOutput(serializers.Serializer):
     push_enabled = serializers.BooleanField()
     has_push_token = serializers.SerializerMethodField()
     lead_email = serializers.SerializerMethodField()
+    lead_external_id = serializers.SerializerMethodField()
     is_test_device = serializers.BooleanField()
     test_device_name = serializers.CharField()
 
@@ -136,7 +169,10 @@ class DeviceOutput(serializers.Serializer):
         return bool(device.push_token)
 
     def get_lead_email(self, device: Any) -> str | None:
-        return device.lead.email if device.lead_id else None
+        return (device.lead.email or None) if device.lead_id else None
+
+    def get_lead_external_id(self, device: Any) -> str | None:
+        return device.lead.external_id if device.lead_id else None
 
 
 ACTIVITY_KINDS = [

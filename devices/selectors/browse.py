@@ -87,7 +87,10 @@ def lead_list(*, q: str = "", app_id: int | None = None) -> QuerySet[Lead]:
     leads = Lead.objects.all()
     if q:
         leads = leads.filter(
-            Q(email__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
+            Q(email__icontains=q)
+            | Q(external_id=q)
+            | Q(first_name__icontains=q)
+            | Q(last_name__icontains=q)
         )
     if app_id:
         leads = leads.filter(Exists(Device.objects.filter(lead=OuterRef("pk"), app_id=app_id)))

@@ -59,6 +59,33 @@ class DeviceNotFound(Exception):
     """No device with that installation id in the calling app (other apps' devices included)."""
 
 
+class IdentityUnverified(Exception):
+    """A login without a valid identity signature where one is required, or with a wrong one
+    (answered 401: the message names the rule)."""
+
+
+class LeadOwnedElsewhere(Exception):
+    """A field write on a lead another app's verified user owns, from a call not verified for
+    that identity (answered 403)."""
+
+
+class LeadFieldsNotWritable(Exception):
+    """Lead fields the app's admin has not marked SDK-writable; `fields` maps each to why."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        super().__init__(", ".join(fields))
+        self.fields = fields
+
+
+class IdentityConflict(Exception):
+    """The external id and the e-mail sent name two different leads (answered 409)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 def push_token_error(*, platform: str, token: str) -> str | None:
     """The rule `token` breaks for `platform`, or None when it is well-formed."""
     if platform == Platform.IOS:

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test import Client
 
 from devices.eligibility import device_ineligibility, eligible_devices
-from devices.models import Device, DeviceActivity, Lead
+from devices.models import Device, DeviceActivity, Lead, MobileApp
 from tests.api_fixtures import (  # noqa: F401 - fixtures
     FCM_TOKEN,
     IOS_TOKEN,
@@ -400,7 +400,8 @@ def test_token_refresh_validates_against_device_platform(sdk):
     assert "APNs device token" in error_fields(response)["push_token"][0]
 
 
-def test_lead_association_creates_then_reuses_lead_case_insensitively(sdk):
+def test_lead_association_creates_then_reuses_lead_case_insensitively(sdk, sdk_app):
+    MobileApp.objects.filter(pk=sdk_app.pk).update(sdk_writable_custom_fields=["Tier", "Points"])
     sdk.register("a")
     response = sdk.post(
         "devices/a/lead",

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from devices.models import Device, DeviceActivity, Lead
+from devices.models import Device, DeviceActivity, Lead, MobileApp
 from tests.api_fixtures import IOS_TOKEN
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +116,8 @@ def test_custom_field_numbers_are_bounded(sdk, device, value, error):
     assert not Lead.objects.exists()
 
 
-def test_widest_custom_field_integer_is_stored(sdk, device):
+def test_widest_custom_field_integer_is_stored(sdk, sdk_app, device):
+    MobileApp.objects.filter(pk=sdk_app.pk).update(sdk_writable_custom_fields=["points"])
     body = {"email": "a@b.co", "custom_fields": {"points": 2**63 - 1}}
     assert sdk.post("devices/inst-1/lead", body).status_code == 200
     assert Lead.objects.get().custom_fields == {"points": 2**63 - 1}
