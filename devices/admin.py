@@ -14,8 +14,18 @@ class MobileAppAdmin(admin.ModelAdmin):
     list_display = ("name", "app_type", "ios_bundle_id", "android_package", "sdk_key")
     search_fields = ("name", "sdk_key", "ios_bundle_id", "android_package")
     # Creating apps or rotating secrets goes through the app pages (audited, secret shown once).
-    readonly_fields = ("sdk_key", "sdk_secret_rotated_at", "created_by", "created_at")
-    exclude = ("sdk_secret_hash",)
+    readonly_fields = (
+        "sdk_key",
+        "sdk_secret_rotated_at",
+        # Identity settings go through the app page too (audited, secret shown once).
+        "identity_verification_required",
+        "identity_secret_rotated_at",
+        "sdk_writable_lead_fields",
+        "sdk_writable_custom_fields",
+        "created_by",
+        "created_at",
+    )
+    exclude = ("sdk_secret_hash", "identity_secret_encrypted")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -12,7 +12,7 @@ from devices.credentials import (
     apns_key_id_filename_problem,
     credential_too_large_message,
 )
-from devices.models import Device, DeviceActivity, MobileApp, Platform
+from devices.models import LEAD_STANDARD_FIELDS, Device, DeviceActivity, MobileApp, Platform
 
 
 class AppForm(forms.Form):
@@ -41,6 +41,38 @@ class AppForm(forms.Form):
 
 class AppEditForm(AppForm):
     remove_icon = forms.BooleanField(required=False, label="Remove the current icon")
+
+
+class AppIdentityForm(forms.Form):
+    identity_verification_required = forms.BooleanField(
+        required=False,
+        label="Require identity verification",
+        help_text="Logins without a valid identity_signature from your backend get 401.",
+    )
+    sdk_writable_lead_fields = forms.MultipleChoiceField(
+        required=False,
+        label="Lead fields the SDK may write",
+        choices=[(name, name.replace("_", " ").capitalize()) for name in LEAD_STANDARD_FIELDS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    sdk_writable_custom_fields = forms.CharField(
+        required=False,
+        label="Custom fields the SDK may write",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One name per line or comma-separated; any other custom field gets 400.",
+    )
+
+    @staticmethod
+    def initial_for(app: MobileApp) -> dict[str, Any]:
+        return {
+            "identity_verification_required": app.identity_verification_required,
+            "sdk_writable_lead_fields": app.sdk_writable_lead_fields,
+            "sdk_writable_custom_fields": "\n".join(app.sdk_writable_custom_fields),
+        }
+
+    def custom_field_names(self) -> list[str]:
+        text: str = self.cleaned_data["sdk_writable_custom_fields"]
+        return [name for line in text.splitlines() for name in line.split(",")]
 
 
 class CredentialFileField(forms.FileField):

@@ -48,6 +48,12 @@ urlpatterns = [
         views.app_rotate_secret_view,
         name="app-rotate-secret",
     ),
+    path("apps/<int:app_id>/identity/", views.app_identity_edit, name="app-identity"),
+    path(
+        "apps/<int:app_id>/identity/rotate-secret/",
+        views.app_identity_secret_rotate_view,
+        name="app-identity-rotate-secret",
+    ),
     path(
         "apps/<int:app_id>/credentials/apns-token/",
         views.app_credential_apns_token,

@@ -28,6 +28,7 @@ from devices.forms import (
     ApnsTokenForm,
     AppEditForm,
     AppForm,
+    AppIdentityForm,
     DeviceFilterForm,
     FcmServiceAccountForm,
     LeadFilterForm,
@@ -35,6 +36,7 @@ from devices.forms import (
 from devices.models import Lead, MobileApp, Platform, PushCredential
 from devices.selectors import browse
 from devices.services.apps import app_create, app_rotate_secret, app_update
+from devices.services.identity import app_identity_secret_rotate, app_identity_settings_update
 from pushmarketing.core.addons import mobile_push_enabled
 from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role
@@ -135,6 +137,8 @@ def _app_detail_context(app: MobileApp, **forms_: forms.Form) -> dict[str, Any]:
         "apns_token_form": forms_.get("apns_token_form") or ApnsTokenForm(),
         "apns_certificate_form": forms_.get("apns_certificate_form") or ApnsCertificateForm(),
         "fcm_form": forms_.get("fcm_form") or FcmServiceAccountForm(),
+        "identity_form": forms_.get("identity_form")
+        or AppIdentityForm(initial=AppIdentityForm.initial_for(app)),
         "open_form": next(iter(forms_), ""),
     }
 
@@ -157,6 +161,45 @@ def app_rotate_secret_view(request: AuthenticatedHttpRequest, app_id: int) -> Ht
         return redirect("app-detail", app_id=app.pk)
     secret = app_rotate_secret(app=app, actor=request.user)
     return _secret_page(request, app, secret, created=False)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def app_identity_edit(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
+    app = get_object_or_404(MobileApp, pk=app_id)
+    form = AppIdentityForm(request.POST)
+    if form.is_valid():
+        try:
+            app_identity_settings_update(
+                app=app,
+                verification_required=form.cleaned_data["identity_verification_required"],
+                writable_fields=form.cleaned_data["sdk_writable_lead_fields"],
+                writable_custom_fields=form.custom_field_names(),
+                actor=request.user,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"Identity settings of {app.name} saved.")
+            return redirect("app-detail", app_id=app.pk)
+    context = _app_detail_context(app, identity_form=form)
+    return render(request, "devices/app_detail.html", context, status=400)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def app_identity_secret_rotate_view(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
+    app = get_object_or_404(MobileApp, pk=app_id)
+    if app.identity_secret_encrypted and request.POST.get("confirm") != "yes":
+        messages.error(
+            request, "Tick “signatures made with the old secret fail at once” to confirm."
+        )
+        return redirect("app-detail", app_id=app.pk)
+    secret = app_identity_secret_rotate(app=app, actor=request.user)
+    response = render(request, "devices/app_identity_secret.html", {"app": app, "secret": secret})
+    # The only copy shown: keep it out of browser and proxy caches.
+    add_never_cache_headers(response)
+    return response
 
 
 def _credential_upload(
