@@ -17,6 +17,7 @@ from campaigns.models import Campaign
 from campaigns.services import campaign_activate, campaign_create
 from devices.models import Device, MobileApp
 from devices.services.apps import app_create
+from devices.services.identity import app_identity_settings_update
 from devices.services.leads import device_lead_associate
 from devices.services.registration import device_register
 from notifications.models import PushNotification
@@ -97,6 +98,14 @@ class Command(BaseCommand):
         )
         app.sdk_key, app.sdk_secret_hash = DEMO_SDK_KEY, keyed_hash(DEMO_SDK_SECRET)
         app.save(update_fields=["sdk_key", "sdk_secret_hash"])
+        # The README's login example writes the `tier` custom field from the SDK.
+        app_identity_settings_update(
+            app=app,
+            verification_required=False,
+            writable_fields=app.sdk_writable_lead_fields,
+            writable_custom_fields=["tier"],
+            actor=admin,
+        )
         if settings.PUSH_SIMULATOR_ENABLED:
             creds = demo_credentials(settings.PUSH_SIMULATOR_DIR)
             simulator_credentials_install(app=app, creds=creds, actor=admin)
