@@ -3,9 +3,13 @@ Each returns a queryset shaped for its listing: related rows joined or prefetche
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from datetime import datetime
 
-from devices.models import Device, Lead, MobileApp, PushCredential
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from devices.eligibility import eligible_q
+from devices.models import Device, DeviceActivity, Lead, MobileApp, PushCredential
+from devices.services.rules import DeviceNotFound
 
 CREDENTIAL_SAFE_FIELDS = (
     "id",
@@ -43,9 +47,13 @@ def devices_list(
     platform: str | None = None,
     status: str | None = None,
     lead_id: int | None = None,
+    installation_id: str | None = None,
+    eligible: bool | None = None,
+    lead_email: str | None = None,
 ) -> QuerySet[Device]:
     """Devices with app and lead joined and `app_configured` annotated, so eligibility and
-    its reasons are computed without a query per row."""
+    its reasons are computed without a query per row. `eligible` filters by the same rule
+    (devices.eligibility), in SQL."""
     configured = PushCredential.objects.filter(
         app_id=OuterRef("app_id"), platform=OuterRef("platform")
     )
@@ -62,4 +70,50 @@ def devices_list(
         devices = devices.filter(status=status)
     if lead_id is not None:
         devices = devices.filter(lead_id=lead_id)
+    if installation_id:
+        devices = devices.filter(installation_id=installation_id)
+    if lead_email:
+        # As the SDK's association matches a lead: the e-mail, case-insensitive.
+        devices = devices.filter(lead__email__iexact=lead_email)
+    if eligible is True:
+        devices = devices.filter(eligible_q(), app_configured=True)
+    elif eligible is False:
+        devices = devices.filter(~eligible_q() | Q(app_configured=False))
     return devices
+
+
+def device_get(*, app_id: int, installation_id: str) -> Device:
+    """One installation of one app, its lead joined: an app never reads another's device."""
+    device = (
+        Device.objects.select_related("lead")
+        .filter(app_id=app_id, installation_id=installation_id)
+        .first()
+    )
+    if device is None:
+        raise DeviceNotFound(installation_id)
+    return device
+
+
+def activities_list(
+    *,
+    device_id: int | None = None,
+    lead_id: int | None = None,
+    kind: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[DeviceActivity]:
+    """Newest first, `since` included and `until` excluded. Filtered by device or by lead, the
+    (device, -occurred_at) or (lead, -occurred_at) index serves both the filter and the order,
+    so a page reads only its rows; `kind` is checked on those rows."""
+    activities = DeviceActivity.objects.all()
+    if device_id is not None:
+        activities = activities.filter(device_id=device_id)
+    if lead_id is not None:
+        activities = activities.filter(lead_id=lead_id)
+    if kind:
+        activities = activities.filter(kind=kind)
+    if since is not None:
+        activities = activities.filter(occurred_at__gte=since)
+    if until is not None:
+        activities = activities.filter(occurred_at__lt=until)
+    return activities.order_by("-occurred_at", "-id")

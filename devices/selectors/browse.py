@@ -13,6 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility, eligible_q
 from devices.models import Device, DeviceActivity, Lead, MobileApp, Platform, PushCredential
+from devices.selectors import activities_list
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -106,18 +107,13 @@ def activity_list(
     until: date | None = None,
 ) -> QuerySet[DeviceActivity]:
     """Newest first. Dates are whole UTC days, compared as a range so the index is used."""
-    activities = DeviceActivity.objects.select_related("device", "app")
-    if since is not None:
-        activities = activities.filter(occurred_at__gte=_day_start(since))
-    if until is not None:
-        activities = activities.filter(occurred_at__lt=_day_start(until + timedelta(days=1)))
-    if lead_id is not None:
-        activities = activities.filter(lead_id=lead_id)
-    if device_id is not None:
-        activities = activities.filter(device_id=device_id)
-    if kind:
-        activities = activities.filter(kind=kind)
-    return activities.order_by("-occurred_at", "-id")
+    return activities_list(
+        lead_id=lead_id,
+        device_id=device_id,
+        kind=kind,
+        since=None if since is None else _day_start(since),
+        until=None if until is None else _day_start(until + timedelta(days=1)),
+    ).select_related("device", "app")
 
 
 def _day_start(day: date) -> datetime:
