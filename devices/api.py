@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import api_serializers as io
+from devices import selectors
 from devices.authentication import SdkApp, SdkAppAuthentication, sdk_app_cache_evict
 from devices.models import Device
 from devices.services.activities import device_activities_record
@@ -171,6 +172,25 @@ class DeviceRegisterApi(SdkApi):
 
 def _device_body(device: Device) -> dict[str, Any]:
     return io.DeviceOutput(device).data
+
+
+class DeviceDetailApi(SdkApi):
+    @extend_schema(
+        tags=SDK_TAG,
+        operation_id="sdk_device_retrieve",
+        summary="Read this app's device by installation id",
+        description="The same body the other device calls answer. Another app's installation "
+        "answers 404, as an unknown one does.",
+        responses={
+            200: io.DeviceOutput,
+            401: ERROR_RESPONSES[401],
+            429: ERROR_RESPONSES[429],
+            **NOT_FOUND,
+        },
+    )
+    def get(self, request: Request, installation_id: str) -> Response:
+        device = selectors.device_get(app_id=self.app.id, installation_id=installation_id)
+        return Response(_device_body(device))
 
 
 class DeviceTokenApi(SdkApi):

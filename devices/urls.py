@@ -9,6 +9,8 @@ from devices.push_setup import views as push_setup
 # key:secret). First: it takes most of the traffic.
 sdk_urlpatterns = [
     path("devices/register", api.DeviceRegisterApi.as_view(), name="sdk-device-register"),
+    # After `devices/register`: an installation id "register" cannot be read by GET.
+    path("devices/<str:installation_id>", api.DeviceDetailApi.as_view(), name="sdk-device"),
     path(
         "devices/<str:installation_id>/token",
         api.DeviceTokenApi.as_view(),
