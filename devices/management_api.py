@@ -14,9 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from devices import selectors
+from devices.api_serializers import INSTALLATION_ID_PATTERN
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility
+from devices.management_io import PagedQuery, QueryBooleanField, management_errors
 from devices.models import Device, Lead, MobileApp, Platform, PushCredential
-from pushmarketing.core.api_input import Int64Field
+from pushmarketing.core.api_input import Int64Field, StrictEmailField, StrictRegexField
 from pushmarketing.core.management_api import MANAGEMENT_TAG, ManagementApi
 
 if TYPE_CHECKING:
@@ -148,11 +150,25 @@ class LeadListApi(RegistryApi):
         return self.list(request)
 
 
-class DeviceFilter(serializers.Serializer):
-    app = Int64Field(required=False, min_value=1)
+class DeviceFilter(PagedQuery):
+    app = Int64Field(required=False, min_value=1, help_text="Only this app's devices.")
     platform = serializers.ChoiceField(choices=Platform.choices, required=False)
     status = serializers.ChoiceField(choices=Device.Status.choices, required=False)
-    lead = Int64Field(required=False, min_value=1)
+    lead = Int64Field(required=False, min_value=1, help_text="Only this lead's devices (id).")
+    installation_id = StrictRegexField(
+        INSTALLATION_ID_PATTERN,
+        required=False,
+        max_length=64,
+        help_text="The SDK's installation id (one device per app; several apps may share it).",
+    )
+    eligible = QueryBooleanField(
+        required=False,
+        help_text="true: only devices a push can be sent to now; false: only those it cannot "
+        "(not_eligible_reasons says why).",
+    )
+    lead_email = StrictEmailField(
+        required=False, max_length=254, help_text="The associated lead's e-mail, case-insensitive."
+    )
 
 
 class ReasonOutput(serializers.Serializer):
@@ -222,6 +238,9 @@ class DeviceListApi(RegistryApi):
             platform=filters.get("platform"),
             status=filters.get("status"),
             lead_id=filters.get("lead"),
+            installation_id=filters.get("installation_id"),
+            eligible=filters.get("eligible"),
+            lead_email=filters.get("lead_email"),
         )
 
     @extend_schema(
@@ -229,6 +248,10 @@ class DeviceListApi(RegistryApi):
         operation_id="devices_list",
         summary="List devices with eligibility and the reasons a device cannot be sent to",
         parameters=[DeviceFilter],
+        responses={
+            200: DeviceListOutput(many=True),
+            **management_errors(not_found="A page past the last."),
+        },
     )
     def get(self, request: Request) -> Response:
         return self.list(request)
