@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from devices import api, management_api, views
+from devices import api, management_api, management_reads, views
 from devices.push_setup import views as push_setup
 
 # The SDK API (under /api/sdk/v1/): what mobile apps call, authenticated per app (HTTP Basic
@@ -41,6 +41,21 @@ urlpatterns = [
     path("api/v1/apps/<int:pk>", management_api.AppDetailApi.as_view(), name="api-app-detail"),
     path("api/v1/leads", management_api.LeadListApi.as_view(), name="api-lead-list"),
     path("api/v1/devices", management_api.DeviceListApi.as_view(), name="api-device-list"),
+    path(
+        "api/v1/apps/<int:app_id>/devices/<str:installation_id>",
+        management_reads.AppDeviceDetailApi.as_view(),
+        name="api-app-device-detail",
+    ),
+    path(
+        "api/v1/apps/<int:app_id>/devices/<str:installation_id>/activities",
+        management_reads.DeviceActivityListApi.as_view(),
+        name="api-device-activity-list",
+    ),
+    path(
+        "api/v1/leads/<int:lead_id>/activities",
+        management_reads.LeadActivityListApi.as_view(),
+        name="api-lead-activity-list",
+    ),
     path("apps/", views.app_list, name="app-list"),
     path("apps/new/", views.app_create_view, name="app-create"),
     path("apps/<int:app_id>/", views.app_detail, name="app-detail"),
