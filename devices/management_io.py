@@ -89,11 +89,10 @@ class ErrorOutput(serializers.Serializer):
 
 
 def management_errors(*, not_found: str, invalid: bool = True) -> dict[int, OpenApiResponse]:
+    """The error answers of a registry read (RegistryApi: open whatever the add-on)."""
     responses = {
         401: OpenApiResponse(ErrorOutput, "Missing, wrong or revoked API token."),
-        403: OpenApiResponse(
-            ErrorOutput, "The add-on is off, or the token's user is neither admin nor marketer."
-        ),
+        403: OpenApiResponse(ErrorOutput, "The token's user is neither admin nor marketer."),
         404: OpenApiResponse(ErrorOutput, not_found),
         429: OpenApiResponse(ErrorOutput, "Too many requests for this token; see Retry-After."),
     }

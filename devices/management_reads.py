@@ -1,5 +1,6 @@
 """The management API's reads of one device and of activities (/api/v1/): a device of an app
-by its installation id, and a device's or a lead's activities, newest first, paginated."""
+by its installation id, and a device's or a lead's activities, newest first, paginated. Part of
+the device registry: readable with the add-on off (devices.management_api.RegistryApi)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from devices import selectors
 from devices.api_serializers import INSTALLATION_ID_HELP
-from devices.management_api import DeviceListOutput
+from devices.management_api import DeviceListOutput, RegistryApi
 from devices.management_io import ActivityFilter, management_errors
 from devices.models import Device, DeviceActivity, Lead
 from devices.services.rules import DeviceNotFound
 from pushmarketing.core.api_input import INT64_MAX
-from pushmarketing.core.management_api import MANAGEMENT_TAG, ManagementAccess, ManagementApi
+from pushmarketing.core.management_api import MANAGEMENT_TAG
 
 NO_DEVICE = "No such app, or no device with this installation id in it."
 DEVICE_PATH = [
@@ -74,7 +74,7 @@ def _device(*, app_id: int, installation_id: str) -> Device:
         raise exceptions.NotFound(NO_DEVICE) from None
 
 
-class AppDeviceDetailApi(ManagementAccess, APIView):
+class AppDeviceDetailApi(RegistryApi):
     @extend_schema(
         tags=MANAGEMENT_TAG,
         operation_id="apps_devices_retrieve",
@@ -90,7 +90,7 @@ class AppDeviceDetailApi(ManagementAccess, APIView):
         return Response(DeviceListOutput(device).data)
 
 
-class _ActivityListApi(ManagementApi):
+class _ActivityListApi(RegistryApi):
     serializer_class = ActivityOutput
     filter_serializer = ActivityFilter
 
