@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from devices import selectors
-from devices.api_serializers import INSTALLATION_ID_PATTERN
+from devices.api_serializers import EXTERNAL_ID_PATTERN, INSTALLATION_ID_PATTERN
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility
 from devices.management_io import PagedQuery, QueryBooleanField, management_errors
 from devices.models import Device, Lead, MobileApp, Platform, PushCredential
@@ -169,6 +169,14 @@ class DeviceFilter(PagedQuery):
     lead_email = StrictEmailField(
         required=False, max_length=254, help_text="The associated lead's e-mail, case-insensitive."
     )
+    lead_external_id = StrictRegexField(
+        EXTERNAL_ID_PATTERN,
+        required=False,
+        max_length=255,
+        trim_whitespace=False,
+        help_text="The associated lead's external id (your user id), exact.",
+        error_messages={"invalid": "1-255 characters, no control characters."},
+    )
 
 
 class ReasonOutput(serializers.Serializer):
@@ -179,6 +187,7 @@ class ReasonOutput(serializers.Serializer):
 class DeviceListOutput(serializers.ModelSerializer):
     app_name = serializers.CharField(source="app.name")
     lead_email = serializers.SerializerMethodField()
+    lead_external_id = serializers.SerializerMethodField()
     push_token_prefix = serializers.CharField(source="token_prefix")
     eligible = serializers.SerializerMethodField()
     not_eligible_reasons = serializers.SerializerMethodField()
@@ -197,6 +206,7 @@ class DeviceListOutput(serializers.ModelSerializer):
             "push_enabled",
             "lead",
             "lead_email",
+            "lead_external_id",
             "first_opened_at",
             "last_opened_at",
             "locale",
@@ -215,6 +225,9 @@ class DeviceListOutput(serializers.ModelSerializer):
 
     def get_lead_email(self, device: Device) -> str | None:
         return device.lead.email if device.lead is not None else None
+
+    def get_lead_external_id(self, device: Device) -> str | None:
+        return device.lead.external_id if device.lead is not None else None
 
     # The field is declared because the schema generator cannot resolve the hints of a
     # method whose parameter type exists only for type checkers.
@@ -241,6 +254,7 @@ class DeviceListApi(RegistryApi):
             installation_id=filters.get("installation_id"),
             eligible=filters.get("eligible"),
             lead_email=filters.get("lead_email"),
+            lead_external_id=filters.get("lead_external_id"),
         )
 
     @extend_schema(

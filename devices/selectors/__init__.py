@@ -50,6 +50,7 @@ def devices_list(
     installation_id: str | None = None,
     eligible: bool | None = None,
     lead_email: str | None = None,
+    lead_external_id: str | None = None,
 ) -> QuerySet[Device]:
     """Devices with app and lead joined and `app_configured` annotated, so eligibility and
     its reasons are computed without a query per row. `eligible` filters by the same rule
@@ -75,6 +76,8 @@ def devices_list(
     if lead_email:
         # As the SDK's association matches a lead: the e-mail, case-insensitive.
         devices = devices.filter(lead__email__iexact=lead_email)
+    if lead_external_id:
+        devices = devices.filter(lead__external_id=lead_external_id)
     if eligible is True:
         devices = devices.filter(eligible_q(), app_configured=True)
     elif eligible is False:

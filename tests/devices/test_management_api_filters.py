@@ -74,6 +74,17 @@ def test_lead_email_filter_is_case_insensitive_and_exact(api):
     assert listed(api, lead_email="nobody@example.com") == set()
 
 
+def test_lead_external_id_filter_is_exact(api):
+    lead = LeadFactory(external_id="user-42")
+    device = DeviceFactory(lead=lead)
+    DeviceFactory(lead=LeadFactory(external_id="user-420"))
+    DeviceFactory(lead=LeadFactory(external_id="USER-42"))
+    response = api.get("/api/v1/devices", {"lead_external_id": "user-42"})
+    assert [row["id"] for row in response.json()["results"]] == [device.pk]
+    assert response.json()["results"][0]["lead_external_id"] == "user-42"
+    assert listed(api, lead_external_id="user-4") == set()
+
+
 def test_filters_combine(api):
     app = configure_app(MobileAppFactory(), platforms=("android",))
     lead = LeadFactory()
@@ -92,6 +103,8 @@ def test_filters_combine(api):
         ({"installation_id": "x" * 65}, "installation_id"),
         ({"eligible": "maybe"}, "eligible"),
         ({"lead_email": "not-an-email"}, "lead_email"),
+        ({"lead_external_id": "x" * 256}, "lead_external_id"),
+        ({"lead_external_id": "tab\there"}, "lead_external_id"),
         ({"platform": "windows"}, "platform"),
         ({"page_size": "1000"}, "page_size"),
         ({"plaform": "ios"}, "plaform"),

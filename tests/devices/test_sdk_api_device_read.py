@@ -36,6 +36,7 @@ def test_app_reads_its_device_as_the_other_device_calls_answer_it(sdk):
         "push_enabled": True,
         "has_push_token": True,
         "lead_email": "jane@example.com",
+        "lead_external_id": None,
         "is_test_device": False,
         "test_device_name": "",
     }
