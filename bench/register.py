@@ -2,17 +2,28 @@
 on PostgreSQL and Redis, driven by a separate load generator (wrk with a Lua script, or an
 aiohttp client when wrk is missing).
 
-    .venv/bin/python bench/register.py [--duration 10] [--connections 8] [--workers N]
-        [--threads N] [--worker-class sync|gthread] [--database pm_bench] [--redis-db 1]
-        [--loader auto|wrk|aiohttp] [--verbose]
+    .venv/bin/python bench/register.py [--duration 6] [--rounds 3] [--connections 8]
+        [--workers N] [--threads N] [--worker-class sync|gthread]
+        [--trigger opened|installed|push_registered|none] [--database pm_bench]
+        [--redis-db 1] [--loader auto|wrk|aiohttp] [--verbose]
 
-Each request is the first open of a new installation (distinct installation id and APNs
-token): the upsert plus three activity rows, the heaviest register statement. No trigger
-campaign listens, as for most opens of most apps (`--trigger opened` adds one: each call then
-also publishes a Celery message). Target: ≥ 1,000 registrations/s with p99
-< 50 ms on 2 cores. Prints requests/s, p50, p99, errors, the device count found in the
-database afterwards, and the gunicorn workers' CPU per registration (the figure that depends
-least on what else the machine is doing).
+Three targets against one gunicorn, on the same machine with the same loader and the same
+request bodies, alternated in rounds (medians are printed, so load from outside the bench
+that comes and goes weighs on each alike):
+
+1. the ceiling: a bare DRF endpoint (bench/ceiling.py, served only by the bench's URL conf)
+   that authenticates by the same HTTP Basic scheme and inserts one row;
+2. registration: each request is the first open of a new installation (distinct installation
+   id and APNs token): the upsert plus three activity rows, the heaviest register statement,
+   for an app with no trigger campaign listening, as for most opens of most apps;
+3. the same for a second app with an active trigger campaign listening for `--trigger`
+   (default `opened`): each call then also writes a trigger outbox row in the same statement
+   (devices/trigger_outbox.py). `--trigger none` skips it.
+
+Targets: registration ≥ 0.8× the ceiling with p99 < 50 ms at 8 connections; with the trigger
+listening ≥ 0.9× registration without. Prints requests/s, p50, p99, errors and the gunicorn
+workers' CPU per request of each (the figure that depends least on what else the machine is
+doing), the two ratios, and the device count found in the database afterwards.
 
 The loader shares the machine's cores with gunicorn, PostgreSQL and Redis; on a busy machine
 its own scheduling delays show up in the tail, so repeat a run before trusting a p99.
@@ -27,6 +38,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,7 +55,12 @@ PYTHON = sys.executable
 from bench.procstat import children_cpu_seconds  # noqa: E402
 
 SDK_KEY = "pk_bench_00000001"
+# A second app, whose active trigger campaign listens (--trigger): listening is per app, so
+# the runs with and without a listener can alternate against one server.
+TRIGGER_SDK_KEY = "pk_bench_00000002"
 SDK_SECRET = "bench-secret-not-for-production"
+# bench/ceiling.py's CEILING_PATH (that module needs Django's settings; this driver does not).
+CEILING_PATH = "api/sdk/v1/bench/ceiling"
 PG_BASE = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 
 WRK_SCRIPT = r"""
@@ -65,7 +82,7 @@ request = function()
   local body = '{"installation_id":"' .. id .. '","platform":"ios","push_token":"' .. token ..
     '","push_enabled":true,"locale":"en_US","time_zone":"Europe/Paris","app_version":"1.0",' ..
     '"os_version":"18.1","device_model":"iPhone16,2"}'
-  return wrk.format("POST", "/api/sdk/v1/devices/register", {
+  return wrk.format("POST", "__PATH__", {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "__AUTH__",
   }, body)
@@ -134,6 +151,8 @@ def child_env(args: argparse.Namespace) -> dict[str, str]:
         # the bench.
         SDK_RATE_LIMIT="100000000/min",
         LOG_LEVEL="WARNING",
+        # Production's settings with the ceiling endpoint added to the URL conf.
+        DJANGO_SETTINGS_MODULE="bench.ceiling_settings",
         PM_VAR_DIR=tempfile.mkdtemp(prefix="pm-bench-"),
     )
     return env
@@ -156,19 +175,27 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
                                        sdk_secret_hash=keyed_hash({SDK_SECRET!r}))
         """
     )
-    if args.trigger:
-        # An active trigger campaign listening for that activity: each registration then
-        # also publishes a Celery message (nobody consumes them here; purged afterwards).
-        seed += textwrap.dedent(
-            f"""
-            from campaigns.models import Campaign
-            from notifications.models import PushNotification
-            push = PushNotification.objects.create(app=app, name="Bench", message="Hi",
-                                                   status="approved")
-            Campaign.objects.create(name="Bench trigger", kind="trigger", status="active",
-                                    app=app, notification=push, trigger={{"event": {args.trigger!r}}})
-            """
-        )
+    subprocess.run([PYTHON, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True)
+
+
+def add_trigger_campaign(event: str, env: dict[str, str]) -> None:
+    """A second app with an active trigger campaign listening for `event`: each registration
+    of that app also writes a trigger outbox row (nobody drains it here; the pump's wake-up
+    messages are purged afterwards)."""
+    seed = textwrap.dedent(
+        f"""
+        from campaigns.models import Campaign
+        from devices.models import MobileApp
+        from notifications.models import PushNotification
+        from pushmarketing.core.secrets import keyed_hash
+        app = MobileApp.objects.create(name="Bench trigger app", sdk_key={TRIGGER_SDK_KEY!r},
+                                       sdk_secret_hash=keyed_hash({SDK_SECRET!r}))
+        push = PushNotification.objects.create(app=app, name="Bench", message="Hi",
+                                               status="approved")
+        Campaign.objects.create(name="Bench trigger", kind="trigger", status="active",
+                                app=app, notification=push, trigger={{"event": {event!r}}})
+        """
+    )
     subprocess.run([PYTHON, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True)
 
 
@@ -209,9 +236,10 @@ def workers_cpu_seconds(master_pid: int) -> float:
     return children_cpu_seconds(master_pid)
 
 
-def run_wrk(args: argparse.Namespace, url: str, auth: str) -> dict[str, float]:
+def run_wrk(args: argparse.Namespace, url: str, auth: str, duration: int) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.replace("__AUTH__", auth))
+        path = "/" + url.split("/", 3)[3]
+        script.write(WRK_SCRIPT.replace("__AUTH__", auth).replace("__PATH__", path))
     output = subprocess.run(
         [
             "wrk",
@@ -220,7 +248,7 @@ def run_wrk(args: argparse.Namespace, url: str, auth: str) -> dict[str, float]:
             "-c",
             str(args.connections),
             "-d",
-            f"{args.duration}s",
+            f"{duration}s",
             "--latency",
             "-s",
             script.name,
@@ -253,11 +281,11 @@ def run_wrk(args: argparse.Namespace, url: str, auth: str) -> dict[str, float]:
     }
 
 
-def run_aiohttp(args: argparse.Namespace, url: str, auth: str) -> dict[str, float]:
+def run_aiohttp(args: argparse.Namespace, url: str, auth: str, duration: int) -> dict[str, float]:
     import json
 
     output = subprocess.run(
-        [PYTHON, "-c", AIOHTTP_LOADER, url, auth, str(args.duration), str(args.connections)],
+        [PYTHON, "-c", AIOHTTP_LOADER, url, auth, str(duration), str(args.connections)],
         capture_output=True,
         text=True,
         check=True,
@@ -289,17 +317,54 @@ def purge_trigger_queue(env: dict[str, str]) -> None:
     redis.Redis.from_url(env["REDIS_URL"]).delete("send")
 
 
+def measure(
+    args: argparse.Namespace, loader: str, server: subprocess.Popen, url: str, auth: str
+) -> dict[str, float]:
+    """One measured run and the workers' CPU per request it used."""
+    run = run_wrk if loader == "wrk" else run_aiohttp
+    cpu_before = workers_cpu_seconds(server.pid)
+    result = run(args, url, auth, args.duration)
+    result["cpu_ms"] = (workers_cpu_seconds(server.pid) - cpu_before) * 1000
+    result["cpu_ms"] /= max(1, result["requests"])
+    return result
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def report(label: str, result: dict[str, float]) -> None:
+    print(
+        f"  {label:<44} requests/s={result['rps']:6.0f}  p50={result['p50_ms']:5.1f} ms  "
+        f"p99={result['p99_ms']:5.1f} ms  errors={result['errors']:.0f}  "
+        f"gunicorn CPU/request={result['cpu_ms']:.2f} ms"
+    )
+
+
+def basic(sdk_key: str) -> str:
+    return "Basic " + base64.b64encode(f"{sdk_key}:{SDK_SECRET}".encode()).decode()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=6, help="seconds per run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of (ceiling, registration, registration with a listener); medians "
+        "are printed, so load from outside the bench that comes and goes weighs less",
+    )
+    parser.add_argument("--warmup", type=int, default=2, help="seconds per target, once")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, help="default: production's, one per core")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--worker-class", choices=["gthread", "sync"], help="default: sync")
     parser.add_argument(
         "--trigger",
-        choices=["installed", "opened", "push_registered"],
-        help="add an active trigger campaign listening for this activity",
+        choices=["installed", "opened", "push_registered", "none"],
+        default="opened",
+        help="the third run: a trigger campaign listening for this activity",
     )
     parser.add_argument("--database", default="pm_bench")
     parser.add_argument(
@@ -320,32 +385,50 @@ def main() -> None:
     prepare_database(args, env)
     port = free_port()
     server = start_gunicorn(args, env, port)
-    url = f"http://127.0.0.1:{port}/api/sdk/v1/devices/register"
-    auth = "Basic " + base64.b64encode(f"{SDK_KEY}:{SDK_SECRET}".encode()).decode()
+    base = f"http://127.0.0.1:{port}/"
+    register_url = base + "api/sdk/v1/devices/register"
+    targets = {
+        "ceiling": (base + CEILING_PATH, basic(SDK_KEY)),
+        "register": (register_url, basic(SDK_KEY)),
+    }
+    if args.trigger != "none":
+        add_trigger_campaign(args.trigger, env)
+        targets["trigger"] = (register_url, basic(TRIGGER_SDK_KEY))
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
     try:
-        cpu_before = workers_cpu_seconds(server.pid)
-        result = (run_wrk if loader == "wrk" else run_aiohttp)(args, url, auth)
-        cpu_used = workers_cpu_seconds(server.pid) - cpu_before
+        warm = run_wrk if loader == "wrk" else run_aiohttp
+        for url, auth in targets.values():
+            warm(args, url, auth, args.warmup)
+        for _ in range(args.rounds):
+            for name, (url, auth) in targets.items():
+                runs[name].append(measure(args, loader, server, url, auth))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-        if args.trigger:
+        if args.trigger != "none":
             purge_trigger_queue(env)
+    results = {name: median_of(measured) for name, measured in runs.items()}
     devices = count_devices(env)
     shutil.rmtree(env["PM_VAR_DIR"], ignore_errors=True)
     print(
-        f"register: loader={loader} connections={args.connections} duration={args.duration}s "
+        f"register: loader={loader} connections={args.connections} "
+        f"medians of {args.rounds} rounds of {args.duration}s "
         f"gunicorn: {args.workers or os.cpu_count()} {args.worker_class or 'sync'} workers"
         + (f" x {args.threads} threads" if args.threads else "")
-        + (f", a trigger campaign listens for {args.trigger!r}" if args.trigger else "")
     )
+    report("ceiling (bare DRF: Basic auth + one INSERT)", results["ceiling"])
+    report("registration (first open, 3 activities)", results["register"])
+    if "trigger" in results:
+        report(f"registration, a trigger listens for {args.trigger!r}", results["trigger"])
+    ratio = results["register"]["rps"] / results["ceiling"]["rps"]
     print(
-        f"  requests/s={result['rps']:.0f}  p50={result['p50_ms']:.1f} ms  "
-        f"p99={result['p99_ms']:.1f} ms  errors={result['errors']}  "
-        f"requests={result['requests']}  devices in db={devices}"
+        f"  registration / ceiling = {ratio:.2f} (target ≥ 0.80), "
+        f"p99 {results['register']['p99_ms']:.1f} ms (target < 50 ms)"
     )
-    # Load-independent: the app's CPU per registration (the database's CPU comes on top).
-    print(f"  gunicorn CPU per registration={cpu_used * 1000 / max(1, result['requests']):.2f} ms")
+    if "trigger" in results:
+        listening = results["trigger"]["rps"] / results["register"]["rps"]
+        print(f"  with a trigger listening / without = {listening:.2f} (target ≥ 0.90)")
+    print(f"  devices in db={devices}")
 
 
 if __name__ == "__main__":

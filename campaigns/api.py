@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
@@ -22,19 +22,29 @@ from campaigns.lifecycle import LifecycleError
 from campaigns.models import Campaign, CampaignRun, SeriesUnit
 from campaigns.qualification import RuleError
 from campaigns.reports.figures import campaign_figures, run_figures
-from pushmarketing.core.api_errors import Conflict
+from pushmarketing.core.api_errors import Conflict, error_responses
 from pushmarketing.core.api_input import (
     Int64Field,
     StrictCharField,
     StrictEmailField,
     StrictInput,
 )
-from pushmarketing.core.management_api import ManagementAccess
+from pushmarketing.core.management_api import (
+    ACCESS_ERRORS,
+    INVALID_QUERY,
+    MANAGEMENT_TAG,
+    PAGE_NOT_FOUND,
+    ManagementAccess,
+    ManagementApi,
+)
 from pushmarketing.core.models import ApiToken
 
 
 class _CampaignApi(ManagementAccess, APIView):
-    """Campaign endpoints answer one object each: no pagination or filters."""
+    """Campaign endpoints that answer one object each: no pagination or filters."""
+
+
+CAMPAIGN_NOT_FOUND = error_responses({404: "No such campaign."})
 
 
 class CampaignOutput(serializers.ModelSerializer):
@@ -152,22 +162,38 @@ class CampaignFilter(serializers.Serializer):
     app = Int64Field(required=False, min_value=1, help_text="Only this app's campaigns.")
 
 
-class CampaignListApi(_CampaignApi):
+class CampaignListApi(ManagementApi):
+    serializer_class = CampaignOutput
+    filter_serializer = CampaignFilter
+
+    def get_queryset(self) -> QuerySet[Campaign]:
+        campaigns = selectors.campaigns_for_list()
+        app = self.filters().get("app")
+        return campaigns if app is None else campaigns.filter(app_id=app)
+
     @extend_schema(
-        responses=CampaignOutput(many=True), summary="List campaigns", parameters=[CampaignFilter]
+        tags=MANAGEMENT_TAG,
+        operation_id="campaigns_list",
+        summary="List campaigns, newest first",
+        parameters=[CampaignFilter],
+        responses={
+            200: CampaignOutput(many=True),
+            **INVALID_QUERY,
+            **PAGE_NOT_FOUND,
+            **ACCESS_ERRORS,
+        },
     )
     def get(self, request: Request) -> Response:
-        campaigns = selectors.campaigns_for_list()
-        params = CampaignFilter(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        app = params.validated_data.get("app")
-        if app is not None:
-            campaigns = campaigns.filter(app_id=app)
-        return Response({"results": CampaignOutput(campaigns[:500], many=True).data})
+        return self.list(request)
 
 
 class CampaignDetailApi(_CampaignApi):
-    @extend_schema(responses=CampaignDetailOutput, summary="A campaign with totals and runs")
+    @extend_schema(
+        tags=MANAGEMENT_TAG,
+        operation_id="campaigns_retrieve",
+        summary="A campaign with totals and runs",
+        responses={200: CampaignDetailOutput, **CAMPAIGN_NOT_FOUND, **ACCESS_ERRORS},
+    )
     def get(self, request: Request, campaign_id: int) -> Response:
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         progress = selectors.campaign_progress(campaign)
@@ -182,7 +208,16 @@ class CampaignDetailApi(_CampaignApi):
 
 
 class CampaignRunDetailApi(_CampaignApi):
-    @extend_schema(responses=RunDetailOutput, summary="One run's counters and report")
+    @extend_schema(
+        tags=MANAGEMENT_TAG,
+        operation_id="campaigns_runs_retrieve",
+        summary="One run's counters and report",
+        responses={
+            200: RunDetailOutput,
+            **error_responses({404: "No such campaign, or no such run of it."}),
+            **ACCESS_ERRORS,
+        },
+    )
     def get(self, request: Request, campaign_id: int, run_id: int) -> Response:
         run = get_object_or_404(
             CampaignRun.objects.select_related("report"), pk=run_id, campaign_id=campaign_id
@@ -209,8 +244,25 @@ class CampaignTriggerApi(_CampaignApi):
             return attrs
 
     @extend_schema(
+        tags=MANAGEMENT_TAG,
+        operation_id="campaigns_trigger",
         request=Input,
-        responses={201: TriggerOutput, 200: TriggerOutput, 409: OpenApiTypes.OBJECT},
+        responses={
+            201: TriggerOutput,
+            200: TriggerOutput,
+            **error_responses(
+                {
+                    400: "Invalid body: error.fields names each field and the rule it broke.",
+                    404: "No such campaign.",
+                    409: "The idempotency key was used for another request "
+                    "(idempotency_key_reused), or the campaign cannot be triggered in its "
+                    "status (campaign_not_triggerable).",
+                    413: "Body larger than the upload limit.",
+                    415: "The body is not application/json.",
+                }
+            ),
+            **ACCESS_ERRORS,
+        },
         summary="Send the campaign's push to these leads (idempotent)",
         description="Idempotency keys are scoped to the API token and kept 24 hours. The same "
         "key with the same request returns the first run with 200 and sends nothing; with a "

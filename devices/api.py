@@ -4,10 +4,12 @@ registry service and answer; the rules are in devices.services.rules."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -34,32 +36,48 @@ from devices.services.rules import (
 )
 from devices.services.unregister import device_unregister
 from devices.throttle import SdkAppThrottle
-from pushmarketing.core.api_errors import Conflict
+from pushmarketing.core.api_errors import Conflict, error_responses
 from pushmarketing.core.api_parsers import BoundedJSONParser
 
 MAX_SDK_BODY_BYTES = 64 * 1024
 SDK_TAG = ["SDK"]
-ERROR_RESPONSES = {
-    400: OpenApiResponse(description="Invalid input: error.fields names each field and rule."),
-    401: OpenApiResponse(description="Missing or wrong SDK key/secret."),
-    413: OpenApiResponse(description="Body larger than 64 KiB."),
-    429: OpenApiResponse(description="Too many requests for this app; see Retry-After."),
-}
-NOT_FOUND = {404: OpenApiResponse(description="No such installation in this app.")}
-LEAD_RESPONSES = {
-    401: OpenApiResponse(
-        description="Missing or wrong SDK key/secret; or, with the app's identity "
-        "verification on, a missing identity_signature; or a wrong one (code "
-        "identity_unverified, the message names the rule)."
-    ),
-    403: OpenApiResponse(
-        description="The lead's identity was verified by another app and this call is not "
-        "verified for it: fields not written (code lead_owned_by_another_app)."
-    ),
-    409: OpenApiResponse(
-        description="external_id and email name two different leads (code identity_conflict)."
-    ),
-}
+ERROR_RESPONSES = error_responses(
+    {
+        401: "Missing or wrong SDK key/secret.",
+        429: "Too many requests for this app, or too many wrong secrets from this address; "
+        "see Retry-After.",
+    }
+)
+BODY_ERRORS = error_responses(
+    {
+        400: "Invalid input: error.fields names each field and the rule it broke.",
+        413: "Body larger than 64 KiB.",
+        415: "The body is not application/json.",
+    }
+)
+NOT_FOUND = error_responses({404: "No such installation in this app."})
+EXAMPLE_INSTALLATION_ID = "6f1c2b1e-4d1a-4d8c-9a51-2b0a8c3d9e10"
+INSTALLATION_ID = OpenApiParameter(
+    "installation_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    pattern=io.INSTALLATION_ID_PATTERN,
+    description=io.INSTALLATION_ID_HELP,
+    examples=[OpenApiExample("Registered installation", value=EXAMPLE_INSTALLATION_ID)],
+)
+# No device can have an id outside the pattern register accepts; such a path is a 404 before
+# any query (PostgreSQL refuses a NUL character in a query parameter outright).
+_INSTALLATION_ID = re.compile(io.INSTALLATION_ID_PATTERN)
+LEAD_RESPONSES = error_responses(
+    {
+        401: "Missing or wrong SDK key/secret; or, with the app's identity verification on, a "
+        "missing identity_signature; or a wrong one (code identity_unverified, the message "
+        "names the rule).",
+        403: "The lead's identity was verified by another app and this call is not verified "
+        "for it: fields not written (code lead_owned_by_another_app).",
+        409: "external_id and email name two different leads (code identity_conflict).",
+    }
+)
 
 
 class SdkJSONParser(BoundedJSONParser):
@@ -92,6 +110,9 @@ class SdkApi(APIView):
         super().initial(request, *args, **kwargs)
         if not isinstance(request.auth, SdkApp):
             raise exceptions.NotAuthenticated("SDK key and secret required (HTTP Basic).")
+        installation_id = kwargs.get("installation_id")
+        if installation_id is not None and not _INSTALLATION_ID.fullmatch(installation_id):
+            raise DeviceNotFound(installation_id)
 
     def parsed(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
         serializer = serializer_class(data=self.request.data)
@@ -133,13 +154,18 @@ class DeviceRegisterApi(SdkApi):
         "later updates it (records `opened`). A new token records `push_registered`; if "
         "another device of the app held that token it loses it. Safe to repeat.",
         request=io.RegisterInput,
-        responses={200: io.RegisterOutput, 201: io.RegisterOutput, **ERROR_RESPONSES},
+        responses={
+            200: io.RegisterOutput,
+            201: io.RegisterOutput,
+            **BODY_ERRORS,
+            **ERROR_RESPONSES,
+        },
         examples=[
             OpenApiExample(
                 "iOS first open",
                 request_only=True,
                 value={
-                    "installation_id": "6f1c2b1e-4d1a-4d8c-9a51-2b0a8c3d9e10",
+                    "installation_id": EXAMPLE_INSTALLATION_ID,
                     "platform": "ios",
                     "push_token": "a" * 64,
                     "push_enabled": True,
@@ -199,7 +225,8 @@ class DeviceTokenApi(SdkApi):
         operation_id="sdk_device_token_refresh",
         summary="Refresh the push token",
         request=io.TokenInput,
-        responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND},
+        responses={200: io.DeviceOutput, **BODY_ERRORS, **ERROR_RESPONSES, **NOT_FOUND},
+        parameters=[INSTALLATION_ID],
     )
     def post(self, request: Request, installation_id: str) -> Response:
         data = self.parsed(io.TokenInput)
@@ -223,7 +250,14 @@ class DeviceLeadApi(SdkApi):
         "identity_signature is required; a lead another app verified can be associated but "
         "its fields changed only by a call verified for the same identity.",
         request=io.LeadInput,
-        responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND, **LEAD_RESPONSES},
+        responses={
+            200: io.DeviceOutput,
+            **BODY_ERRORS,
+            **ERROR_RESPONSES,
+            **NOT_FOUND,
+            **LEAD_RESPONSES,
+        },
+        parameters=[INSTALLATION_ID],
         examples=[
             OpenApiExample(
                 "Login",
@@ -260,6 +294,7 @@ class DeviceUnregisterApi(SdkApi):
         "on but never restores the lead; the next `lead` call associates whoever logs in.",
         request=None,
         responses={200: io.DeviceOutput, **ERROR_RESPONSES, **NOT_FOUND},
+        parameters=[INSTALLATION_ID],
     )
     def post(self, request: Request, installation_id: str) -> Response:
         device = device_unregister(app_id=self.app.id, installation_id=installation_id)
@@ -275,16 +310,19 @@ class DeviceActivitiesApi(SdkApi):
         operation_id="sdk_device_activities_record",
         summary="Report activities (one object, a list, or {activities: [...]}, ≤ 100)",
         request=io.ActivitiesInput,
-        responses={201: io.ActivitiesOutput, **ERROR_RESPONSES, **NOT_FOUND},
+        responses={201: io.ActivitiesOutput, **BODY_ERRORS, **ERROR_RESPONSES, **NOT_FOUND},
+        parameters=[INSTALLATION_ID],
+        description="`session` needs `length_seconds`, `custom_action` needs `action_name`; "
+        "`push_received` and `push_tapped` need the `delivery_id` of a push sent to this "
+        "device (it comes in the push payload), else 400. All or nothing.",
         examples=[
             OpenApiExample(
-                "Session and tap",
+                "Session and custom action",
                 request_only=True,
                 value={
                     "activities": [
                         {"kind": "session", "length_seconds": 312},
                         {"kind": "custom_action", "action_name": "Added to cart", "metric": 2},
-                        {"kind": "push_tapped", "delivery_id": 98431},
                     ]
                 },
             )
@@ -318,7 +356,7 @@ class TestDevicePairApi(SdkApi):
         operation_id="sdk_test_device_pair",
         summary="Pair this device as a test device (code from the pairing link / QR code)",
         request=io.PairInput,
-        responses={200: io.DeviceOutput, **ERROR_RESPONSES},
+        responses={200: io.DeviceOutput, **BODY_ERRORS, **ERROR_RESPONSES},
     )
     def post(self, request: Request) -> Response:
         data = self.parsed(io.PairInput)

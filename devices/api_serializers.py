@@ -7,11 +7,13 @@ import copy
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from devices.models import DeviceActivity, Platform
 from devices.services import rules
 from pushmarketing.core.api_input import (
+    BoundedListSerializer,
     Int64Field,
     StrictCharField,
     StrictEmailField,
@@ -37,13 +39,12 @@ def installation_id_field() -> StrictRegexField:
     )
 
 
+# An input of plain fields, built once per SDK call. DRF deep-copies every declared field for
+# each serializer instance so that one instance may change its fields; ours never do, and a
+# shallow copy per field (which bind() then names and parents) cost a third as much on the
+# register path. A field holding other fields would share them across calls, so none may be
+# declared. A comment, not a docstring: the schema would publish it as the body's description.
 class FlatInput(StrictInput):
-    """An input of plain fields, built once per SDK call. DRF deep-copies every declared field
-    for each serializer instance so that one instance may change its fields; ours never do,
-    and a shallow copy per field (which bind() then names and parents) cost a third as much on
-    the register path. A field holding other fields would share them across calls, so none
-    may be declared."""
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         nested = [name for name, f in cls._declared_fields.items() if hasattr(f, "child")]
@@ -57,6 +58,28 @@ class FlatInput(StrictInput):
 def _check(error: str | None) -> None:
     if error:
         raise serializers.ValidationError(error)
+
+
+CUSTOM_FIELD_VALUE_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "maxLength": rules.MAX_CUSTOM_FIELD_VALUE_LENGTH},
+        {"type": "number"},
+        {"type": "boolean"},
+    ],
+    "nullable": True,
+}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": rules.MAX_CUSTOM_FIELDS,
+        "additionalProperties": CUSTOM_FIELD_VALUE_SCHEMA,
+    }
+)
+class CustomFieldsField(serializers.JSONField):
+    """A lead's custom fields: an object of name → string, number, boolean or null (the rules
+    are rules.custom_fields_error)."""
 
 
 class RegisterInput(FlatInput):
@@ -131,10 +154,13 @@ class LeadInput(FlatInput):
     company = StrictCharField(required=False, allow_blank=True, max_length=150)
     city = StrictCharField(required=False, allow_blank=True, max_length=100)
     country = StrictCharField(required=False, allow_blank=True, max_length=100)
-    custom_fields = serializers.JSONField(
+    custom_fields = CustomFieldsField(
         required=False,
-        help_text="Object of name → string, number or boolean (≤ 50 fields); only the names "
-        "an admin marked SDK-writable.",
+        help_text=f"Merged into the lead's custom fields (only the names an admin marked "
+        f"SDK-writable): up to {rules.MAX_CUSTOM_FIELDS} "
+        f"names of 1-{rules.MAX_CUSTOM_FIELD_KEY_LENGTH} characters, each a string of at most "
+        f"{rules.MAX_CUSTOM_FIELD_VALUE_LENGTH} characters, a number (integers within 64 bits), "
+        "a boolean or null.",
     )
 
     def validate_custom_fields(self, value: Any) -> Any:
@@ -223,9 +249,10 @@ class ActivityInput(StrictInput):
 
 class ActivitiesInput(StrictInput):
     # What ActivityInput(many=True, allow_empty=False, max_length=100) builds, spelled out:
-    # the stubs type the `many=True` constructor as the child's, which takes no max_length.
-    activities: serializers.ListSerializer[Any] = serializers.ListSerializer(
-        child=ActivityInput(), allow_empty=False, max_length=100
+    # the stubs type the `many=True` constructor as the child's, which takes no max_length;
+    # and as a BoundedListSerializer, whose bounds the schema states (minItems, maxItems).
+    activities: BoundedListSerializer[Any] = BoundedListSerializer(
+        child=ActivityInput(), allow_empty=False, max_length=rules.MAX_ACTIVITIES_PER_CALL
     )
 
 

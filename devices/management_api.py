@@ -14,12 +14,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from devices import selectors
-from devices.api_serializers import EXTERNAL_ID_PATTERN, INSTALLATION_ID_PATTERN
+from devices.api_serializers import (
+    EXTERNAL_ID_PATTERN,
+    INSTALLATION_ID_PATTERN,
+    CustomFieldsField,
+)
 from devices.eligibility import NOT_ELIGIBLE_REASONS, device_ineligibility
 from devices.management_io import PagedQuery, QueryBooleanField, management_errors
 from devices.models import Device, Lead, MobileApp, Platform, PushCredential
+from pushmarketing.core.api_errors import error_responses
 from pushmarketing.core.api_input import Int64Field, StrictEmailField, StrictRegexField
-from pushmarketing.core.management_api import MANAGEMENT_TAG, ManagementApi
+from pushmarketing.core.management_api import (
+    ACCESS_ERRORS,
+    INVALID_QUERY,
+    MANAGEMENT_TAG,
+    PAGE_NOT_FOUND,
+    ManagementApi,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -90,7 +101,12 @@ class AppListApi(RegistryApi):
     def get_queryset(self) -> QuerySet[MobileApp]:
         return selectors.apps_list()
 
-    @extend_schema(tags=MANAGEMENT_TAG, operation_id="apps_list", summary="List mobile apps")
+    @extend_schema(
+        tags=MANAGEMENT_TAG,
+        operation_id="apps_list",
+        summary="List mobile apps",
+        responses={200: AppOutput(many=True), **PAGE_NOT_FOUND, **ACCESS_ERRORS},
+    )
     def get(self, request: Request) -> Response:
         return self.list(request)
 
@@ -101,7 +117,12 @@ class AppDetailApi(RegistryApi):
     def get_queryset(self) -> QuerySet[MobileApp]:
         return selectors.apps_list()
 
-    @extend_schema(tags=MANAGEMENT_TAG, operation_id="apps_retrieve", summary="One mobile app")
+    @extend_schema(
+        tags=MANAGEMENT_TAG,
+        operation_id="apps_retrieve",
+        summary="One mobile app",
+        responses={200: AppOutput, **error_responses({404: "No such app."}), **ACCESS_ERRORS},
+    )
     def get(self, request: Request, pk: int) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
@@ -113,6 +134,7 @@ class LeadFilter(serializers.Serializer):
 
 class LeadOutput(serializers.ModelSerializer):
     device_count = serializers.IntegerField()
+    custom_fields = CustomFieldsField()
 
     class Meta:
         model = Lead
@@ -145,6 +167,7 @@ class LeadListApi(RegistryApi):
         operation_id="leads_list",
         summary="Search leads by email",
         parameters=[LeadFilter],
+        responses={200: LeadOutput(many=True), **INVALID_QUERY, **PAGE_NOT_FOUND, **ACCESS_ERRORS},
     )
     def get(self, request: Request) -> Response:
         return self.list(request)

@@ -276,6 +276,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "SDK API (per-app key and secret) and management API (per-user token).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Docstrings are for the code's readers (they name modules, costs, pitfalls); what the
+    # schema says is written for it: `description=` and `help_text`.
+    "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

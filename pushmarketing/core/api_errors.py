@@ -3,13 +3,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+# Built from a dict: a serializer class cannot declare a field named `fields` (the name of
+# Serializer's own property) without type checkers objecting.
+ERROR_DETAIL_OUTPUT = inline_serializer(
+    name="ErrorDetailOutput",
+    fields={
+        "code": serializers.CharField(
+            help_text="Stable and machine-readable: invalid, parse_error, not_authenticated, "
+            "authentication_failed, permission_denied, not_found, throttled, "
+            "request_too_large…"
+        ),
+        "message": serializers.CharField(help_text="For people; names the first field at fault."),
+        "fields": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="400 and 409: each field at fault and the rules it broke.",
+        ),
+        "retry_after_seconds": serializers.IntegerField(
+            required=False, help_text="429: seconds to wait, the same as the Retry-After header."
+        ),
+    },
+)
+
+
+class ErrorOutput(serializers.Serializer):
+    error = ERROR_DETAIL_OUTPUT
+
+
+def error_responses(descriptions: Mapping[int, str]) -> dict[int, OpenApiResponse]:
+    """Schema responses of the error shape, one per status with its description."""
+    return {
+        code: OpenApiResponse(ErrorOutput, description=text) for code, text in descriptions.items()
+    }
 
 
 class Conflict(exceptions.APIException):

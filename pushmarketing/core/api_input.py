@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.validators import EmailValidator
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import (
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+)
 from rest_framework import serializers
 
 # Ids and counters are 64-bit signed columns on both backends; a bigger Python int reaching a
@@ -93,3 +96,28 @@ class StrictInputSchema(OpenApiSerializerExtension):
             self.target, direction, bypass_extensions=True
         )
         return {**schema, "additionalProperties": False}
+
+
+_Item = TypeVar("_Item")
+
+
+class BoundedListSerializer(serializers.ListSerializer[_Item]):
+    """A list of objects with `allow_empty` / `min_length` / `max_length` that the schema
+    states as minItems / maxItems (drf-spectacular maps them for ListField only)."""
+
+
+class BoundedListSchema(OpenApiSerializerFieldExtension):
+    target_class = BoundedListSerializer
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        field = self.target
+        schema: dict[str, Any] = auto_schema._map_serializer_field(
+            field, direction, bypass_extensions=True
+        )
+        low = field.min_length if field.min_length is not None else (0 if field.allow_empty else 1)
+        if low:
+            schema["minItems"] = low
+        if field.max_length is not None:
+            schema["maxItems"] = field.max_length
+        return schema

@@ -20,11 +20,24 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from pushmarketing.core.api_auth import ApiTokenAuthentication, IsAddOnEnabled, role_permission
+from pushmarketing.core.api_errors import error_responses
 from pushmarketing.core.models import ApiToken
 from pushmarketing.core.roles import Role
 from pushmarketing.core.throttling import WindowThrottle
 
 MANAGEMENT_TAG = ["Management"]
+# The answers every /api/v1/ operation may give besides its own (schema documentation).
+ACCESS_ERRORS = error_responses(
+    {
+        401: "Missing, malformed, invalid or revoked API token.",
+        403: "The Mobile Push add-on is off, or your role may not use the API.",
+        429: "Too many requests for this API token; see Retry-After.",
+    }
+)
+INVALID_QUERY = error_responses(
+    {400: "Invalid query parameter: error.fields names each and the rule it broke."}
+)
+PAGE_NOT_FOUND = error_responses({404: "No such page (past the last one, or not a number)."})
 
 
 class ManagementPagination(PageNumberPagination):

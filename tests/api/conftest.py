@@ -1,0 +1,72 @@
+"""Seeded objects for the API contract tests: an app, an admin's API token, a device with a
+lead, and a triggered campaign run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from campaigns import services
+from campaigns.models import Campaign
+from devices.api import EXAMPLE_INSTALLATION_ID
+from pushmarketing.core.api_tokens import api_token_create
+from pushmarketing.core.models import AddOn
+from tests.campaign_fixtures import approve, configure_app, device, make_campaign
+from tests.factories import LeadFactory, MobileAppFactory, PushNotificationFactory, UserFactory
+
+UNLIMITED = "1000000/min"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    sdk_key: str
+    api_token: str
+    path_parameters: dict[str, Any]
+
+
+@pytest.fixture
+def seeded(db: None, clean_cache: None, settings: Any) -> Seeded:
+    # Throttles stay in the path but must not turn the run into 429s.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            "sdk_app": UNLIMITED,
+            "management": UNLIMITED,
+            "sdk_auth_failure": UNLIMITED,
+        },
+    }
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
+    AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
+    app = configure_app(MobileAppFactory())
+    admin = UserFactory(role="admin")
+    token, plaintext = api_token_create(user=admin, name="schemathesis")
+    lead = LeadFactory(custom_fields={"tier": "gold", "points": 1200, "vip": True})
+    # The installation of the schema's examples, so that they reach a device that exists.
+    phone = device(app, platform="ios", installation_id=EXAMPLE_INSTALLATION_ID, lead=lead)
+    campaign = make_campaign(
+        app=app,
+        notification=approve(PushNotificationFactory(app=app)),
+        kind=Campaign.Kind.TRIGGER,
+        status=Campaign.Status.ACTIVE,
+        trigger={"event": "opened"},
+    )
+    run, _ = services.campaign_api_trigger(
+        actor=admin,
+        token=token,
+        campaign=campaign,
+        emails=[lead.email],
+        lead_ids=[],
+        idempotency_key="schemathesis-seed",
+    )
+    return Seeded(
+        sdk_key=app.sdk_key,
+        api_token=plaintext,
+        path_parameters={
+            "installation_id": phone.installation_id,
+            "id": app.pk,
+            "campaign_id": campaign.pk,
+            "run_id": run.pk,
+        },
+    )
