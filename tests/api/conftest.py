@@ -66,6 +66,8 @@ def seeded(db: None, clean_cache: None, settings: Any) -> Seeded:
         path_parameters={
             "installation_id": phone.installation_id,
             "id": app.pk,
+            "app_id": app.pk,
+            "lead_id": lead.pk,
             "campaign_id": campaign.pk,
             "run_id": run.pk,
         },
