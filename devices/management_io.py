@@ -13,6 +13,7 @@ from rest_framework.fields import empty
 
 from devices.models import DeviceActivity
 from devices.services.rules import EARLIEST_OCCURRED_AT
+from pushmarketing.core.api_errors import ErrorOutput
 from pushmarketing.core.api_input import Int64Field, StrictInput
 from pushmarketing.core.management_api import ManagementPagination
 
@@ -64,32 +65,9 @@ class ActivityFilter(PagedQuery):
         return attrs
 
 
-class ErrorDetailOutput(serializers.Serializer):
-    code = serializers.CharField(help_text="invalid, not_found, throttled, …")
-    message = serializers.CharField()
-    retry_after_seconds = serializers.IntegerField(
-        required=False, help_text="429 only: the Retry-After header's value."
-    )
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # `fields` is the name of the Serializer attribute that holds the fields, so this one
-        # cannot be declared on the class.
-        return {
-            **super().get_fields(),
-            "fields": serializers.DictField(
-                child=serializers.ListField(child=serializers.CharField()),
-                required=False,
-                help_text="400 only: each invalid parameter and the rules it broke.",
-            ),
-        }
-
-
-class ErrorOutput(serializers.Serializer):
-    error = ErrorDetailOutput()
-
-
 def management_errors(*, not_found: str, invalid: bool = True) -> dict[int, OpenApiResponse]:
-    """The error answers of a registry read (RegistryApi: open whatever the add-on)."""
+    """The error answers of a registry read (RegistryApi: open whatever the add-on), in the
+    one error shape both APIs publish (pushmarketing.core.api_errors.ErrorOutput)."""
     responses = {
         401: OpenApiResponse(ErrorOutput, "Missing, wrong or revoked API token."),
         403: OpenApiResponse(ErrorOutput, "The token's user is neither admin nor marketer."),
