@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from devices.models import MobileApp
-from pushmarketing.core.audit import audit_record
+from pushmarketing.core.audit import audit_record, fields_apply
 from pushmarketing.core.secrets import keyed_hash, random_token
 
 # Apple: alphanumerics, hyphens and periods, reverse-DNS, at least two parts.
@@ -260,13 +260,7 @@ def app_update(
         "ios_bundle_id": ios_bundle_id,
         "android_package": android_package,
     }
-    changes = {
-        field: [getattr(app, field), value]
-        for field, value in new_values.items()
-        if getattr(app, field) != value
-    }
-    for field, value in new_values.items():
-        setattr(app, field, value)
+    changes = fields_apply(app, new_values)
     if icon is not None:
         _save_icon(app, icon)
         changes["icon"] = ["", "uploaded"]

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from devices.models import LEAD_STANDARD_FIELDS, MobileApp
 from devices.services.rules import MAX_CUSTOM_FIELD_KEY_LENGTH, IdentityUnverified
-from pushmarketing.core.audit import audit_record
+from pushmarketing.core.audit import audit_record, fields_apply
 from pushmarketing.core.secrets import decrypt_bytes, encrypt_bytes, random_token
 
 SIGNATURE_RULE = (
@@ -128,15 +128,9 @@ def app_identity_settings_update(
         "sdk_writable_lead_fields": fields,
         "sdk_writable_custom_fields": custom,
     }
-    changes = {
-        name: [getattr(app, name), value]
-        for name, value in new_values.items()
-        if getattr(app, name) != value
-    }
+    changes = fields_apply(app, new_values)
     if not changes:
         return app
-    for name, value in new_values.items():
-        setattr(app, name, value)
     app.save(update_fields=list(new_values))
     audit_record(
         actor=actor,

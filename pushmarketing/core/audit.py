@@ -8,6 +8,19 @@ from django.db import models
 from pushmarketing.core.models import AuditEntry
 
 
+def fields_apply(obj: models.Model, values: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set `values` on `obj` (unsaved) and return what changed, as an audit entry's
+    `changes`: {field: [old, new]}."""
+    changes = {
+        name: [getattr(obj, name), value]
+        for name, value in values.items()
+        if getattr(obj, name) != value
+    }
+    for name, value in values.items():
+        setattr(obj, name, value)
+    return changes
+
+
 def audit_record(
     *,
     actor: User | None,
