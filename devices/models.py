@@ -218,6 +218,11 @@ class DeviceActivity(models.Model):
         PUSH_REGISTERED = "push_registered", "Registered for push"
         PUSH_RECEIVED = "push_received", "Push received"
         PUSH_TAPPED = "push_tapped", "Push tapped"
+        # Written by the in-app add-on (inapp.services.events), never accepted from the
+        # activities endpoint: the lead activity log shows them beside pushes.
+        INAPP_SHOWN = "inapp_shown", "In-app message shown"
+        INAPP_TAPPED = "inapp_tapped", "In-app message tapped"
+        INAPP_DISMISSED = "inapp_dismissed", "In-app message dismissed"
 
     # As on Device: the Meta indexes lead with each foreign key, so no single-column ones.
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+", db_index=False)
