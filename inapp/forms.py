@@ -14,34 +14,24 @@ from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import MobileApp
+from inapp.models import InAppMessage, Layout, TapAction
 from inapp.previews import LAYOUTS, InAppButton, InAppContent
 from notifications.images import image_absolute_url
 from notifications.personalization import TokenError, compile_template
 
-LAYOUT_CHOICES = (
-    ("popup_text", _("Pop-up: text and buttons")),
-    ("popup_image_text", _("Pop-up: image, text and buttons")),
-    ("popup_image", _("Pop-up: image only")),
-    ("fullscreen_text", _("Full screen: text and buttons")),
-    ("fullscreen_image_text", _("Full screen: image, text and buttons")),
-    ("fullscreen_image", _("Full screen: image only")),
-)
-TAP_ACTIONS = (
-    ("dismiss", _("Dismiss")),
-    ("deep_link", _("Deep link into the app")),
-    ("url", _("Open a URL")),
-)
+# A button always does something (dismiss by default, as in Marketo); the text, image and
+# background may also do nothing.
+BUTTON_TAP_ACTIONS = [c for c in TapAction.choices if c[0] != TapAction.NONE]
+TARGET_TAP_ACTIONS = TapAction.choices
 PLATFORMS = (("android", "Android"), ("ios", "iOS"))
 # Where a tap can land besides the buttons (Marketo: text, image, background).
 TAP_TARGETS = (("text", _("Text")), ("image", _("Image")), ("background", _("Background")))
 MAX_BUTTONS = 2
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEEP_LINK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
-DEFAULT_COLORS = {
-    "background_color": "#ffffff",
-    "text_color": "#1d2330",
-    "button_color": "#3e63dd",
-    "button_text_color": "#ffffff",
+DEFAULT_COLORS: dict[str, str] = {
+    name: str(InAppMessage._meta.get_field(name).default)
+    for name in ("background_color", "text_color", "button_color", "button_text_color")
 }
 COLOR_LABELS = {
     "background_color": _("Background colour"),
@@ -67,7 +57,7 @@ class InAppMessageForm(forms.Form):
         queryset=MobileApp.objects.order_by("name"), empty_label=None, label=_("Mobile app")
     )
     layout = forms.ChoiceField(
-        choices=LAYOUT_CHOICES,
+        choices=Layout.choices,
         initial="popup_text",
         widget=forms.RadioSelect,
         label=_("Layout"),
@@ -96,19 +86,19 @@ class InAppMessageForm(forms.Form):
                 required=False,
                 label=_("Button %(n)s label") % {"n": index},
             )
-            self._add_tap_fields(f"button_{index}")
+            self._add_tap_fields(f"button_{index}", BUTTON_TAP_ACTIONS, TapAction.DISMISS)
         for target, _label in TAP_TARGETS:
-            self._add_tap_fields(target)
+            self._add_tap_fields(target, TARGET_TAP_ACTIONS, TapAction.NONE)
         for name in ("title", "body", "button_1_label", "button_2_label"):
             self.fields[name].widget.attrs["data-tokens"] = "1"
         self.fields["title"].widget.attrs["placeholder"] = "Hi {{lead.First Name:default=there}}"
 
-    def _add_tap_fields(self, prefix: str) -> None:
+    def _add_tap_fields(self, prefix: str, choices: list[tuple[str, Any]], initial: str) -> None:
         for platform, action_name, uri_name in _tap_field_names(prefix):
             platform_label = dict(PLATFORMS)[platform]
             self.fields[action_name] = forms.ChoiceField(
-                choices=TAP_ACTIONS,
-                initial="dismiss",
+                choices=choices,
+                initial=initial,
                 required=False,
                 label=_("On %(platform)s") % {"platform": platform_label},
             )
@@ -150,14 +140,15 @@ class InAppMessageForm(forms.Form):
         except TokenError as exc:
             self.add_error(name, f"{self.fields[name].label}: {exc}")
 
-    def _check_tap(self, prefix: str, cleaned: dict[str, Any]) -> None:
+    def _check_tap(self, prefix: str, cleaned: dict[str, Any], default: str) -> None:
         for _platform, action_name, uri_name in _tap_field_names(prefix):
-            action = cleaned.get(action_name) or "dismiss"
+            action = cleaned.get(action_name) or default
             cleaned[action_name] = action
             uri = (cleaned.get(uri_name) or "").strip()
-            cleaned[uri_name] = uri if action != "dismiss" else ""
+            linked = action in (TapAction.DEEP_LINK, TapAction.URL)
+            cleaned[uri_name] = uri if linked else ""
             label = self.fields[uri_name].label
-            if action == "dismiss":
+            if not linked:
                 continue
             if not uri:
                 self.add_error(
@@ -210,11 +201,12 @@ class InAppMessageForm(forms.Form):
             self.add_error("image_file", _("Image: this layout needs an image; upload one."))
         for index in range(1, MAX_BUTTONS + 1):
             if has_text and (cleaned.get(f"button_{index}_label") or "").strip():
-                self._check_tap(f"button_{index}", cleaned)
+                self._check_tap(f"button_{index}", cleaned, TapAction.DISMISS)
         for target, _label in TAP_TARGETS:
             if target == "image" and not has_image:
+                cleaned["image_android_action"] = cleaned["image_ios_action"] = TapAction.NONE
                 continue
-            self._check_tap(target, cleaned)
+            self._check_tap(target, cleaned, TapAction.NONE)
         return cleaned
 
     # Output ----------------------------------------------------------------------------
@@ -228,23 +220,25 @@ class InAppMessageForm(forms.Form):
             for index in range(1, MAX_BUTTONS + 1):
                 label = (data.get(f"button_{index}_label") or "").strip()
                 if label:
-                    buttons.append({"label": label, **self._tap_value(f"button_{index}", data)})
+                    buttons.append(
+                        {"label": label, **self._tap_value(f"button_{index}", data, "dismiss")}
+                    )
         return {
             "name": data["name"],
             "layout": data["layout"],
             "title": data.get("title", "") if has_text else "",
             "body": data.get("body", "") if has_text else "",
-            "image_name": data.get("image_name", "") if has_image else "",
+            "image": data.get("image_name", "") if has_image else "",
             "buttons": buttons,
-            "tap_actions": {t: self._tap_value(t, data) for t, _label in TAP_TARGETS},
+            "tap_actions": {t: self._tap_value(t, data, "none") for t, _label in TAP_TARGETS},
             "close_button": bool(data.get("close_button")),
             **{name: data[name].lower() for name in DEFAULT_COLORS},
         }
 
     @staticmethod
-    def _tap_value(prefix: str, data: dict[str, Any]) -> dict[str, dict[str, str]]:
+    def _tap_value(prefix: str, data: dict[str, Any], default: str) -> dict[str, dict[str, str]]:
         return {
-            p: {"action": data.get(a) or "dismiss", "uri": data.get(u) or ""}
+            p: {"action": data.get(a) or default, "uri": data.get(u) or ""}
             for p, a, u in _tap_field_names(prefix)
         }
 
@@ -252,23 +246,24 @@ class InAppMessageForm(forms.Form):
 def form_initial_from_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """The form's initial data from the services' field dict (the reverse of service_fields)."""
     initial = {
-        key: fields.get(key, "")
-        for key in ("name", "layout", "title", "body", "image_name", "close_button")
+        key: fields.get(key, "") for key in ("name", "layout", "title", "body", "close_button")
     }
+    initial["image_name"] = fields.get("image") or ""
     initial.update({name: fields.get(name) or color for name, color in DEFAULT_COLORS.items()})
     for index, button in enumerate(fields.get("buttons") or [], start=1):
         initial[f"button_{index}_label"] = button.get("label", "")
-        initial.update(_tap_initial(f"button_{index}", button))
+        initial.update(_tap_initial(f"button_{index}", button, "dismiss"))
     for target, _label in TAP_TARGETS:
-        initial.update(_tap_initial(target, (fields.get("tap_actions") or {}).get(target) or {}))
+        taps = (fields.get("tap_actions") or {}).get(target) or {}
+        initial.update(_tap_initial(target, taps, "none"))
     return initial
 
 
-def _tap_initial(prefix: str, value: dict[str, Any]) -> dict[str, str]:
+def _tap_initial(prefix: str, value: dict[str, Any], default: str) -> dict[str, str]:
     out = {}
     for platform, action_name, uri_name in _tap_field_names(prefix):
         per_platform = value.get(platform) or {}
-        out[action_name] = per_platform.get("action") or "dismiss"
+        out[action_name] = per_platform.get("action") or default
         out[uri_name] = per_platform.get("uri") or ""
     return out
 

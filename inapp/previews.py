@@ -9,7 +9,7 @@ draws the HTML the `inapp/_phone.html` template makes of them.
 
 Layout rules (Marketo's floor, stated in the composer's help too):
 
-- pop-up text is at most 3 lines; a "line" is ~34 characters on the pop-up card (the server
+- pop-up text is at most 3 lines; a "line" is ~50 characters on the pop-up card (the server
   cannot measure glyphs), longer text is cut with an ellipsis as the SDK does;
 - the pop-up title is 1 line; full screen shows a 2-line title and a body of up to 12 lines
   portrait, 6 landscape (a landscape screen is about half as tall);
@@ -40,8 +40,8 @@ LAYOUTS: dict[str, tuple[str, bool, bool]] = {
 }
 POPUP_BODY_LINES = 3
 RULES: dict[str, ClipRule] = {
-    "popup_title": ClipRule(34, 1),
-    "popup_body": ClipRule(34, POPUP_BODY_LINES),
+    "popup_title": ClipRule(40, 1),
+    "popup_body": ClipRule(50, POPUP_BODY_LINES),
     "fullscreen_title": ClipRule(30, 2),
     "fullscreen_body_portrait": ClipRule(36, 12),
     "fullscreen_body_landscape": ClipRule(70, 6),
@@ -270,3 +270,39 @@ def rules_help() -> list[tuple[str, str]]:
             % {"minimum": WCAG_AA_NORMAL_TEXT},
         ),
     ]
+
+
+def frame_from_rendered(
+    message: dict[str, Any], *, platform: str, orientation: str = "portrait"
+) -> dict[str, Any]:
+    """The phone frame for a message as the SDK receives it (inapp.content's render): the
+    virtual devices draw exactly what "what should I show now?" answered."""
+    content = InAppContent(
+        layout=message["layout"],
+        title=message.get("title", ""),
+        body=message.get("body", ""),
+        image_url=message.get("image_url", ""),
+        buttons=tuple(
+            InAppButton(
+                label=b["label"],
+                android_action=b["action"],
+                android_uri=b["uri"],
+                ios_action=b["action"],
+                ios_uri=b["uri"],
+            )
+            for b in message.get("buttons", [])
+        ),
+        background_color=message["colors"]["background"],
+        text_color=message["colors"]["text"],
+        button_color=message["colors"]["button"],
+        button_text_color=message["colors"]["button_text"],
+        close_button=bool(message.get("close_button")),
+    )
+    return _frame(
+        content,
+        platform=platform,
+        orientation=orientation,
+        title=content.title,
+        body=content.body,
+        buttons=[_button_view(b, platform, b.label) for b in content.buttons],
+    )

@@ -34,6 +34,7 @@ urlpatterns = [
     path("metrics", metrics_endpoint.metrics_view, name="metrics"),
     path("", include("notifications.urls")),
     path("", include("campaigns.urls")),
+    path("", include("inapp.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Push images must be fetchable by devices, so media is served by the app itself.

@@ -13,6 +13,7 @@ from pushmarketing.core.roles import Role, user_roles
 NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Push notifications", "notification-list", (Role.MARKETER, Role.APPROVER)),
     ("Campaigns", "campaign-list", (Role.MARKETER, Role.APPROVER)),
+    ("In-app messages", "inapp-message-list", (Role.MARKETER, Role.APPROVER)),
     ("Leads", "lead-list", (Role.MARKETER,)),
     ("Devices", "device-list", (Role.MARKETER,)),
     ("Mobile apps", "app-list", (Role.ADMIN,)),

@@ -44,7 +44,7 @@ def test_popup_body_is_cut_to_three_lines_with_an_ellipsis():
     frame = preview["frames"]["android"][0]
     assert frame["body"]["truncated"] is True
     assert frame["body"]["text"].endswith("…")
-    assert len(frame["body"]["text"]) <= 3 * 34 + 2
+    assert len(frame["body"]["text"]) <= 3 * 50 + 2
     assert preview["body_truncated"] is True
 
 

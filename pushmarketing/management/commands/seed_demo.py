@@ -12,6 +12,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from inapp.services.addon import addon_in_app_set_enabled
+from inapp.services.campaigns import campaign_approve
+from inapp.services.campaigns import campaign_create as inapp_campaign_create
+from inapp.services.messages import message_approve, message_create
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_activate, campaign_create
@@ -20,6 +24,7 @@ from devices.services.apps import app_create
 from devices.services.identity import app_identity_settings_update
 from devices.services.leads import device_lead_associate
 from devices.services.registration import device_register
+from inapp.models import InAppCampaign, Layout
 from notifications.models import PushNotification
 from notifications.services import notification_approve, notification_create
 from notifications.simulator.credentials import demo_credentials
@@ -64,6 +69,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates known passwords and keys: DEBUG only")
         users = self._users()
         addon_set_enabled(enabled=True, actor=None, source="the demo seed")
+        addon_in_app_set_enabled(enabled=True, actor=None, source="the demo seed")
         if MobileApp.objects.filter(sdk_key=DEMO_SDK_KEY).exists():
             self.stdout.write("demo data already present")
             return
@@ -72,6 +78,7 @@ class Command(BaseCommand):
             self._devices(app)
             push = self._push(app, users)
             self._campaigns(app, push, users["marketer"])
+            self._inapp(app, users)
         self.stdout.write(
             f"demo app '{app.name}' ready: SDK key {DEMO_SDK_KEY}, secret {DEMO_SDK_SECRET}"
         )
@@ -204,3 +211,37 @@ class Command(BaseCommand):
             },
         )
         campaign_activate(actor=marketer, campaign=trigger)
+
+    def _inapp(self, app: MobileApp, users: dict[str, Any]) -> InAppCampaign:
+        """A live in-app pop-up on app open: the demo's virtual phones see it from their
+        second open (every seeded phone has opened once already)."""
+        message = message_create(
+            app=app,
+            actor=users["marketer"],
+            fields={
+                "name": "Spring sale pop-up",
+                "layout": Layout.POPUP_TEXT,
+                "title": "Hi {{lead.First Name:default=there}}!",
+                "body": "20% off everything until Sunday.",
+                "buttons": [
+                    {
+                        "label": "Shop now",
+                        "ios": {"action": "deep_link", "uri": "demoshop://sale"},
+                        "android": {"action": "deep_link", "uri": "demoshop://sale"},
+                    },
+                    {"label": "Later"},
+                ],
+            },
+        )
+        message = message_approve(message=message, actor=users["approver"])
+        campaign = inapp_campaign_create(
+            app=app,
+            actor=users["marketer"],
+            fields={
+                "name": "Spring sale pop-up on open",
+                "message": message.pk,
+                "trigger": InAppCampaign.Trigger.APP_OPEN,
+                "display_limit": InAppCampaign.DisplayLimit.ONCE_PER_SESSION,
+            },
+        )
+        return campaign_approve(campaign=campaign, actor=users["approver"])
