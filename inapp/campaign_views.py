@@ -44,6 +44,7 @@ def _editor_context(
         "form": form,
         "campaign": campaign,
         "app": message.app if message else (campaign.app if campaign else None),
+        "apps": MobileApp.objects.order_by("name"),
         "editor_config": {
             "filters": {key: {"label": s.label, "kind": s.kind} for key, s in FILTERS.items()},
             "text_ops": list(TEXT_OPS),
