@@ -1,11 +1,7 @@
-"""Reads for the in-app campaign dashboard and its CSV export (the UI's; the SDK's reads are
-in inapp.selectors).
-
-Figures per platform: eligible devices (the audience an in-app message can reach now),
-impressions, unique viewers, taps per target (button1, button2, text, image, background),
-tap-through rate (devices that tapped / devices that saw it), dismissals; and impressions and
-taps per minute since the first impression for the charts. Three aggregate queries whatever
-the number of events; the export streams one row per event."""
+"""What the in-app pages draw on top of inapp.selectors.dashboard: the editor's live audience
+count, the dashboard's per-minute charts (a demo's minutes would be one point on the
+selector's daily series), and the CSV export as text. Aggregate queries only: nothing grows
+with the number of events in Python but the chart's minutes."""
 
 from __future__ import annotations
 
@@ -18,26 +14,23 @@ from django.db.models.functions import TruncMinute
 from django.utils.translation import gettext as _
 
 from campaigns.audience import audience_devices
-from devices.models import Device, MobileApp
-from inapp.models import TAP_TARGETS, InAppCampaign, InAppEvent
+from devices.models import MobileApp
+from inapp.models import InAppCampaign, InAppEvent
+from inapp.selectors.dashboard import campaign_events_csv_rows, campaign_figures
 
 PLATFORMS = ("ios", "android")
-TAP_TARGET_NAMES = ("button1", "button2", *TAP_TARGETS)
-EXPORT_CHUNK = 2000
 
 
 def inapp_audience_count(*, app: MobileApp, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Matched devices, and those an in-app message can reach: opened at least once and not
-    unregistered (push permission and tokens do not matter inside the app). One query."""
-    reachable = Q(first_opened_at__isnull=False) & ~Q(status=Device.Status.UNREGISTERED)
+    """Matched devices, and those an in-app message can reach: opened at least once (push
+    permission and tokens do not matter inside the app), the rule of "what should I show
+    now?" and of the dashboard's eligible devices. One query."""
+    reachable = Q(first_opened_at__isnull=False)
     figures = audience_devices(app_id=app.pk, rows=rows).aggregate(
         matched=Count("id"),
         eligible=Count("id", filter=reachable),
         leads=Count("lead_id", filter=reachable, distinct=True),
         never_opened=Count("id", filter=Q(first_opened_at__isnull=True)),
-        unregistered=Count(
-            "id", filter=Q(first_opened_at__isnull=False, status=Device.Status.UNREGISTERED)
-        ),
     )
     return {
         "matched_devices": figures["matched"],
@@ -48,52 +41,8 @@ def inapp_audience_count(*, app: MobileApp, rows: list[dict[str, Any]]) -> dict[
                 "count": figures["never_opened"],
                 "label": _("never opened the app (the SDK starts on the first open)"),
             },
-            "unregistered": {
-                "count": figures["unregistered"],
-                "label": _("the app was uninstalled or the user logged out"),
-            },
         },
     }
-
-
-def _per_platform(campaign: InAppCampaign) -> dict[str, dict[str, Any]]:
-    events = InAppEvent.objects.filter(campaign=campaign)
-    kind = InAppEvent.Kind
-    aggregates: dict[str, Any] = {}
-    for platform in PLATFORMS:
-        on = Q(platform=platform)
-        aggregates[f"{platform}_impressions"] = Count("id", filter=on & Q(kind=kind.IMPRESSION))
-        aggregates[f"{platform}_viewers"] = Count(
-            "device_id", filter=on & Q(kind=kind.IMPRESSION), distinct=True
-        )
-        aggregates[f"{platform}_tappers"] = Count(
-            "device_id", filter=on & Q(kind=kind.TAP), distinct=True
-        )
-        aggregates[f"{platform}_dismissals"] = Count("id", filter=on & Q(kind=kind.DISMISS))
-        for target in TAP_TARGET_NAMES:
-            aggregates[f"{platform}_tap_{target}"] = Count(
-                "id", filter=on & Q(kind=kind.TAP, target=target)
-            )
-    row = events.aggregate(**aggregates)
-    out: dict[str, dict[str, Any]] = {}
-    for platform in (*PLATFORMS, "total"):
-        names = PLATFORMS if platform == "total" else (platform,)
-
-        def total(key: str, names: tuple[str, ...] = names) -> int:
-            return sum(row[f"{p}_{key}"] or 0 for p in names)
-
-        viewers = total("viewers")
-        taps = {target: total(f"tap_{target}") for target in TAP_TARGET_NAMES}
-        out[platform] = {
-            "impressions": total("impressions"),
-            "viewers": viewers,
-            "tappers": total("tappers"),
-            "dismissals": total("dismissals"),
-            "taps": taps,
-            "taps_total": sum(taps.values()),
-            "tap_rate_percent": round(100 * total("tappers") / viewers, 1) if viewers else None,
-        }
-    return out
 
 
 def _series(campaign: InAppCampaign, kind: str) -> list[tuple[Any, str, int]]:
@@ -129,13 +78,13 @@ def _chart(key: str, title: str, rows: list[tuple[Any, str, int]], start: Any) -
 
 
 def inapp_campaign_dashboard(*, campaign: InAppCampaign) -> dict[str, Any]:
+    """The page's figures (inapp.selectors.dashboard) and its per-minute charts."""
     impressions = _series(campaign, InAppEvent.Kind.IMPRESSION)
     taps = _series(campaign, InAppEvent.Kind.TAP)
     starts = [rows[0][0] for rows in (impressions, taps) if rows]
     start = min(starts) if starts else None
     return {
-        "eligible": inapp_audience_count(app=campaign.app, rows=campaign.audience or []),
-        "figures": _per_platform(campaign),
+        "figures": campaign_figures(campaign=campaign).as_dict(),
         "charts": [
             _chart("impressions", _("Impressions over time"), impressions, start),
             _chart("taps", _("Taps over time"), taps, start),
@@ -149,21 +98,7 @@ class _Echo:
 
 
 def inapp_campaign_events_csv(*, campaign: InAppCampaign) -> Iterator[str]:
-    """One row per event, oldest first, read in chunks (the export never loads them all)."""
+    """The selector's rows as CSV text, streamed."""
     writer = csv.writer(_Echo())
-    yield writer.writerow(
-        ["occurred_at", "event", "target", "platform", "installation_id", "lead_email"]
-    )
-    rows = (
-        InAppEvent.objects.filter(campaign=campaign)
-        .order_by("occurred_at", "id")
-        .values_list(
-            "occurred_at", "kind", "target", "platform", "device__installation_id", "lead__email"
-        )
-    )
-    for occurred_at, kind, target, platform, installation_id, email in rows.iterator(
-        chunk_size=EXPORT_CHUNK
-    ):
-        yield writer.writerow(
-            [occurred_at.isoformat(), kind, target, platform, installation_id, email or ""]
-        )
+    for row in campaign_events_csv_rows(campaign=campaign):
+        yield writer.writerow(row)

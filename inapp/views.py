@@ -40,8 +40,8 @@ from inapp.services.messages import message_create as create_message
 from inapp.services.messages import message_update as update_message
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
 from notifications.selectors import lead_token_field_names, leads_search
+from pushmarketing.core.addons import in_app_messages_enabled
 from pushmarketing.core.http import AuthenticatedHttpRequest
-from pushmarketing.core.models import AddOn
 from pushmarketing.core.roles import Role, user_has_role
 from pushmarketing.core.ui import role_required
 
@@ -78,16 +78,12 @@ def apply_inapp_error(form: forms.Form, error: InAppError) -> None:
     form.add_error(field if field in form.fields else None, f"{label}: {error.rule}")
 
 
-def inapp_enabled() -> bool:
-    return AddOn.objects.filter(code=AddOn.Code.IN_APP_MESSAGES, enabled=True).exists()
-
-
 def inapp_addon_required(view: View) -> View:
     """Every in-app page says why it is closed while the add-on is off (403)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not inapp_enabled():
+        if not in_app_messages_enabled():
             return render(
                 request,
                 "inapp/addon_disabled.html",

@@ -7,8 +7,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from campaigns.selectors import campaigns_sending_summary
+from inapp.services.addon import addon_in_app_set_enabled, addon_in_app_status
 from pushmarketing.core.addons import addon_set_enabled, addon_status, mobile_push_enabled
 from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role
@@ -22,6 +24,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.ADMIN)
 def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if request.method == "POST" and "inapp_enabled" in request.POST:
+        return _inapp_switch(request)
     if request.method == "POST":
         wanted = request.POST.get("enabled")
         if wanted not in ("1", "0"):
@@ -40,5 +44,22 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
             "addon": addon,
             # Only the "turn off" confirmation needs them (two counts).
             "stopping": campaigns_sending_summary() if addon.enabled else None,
+            "inapp_addon": addon_in_app_status(),
         },
     )
+
+
+def _inapp_switch(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The In-app messages add-on's own switch on the same page (audited by the service)."""
+    wanted = request.POST.get("inapp_enabled")
+    if wanted not in ("1", "0"):
+        messages.error(request, _("inapp_enabled must be 1 (on) or 0 (off)."))
+    else:
+        addon_in_app_set_enabled(enabled=wanted == "1", actor=request.user)
+        messages.success(
+            request,
+            _("In-app messages add-on turned on.")
+            if wanted == "1"
+            else _("In-app messages add-on turned off."),
+        )
+    return redirect("settings")

@@ -242,9 +242,11 @@ def test_virtual_phone_sees_the_message_from_its_second_open_taps_and_the_dashbo
 
     dashboard = marketer_client.get(f"/in-app/campaigns/{campaign.pk}/dashboard/")
     figures = dashboard.context["figures"]
-    assert figures["total"]["impressions"] == 1
-    assert figures["ios"]["taps"]["button1"] == 1
-    assert figures["total"]["tap_rate_percent"] == 100.0
+    assert figures["all"]["impressions"] == 1
+    assert figures["ios"]["taps_by_target"] == {"button1": 1}
+    assert figures["all"]["tap_through_rate_percent"] == 100.0
+    html = dashboard.content.decode()
+    assert '<td data-k="taps-button1">1</td>' in html
 
     rows = list(
         csv.reader(
@@ -259,3 +261,18 @@ def test_virtual_phone_sees_the_message_from_its_second_open_taps_and_the_dashbo
     )
     assert [r[1] for r in rows[1:]] == ["impression", "tap"]
     assert rows[2][2] == "button1"
+
+
+def test_admin_switches_the_in_app_add_on_in_settings_and_it_is_audited(
+    admin_client, marketer_client
+):
+    page = admin_client.get("/settings/").content.decode()
+    assert "Turn in-app messages on" in page
+    admin_client.post("/settings/", {"inapp_enabled": "1"})
+    assert AddOn.objects.get(code=AddOn.Code.IN_APP_MESSAGES).enabled
+    assert not AddOn.objects.filter(code=AddOn.Code.MOBILE_PUSH, enabled=True).exists()
+    assert AuditEntry.objects.filter(target_id__isnull=False, action="addon.enabled").exists()
+    assert marketer_client.get("/in-app/").status_code == 200
+    assert marketer_client.post("/settings/", {"inapp_enabled": "0"}).status_code == 403
+    admin_client.post("/settings/", {"inapp_enabled": "0"})
+    assert marketer_client.get("/in-app/").status_code == 403
