@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import MobileApp
@@ -29,8 +30,15 @@ TAP_TARGETS = (("text", _("Text")), ("image", _("Image")), ("background", _("Bac
 MAX_BUTTONS = 2
 COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEEP_LINK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
+
+
+def _model_default(name: str) -> str:
+    field = InAppMessage._meta.get_field(name)
+    return str(field.default) if isinstance(field, models.Field) else ""
+
+
 DEFAULT_COLORS: dict[str, str] = {
-    name: str(InAppMessage._meta.get_field(name).default)
+    name: _model_default(name)
     for name in ("background_color", "text_color", "button_color", "button_text_color")
 }
 COLOR_LABELS = {
@@ -297,7 +305,10 @@ def content_from_post(data: Any, *, image_url: str) -> InAppContent:
         image_url=image_url,
         buttons=tuple(buttons),
         close_button=data.get("close_button") in ("on", "1", "true", True),
-        **colors,
+        background_color=colors["background_color"],
+        text_color=colors["text_color"],
+        button_color=colors["button_color"],
+        button_text_color=colors["button_text_color"],
     )
 
 
