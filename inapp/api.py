@@ -62,7 +62,8 @@ class InAppTapActionOutput(serializers.Serializer):
 
 class InAppButtonOutput(InAppTapActionOutput):
     id = serializers.CharField(help_text="button1 or button2: send it back as a tap's target.")
-    label = serializers.CharField()
+    # Named like Field.label; DRF's metaclass moves declared fields into `fields`.
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
 class InAppTapActionsOutput(serializers.Serializer):

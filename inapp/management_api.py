@@ -7,6 +7,7 @@ add-on rather than Mobile Push (403 while it is off). Views parse, call one serv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -14,7 +15,12 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import (
+    BasePermission,
+    IsAuthenticated,
+    OperandHolder,
+    SingleOperandHolder,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -66,7 +72,7 @@ class IsInAppAddOnEnabled(BasePermission):
 
 
 class InAppAccess(ManagementAccess):
-    permission_classes = [
+    permission_classes: Sequence[type[BasePermission] | OperandHolder | SingleOperandHolder] = [
         IsAuthenticated,
         IsInAppAddOnEnabled,
         role_permission(Role.ADMIN, Role.MARKETER),
@@ -95,7 +101,9 @@ class InAppPerPlatformInput(StrictInput):
 
 
 class InAppButtonInput(InAppPerPlatformInput):
-    label = StrictCharField(max_length=25, help_text="Tokens allowed.")
+    # A declared field named like Field.label: DRF's metaclass moves it into `fields`, so the
+    # attribute never shadows the serializer's own label at run time.
+    label = StrictCharField(max_length=25, help_text="Tokens allowed.")  # type: ignore[assignment]
 
 
 class InAppTapActionsInput(StrictInput):

@@ -108,8 +108,8 @@ def campaign_audience_devices(campaign: InAppCampaign) -> QuerySet[Device]:
 def campaign_figures(*, campaign: InAppCampaign) -> CampaignFigures:
     by_platform = {platform: PlatformFigures() for platform in PLATFORMS}
     eligible = campaign_audience_devices(campaign).values("platform").annotate(n=Count("id"))
-    for row in eligible:
-        by_platform[row["platform"]].eligible_devices = row["n"]
+    for counted in eligible:
+        by_platform[counted["platform"]].eligible_devices = counted["n"]
     events = InAppEvent.objects.filter(campaign_id=campaign.pk)
     for row in events.values("platform", "kind").annotate(
         n=Count("id"), devices=Count("device_id", distinct=True)
@@ -121,14 +121,15 @@ def campaign_figures(*, campaign: InAppCampaign) -> CampaignFigures:
             figures.taps, figures.unique_tappers = row["n"], row["devices"]
         else:
             figures.dismissals = row["n"]
-    for row in events.filter(kind=Kind.TAP).values("platform", "target").annotate(n=Count("id")):
-        by_platform[row["platform"]].taps_by_target[row["target"]] = row["n"]
+    taps = events.filter(kind=Kind.TAP).values("platform", "target").annotate(n=Count("id"))
+    for tapped in taps:
+        by_platform[tapped["platform"]].taps_by_target[tapped["target"]] = tapped["n"]
     days: dict[dt.date, list[int]] = {}
-    for row in (
+    for per_day in (
         events.annotate(day=TruncDate("occurred_at")).values("day", "kind").annotate(n=Count("id"))
     ):
-        counts = days.setdefault(row["day"], [0, 0, 0])
-        counts[(Kind.IMPRESSION, Kind.TAP, Kind.DISMISS).index(row["kind"])] = row["n"]
+        counts = days.setdefault(per_day["day"], [0, 0, 0])
+        counts[(Kind.IMPRESSION, Kind.TAP, Kind.DISMISS).index(per_day["kind"])] = per_day["n"]
     daily = [
         (day, shown, tapped, dismissed) for day, (shown, tapped, dismissed) in sorted(days.items())
     ]

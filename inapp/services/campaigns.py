@@ -106,13 +106,16 @@ def _datetime(value: Any, field: str) -> dt.datetime | None:
     return value
 
 
-def _clean(fields: dict[str, Any], campaign: InAppCampaign) -> dict[str, Any]:
-    """Every editable field checked against its rule; the result is the campaign's new values."""
+def _clean(
+    fields: dict[str, Any], campaign: InAppCampaign, message: InAppMessage | None
+) -> dict[str, Any]:
+    """Every editable field checked against its rule; the result is the campaign's new values.
+    `message` is the campaign's current one (None for a new campaign)."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise InAppError(sorted(unknown)[0], "is not an editable field of an in-app campaign")
     merged = {name: getattr(campaign, name) for name in EDITABLE_FIELDS if name != "message"}
-    merged["message"] = campaign.message if campaign.message_id is not None else None
+    merged["message"] = message
     merged.update(fields)
     name = merged["name"]
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= MAX_NAME_CHARS:
@@ -167,7 +170,7 @@ def campaign_create(*, app: MobileApp, actor: User | None, fields: dict[str, Any
     """A draft campaign; it shows nothing until approved."""
     _require(actor, Role.MARKETER, "create")
     campaign = InAppCampaign(app=app, created_by=actor)
-    clean = _clean(fields, campaign)
+    clean = _clean(fields, campaign, None)
     campaign.message = clean.pop("message")
     fields_apply(campaign, clean)
     campaign.save()
@@ -193,7 +196,7 @@ def campaign_update(
     _require(actor, Role.MARKETER, "edit")
     campaign = campaign_locked(campaign.pk)
     campaign_next_status(campaign.status, Action.EDIT)
-    clean = _clean(fields, campaign)
+    clean = _clean(fields, campaign, campaign.message)
     if campaign.status != S.DRAFT:
         _check_showable(clean["message"], clean["ends_at"])
     changes = fields_apply(campaign, clean)
