@@ -279,3 +279,42 @@ def test_addon_off_the_in_app_page_says_why(page, login, live_site):
     page.get_by_role("navigation", name="Main").get_by_role("link", name="In-app messages").click()
     expect(page.locator("main h1")).to_have_text("In-app messages are off")
     expect(page.locator("#inapp-off-reason")).to_contain_text("ask an admin to enable it")
+
+
+FOCUS_RING = """el => {
+  const s = getComputedStyle(el);
+  return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+}"""
+
+
+def _stops_without_a_ring(page, limit: int = 150) -> list[str]:
+    """Tab through the whole page; every stop must draw a ring a keyboard user can see."""
+    without_ring, first = [], None
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate_handle("document.activeElement")
+        if page.evaluate("el => el === document.body", focused):
+            break
+        html = page.evaluate("el => el.outerHTML.slice(0, 80)", focused)
+        if html == first:
+            break
+        first = first or html
+        if not page.evaluate(FOCUS_RING, focused):
+            without_ring.append(html)
+    return without_ring
+
+
+def test_every_tab_stop_on_the_in_app_pages_shows_a_focus_ring(browser, login, live_site, demo):
+    context = browser.new_context(viewport=LAPTOP)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        login(page, UserFactory(role="admin"))
+        missing = []
+        for name, path in demo.items():
+            page.goto(live_site.url + path)
+            page.wait_for_load_state("networkidle")
+            missing += [f"{name}: {html}" for html in _stops_without_a_ring(page)]
+        assert missing == [], "\n".join(missing)
+    finally:
+        context.close()
