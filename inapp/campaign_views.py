@@ -51,6 +51,13 @@ def _editor_context(
             "lead_fields": list(STANDARD_LEAD_FIELDS),
             "pushes": [],
             "apps": list(MobileApp.objects.values("id", "name")),
+            # Which app each approved message belongs to: picking one selects its app.
+            "message_apps": {
+                str(pk): app_id
+                for pk, app_id in InAppMessage.objects.filter(
+                    approved_content__isnull=False
+                ).values_list("pk", "app_id")
+            },
         },
     }
 
