@@ -12,6 +12,7 @@ urlpatterns = [
     path("in-app/<int:message_id>/", views.message_detail, name="inapp-message-detail"),
     path("in-app/<int:message_id>/edit/", views.message_edit, name="inapp-message-edit"),
     path("in-app/<int:message_id>/approve/", views.message_approve, name="inapp-message-approve"),
+    path("in-app/<int:message_id>/delete/", views.message_delete, name="inapp-message-delete"),
     path("in-app/preview/", views.message_preview, name="inapp-message-preview"),
     path("in-app/images/", views.message_image_upload, name="inapp-message-image-upload"),
     path("in-app/leads/", views.lead_search, name="inapp-lead-search"),

@@ -35,8 +35,10 @@ from inapp.forms import (
 from inapp.models import InAppMessage
 from inapp.previews import preview_build, rules_help
 from inapp.rules import InAppError
+from inapp.services.messages import MessageInUse
 from inapp.services.messages import message_approve as approve_message
 from inapp.services.messages import message_create as create_message
+from inapp.services.messages import message_delete as delete_message
 from inapp.services.messages import message_update as update_message
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
 from notifications.selectors import lead_token_field_names, leads_search
@@ -226,6 +228,24 @@ def message_approve(request: AuthenticatedHttpRequest, message_id: int) -> HttpR
             _("Approved “%(name)s”. In-app campaigns can now show it.") % {"name": message.name},
         )
     return redirect("inapp-message-detail", message_id=message.pk)
+
+
+@inapp_addon_required
+@role_required(*EDITORS)
+@require_POST
+def message_delete(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    message = get_object_or_404(InAppMessage, pk=message_id)
+    try:
+        delete_message(message=message, actor=request.user)
+    except MessageInUse as exc:
+        messages.error(
+            request,
+            _("Not deleted: in-app campaigns use it (%(names)s). Stop using it first.")
+            % {"names": ", ".join(exc.campaign_names)},
+        )
+        return redirect("inapp-message-detail", message_id=message.pk)
+    messages.success(request, _("Deleted “%(name)s”.") % {"name": message.name})
+    return redirect("inapp-message-list")
 
 
 @inapp_addon_required

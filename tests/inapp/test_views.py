@@ -276,3 +276,17 @@ def test_admin_switches_the_in_app_add_on_in_settings_and_it_is_audited(
     assert marketer_client.post("/settings/", {"inapp_enabled": "0"}).status_code == 403
     admin_client.post("/settings/", {"inapp_enabled": "0"})
     assert marketer_client.get("/in-app/").status_code == 403
+
+
+def test_a_message_in_use_is_not_deleted_and_says_by_whom(
+    marketer_client, approver_client, inapp_on, app
+):
+    message = _approved_message(marketer_client, approver_client, app)
+    marketer_client.post("/in-app/campaigns/new/", _campaign_form(message))
+    page = marketer_client.post(f"/in-app/{message.pk}/delete/", follow=True).content.decode()
+    assert "Not deleted: in-app campaigns use it (Welcome on open)" in page
+    assert InAppMessage.objects.filter(pk=message.pk).exists()
+    InAppCampaign.objects.all().delete()
+    marketer_client.post(f"/in-app/{message.pk}/delete/")
+    assert not InAppMessage.objects.exists()
+    assert AuditEntry.objects.filter(action="inapp_message.deleted").count() == 1
