@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from devices.models import MobileApp
 from inapp.models import InAppMessage, Layout, TapAction
-from inapp.previews import LAYOUTS, InAppButton, InAppContent
+from inapp.previews import COLOR_RE, LAYOUTS, InAppButton, InAppContent
 from notifications.images import image_absolute_url
 from notifications.personalization import TokenError, compile_template
 
@@ -28,7 +28,6 @@ PLATFORMS = (("android", "Android"), ("ios", "iOS"))
 # Where a tap can land besides the buttons (Marketo: text, image, background).
 TAP_TARGETS = (("text", _("Text")), ("image", _("Image")), ("background", _("Background")))
 MAX_BUTTONS = 2
-COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEEP_LINK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
 
 

@@ -21,11 +21,13 @@ Layout rules (Marketo's floor, stated in the composer's help too):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
 
+from inapp import rules
 from notifications.personalization import TokenError, compile_template
 from notifications.previews import ClipRule, clip
 
@@ -47,7 +49,8 @@ RULES: dict[str, ClipRule] = {
     "fullscreen_body_landscape": ClipRule(70, 6),
     "button": ClipRule(18, 1),
 }
-WCAG_AA_NORMAL_TEXT = 4.5
+WCAG_AA_NORMAL_TEXT = rules.MIN_CONTRAST_RATIO
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 @dataclass(frozen=True)
@@ -78,34 +81,12 @@ class InAppContent:
     tap: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def _hex_rgb(color: str) -> tuple[float, float, float] | None:
-    value = color.strip().lstrip("#")
-    if len(value) == 3:
-        value = "".join(ch * 2 for ch in value)
-    if len(value) != 6:
-        return None
-    try:
-        return tuple(int(value[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
-    except ValueError:
-        return None
-
-
-def _luminance(rgb: tuple[float, float, float]) -> float:
-    # WCAG 2.1 relative luminance: sRGB channels linearised, then weighted.
-    def linear(channel: float) -> float:
-        return channel / 12.92 if channel <= 0.03928 else ((channel + 0.055) / 1.055) ** 2.4
-
-    red, green, blue = (linear(c) for c in rgb)
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
-
-
 def contrast_ratio(foreground: str, background: str) -> float | None:
-    """The WCAG contrast ratio of two `#rrggbb` colours (1.0–21.0), None if one is not a colour."""
-    fg, bg = _hex_rgb(foreground), _hex_rgb(background)
-    if fg is None or bg is None:
+    """The WCAG ratio of two `#rrggbb` colours (inapp.rules'), None if one is not a colour
+    yet (the marketer is still typing it)."""
+    if not (COLOR_RE.match(foreground) and COLOR_RE.match(background)):
         return None
-    light, dark = sorted((_luminance(fg), _luminance(bg)), reverse=True)
-    return round((light + 0.05) / (dark + 0.05), 2)
+    return round(rules.contrast_ratio(foreground, background), 2)
 
 
 def contrast_warnings(content: InAppContent) -> list[str]:

@@ -27,7 +27,8 @@ def _content(layout: str, **fields) -> InAppContent:
 def test_contrast_ratio_matches_wcag_reference_values():
     assert contrast_ratio("#000000", "#ffffff") == 21.0
     assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
-    assert contrast_ratio("#fff", "#fff") == 1.0
+    assert contrast_ratio("#ffffff", "#FFFFFF") == 1.0
+    assert contrast_ratio("#fff", "#000000") is None  # still being typed
     assert contrast_ratio("red", "#ffffff") is None
 
 
