@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from devices.models import Device
 from inapp.models import InAppDisplayState, InAppEvent
+from inapp.selectors.dashboard import CSV_HEADER, campaign_events_csv_rows
 from inapp.services.campaigns import campaign_pause, campaign_resume, campaign_stop
-from tests.api_fixtures import SdkClient, clear_throttle_counts
+from tests.api_fixtures import SdkClient, clear_throttle_counts, throttle_claim_statements
 from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory
 from tests.inapp_fixtures import inapp_addon_set, live_campaign
 
@@ -256,6 +257,50 @@ def test_answer_takes_a_fixed_number_of_queries_whatever_the_campaigns(
     with CaptureQueriesContext(connection) as queries:
         assert ask(sdk).json()["message"] is not None
     statements = [q["sql"] for q in queries.captured_queries]
-    # The device with its 20 audiences, its display states, its recent impressions; plus the
-    # throttle's counter on the database cache backend.
-    assert len(statements) <= 4, statements
+    # One statement reads the device with its 20 audiences and display states (the capped
+    # campaign has the lowest priority, so no impressions read); the throttle may claim a
+    # lease on the database cache backend.
+    assert len(statements) <= 1 + throttle_claim_statements(), statements
+    device_read = [sql for sql in statements if "inapp_inappdisplaystate" in sql]
+    assert len(device_read) == 1 and device_read[0].count(' AS "in_') == 20
+
+
+def test_frequency_cap_across_messages_skips_to_the_next(app, sdk, inapp_admin):
+    capped = live_campaign(
+        app,
+        inapp_admin,
+        name="Capped",
+        priority=9,
+        display_limit="every_time",
+        frequency_cap_count=2,
+        frequency_cap_hours=24,
+    )
+    other = live_campaign(app, inapp_admin, name="Other", priority=1, display_limit="every_time")
+    opened_twice(app)
+    assert ask(sdk).json()["campaign_id"] == capped.pk
+    assert event(sdk, capped.pk, "impression").status_code == 201
+    assert ask(sdk).json()["campaign_id"] == capped.pk
+    assert event(sdk, other.pk, "impression").status_code == 201
+    # Two in-app impressions in 24 hours, whichever message: the capped campaign waits.
+    assert ask(sdk).json()["campaign_id"] == other.pk
+
+
+def test_a_rotated_secret_stops_reading_at_once(app, sdk, inapp_admin):
+    live_campaign(app, inapp_admin)
+    opened_twice(app)
+    assert ask(sdk).status_code == 200  # the app lookup is now cached in this process
+    type(app).objects.filter(pk=app.pk).update(sdk_secret_hash="rotated")
+    assert ask(sdk).status_code == 401
+
+
+def test_csv_rows_list_each_event_with_its_lead(app, sdk, inapp_admin):
+    campaign = live_campaign(app, inapp_admin)
+    opened_twice(app, lead=LeadFactory(email="ann@example.com"))
+    event(sdk, campaign.pk, "impression")
+    event(sdk, campaign.pk, "tap", "button1")
+    rows = list(campaign_events_csv_rows(campaign=campaign))
+    assert rows[0] == CSV_HEADER
+    assert [(r[1], r[2], r[5], r[6]) for r in rows[1:]] == [
+        ("impression", "", "ann@example.com", campaign.name),
+        ("tap", "button1", "ann@example.com", campaign.name),
+    ]
