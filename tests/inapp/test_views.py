@@ -4,9 +4,11 @@ Django test client (role checks, field-named errors, audit entries, what the pag
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
+from django.utils import timezone
 
 from devices.models import DeviceActivity
 from inapp.models import InAppCampaign, InAppEvent, InAppMessage
@@ -290,3 +292,29 @@ def test_a_message_in_use_is_not_deleted_and_says_by_whom(
     marketer_client.post(f"/in-app/{message.pk}/delete/")
     assert not InAppMessage.objects.exists()
     assert AuditEntry.objects.filter(action="inapp_message.deleted").count() == 1
+
+
+def test_dashboard_charts_switch_to_hours_for_a_long_campaign(
+    marketer_client, approver_client, inapp_on, app
+):
+    message = _approved_message(marketer_client, approver_client, app)
+    marketer_client.post("/in-app/campaigns/new/", _campaign_form(message))
+    campaign = InAppCampaign.objects.get()
+    device = DeviceFactory(app=app, platform="ios")
+    start = timezone.now() - dt.timedelta(days=2)
+    for hours, kind in ((0, "impression"), (1, "impression"), (30, "tap")):
+        InAppEvent.objects.create(
+            app=app,
+            campaign=campaign,
+            message=message,
+            device=device,
+            platform="ios",
+            kind=kind,
+            target="button1" if kind == "tap" else "",
+            occurred_at=start + dt.timedelta(hours=hours),
+        )
+    charts = marketer_client.get(f"/in-app/campaigns/{campaign.pk}/dashboard/").context["charts"]
+    impressions, taps = charts
+    assert impressions["unit"] == "h"
+    assert impressions["rows"] == [[0, 1, 0], [1, 1, 0]]
+    assert taps["rows"] == [[30, 1, 0]]
