@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from devices.models import Device, MobileApp
 from devices.services.registration import device_register
 from devices.services.rules import DeviceNotFound, RegistryError
-from inapp.models import InAppCampaign, InAppEvent
+from inapp.models import TAP_TARGETS, InAppCampaign, InAppEvent
 from inapp.previews import frame_from_rendered
 from inapp.rules import InAppError
 from inapp.selectors.eligibility import Reason, inapp_message_for_device
@@ -34,6 +34,11 @@ from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import role_required
 
 SCREENS_SESSION_KEY = "inapp_demo_screens"
+PART_NAMES = {
+    "text": gettext_noop("text"),
+    "image": gettext_noop("image"),
+    "background": gettext_noop("background"),
+}
 MAX_PHONES = 12
 REASON_TEXT = {
     Reason.ADDON_DISABLED: gettext_noop("The In-app messages add-on is off: the SDK gets nothing."),
@@ -167,11 +172,13 @@ def virtual_device_event(request: HttpRequest, device_id: int) -> HttpResponse:
         messages.error(request, _("This phone is not showing an in-app message."))
         return _back(device)
     button = request.POST.get("button", "")
-    kind, target = (
-        (InAppEvent.Kind.TAP, f"button{button}")
-        if button.isdigit()
-        else (InAppEvent.Kind.DISMISS, "")
-    )
+    part = request.POST.get("target", "")
+    if button.isdigit():
+        kind, target = InAppEvent.Kind.TAP, f"button{button}"
+    elif part in TAP_TARGETS:
+        kind, target = InAppEvent.Kind.TAP, part
+    else:
+        kind, target = InAppEvent.Kind.DISMISS, ""
     try:
         inapp_event_record(
             app_id=device.app_id,
@@ -185,7 +192,11 @@ def virtual_device_event(request: HttpRequest, device_id: int) -> HttpResponse:
         return _back(device)
     screens.pop(str(device.pk), None)
     request.session[SCREENS_SESSION_KEY] = screens
-    if kind == InAppEvent.Kind.TAP:
+    if target in TAP_TARGETS:
+        messages.success(
+            request, _("The phone reported a tap on the %(part)s.") % {"part": _(PART_NAMES[part])}
+        )
+    elif kind == InAppEvent.Kind.TAP:
         messages.success(request, _("The phone reported a tap on button %(n)s.") % {"n": button})
     else:
         messages.success(request, _("The phone reported the message dismissed."))

@@ -279,7 +279,7 @@ def frame_from_rendered(
         button_text_color=message["colors"]["button_text"],
         close_button=bool(message.get("close_button")),
     )
-    return _frame(
+    frame = _frame(
         content,
         platform=platform,
         orientation=orientation,
@@ -287,3 +287,9 @@ def frame_from_rendered(
         body=content.body,
         buttons=[_button_view(b, platform, b.label) for b in content.buttons],
     )
+    # The parts a tap does something on (the SDK reports a tap only there).
+    frame["tappable"] = {
+        target: action.get("action", "none") != "none"
+        for target, action in (message.get("tap_actions") or {}).items()
+    }
+    return frame

@@ -318,3 +318,27 @@ def test_dashboard_charts_switch_to_hours_for_a_long_campaign(
     assert impressions["unit"] == "h"
     assert impressions["rows"] == [[0, 1, 0], [1, 1, 0]]
     assert taps["rows"] == [[30, 1, 0]]
+
+
+def test_virtual_phone_taps_the_text_when_it_has_a_tap_action(
+    marketer_client, approver_client, inapp_on, app
+):
+    marketer_client.post(
+        "/in-app/new/", _form(app, text_ios_action="url", text_ios_uri="https://shop.example.com")
+    )
+    message = InAppMessage.objects.get()
+    approver_client.post(f"/in-app/{message.pk}/approve/")
+    marketer_client.post("/in-app/campaigns/new/", _campaign_form(message))
+    campaign = InAppCampaign.objects.get()
+    approver_client.post(f"/in-app/campaigns/{campaign.pk}/approve/")
+    phone = DeviceFactory(app=app, platform="ios")
+    page = marketer_client.post(
+        f"/in-app/virtual-devices/{phone.pk}/open/", follow=True
+    ).content.decode()
+    assert 'name="target" value="text"' in page
+    assert 'name="target" value="image"' not in page  # no image, and no action on it
+    page = marketer_client.post(
+        f"/in-app/virtual-devices/{phone.pk}/event/", {"target": "text"}, follow=True
+    ).content.decode()
+    assert "tap on the text" in page
+    assert InAppEvent.objects.filter(kind="tap", target="text", device=phone).count() == 1
