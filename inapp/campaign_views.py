@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns.audience import FILTERS, TEXT_OPS, AudienceError
+from campaigns.wording import audience_error_text, audience_sentences
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import MobileApp
 from inapp.campaign_forms import InAppCampaignForm, campaign_initial
@@ -32,6 +33,7 @@ from inapp.services.campaigns import (
     campaign_update,
 )
 from inapp.views import EDITORS, VIEWERS, inapp_addon_required
+from notifications.models import PushNotification
 from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role, user_has_role
 from pushmarketing.core.ui import role_required
@@ -160,9 +162,20 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "may": may,
             "can_edit": user_has_role(request.user, *EDITORS),
             "can_approve": user_has_role(request.user, Role.APPROVER),
-            "audience_json": json.dumps(campaign.audience or []),
+            "audience_sentences": _audience_sentences(campaign.audience or []),
             "counts": inapp_audience_count(app=campaign.app, rows=campaign.audience or []),
         },
+    )
+
+
+def _audience_sentences(rows: list[dict[str, Any]]) -> list[str]:
+    """The filter rows in words, as the push campaign page says them (two small reads)."""
+    app_ids = {r.get("value") for r in rows if r.get("field") == "app"}
+    push_ids = {r.get("notification_id") for r in rows if r.get("notification_id")}
+    return audience_sentences(
+        rows,
+        app_names=dict(MobileApp.objects.filter(pk__in=app_ids).values_list("pk", "name")),
+        push_names=dict(PushNotification.objects.filter(pk__in=push_ids).values_list("pk", "name")),
     )
 
 
@@ -187,7 +200,7 @@ def audience_count(request: HttpRequest) -> JsonResponse:
 
 
 def _count_error(field: str, rule: str) -> JsonResponse:
-    message = f"{field}: {rule}"
+    message = audience_error_text(field, rule)
     return JsonResponse(
         {"error": {"code": "invalid", "message": message, "fields": {field: [rule]}}}, status=400
     )

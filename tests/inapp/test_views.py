@@ -342,3 +342,16 @@ def test_virtual_phone_taps_the_text_when_it_has_a_tap_action(
     ).content.decode()
     assert "tap on the text" in page
     assert InAppEvent.objects.filter(kind="tap", target="text", device=phone).count() == 1
+
+
+def test_campaign_page_says_the_audience_in_words(marketer_client, approver_client, inapp_on, app):
+    message = _approved_message(marketer_client, approver_client, app)
+    marketer_client.post(
+        "/in-app/campaigns/new/",
+        _campaign_form(message, audience='[{"field": "platform", "value": "ios"}]'),
+    )
+    campaign = InAppCampaign.objects.get()
+    sentences = marketer_client.get(f"/in-app/campaigns/{campaign.pk}/").context[
+        "audience_sentences"
+    ]
+    assert len(sentences) == 1 and "iOS" in sentences[0]
