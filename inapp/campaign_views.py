@@ -170,8 +170,8 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 def _audience_sentences(rows: list[dict[str, Any]]) -> list[str]:
     """The filter rows in words, as the push campaign page says them (two small reads)."""
-    app_ids = {r.get("value") for r in rows if r.get("field") == "app"}
-    push_ids = {r.get("notification_id") for r in rows if r.get("notification_id")}
+    app_ids = {int(r["value"]) for r in rows if r.get("field") == "app" and r.get("value")}
+    push_ids = {int(r["notification_id"]) for r in rows if r.get("notification_id")}
     return audience_sentences(
         rows,
         app_names=dict(MobileApp.objects.filter(pk__in=app_ids).values_list("pk", "name")),
