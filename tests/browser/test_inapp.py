@@ -90,6 +90,14 @@ def test_marketer_composes_each_layout_with_live_previews(
     page.locator("#preview-as-results li[role=option]").first.click()
     expect(previews).to_contain_text("Hi Ann", timeout=PREVIEW_BUDGET_MS)
 
+    # The layout picker is a radio group: the arrow keys move through the layouts.
+    page.locator("input[name=layout][value=popup_text]").focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("input[name=layout][value=popup_image_text]")).to_be_checked()
+    expect(previews.locator('.inapp-msg[data-layout="popup_image_text"]')).to_have_count(
+        2, timeout=PREVIEW_BUDGET_MS
+    )
+
     for layout, frames in LAYOUT_FRAMES.items():
         page.check(f"input[name=layout][value={layout}]")
         expect(previews.locator(f'.inapp-msg[data-layout="{layout}"]')).to_have_count(
