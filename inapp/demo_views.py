@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
-from devices.models import Device, MobileApp
+from devices.models import Device, DeviceActivity, MobileApp
+from devices.services.activities import device_activities_record
 from devices.services.registration import device_register
 from devices.services.rules import DeviceNotFound, RegistryError
 from inapp.models import TAP_TARGETS, InAppCampaign, InAppEvent
@@ -150,11 +151,21 @@ def virtual_device_open(request: HttpRequest, device_id: int) -> HttpResponse:
 @inapp_addon_required
 @role_required(Role.MARKETER)
 def virtual_device_action(request: HttpRequest, device_id: int) -> HttpResponse:
-    """The app reports a custom action and asks what to show for it."""
+    """The app reports a custom action, then asks what to show for it."""
     device = get_object_or_404(Device, pk=device_id)
     name = request.POST.get("action_name", "").strip()
     if not name:
         messages.error(request, _("Custom action: enter the action's name."))
+        return _back(device)
+    try:
+        # The SDK reports the action (the lead's activity log, push triggers) before asking.
+        device_activities_record(
+            app_id=device.app_id,
+            installation_id=device.installation_id,
+            activities=[{"kind": DeviceActivity.Kind.CUSTOM_ACTION, "action_name": name}],
+        )
+    except (RegistryError, DeviceNotFound) as exc:
+        messages.error(request, str(exc))
         return _back(device)
     _show(request, device, trigger=InAppCampaign.Trigger.CUSTOM_ACTION, action_name=name)
     return _back(device)

@@ -355,3 +355,24 @@ def test_campaign_page_says_the_audience_in_words(marketer_client, approver_clie
         "audience_sentences"
     ]
     assert len(sentences) == 1 and "iOS" in sentences[0]
+
+
+def test_virtual_phone_reports_a_custom_action_and_sees_its_campaign(
+    marketer_client, approver_client, inapp_on, app
+):
+    message = _approved_message(marketer_client, approver_client, app)
+    marketer_client.post(
+        "/in-app/campaigns/new/",
+        _campaign_form(message, trigger="custom_action", trigger_action_name="checkout"),
+    )
+    campaign = InAppCampaign.objects.get()
+    approver_client.post(f"/in-app/campaigns/{campaign.pk}/approve/")
+    phone = DeviceFactory(app=app, platform="android")
+    url = f"/in-app/virtual-devices/{phone.pk}/action/"
+    page = marketer_client.post(url, {"action_name": "browse"}, follow=True).content.decode()
+    assert "Nothing to show" in page
+    page = marketer_client.post(url, {"action_name": "checkout"}, follow=True).content.decode()
+    assert "Shop now" in page
+    assert DeviceActivity.objects.filter(
+        device=phone, kind="custom_action", action_name="checkout"
+    ).exists()
