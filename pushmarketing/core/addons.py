@@ -21,7 +21,10 @@ ADDON_DISABLED_MESSAGE = "The Mobile Push add-on is not enabled — ask an admin
 IN_APP_ADDON_DISABLED_MESSAGE = (
     "The In-app messages add-on is not enabled — ask an admin to enable it."
 )
-ADDON_NAMES = {AddOn.Code.MOBILE_PUSH: "Mobile Push", AddOn.Code.IN_APP_MESSAGES: "In-app messages"}
+ADDON_NAMES: dict[str, str] = {
+    AddOn.Code.MOBILE_PUSH: "Mobile Push",
+    AddOn.Code.IN_APP_MESSAGES: "In-app messages",
+}
 ADDON_CACHE_KEY = "addon-enabled:{code}"
 ADDON_CACHE_SECONDS = 300
 
