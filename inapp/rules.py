@@ -30,6 +30,8 @@ MAX_URI_CHARS = 2000
 MAX_PRIORITY = 10
 MAX_FREQUENCY_CAP_COUNT = 100
 MAX_FREQUENCY_CAP_HOURS = 24 * 30
+# WCAG 2.x AA for normal text: below this ratio the composer warns (inapp.previews).
+MIN_CONTRAST_RATIO = 4.5
 PLATFORMS = ("ios", "android")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
