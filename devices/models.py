@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 # The lead columns an app's SDK may write unless its admin changes the list (Mobile apps → app
 # → Identity). No custom field is writable until an admin names it: tiers and flags live there.
@@ -220,9 +221,9 @@ class DeviceActivity(models.Model):
         PUSH_TAPPED = "push_tapped", "Push tapped"
         # Written by the in-app add-on (inapp.services.events), never accepted from the
         # activities endpoint: the lead activity log shows them beside pushes.
-        INAPP_SHOWN = "inapp_shown", "In-app message shown"
-        INAPP_TAPPED = "inapp_tapped", "In-app message tapped"
-        INAPP_DISMISSED = "inapp_dismissed", "In-app message dismissed"
+        INAPP_SHOWN = "inapp_shown", _("In-app message shown")
+        INAPP_TAPPED = "inapp_tapped", _("In-app message tapped")
+        INAPP_DISMISSED = "inapp_dismissed", _("In-app message dismissed")
 
     # As on Device: the Meta indexes lead with each foreign key, so no single-column ones.
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+", db_index=False)

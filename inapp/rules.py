@@ -30,7 +30,7 @@ MAX_URI_CHARS = 2000
 MAX_PRIORITY = 10
 MAX_FREQUENCY_CAP_COUNT = 100
 MAX_FREQUENCY_CAP_HOURS = 24 * 30
-# WCAG 2.x AA for normal text: below this ratio the composer warns.
+# WCAG 2.x AA for normal text: below this ratio the composer warns (inapp.previews).
 MIN_CONTRAST_RATIO = 4.5
 PLATFORMS = ("ios", "android")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -64,26 +64,6 @@ def contrast_ratio(foreground: str, background: str) -> float:
     """WCAG contrast ratio of two #rrggbb colours, 1.0 (none) to 21.0 (black on white)."""
     lighter, darker = sorted((_luminance(foreground), _luminance(background)), reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
-
-
-def contrast_warnings(content: dict[str, Any]) -> list[str]:
-    """Colour pairs below WCAG AA: a warning, not an error (brand colours win)."""
-    warnings = []
-    pairs = (
-        ("text_color", "background_color", "Text on the background"),
-        ("button_text_color", "button_color", "Button text on the button"),
-    )
-    for fg, bg, what in pairs:
-        try:
-            ratio = contrast_ratio(content[fg], content[bg])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if ratio < MIN_CONTRAST_RATIO:
-            warnings.append(
-                f"{what} has a contrast ratio of {ratio:.1f}:1, below the "
-                f"{MIN_CONTRAST_RATIO}:1 that WCAG asks for; some people will not read it."
-            )
-    return warnings
 
 
 def _template_validate(text: str, field: str, known_fields: list[str] | None) -> None:

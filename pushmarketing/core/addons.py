@@ -21,6 +21,10 @@ ADDON_DISABLED_MESSAGE = "The Mobile Push add-on is not enabled — ask an admin
 IN_APP_ADDON_DISABLED_MESSAGE = (
     "The In-app messages add-on is not enabled — ask an admin to enable it."
 )
+ADDON_NAMES: dict[str, str] = {
+    AddOn.Code.MOBILE_PUSH: "Mobile Push",
+    AddOn.Code.IN_APP_MESSAGES: "In-app messages",
+}
 ADDON_CACHE_KEY = "addon-enabled:{code}"
 ADDON_CACHE_SECONDS = 300
 
@@ -77,7 +81,8 @@ def addon_set_enabled(
         addon.changed_at = timezone.now()
         addon.save(update_fields=["enabled", "changed_by", "changed_at"])
         by = f" by {source}" if source and actor is None else ""
-        label = AddOn.Code(code).label
+        # English in the audit log whatever language the admin's UI is in.
+        label = ADDON_NAMES.get(code, code)
         audit_record(
             actor=actor,
             action="addon.enabled" if enabled else "addon.disabled",

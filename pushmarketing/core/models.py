@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AddOn(models.Model):
@@ -9,7 +10,7 @@ class AddOn(models.Model):
 
     class Code(models.TextChoices):
         MOBILE_PUSH = "mobile_push", "Mobile Push"
-        IN_APP_MESSAGES = "in_app_messages", "In-app messages"
+        IN_APP_MESSAGES = "in_app_messages", _("In-app messages")
 
     code = models.CharField(max_length=40, choices=Code.choices, unique=True)
     enabled = models.BooleanField(default=False)

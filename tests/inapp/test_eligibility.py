@@ -304,3 +304,11 @@ def test_csv_rows_list_each_event_with_its_lead(app, sdk, inapp_admin):
         ("impression", "", "ann@example.com", campaign.name),
         ("tap", "button1", "ann@example.com", campaign.name),
     ]
+
+
+def test_push_off_and_logged_out_devices_still_see_in_app_messages(app, sdk, inapp_admin):
+    # In-app reaches users who turned push off; a logged-out device gets the token defaults.
+    live_campaign(app, inapp_admin)
+    opened_twice(app, push_enabled=False, push_token="", status="unregistered", lead=None)
+    message = ask(sdk).json()["message"]
+    assert message is not None and message["title"] == "Hi there"
