@@ -5,22 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from pushmarketing.core.http import AuthenticatedHttpRequest
+from pushmarketing.core.locale import session_language_remember
 from pushmarketing.core.models import AuditEntry
 from pushmarketing.core.roles import Role
 from pushmarketing.core.services import (
     user_create,
     user_deactivate,
     user_reactivate,
+    user_set_language,
     user_set_password,
     user_set_roles,
 )
@@ -184,3 +192,36 @@ def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "pushmarketing/audit_log.html", {"page": page, "q": q})
+
+
+# --- the language picker (every user, in the menu) -------------------------------------------
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("Browser default")), *settings.LANGUAGES],
+        required=False,
+        error_messages={
+            "invalid_choice": _("Language: choose one of the listed languages or the default.")
+        },
+    )
+
+
+@login_required
+@require_POST
+def language_set(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = LanguageForm(request.POST)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = ""
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["language"]))
+        return redirect(back or "home")
+    language = form.cleaned_data["language"]
+    user_set_language(user=request.user, language=language, actor=request.user)
+    session_language_remember(request, language)
+    # The confirmation is in the language just chosen, as the next page will be.
+    with translation.override(language or translation.get_language_from_request(request)):
+        messages.success(request, _t("Language saved."))
+    return redirect(back or "home")
