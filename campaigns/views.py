@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import Promise
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -107,13 +107,13 @@ def _save(
                     data=form.service_data(),
                 )
                 messages.success(
-                    request, _t("Campaign “%(name)s” created.") % {"name": campaign.name}
+                    request, gettext("Campaign “%(name)s” created.") % {"name": campaign.name}
                 )
             else:
                 services.campaign_update(
                     actor=request.user, campaign=campaign, data=form.service_data()
                 )
-                messages.success(request, _t("Campaign saved."))
+                messages.success(request, gettext("Campaign saved."))
             return redirect("campaign-detail", campaign_id=campaign.pk)
         except RuleError as error:
             form.add_rule_error(error)
@@ -137,7 +137,7 @@ def campaign_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 def campaign_edit(request: AuthenticatedHttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if not campaign_may(campaign.status, Action.EDIT):
-        messages.error(request, _t("Pause or deactivate the campaign before editing it."))
+        messages.error(request, gettext("Pause or deactivate the campaign before editing it."))
         return redirect("campaign-detail", campaign_id=campaign.pk)
     return _save(request, kind=campaign.kind, campaign=campaign)
 
@@ -242,12 +242,12 @@ def _action(
 
 def _started(campaign: Campaign) -> str:
     if campaign.status == Campaign.Status.SCHEDULED and campaign.next_run_at:
-        return _t("Campaign scheduled for %(moment)s.") % {
+        return gettext("Campaign scheduled for %(moment)s.") % {
             "moment": moment_text(campaign.next_run_at)
         }
     if campaign.status == Campaign.Status.ACTIVE:
-        return _t("Trigger campaign activated: it is listening.")
-    return _t("Campaign started: its audience is being resolved.")
+        return gettext("Trigger campaign activated: it is listening.")
+    return gettext("Campaign started: its audience is being resolved.")
 
 
 campaign_start = _action(services.campaign_start, _started)

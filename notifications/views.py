@@ -12,8 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _t
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from devices.lead_fields import lead_token_values
@@ -68,7 +67,7 @@ def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "apps": MobileApp.objects.order_by("name").only("id", "name"),
             "statuses": [
-                (selectors.WAITING_FOR_APPROVAL, _t("Waiting for approval")),
+                (selectors.WAITING_FOR_APPROVAL, gettext("Waiting for approval")),
                 *PushNotification.Status.choices,
             ],
             "can_edit": user_has_role(request.user, *EDITORS),
@@ -108,7 +107,7 @@ def notification_create(request: AuthenticatedHttpRequest) -> HttpResponse:
                 apply_service_errors(form, exc)
             else:
                 messages.success(
-                    request, _t("Saved “%(name)s” as a draft.") % {"name": notification.name}
+                    request, gettext("Saved “%(name)s” as a draft.") % {"name": notification.name}
                 )
                 return redirect("notification-edit", notification_id=notification.pk)
     else:
@@ -139,7 +138,7 @@ def notification_edit(request: AuthenticatedHttpRequest, notification_id: int) -
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, _t("Saved."))
+                messages.success(request, gettext("Saved."))
                 return redirect("notification-edit", notification_id=notification.pk)
     else:
         form = NotificationForm(instance=notification)
@@ -171,7 +170,7 @@ def notification_detail(request: AuthenticatedHttpRequest, notification_id: int)
 
 def _duration(seconds: int) -> str:
     if seconds == 0:
-        return _t("0 s (deliver now or never)")
+        return gettext("0 s (deliver now or never)")
     # Literal ngettext calls, so makemessages finds each unit's wording.
     if seconds % 86400 == 0:
         count = seconds // 86400
@@ -193,11 +192,11 @@ def notification_approve(request: AuthenticatedHttpRequest, notification_id: int
     try:
         services.notification_approve(notification=notification, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, _t("Not approved: %(why)s") % {"why": service_error_text(exc)})
+        messages.error(request, gettext("Not approved: %(why)s") % {"why": service_error_text(exc)})
     else:
         messages.success(
             request,
-            _t("Approved “%(name)s”. Campaigns can now use it.") % {"name": notification.name},
+            gettext("Approved “%(name)s”. Campaigns can now use it.") % {"name": notification.name},
         )
     return redirect("notification-detail", notification_id=notification.pk)
 
@@ -208,7 +207,7 @@ def notification_approve(request: AuthenticatedHttpRequest, notification_id: int
 def notification_clone(request: AuthenticatedHttpRequest, notification_id: int) -> HttpResponse:
     notification = get_object_or_404(PushNotification, pk=notification_id)
     copy = services.notification_clone(notification=notification, actor=request.user)
-    messages.success(request, _t("Created “%(name)s” as a new draft.") % {"name": copy.name})
+    messages.success(request, gettext("Created “%(name)s” as a new draft.") % {"name": copy.name})
     return redirect("notification-edit", notification_id=copy.pk)
 
 
@@ -222,7 +221,7 @@ def notification_delete(request: AuthenticatedHttpRequest, notification_id: int)
     except services.NotificationInUse as exc:
         messages.error(request, str(exc))
         return redirect("notification-detail", notification_id=notification.pk)
-    messages.success(request, _t("Deleted “%(name)s”.") % {"name": notification.name})
+    messages.success(request, gettext("Deleted “%(name)s”.") % {"name": notification.name})
     return redirect("notification-list")
 
 
@@ -271,7 +270,7 @@ def notification_image_upload(request: HttpRequest) -> JsonResponse:
     upload = request.FILES.get("image")
     if upload is None:
         return JsonResponse(
-            {"error": {"field": "image_file", "message": _t("Choose a file.")}}, status=400
+            {"error": {"field": "image_file", "message": gettext("Choose a file.")}}, status=400
         )
     try:
         name = image_store(data=upload.read())

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -223,5 +223,5 @@ def language_set(request: AuthenticatedHttpRequest) -> HttpResponse:
     session_language_remember(request, language)
     # The confirmation is in the language just chosen, as the next page will be.
     with translation.override(language or translation.get_language_from_request(request)):
-        messages.success(request, _t("Language saved."))
+        messages.success(request, gettext("Language saved."))
     return redirect(back or "home")

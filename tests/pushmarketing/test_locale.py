@@ -38,9 +38,7 @@ def test_the_chosen_language_wins_over_the_browser_and_is_audited(marketer_clien
 def test_the_choice_follows_the_user_to_a_new_session(client):
     user = UserFactory(password="pass-for-tests")
     UserPreference.objects.create(user=user, language="fr")
-    client.post(
-        reverse("login"), {"username": user.username, "password": "pass-for-tests"}
-    )
+    client.post(reverse("login"), {"username": user.username, "password": "pass-for-tests"})
     page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en")
     assert '<html lang="fr">' in page.content.decode()
 
@@ -76,4 +74,4 @@ def test_dates_and_counts_follow_the_language():
     moment = dt.datetime(2026, 2, 3, 16, 5, tzinfo=dt.UTC)
     assert (moment_text(moment), count(12400)) == ("3 Feb 2026, 16:05 UTC", "12,400")
     with translation.override("fr"):
-        assert (moment_text(moment), count(12400)) == ("3 févr. 2026, 16:05 UTC", "12\xa0400")
+        assert (moment_text(moment), count(12400)) == ("3 fév. 2026, 16:05 UTC", "12\xa0400")
