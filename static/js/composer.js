@@ -21,7 +21,11 @@
   function clockText() {
     try {
       // Phones show the time without AM/PM on the lock screen and status bar.
-      return new Intl.DateTimeFormat(phoneLocale(), { hour: "numeric", minute: "2-digit" })
+      const locale = phoneLocale();
+      const cycle = new Intl.DateTimeFormat(locale, { hour: "numeric" }).resolvedOptions().hourCycle;
+      // 24-hour locales write the hour on two digits ("09:41"), 12-hour ones do not ("9:41").
+      const hour = cycle === "h23" || cycle === "h24" ? "2-digit" : "numeric";
+      return new Intl.DateTimeFormat(locale, { hour: hour, minute: "2-digit" })
         .formatToParts(PHONE_MOMENT)
         .filter(function (part) { return part.type !== "dayPeriod"; })
         .map(function (part) { return part.value; })
@@ -166,7 +170,7 @@
   function androidCard(data, expanded) {
     const card = el("div", "a-card" + (expanded ? " expanded" : ""));
     const head = el("div", "a-head");
-    head.append(appIcon("a-icon", data.app_name), el("span", "a-app", data.app_name), el("span", "a-time", "· now"),
+    head.append(appIcon("a-icon", data.app_name), el("span", "a-app", data.app_name), el("span", "a-time", "· " + gettext("now")),
       el("span", "a-chevron", expanded ? "⌃" : "⌄"));
     card.append(head);
     const part = expanded ? data.expanded : data.collapsed;
