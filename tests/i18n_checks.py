@@ -21,6 +21,9 @@ CHECKED_ATTRIBUTES = frozenset({"title", "aria-label", "placeholder", "alt", "da
 PLACEHOLDER = "\x00"
 BLOCK_PAIRS = {"blocktranslate": "endblocktranslate", "blocktrans": "endblocktrans"}
 SKIPPED_BLOCKS = {**BLOCK_PAIRS, "comment": "endcomment", "verbatim": "endverbatim"}
+RAW_TAGS = frozenset({"script", "style", "code"})
+# An example address or link reads the same in every language.
+ADDRESS = re.compile(r"\S+@\S+|\w+://\S+")
 LETTER = re.compile(r"[^\W\d_]")
 WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 
@@ -47,7 +50,8 @@ def _text_with_placeholders(source: str) -> str:
 
 def _unmarked(text: str) -> str | None:
     """`text` stripped of placeholders and brand names, or None when no word is left."""
-    words = [w for w in WORD.findall(text.replace(PLACEHOLDER, " ")) if w not in BRAND_WORDS]
+    plain = ADDRESS.sub(" ", text.replace(PLACEHOLDER, " "))
+    words = [w for w in WORD.findall(plain) if w not in BRAND_WORDS]
     if not any(LETTER.search(w) for w in words):
         return None
     return " ".join(text.replace(PLACEHOLDER, "…").split())
@@ -57,10 +61,10 @@ class _Finder(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
-        self._raw_depth = 0  # inside <script> or <style>: code, not wording
+        self._raw_depth = 0  # inside <script>, <style> or <code>: code, not wording
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        if tag in RAW_TAGS:
             self._raw_depth += 1
         values = dict(attrs)
         for name, value in attrs:
@@ -73,7 +77,7 @@ class _Finder(HTMLParser):
                 self.found.append(f'{name}="{problem}"')
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._raw_depth:
+        if tag in RAW_TAGS and self._raw_depth:
             self._raw_depth -= 1
 
     def handle_data(self, data: str) -> None:

@@ -46,20 +46,22 @@ class RolesField(forms.MultipleChoiceField):
 
 
 class UserCreateForm(forms.Form):
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(max_length=150, label=_("Username"))
     # Checked by user_create, so one submit reports every problem together.
-    email = forms.CharField(required=False, max_length=254, widget=forms.EmailInput)
-    password = forms.CharField(strip=False, widget=forms.PasswordInput)
-    roles = RolesField()
+    email = forms.CharField(
+        required=False, max_length=254, widget=forms.EmailInput, label=_("Email")
+    )
+    password = forms.CharField(strip=False, widget=forms.PasswordInput, label=_("Password"))
+    roles = RolesField(label=_("Roles"))
 
 
 class UserRolesForm(forms.Form):
-    roles = RolesField()
+    roles = RolesField(label=_("Roles"))
 
 
 class UserPasswordForm(forms.Form):
     password = forms.CharField(
-        label="New password", strip=False, widget=forms.PasswordInput(render_value=False)
+        label=_("New password"), strip=False, widget=forms.PasswordInput(render_value=False)
     )
 
 
@@ -89,7 +91,9 @@ def user_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"User {user.get_username()} created.")
+            messages.success(
+                request, gettext("User %(name)s created.") % {"name": user.get_username()}
+            )
             return redirect("user-list")
     status = 400 if form.errors else 200
     return render(
@@ -140,7 +144,9 @@ def user_detail(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"Roles of {target.get_username()} saved.")
+            messages.success(
+                request, gettext("Roles of %(name)s saved.") % {"name": target.get_username()}
+            )
             return redirect("user-detail", user_id=target.pk)
     return _user_detail_page(request, target, roles_form=form)
 
@@ -158,7 +164,9 @@ def user_password(request: AuthenticatedHttpRequest, user_id: int) -> HttpRespon
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"New password set for {target.get_username()}.")
+            messages.success(
+                request, gettext("New password set for %(name)s.") % {"name": target.get_username()}
+            )
             return redirect("user-detail", user_id=target.pk)
     return _user_detail_page(request, target, password_form=form)
 
@@ -170,10 +178,14 @@ def user_set_active(request: AuthenticatedHttpRequest, user_id: int) -> HttpResp
     try:
         if request.POST.get("active") == "1":
             user_reactivate(user=target, actor=request.user)
-            messages.success(request, f"{target.get_username()} can sign in again.")
+            messages.success(
+                request, gettext("%(name)s can sign in again.") % {"name": target.get_username()}
+            )
         else:
             user_deactivate(user=target, actor=request.user)
-            messages.success(request, f"{target.get_username()} deactivated.")
+            messages.success(
+                request, gettext("%(name)s deactivated.") % {"name": target.get_username()}
+            )
     except ValidationError as exc:
         messages.error(request, service_error_text(exc))
     return redirect("user-detail", user_id=target.pk)

@@ -38,10 +38,11 @@ def test_checker_finds_submit_button_values():
 def test_checker_accepts_marked_text_brands_and_code():
     source = (
         '{% load i18n %}<a href="/x" class="btn">{% translate "Open" %}</a> FCM · APNs '
-        '{% blocktranslate with n=count %}{{ n }} devices{% endblocktranslate %}'
+        "{% blocktranslate with n=count %}{{ n }} devices{% endblocktranslate %}"
         "{# a note #}{% comment %}Why: here{% endcomment %}"
         '<input name="q" value="{{ q }}" placeholder="{% translate "Search" %}">'
         '<script>const label = "ignored";</script><style>.a{color:red}</style>&nbsp;— 12'
+        '<code>pm_data</code><input placeholder="lead@example.com">'
     )
     assert unmarked_strings(source) == []
 
