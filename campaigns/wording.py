@@ -108,7 +108,7 @@ def audience_row_sentence(
         yes, no = BOOL_PHRASES[field]
         return yes if holds else no
     if spec.kind == "text":
-        return _text(spec.label, row, negate)
+        return _text(str(spec.label), row, negate)
     if spec.kind == "lead_field":
         return _text(str(row.get("lead_field", "")).strip() or "Lead field", row, negate)
     return _activity(field, row, negate, push_names or {})

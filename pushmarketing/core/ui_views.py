@@ -228,7 +228,7 @@ def language_set(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         back = ""
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["language"]))
+        messages.error(request, " ".join(str(error) for error in form.errors["language"]))
         return redirect(back or "home")
     language = form.cleaned_data["language"]
     user_set_language(user=request.user, language=language, actor=request.user)
