@@ -75,3 +75,30 @@ def test_dates_and_counts_follow_the_language():
     assert (moment_text(moment), count(12400)) == ("3 Feb 2026, 16:05 UTC", "12,400")
     with translation.override("fr"):
         assert (moment_text(moment), count(12400)) == ("3 fév. 2026, 16:05 UTC", "12\xa0400")
+
+
+def test_phone_previews_use_the_preview_leads_device_locale(marketer_client):
+    from devices.models import MobileApp
+    from notifications.previews import preview_locale
+    from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory
+
+    app: MobileApp = MobileAppFactory()
+    lead = LeadFactory()
+    DeviceFactory(app=app, lead=lead, locale="de_DE")
+    assert preview_locale(lead=lead, app=app) == "de-DE"
+    with translation.override("fr"):
+        assert preview_locale(lead=LeadFactory(), app=app) == "fr"
+        assert preview_locale(lead=None, app=app) == "fr"
+
+
+def test_campaign_sentences_read_in_french():
+    from campaigns.wording import audience_row_sentence, schedule_sentence
+
+    row = {"field": "tapped_push", "notification_id": 3, "within_days": 7}
+    with translation.override("fr"):
+        assert (
+            audience_row_sentence(row, push_names={3: "Soldes"})
+            == "A touché le push “Soldes” dans les 7 derniers jours"
+        )
+        spec = {"frequency": "weekly", "weekday": "monday", "time": "09:00"}
+        assert schedule_sentence("recurring", spec) == "Chaque lundi à 09:00 UTC"
