@@ -91,10 +91,11 @@ def _activity(
             text += gettext(" of type %(kind)s") % {"kind": _quoted(kind)}
     elif field in ("tapped_push", "was_sent_push"):
         push_id = row.get("notification_id")
-        pushed = _quoted(push_names.get(push_id, f"#{push_id}"))
-        text += (
-            gettext(" the push %(push)s") % {"push": pushed} if push_id else gettext(" any push")
-        )
+        if push_id:
+            pushed = _quoted(push_names.get(push_id, f"#{push_id}"))
+            text += gettext(" the push %(push)s") % {"push": pushed}
+        else:
+            text += gettext(" any push")
     return text + _within(row)
 
 
