@@ -16,14 +16,14 @@ def default_sdk_writable_lead_fields() -> list[str]:
 
 
 class Platform(models.TextChoices):
-    IOS = "ios", "iOS"
-    ANDROID = "android", "Android"
+    IOS = "ios", _("iOS")
+    ANDROID = "android", _("Android")
 
 
 class MobileApp(models.Model):
     class AppType(models.TextChoices):
-        SANDBOX = "sandbox", "Sandbox"
-        PRODUCTION = "production", "Production"
+        SANDBOX = "sandbox", _("Sandbox")
+        PRODUCTION = "production", _("Production")
 
     name = models.CharField(max_length=100)
     app_type = models.CharField(max_length=12, choices=AppType.choices, default=AppType.SANDBOX)
@@ -64,14 +64,14 @@ class PushCredential(models.Model):
     """
 
     class Kind(models.TextChoices):
-        APNS_TOKEN = "apns_token", "APNs auth key (.p8)"
-        APNS_CERTIFICATE = "apns_certificate", "APNs certificate (.p12)"
-        FCM_SERVICE_ACCOUNT = "fcm_service_account", "Firebase service account (JSON)"
+        APNS_TOKEN = "apns_token", _("APNs auth key (.p8)")
+        APNS_CERTIFICATE = "apns_certificate", _("APNs certificate (.p12)")
+        FCM_SERVICE_ACCOUNT = "fcm_service_account", _("Firebase service account (JSON)")
 
     class Verification(models.TextChoices):
-        UNVERIFIED = "unverified", "Not verified yet"
-        VERIFIED = "verified", "Verified"
-        FAILED = "failed", "Failed"
+        UNVERIFIED = "unverified", _("Not verified yet")
+        VERIFIED = "verified", _("Verified")
+        FAILED = "failed", _("Failed")
 
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="credentials")
     platform = models.CharField(max_length=10, choices=Platform.choices)
@@ -144,9 +144,9 @@ class Device(models.Model):
     """One installation of an app. Dead devices are deactivated, never deleted."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        TOKEN_INVALID = "token_invalid", "Token invalid"
-        UNREGISTERED = "unregistered", "Unregistered"
+        ACTIVE = "active", _("Active")
+        TOKEN_INVALID = "token_invalid", _("Token invalid")
+        UNREGISTERED = "unregistered", _("Unregistered")
 
     # No single-column indexes on the foreign keys: the constraints and indexes in Meta lead
     # with them, and every index is one more write on each registration.
@@ -212,13 +212,13 @@ class DeviceActivity(models.Model):
     """Append-only record of what a device did. Feeds triggers, filters, logs and tap metrics."""
 
     class Kind(models.TextChoices):
-        INSTALLED = "installed", "Installed (first open)"
-        OPENED = "opened", "Opened app"
-        SESSION = "session", "Session"
-        CUSTOM_ACTION = "custom_action", "App activity"
-        PUSH_REGISTERED = "push_registered", "Registered for push"
-        PUSH_RECEIVED = "push_received", "Push received"
-        PUSH_TAPPED = "push_tapped", "Push tapped"
+        INSTALLED = "installed", _("Installed (first open)")
+        OPENED = "opened", _("Opened app")
+        SESSION = "session", _("Session")
+        CUSTOM_ACTION = "custom_action", _("App activity")
+        PUSH_REGISTERED = "push_registered", _("Registered for push")
+        PUSH_RECEIVED = "push_received", _("Push received")
+        PUSH_TAPPED = "push_tapped", _("Push tapped")
         # Written by the in-app add-on (inapp.services.events), never accepted from the
         # activities endpoint: the lead activity log shows them beside pushes.
         INAPP_SHOWN = "inapp_shown", _("In-app message shown")

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from campaigns.selectors import campaigns_sending_summary
 from inapp.services.addon import addon_in_app_set_enabled, addon_in_app_status
@@ -29,11 +29,14 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         wanted = request.POST.get("enabled")
         if wanted not in ("1", "0"):
-            messages.error(request, "enabled must be 1 (on) or 0 (off).")
+            messages.error(request, gettext("enabled must be 1 (on) or 0 (off)."))
         else:
             addon_set_enabled(enabled=wanted == "1", actor=request.user)
             messages.success(
-                request, f"Mobile Push add-on turned {'on' if wanted == '1' else 'off'}."
+                request,
+                gettext("Mobile Push add-on turned on.")
+                if wanted == "1"
+                else gettext("Mobile Push add-on turned off."),
             )
         return redirect("settings")
     addon = addon_status()
@@ -53,13 +56,13 @@ def _inapp_switch(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The In-app messages add-on's own switch on the same page (audited by the service)."""
     wanted = request.POST.get("inapp_enabled")
     if wanted not in ("1", "0"):
-        messages.error(request, _("inapp_enabled must be 1 (on) or 0 (off)."))
+        messages.error(request, gettext("inapp_enabled must be 1 (on) or 0 (off)."))
     else:
         addon_in_app_set_enabled(enabled=wanted == "1", actor=request.user)
         messages.success(
             request,
-            _("In-app messages add-on turned on.")
+            gettext("In-app messages add-on turned on.")
             if wanted == "1"
-            else _("In-app messages add-on turned off."),
+            else gettext("In-app messages add-on turned off."),
         )
     return redirect("settings")

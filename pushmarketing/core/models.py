@@ -9,7 +9,7 @@ class AddOn(models.Model):
     """A paid add-on an admin switches on. Nothing push-related is sent while it is off."""
 
     class Code(models.TextChoices):
-        MOBILE_PUSH = "mobile_push", "Mobile Push"
+        MOBILE_PUSH = "mobile_push", _("Mobile Push")
         IN_APP_MESSAGES = "in_app_messages", _("In-app messages")
 
     code = models.CharField(max_length=40, choices=Code.choices, unique=True)
@@ -80,3 +80,16 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UserPreference(models.Model):
+    """A user's own UI settings. `language` stays blank until the user picks one: until then the
+    browser's Accept-Language decides (pushmarketing.core.locale)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language or 'browser'}"

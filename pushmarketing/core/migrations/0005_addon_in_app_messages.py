@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pushmarketing', '0003_rate_counter'),
+        ('pushmarketing', '0004_user_preference_language'),
     ]
 
     operations = [
