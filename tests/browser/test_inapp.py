@@ -191,7 +191,7 @@ def test_campaign_goes_live_a_virtual_phone_taps_and_the_dashboard_counts(
         m.fill("#id_name", "Welcome on open")
         m.click("#add-row")
         m.locator(".audience-row select[aria-label=value]").select_option("android")
-        expect(m.locator("#count-body")).to_contain_text("1 devices", timeout=5000)
+        expect(m.locator("#count-body")).to_contain_text("1 device (1 lead)", timeout=5000)
         m.click("button[type=submit].primary")
         expect(m.locator(".msg-success")).to_contain_text("created")
         campaign = InAppCampaign.objects.get()

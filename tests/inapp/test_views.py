@@ -376,3 +376,16 @@ def test_virtual_phone_reports_a_custom_action_and_sees_its_campaign(
     assert DeviceActivity.objects.filter(
         device=phone, kind="custom_action", action_name="checkout"
     ).exists()
+
+
+def test_the_in_app_pages_speak_french(marketer_client, inapp_on, app):
+    french = {"HTTP_ACCEPT_LANGUAGE": "fr"}
+    composer = marketer_client.get("/in-app/new/", **french).content.decode()
+    assert "Nouveau message in-app" in composer and "Mise en page" in composer
+    assert "Pop-up : image, texte et boutons" in composer
+    phones = marketer_client.get("/in-app/virtual-devices/", **french).content.decode()
+    assert "Appareils virtuels in-app" in phones
+    response = marketer_client.post("/in-app/new/", _form(app, text_color="blue"), **french)
+    assert "Couleur du texte : doit être une couleur au format #rrggbb." in str(
+        response.context["form"].errors["text_color"]
+    )
