@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('devices', '0005_identity'),
+        ('devices', '0006_activity_inapp_kinds'),
     ]
 
     operations = [
