@@ -12,6 +12,7 @@ SKIP_REASONS: dict[str, str] = {
     "wrong_app": "the device belongs to another app",
     "lead_changed": "another lead logged in on the device after the push was planned",
     "trigger_stale": "the trigger was evaluated later than the campaign's send window allows",
+    "held_out": "held out: the lead is in the A/B test's control group, which is sent nothing",
 }
 
 
