@@ -3,13 +3,16 @@ variants (two pushes whose texts say which variant a receipt came from)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
 from campaigns.abtest.variants import AbTestSpec, VariantSpec, campaign_variants_set
-from campaigns.models import Campaign
+from campaigns.ledger.counters import run_counters_add
+from campaigns.models import Campaign, CampaignRun, Delivery
 from devices.models import Lead, MobileApp
 from notifications.models import PushNotification
 from tests.bulk_seed import _series
@@ -87,3 +90,49 @@ def ab_campaign(
     )
     campaign_variants_set(campaign=campaign, spec=spec)
     return campaign
+
+
+def ab_run_sent(campaign: Campaign, *, tap_every: dict[str, int]) -> CampaignRun:
+    """Start `campaign` and play its test run through the ledger without a worker: resolved,
+    every row sent, one in `tap_every[label]` of each variant tapped, completed, reported.
+    Celery is not reached: the resolution runs here and the send tasks are dropped."""
+    from campaigns import enqueue, resolve, services
+    from campaigns.ledger.feedback import delivery_feedback_record
+    from campaigns.ledger.runs import run_settle_by_id
+    from campaigns.reports.refresh import run_report_refresh
+
+    with _enqueue_dropped(enqueue):
+        services.campaign_start(actor=None, campaign=campaign)
+        run = campaign.runs.get()
+        resolve.run_resolve(run_id=run.pk)
+        now = timezone.now()
+        for platform in ("ios", "android"):
+            queued = Delivery.objects.filter(
+                run=run, status=Delivery.Status.QUEUED, platform=platform
+            )
+            sent = queued.update(status=Delivery.Status.SENT, sent_at=now, attempts=1)
+            run_counters_add(run_id=run.pk, counts={(Delivery.Status.SENT, platform): sent})
+        for label, every in tap_every.items():
+            rows = Delivery.objects.filter(run=run, variant=label).order_by("id")
+            for delivery_id, platform in list(rows.values_list("id", "platform"))[::every]:
+                delivery_feedback_record(
+                    delivery_id=delivery_id,
+                    run_id=run.pk,
+                    platform=platform,
+                    tapped=True,
+                    occurred_at=now,
+                )
+        run_settle_by_id(run_id=run.pk, now=now)
+        run_report_refresh(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+@contextmanager
+def _enqueue_dropped(enqueue: Any) -> Iterator[None]:
+    original = enqueue._after_commit
+    enqueue._after_commit = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        enqueue._after_commit = original

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, CharField, F, Q, Value, When
+from django.db.models import BigIntegerField, Case, CharField, F, IntegerField, Q, Value, When
 from django.db.models.expressions import Combinable
 
 BUCKETS = 10_000
@@ -30,9 +30,16 @@ _MIX_1 = 0x85EBCA6B % _MOD31
 _MIX_2 = 0xC2B2AE35 % _MOD31
 
 
+def _int(value: int) -> Value:
+    # BIGINT: PostgreSQL's server-side binding would send a plain int as int4, and 2**32
+    # does not fit one.
+    return Value(value, output_field=BigIntegerField())
+
+
 def _xor_shift(h: Combinable, bits: int) -> Combinable:
-    # a XOR b == (a | b) - (a & b): SQLite has no XOR operator.
-    shifted = h.bitrightshift(bits)
+    # a XOR b == (a | b) - (a & b): SQLite has no XOR operator. The shift count is an int4
+    # (PostgreSQL has bigint >> int only).
+    shifted = h.bitrightshift(Value(bits, output_field=IntegerField()))
     return h.bitor(shifted) - h.bitand(shifted)
 
 
@@ -40,15 +47,15 @@ def lead_bucket(run_id: int) -> Combinable:
     """The bucket (0..BUCKETS-1) of each row's lead in run `run_id`, as an expression over a
     Device queryset (its `lead_id`)."""
     h: Combinable = (
-        (F("lead_id") % Value(_MOD31)) * Value(_LEAD_MULTIPLIER)
-        + Value((run_id % _MOD31) * _RUN_MULTIPLIER)
-    ) % Value(_MOD32)
+        (F("lead_id") % _int(_MOD31)) * _int(_LEAD_MULTIPLIER)
+        + _int((run_id % _MOD31) * _RUN_MULTIPLIER)
+    ) % _int(_MOD32)
     h = _xor_shift(h, 16)
-    h = (h * Value(_MIX_1)) % Value(_MOD32)
+    h = (h * _int(_MIX_1)) % _int(_MOD32)
     h = _xor_shift(h, 13)
-    h = (h * Value(_MIX_2)) % Value(_MOD32)
+    h = (h * _int(_MIX_2)) % _int(_MOD32)
     h = _xor_shift(h, 16)
-    return h % Value(BUCKETS)
+    return h % _int(BUCKETS)
 
 
 @dataclass(frozen=True)

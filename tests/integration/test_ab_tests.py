@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
@@ -17,6 +18,7 @@ from campaigns.models import Campaign, CampaignRun, Delivery, RunReport
 from devices.models import Device
 from notifications.simulator import client as sim_client
 from pushmarketing.core.models import AuditEntry
+from pushmarketing.core.roles import Role
 from tests.abtest_fixtures import ab_campaign, seed_leads_with_devices
 from tests.api_fixtures import SdkClient, clear_throttle_counts
 from tests.delivery_fixtures import simulator_app
@@ -37,7 +39,10 @@ def sim_app(push_simulator, transactional_db):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def marketer() -> Any:
+def marketer(transactional_db: None) -> Any:
+    # Roles are groups made by a data migration, which a transactional test's flush removes.
+    for role in Role.values:
+        Group.objects.get_or_create(name=role)
     return UserFactory(username="ab-marketer", role="marketer")
 
 
