@@ -50,7 +50,8 @@ CAMPAIGN_NOT_FOUND = error_responses({404: "No such campaign."})
 
 
 class VariantSettingOutput(serializers.Serializer):
-    label = serializers.CharField(help_text="A to E")
+    # DRF takes declared fields off the class, so `label` shadows Field.label only in the stubs.
+    label = serializers.CharField(help_text="A to E")  # type: ignore[assignment]
     notification_id = serializers.IntegerField(
         allow_null=True, help_text="The variant's push; null for a control group"
     )
@@ -167,7 +168,7 @@ class ReportOutput(serializers.Serializer):
 
 
 class VariantFiguresOutput(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # see VariantSettingOutput
     push_name = serializers.CharField()
     share_percent = serializers.IntegerField()
     control = serializers.BooleanField()

@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BigIntegerField, Case, CharField, F, IntegerField, Q, Value, When
-from django.db.models.expressions import Combinable
+from django.db.models import BigIntegerField, Case, CharField, F, Q, Value, When
+from django.db.models.expressions import Combinable, CombinedExpression
 
 BUCKETS = 10_000
 _MOD32 = 2**32
@@ -37,10 +37,12 @@ def _int(value: int) -> Value:
 
 
 def _xor_shift(h: Combinable, bits: int) -> Combinable:
-    # a XOR b == (a | b) - (a & b): SQLite has no XOR operator. The shift count is an int4
+    # a XOR b == (a | b) - (a & b): SQLite has no XOR operator. The shift count stays an int
     # (PostgreSQL has bigint >> int only).
-    shifted = h.bitrightshift(Value(bits, output_field=IntegerField()))
-    return h.bitor(shifted) - h.bitand(shifted)
+    shifted = h.bitrightshift(bits)
+    return CombinedExpression(h, Combinable.BITOR, shifted) - CombinedExpression(
+        h, Combinable.BITAND, shifted
+    )
 
 
 def lead_bucket(run_id: int) -> Combinable:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Max, Min, QuerySet, Value
 from django.db.models import fields as model_fields
-from django.db.models.expressions import BaseExpression
+from django.db.models.expressions import Combinable
 
 from campaigns.ledger.counters import run_counters_add
 from campaigns.models import CampaignRun, Delivery
@@ -54,11 +54,9 @@ class RowShape:
     """The per-row columns an audience INSERT computes in SQL: queued with no variant, or an
     A/B test's variant with its control rows held out (campaigns.abtest.rows)."""
 
-    variant: BaseExpression = Value("", output_field=model_fields.CharField())
-    status: BaseExpression = Value(
-        Delivery.Status.QUEUED.value, output_field=model_fields.CharField()
-    )
-    reason: BaseExpression = Value("", output_field=model_fields.CharField())
+    variant: Combinable = Value("", output_field=model_fields.CharField())
+    status: Combinable = Value(Delivery.Status.QUEUED.value, output_field=model_fields.CharField())
+    reason: Combinable = Value("", output_field=model_fields.CharField())
 
 
 def _insert_select(

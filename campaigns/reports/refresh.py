@@ -109,7 +109,16 @@ def _by_variant(run: CampaignRun) -> dict[str, dict[str, int]]:
         )
         .order_by("variant")
     )
-    return {row.pop("variant"): row for row in rows}
+    return {
+        row["variant"]: {
+            "deliveries": row["deliveries"],
+            "sent": row["sent"],
+            "received": row["received"],
+            "tapped": row["tapped"],
+            "held_out": row["held_out"],
+        }
+        for row in rows
+    }
 
 
 def run_report_refresh(*, run_id: int) -> RunReport:
