@@ -106,13 +106,15 @@ def ab_winner_pick(*, run_id: int, now: datetime) -> Pick | None:
     if campaign.status in (Campaign.Status.CANCELLED, Campaign.Status.COMPLETED):
         campaign_winners_abandon(campaign=campaign, why=f"the campaign is {campaign.status}")
         return None
-    if campaign.status != Campaign.Status.RUNNING or test.status != CampaignRun.Status.COMPLETED:
+    # Running, or scheduled again: a recurring campaign is `scheduled` while its runs send.
+    sending = campaign.status in (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED)
+    if not sending or test.status != CampaignRun.Status.COMPLETED:
         # Paused, or the test is still sending: its taps are not in yet. The beat retries.
         logger.info("abtest: run %s winner waits (%s, %s)", run_id, campaign.status, test.status)
         return None
-    sending = [label for label, arm in test.variants.items() if arm["content"] is not None]
-    arms = [arm for arm in run_variant_arms(test.pk) if arm.label in sending]
-    arms += [Arm(label, 0, 0) for label in sending if label not in {a.label for a in arms}]
+    pushes = [label for label, arm in test.variants.items() if arm["content"] is not None]
+    arms = [arm for arm in run_variant_arms(test.pk) if arm.label in pushes]
+    arms += [Arm(label, 0, 0) for label in pushes if label not in {a.label for a in arms}]
     best = arms_ranked(arms)[0]
     test.ab_winner = best.label
     test.save(update_fields=["ab_winner"])

@@ -109,3 +109,11 @@ def test_a_paused_campaign_waits_and_resuming_keeps_the_winner_coming(tested, ad
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.RUNNING
     assert ab_winner_pick(run_id=run.pk, now=later) is not None
+
+
+def test_a_recurring_campaign_scheduled_again_still_gets_its_winner(tested):  # noqa: ANN001
+    campaign, run = tested
+    # A recurring campaign goes back to `scheduled` as soon as a run is opened.
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SCHEDULED)
+    pick = ab_winner_pick(run_id=run.pk, now=timezone.now() + dt.timedelta(minutes=11))
+    assert pick is not None and pick.winner == "B"
