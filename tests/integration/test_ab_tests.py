@@ -153,7 +153,7 @@ def test_winner_mode_sends_the_best_variant_to_the_rest(
     test = _watch(celery_worker, test_sent, timeout=60)
     assert test.ab_test_percent == 20 and 70 <= test.total <= 130
     page = _client(marketer).get(reverse("campaign-detail", args=[campaign.pk])).content.decode()
-    assert 'data-action="campaign.ab_test_sent"' in page and "Winner picked at" in page
+    assert 'data-action="campaign.ab_test_sent"' in page and "The winner is picked at" in page
 
     # The app reports taps through the SDK API: variant B's readers tap far more often.
     sdk = SdkClient(sim_app.sdk_key)
