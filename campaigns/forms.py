@@ -133,7 +133,7 @@ class CampaignForm(forms.Form):
         ),
     )
     ab_test_percent = forms.IntegerField(
-        required=False, label=_("Test share (% of the audience)"), initial=20
+        required=False, label=_("Test share (percent of the audience)"), initial=20
     )
     ab_wait_minutes = forms.IntegerField(
         required=False, label=_("Wait before picking the winner (minutes)"), initial=60
