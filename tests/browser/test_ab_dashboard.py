@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pushmarketing.core.models import AddOn
+from pushmarketing.core.models import AddOn, UserPreference
 from tests.abtest_fixtures import ab_campaign, ab_run_sent, seed_leads_with_devices
 from tests.campaign_fixtures import configure_app
 from tests.factories import MobileAppFactory, UserFactory
@@ -51,3 +51,21 @@ def test_the_dashboard_compares_the_variants_side_by_side(page, login, live_site
     assert "B beats A" in page.inner_text("#ab-test")
     page.goto(f"{live_site.url}/campaigns/{campaign.pk}/dashboard/")
     page.locator("#ab-comparison").screenshot(path=str(artifacts_dir / "ab-comparison.png"))
+
+
+def test_the_comparison_speaks_french_to_a_french_marketer(page, login, live_site):
+    AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
+    app = configure_app(MobileAppFactory(name="Boutique"), platforms=("android",))
+    seed_leads_with_devices(app=app, devices=400)
+    campaign = ab_campaign(app=app, shares={"A": 45, "B": 45, "C": 10}, controls=("C",))
+    ab_run_sent(campaign, tap_every={"A": 10, "B": 10})
+    marie = UserFactory(role="marketer")
+    UserPreference.objects.create(user=marie, language="fr")
+    login(page, marie)
+    page.goto(f"{live_site.url}/campaigns/{campaign.pk}/dashboard/")
+    card = page.inner_text("#ab-comparison")
+    assert "Test A/B : les variantes côte à côte" in card
+    assert "Contrôle : n’envoie rien" in card
+    assert page.inner_text("#ab-verdict").startswith("Pas encore significatif")
+    page.goto(f"{live_site.url}/campaigns/{campaign.pk}/")
+    assert "Contrôle : n’envoie rien (exclus)" in page.inner_text("#ab-test")
