@@ -40,7 +40,11 @@ def winner_wait_start(*, run: CampaignRun, campaign: Campaign, now: datetime) ->
             f"A/B test of {campaign}: variants ({shares}) sent to {run.ab_test_percent} % of "
             f"the audience; winner due {run.ab_winner_due_at:%Y-%m-%d %H:%M} UTC"
         ),
-        details={"run_id": run.pk, "due_at": run.ab_winner_due_at.isoformat()},
+        details={
+            "run_id": run.pk,
+            "test_percent": run.ab_test_percent,
+            "due_at": run.ab_winner_due_at.isoformat(),
+        },
     )
 
 

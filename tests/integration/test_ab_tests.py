@@ -211,4 +211,4 @@ def test_winner_mode_sends_the_best_variant_to_the_rest(
     actions = re.findall(r'<li data-action="([\w.]+)">', page)
     assert actions == ["campaign.ab_test_sent", "campaign.ab_winner_picked"]
     assert "Winner: variant B." in page
-    assert "variant B won" in page
+    assert "Variant B won; it is sent to the rest of the audience." in page
