@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.request import Request
@@ -18,10 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import selectors, services
+from campaigns.abtest.variants import ab_test_describe
 from campaigns.lifecycle import LifecycleError
 from campaigns.models import Campaign, CampaignRun, SeriesUnit
 from campaigns.qualification import RuleError
 from campaigns.reports.figures import campaign_figures, run_figures
+from campaigns.reports.variants import comparison_dict, run_comparison
 from pushmarketing.core.api_errors import Conflict, error_responses
 from pushmarketing.core.api_input import (
     Int64Field,
@@ -47,9 +49,33 @@ class _CampaignApi(ManagementAccess, APIView):
 CAMPAIGN_NOT_FOUND = error_responses({404: "No such campaign."})
 
 
+class VariantSettingOutput(serializers.Serializer):
+    # DRF takes declared fields off the class, so `label` shadows Field.label only in the stubs.
+    label = serializers.CharField(help_text="A to E")  # type: ignore[assignment]
+    notification_id = serializers.IntegerField(
+        allow_null=True, help_text="The variant's push; null for a control group"
+    )
+    control = serializers.BooleanField(help_text="true: sent nothing (held out)")
+    share_percent = serializers.IntegerField()
+
+
+class AbTestOutput(serializers.Serializer):
+    variants = VariantSettingOutput(many=True)
+    winner_mode = serializers.BooleanField()
+    test_percent = serializers.IntegerField(allow_null=True)
+    wait_minutes = serializers.IntegerField(allow_null=True)
+
+
 class CampaignOutput(serializers.ModelSerializer):
     kind = serializers.CharField(help_text=" | ".join(Campaign.Kind.values))
     status = serializers.CharField(help_text=" | ".join(Campaign.Status.values))
+    ab_test = serializers.SerializerMethodField(
+        help_text="The batch campaign's A/B test; null when it has none."
+    )
+
+    @extend_schema_field(AbTestOutput(allow_null=True))
+    def get_ab_test(self, campaign: Campaign) -> dict[str, Any] | None:
+        return ab_test_describe(campaign)
 
     class Meta:
         model = Campaign
@@ -71,6 +97,7 @@ class CampaignOutput(serializers.ModelSerializer):
             "throttle_per_minute",
             "frequency_cap",
             "quiet_hours",
+            "ab_test",
             "created_at",
         ]
 
@@ -140,8 +167,38 @@ class ReportOutput(serializers.Serializer):
     )
 
 
+class VariantFiguresOutput(serializers.Serializer):
+    label = serializers.CharField()  # type: ignore[assignment]  # see VariantSettingOutput
+    push_name = serializers.CharField()
+    share_percent = serializers.IntegerField()
+    control = serializers.BooleanField()
+    deliveries = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    received = serializers.IntegerField()
+    tapped = serializers.IntegerField()
+    held_out = serializers.IntegerField(help_text="Control rows: recorded, never sent")
+    tap_rate_percent = serializers.FloatField(allow_null=True)
+    winner = serializers.BooleanField()
+
+
+class RunAbTestOutput(serializers.Serializer):
+    """The A/B comparison of a test run (for a winner run: of its test run)."""
+
+    run_id = serializers.IntegerField(help_text="The test run")
+    variants = VariantFiguresOutput(many=True)
+    confidence = serializers.FloatField(
+        allow_null=True, help_text="Two-proportion z-test, leader against runner-up, 0-1"
+    )
+    statement = serializers.CharField()
+    test_percent = serializers.IntegerField(allow_null=True)
+    winner = serializers.CharField(help_text="The winner's label; empty until picked")
+    winner_due_at = serializers.DateTimeField(allow_null=True)
+    winner_run_id = serializers.IntegerField(allow_null=True)
+
+
 class RunDetailOutput(RunOutput):
     report = ReportOutput()
+    ab_test = RunAbTestOutput(allow_null=True)
 
 
 class CampaignDetailOutput(CampaignOutput):
@@ -220,9 +277,18 @@ class CampaignRunDetailApi(_CampaignApi):
     )
     def get(self, request: Request, campaign_id: int, run_id: int) -> Response:
         run = get_object_or_404(
-            CampaignRun.objects.select_related("report"), pk=run_id, campaign_id=campaign_id
+            CampaignRun.objects.select_related("report", "ab_test_run__report"),
+            pk=run_id,
+            campaign_id=campaign_id,
         )
-        return Response({**selectors.run_stats(run), "report": run_figures(run=run).report()})
+        comparison = run_comparison(run.ab_test_run or run)
+        return Response(
+            {
+                **selectors.run_stats(run),
+                "report": run_figures(run=run).report(),
+                "ab_test": comparison_dict(comparison) if comparison else None,
+            }
+        )
 
 
 class CampaignTriggerApi(_CampaignApi):

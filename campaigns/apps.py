@@ -21,6 +21,8 @@ BEAT_SCHEDULE = {
     "campaigns-trigger-pump-tick": ("campaigns.triggers_drain", TRIGGER_PUMP_TICK_SECONDS),
     "campaigns-orphans-sweep": ("campaigns.deliveries_sweep_orphans", ORPHANS_SWEEP_SECONDS),
     "campaigns-deliveries-purge": ("campaigns.deliveries_purge", DELIVERIES_PURGE_AT),
+    # A/B winners whose wait is over (campaigns.abtest.winner); the ETA task usually is first.
+    "campaigns-ab-winners-due": ("campaigns.ab_winners_due", SCHEDULES_TICK_SECONDS),
 }
 
 

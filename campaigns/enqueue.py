@@ -64,6 +64,17 @@ def run_resolve(*, run_id: int) -> None:
     _after_commit("campaigns.run_resolve", (run_id,), queue="default")
 
 
+def ab_winner_pick(*, run_id: int, due: datetime, now: datetime) -> None:
+    """Pick an A/B test's winner when its wait is over. A wait longer than one ETA hop fires
+    early and finds nothing due; the beat's tick (campaigns.ab_winners_due) picks it then."""
+    _after_commit(
+        "campaigns.ab_winner_pick",
+        (run_id,),
+        queue="default",
+        countdown=countdown_until(due, now=now),
+    )
+
+
 def trigger_pump() -> None:
     """Another pump for the trigger outbox, at once (the running one spent its time budget)."""
     _send("campaigns.triggers_drain", (), queue="send")

@@ -23,6 +23,7 @@ DELIVERY_COLUMNS = (
     "sent_at",
     "received_at",
     "tapped_at",
+    "variant",  # the A/B variant label; empty outside a test
 )
 
 
@@ -54,13 +55,26 @@ def run_delivery_rows(*, run: CampaignRun) -> Iterator[tuple[object, ...]]:
                 "sent_at",
                 "received_at",
                 "tapped_at",
+                "variant",
             )[:EXPORT_PAGE]
         )
         if not page:
             return
         lead_ids = {row[2] for row in page if row[2] is not None}
         emails = dict(Lead.objects.filter(id__in=lead_ids).values_list("id", "email"))
-        for did, install, lead_id, platform, status, reason, attempts, sent, recv, tapped in page:
+        for (
+            did,
+            install,
+            lead_id,
+            platform,
+            status,
+            reason,
+            attempts,
+            sent,
+            recv,
+            tapped,
+            variant,
+        ) in page:
             yield (
                 did,
                 install,
@@ -72,6 +86,7 @@ def run_delivery_rows(*, run: CampaignRun) -> Iterator[tuple[object, ...]]:
                 _iso(sent),
                 _iso(recv),
                 _iso(tapped),
+                variant,
             )
         last_id = page[-1][0]
 

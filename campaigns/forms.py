@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, CampaignVariant
 from campaigns.qualification import RuleError
 from campaigns.rules import (
     DEFAULT_SEND_WITHIN_MINUTES,
@@ -37,7 +37,14 @@ ERROR_FIELDS = {
     "frequency_cap": "cap_max",
     "quiet_hours": "quiet_start",
     "qualification_period_hours": "qualification_period",
+    "ab_test": "ab_enabled",
+    "ab_test.variants": "ab_enabled",
+    "ab_test.winner_mode": "ab_winner_mode",
+    "ab_test.test_percent": "ab_test_percent",
+    "ab_test.wait_minutes": "ab_wait_minutes",
 }
+AB_ROWS = len(CampaignVariant.LABELS)
+CONTROL = "control"
 
 
 # The weekdays' names as the picker shows them (the stored value stays the English key).
@@ -153,9 +160,37 @@ class CampaignForm(forms.Form):
         required=False, label=_("until"), widget=forms.TimeInput(attrs={"type": "time"})
     )
 
+    ab_enabled = forms.BooleanField(required=False, label=_("Run an A/B test"))
+    ab_winner_mode = forms.BooleanField(
+        required=False,
+        label=_("Winner mode"),
+        help_text=_(
+            "Send the variants to a test share first, then the variant with the best "
+            "tap-through rate to the rest."
+        ),
+    )
+    ab_test_percent = forms.IntegerField(
+        required=False, label=_("Test share (percent of the audience)"), initial=20
+    )
+    ab_wait_minutes = forms.IntegerField(
+        required=False, label=_("Wait before picking the winner (minutes)"), initial=60
+    )
+
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
+        # Variant rows A-E: a push (approved; campaigns.js keeps the campaign's app's), a
+        # control that sends nothing, or unused; and the share of the audience.
+        pushes = PushNotification.objects.filter(approved_content__isnull=False).order_by("name")
+        choices = [("", "—"), (CONTROL, _("Control: send nothing"))]
+        choices += [(str(p.pk), p.name) for p in pushes.only("pk", "name")]
+        for index, label in enumerate(CampaignVariant.LABELS):
+            self.fields[f"ab_variant_{index}"] = forms.ChoiceField(
+                choices=choices, required=False, label=_("Variant %(label)s") % {"label": label}
+            )
+            self.fields[f"ab_share_{index}"] = forms.IntegerField(
+                required=False, label=_("Share of variant %(label)s (%%)") % {"label": label}
+            )
         if not self.is_bound:
             # A stored time is UTC; campaigns.js shows it in the browser's zone.
             self.fields["schedule_at"].widget.attrs["data-utc"] = "1"
@@ -220,6 +255,7 @@ class CampaignForm(forms.Form):
             else {}
         )
         return {
+            "ab_test": self._ab_test(),
             "name": c.get("name"),
             "notification": c.get("notification"),
             "audience": c.get("audience") or [],
@@ -234,7 +270,56 @@ class CampaignForm(forms.Form):
             "quiet_hours": quiet,
         }
 
+    def ab_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        """The variant rows for the template: (push field, share field)."""
+        return [(self[f"ab_variant_{i}"], self[f"ab_share_{i}"]) for i in range(AB_ROWS)]
+
+    def _ab_used_rows(self) -> list[int]:
+        return [i for i in range(AB_ROWS) if self.cleaned_data.get(f"ab_variant_{i}")]
+
+    def _ab_test(self) -> dict[str, Any] | None:
+        """The A/B settings in the shape campaigns.abtest.variants validates (None: no test)."""
+        c = self.cleaned_data
+        if not c.get("ab_enabled"):
+            return None
+        pushes = PushNotification.objects.in_bulk(
+            [
+                int(c[f"ab_variant_{i}"])
+                for i in self._ab_used_rows()
+                if c[f"ab_variant_{i}"] != CONTROL
+            ]
+        )
+        variants = [
+            {
+                "control": c[f"ab_variant_{i}"] == CONTROL,
+                "notification": None
+                if c[f"ab_variant_{i}"] == CONTROL
+                else pushes.get(int(c[f"ab_variant_{i}"])),
+                "share_percent": c.get(f"ab_share_{i}"),
+            }
+            for i in self._ab_used_rows()
+        ]
+        return {
+            "variants": variants,
+            "winner_mode": bool(c.get("ab_winner_mode")),
+            "test_percent": c.get("ab_test_percent"),
+            "wait_minutes": c.get("ab_wait_minutes"),
+        }
+
+    def _ab_error_field(self, field: str) -> str | None:
+        """`ab_test.variants[2].share_percent` → the form row that variant came from."""
+        if not field.startswith("ab_test.variants["):
+            return None
+        index = int(field.split("[")[1].split("]")[0])
+        rows = self._ab_used_rows()
+        row = rows[index] if index < len(rows) else 0
+        return f"ab_share_{row}" if field.endswith("share_percent") else f"ab_variant_{row}"
+
     def add_rule_error(self, error: RuleError) -> None:
+        ab_field = self._ab_error_field(error.field)
+        if ab_field is not None:
+            self.add_error(ab_field, f"{error.field.replace('_', ' ')}: {error.rule}")
+            return
         head = error.field.split(".")[0].split("[")[0]
         field = ERROR_FIELDS.get(error.field) or ERROR_FIELDS.get(head, head)
         label = error.field.replace("_", " ")
@@ -278,4 +363,21 @@ def form_initial(campaign: Campaign) -> dict[str, Any]:
         "cap_per": (campaign.frequency_cap or {}).get("per"),
         "quiet_start": (campaign.quiet_hours or {}).get("start"),
         "quiet_end": (campaign.quiet_hours or {}).get("end"),
+        **_ab_initial(campaign),
     }
+
+
+def _ab_initial(campaign: Campaign) -> dict[str, Any]:
+    variants = list(campaign.variants.all())
+    initial: dict[str, Any] = {
+        "ab_enabled": bool(variants),
+        "ab_winner_mode": campaign.ab_winner_mode,
+        "ab_test_percent": campaign.ab_test_percent or 20,
+        "ab_wait_minutes": campaign.ab_wait_minutes or 60,
+    }
+    for index, variant in enumerate(variants):
+        initial[f"ab_variant_{index}"] = (
+            CONTROL if variant.notification_id is None else str(variant.notification_id)
+        )
+        initial[f"ab_share_{index}"] = variant.share_percent
+    return initial

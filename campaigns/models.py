@@ -56,6 +56,12 @@ class Campaign(models.Model):
     throttle_per_minute = models.PositiveIntegerField(null=True, blank=True)
     frequency_cap = models.JSONField(default=dict, blank=True)
     quiet_hours = models.JSONField(default=dict, blank=True)
+    # A/B test winner mode (campaigns.abtest): the variants go to `ab_test_percent` of the
+    # audience; `ab_wait_minutes` later the variant with the best tap-through rate goes to the
+    # rest. Without winner mode the variants split the whole audience.
+    ab_winner_mode = models.BooleanField(default=False)
+    ab_test_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    ab_wait_minutes = models.PositiveIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -67,6 +73,40 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CampaignVariant(models.Model):
+    """One arm of a batch campaign's A/B test: a push, or nothing (a control group held out).
+
+    A lead's arm is a hash of (run, lead) compared with the cumulative shares in the SQL that
+    creates the run's rows (campaigns.abtest.assignment), so all its devices share it."""
+
+    LABELS = ("A", "B", "C", "D", "E")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(max_length=1)
+    # None: the control group, whose deliveries are recorded as held out and never sent.
+    notification = models.ForeignKey(
+        PushNotification,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="campaign_variants",
+    )
+    share_percent = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["campaign", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "label"], name="variant_label_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"variant {self.label}"
+
+    @property
+    def is_control(self) -> bool:
+        return self.notification_id is None
 
 
 class CampaignRun(models.Model):
@@ -131,6 +171,19 @@ class CampaignRun(models.Model):
     # When a send last recorded an outcome here (campaigns.ledger.counters): a sending run
     # with due rows and no progress for minutes lost its messages (the sweeper re-sends).
     progressed_at = models.DateTimeField(null=True, blank=True)
+    # An A/B test's arms, frozen at start like `content`: {label: {"share": percent,
+    # "notification_id": id or None, "content": PushContent dict or None (control)}}.
+    # Empty: every row gets `content`.
+    variants = models.JSONField(default=dict, blank=True)
+    # Winner mode: the share of the audience (percent) this test run sends to; the rest is
+    # sent by a later run (`ab_test_run` set) carrying `ab_winner` once it is picked, which
+    # is due at `ab_winner_due_at`.
+    ab_test_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    ab_winner_due_at = models.DateTimeField(null=True, blank=True)
+    ab_winner = models.CharField(max_length=1, blank=True, default="")
+    ab_test_run = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -191,6 +244,9 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     tapped_at = models.DateTimeField(null=True, blank=True)
+    # The A/B variant label (CampaignVariant.label) the row's lead was assigned; "" outside a
+    # test. A database default too: the trigger and sample INSERTs leave it out.
+    variant = models.CharField(max_length=1, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -241,6 +297,8 @@ class RunReport(models.Model):
     # Set by the first push feedback (received/tapped) after computed_at: the report is behind
     # the taps, so the beat and the dashboard refresh it (taps arrive after a run ends).
     feedback_at = models.DateTimeField(null=True, blank=True)
+    # {label: {"deliveries", "sent", "received", "tapped", "held_out"}} of an A/B run.
+    by_variant = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"report for run {self.run_id}"

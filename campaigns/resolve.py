@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from campaigns.abtest.rows import run_rows
+from campaigns.abtest.winner import winner_wait_start
 from campaigns.delivery.dispatch import deliveries_dispatch
 from campaigns.ledger.counters import run_counters_from_rows
 from campaigns.ledger.inserts import deliveries_insert
@@ -38,12 +40,15 @@ def local_schedule(campaign: Campaign) -> LocalSchedule | None:
 
 
 def campaign_audience(campaign: Campaign) -> QuerySet[Device]:
-    """Filters, eligibility and the push's platforms (qualification is applied per run)."""
-    return sendable_devices(
-        app_id=campaign.app_id,
-        rows=campaign.audience,
-        platforms=notification_platforms(campaign.notification),
-    )
+    """Filters, eligibility and the push's platforms (qualification is applied per run); an
+    A/B test reaches the platforms of any of its pushes (a device whose variant's push leaves
+    its platform out is skipped at send time, like any disabled platform)."""
+    pushes = [campaign.notification]
+    pushes += [
+        v.notification for v in campaign.variants.select_related("notification") if v.notification
+    ]
+    platforms = sorted({p for push in pushes for p in notification_platforms(push)})
+    return sendable_devices(app_id=campaign.app_id, rows=campaign.audience, platforms=platforms)
 
 
 @transaction.atomic
@@ -59,7 +64,8 @@ def run_resolve(*, run_id: int) -> CampaignRun | None:
     disqualified = already_qualified_q(campaign, now=now, exclude_run_id=run.pk)
     if disqualified is not None:
         audience = audience.exclude(disqualified)
-    deliveries_insert(run=run, audience=audience, now=now)
+    audience, shape = run_rows(run=run, audience=audience)
+    deliveries_insert(run=run, audience=audience, now=now, shape=shape)
     deliveries_skip_capped(run=run, cap=campaign.frequency_cap, now=now)
     deliveries_plan_times(
         run=run, quiet=campaign.quiet_hours, local=local_schedule(campaign), now=now
@@ -77,5 +83,7 @@ def run_resolve(*, run_id: int) -> CampaignRun | None:
     )
     if not paused:
         deliveries_dispatch(run=run)
+    if run.ab_test_percent is not None and run.ab_test_run_id is None:
+        winner_wait_start(run=run, campaign=campaign, now=now)
     run_settle(run=run, now=now)
     return run

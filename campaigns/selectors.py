@@ -33,6 +33,7 @@ from campaigns.wording import audience_sentences
 from devices.eligibility import NOT_ELIGIBLE_REASONS, eligible_q
 from devices.models import Device, MobileApp, PushCredential
 from notifications.models import PushNotification
+from pushmarketing.core.models import AuditEntry
 
 EXCLUSION_REASONS: dict[str, StrOrPromise] = {
     "platform_not_enabled": _("the push is not enabled for this platform"),
@@ -122,7 +123,9 @@ def audience_count(
 
 
 def campaigns_for_list() -> QuerySet[Campaign]:
-    return Campaign.objects.select_related("app", "notification", "created_by")
+    return Campaign.objects.select_related("app", "notification", "created_by").prefetch_related(
+        "variants"
+    )
 
 
 def campaign_totals(campaign: Campaign) -> dict[str, Any]:
@@ -320,3 +323,14 @@ def campaign_trigger_push_name(campaign: Campaign) -> str:
         return ""
     name = PushNotification.objects.filter(pk=push_id).values_list("name", flat=True).first()
     return name or ""
+
+
+def campaign_ab_steps(campaign: Campaign, *, limit: int = 20) -> list[AuditEntry]:
+    """The A/B test's steps from the audit log, oldest first: test sent, winner picked (or
+    abandoned); the campaign page lists them as they happen."""
+    entries = AuditEntry.objects.filter(
+        target_type=Campaign._meta.label_lower,
+        target_id=str(campaign.pk),
+        action__startswith="campaign.ab_",
+    ).order_by("-created_at", "-id")[:limit]
+    return list(reversed(entries))

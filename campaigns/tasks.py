@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns import resolve, services, trigger_pump, triggers
+from campaigns.abtest import winner
 
 logger = logging.getLogger(__name__)
 
@@ -54,3 +55,16 @@ def deliveries_purge() -> int:
         now=timezone.now(), retention_days=settings.DELIVERY_RETENTION_DAYS
     )
     return stats.rows
+
+
+# acks_late: the pick locks the test run and acts only while its winner is due and unpicked, so
+# a redelivered task, the beat's pass and this ETA task can all run: one opens the winner run.
+@shared_task(name="campaigns.ab_winner_pick", acks_late=True, ignore_result=True)
+def ab_winner_pick(run_id: int) -> None:
+    winner.ab_winner_pick(run_id=run_id, now=timezone.now())
+
+
+@shared_task(name="campaigns.ab_winners_due", acks_late=True, ignore_result=True)
+def ab_winners_due() -> int:
+    """Beat, every 30 s: pick the A/B winners whose wait is over (the ETA task's backstop)."""
+    return len(winner.ab_winners_due(now=timezone.now()))

@@ -21,6 +21,7 @@ from campaigns.forms import CampaignForm, form_initial
 from campaigns.lifecycle import Action, campaign_may
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError
+from campaigns.reports.variants import campaign_comparison
 from campaigns.rules import (
     TRIGGER_EVENTS,
     trigger_send_within_minutes,
@@ -177,6 +178,9 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             ),
             "editable": campaign_may(campaign.status, Action.EDIT),
             "may": may,
+            "variants": list(campaign.variants.select_related("notification")),
+            "ab_steps": selectors.campaign_ab_steps(campaign),
+            "comparison": campaign_comparison(campaign),
         },
     )
 

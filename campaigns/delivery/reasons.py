@@ -15,6 +15,7 @@ SKIP_REASONS: dict[str, StrOrPromise] = {
     "wrong_app": _("the device belongs to another app"),
     "lead_changed": _("another lead logged in on the device after the push was planned"),
     "trigger_stale": _("the trigger was evaluated later than the campaign's send window allows"),
+    "held_out": _("held out: the lead is in the A/B test's control group, which is sent nothing"),
 }
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from campaigns import enqueue
 from campaigns.delivery import ratelimit
+from campaigns.delivery.content import ChosenPush, delivery_push, run_pushes
 from campaigns.delivery.transport import pushes_stream
 from campaigns.ledger.claim import deliveries_claim, next_due_in_range
 from campaigns.ledger.record import (
@@ -32,7 +33,6 @@ from campaigns.qualification import quiet_hours_release, zone_for
 from devices.eligibility import device_ineligibility
 from devices.lead_fields import lead_token_values
 from devices.models import Device, Lead, PushCredential
-from notifications.content import PushContent
 from notifications.payloads import (
     MAX_PAYLOAD_BYTES,
     PushIds,
@@ -119,6 +119,7 @@ def _load(*, run: CampaignRun, claimed_at: datetime, ids: list[int]) -> _Batch:
                 token_updated_at=device.token_updated_at,
                 attempts=delivery.attempts,
                 lead_id=delivery.lead_id or device.lead_id,
+                variant=delivery.variant,
             )
         )
     credentials = {c.platform: c for c in PushCredential.objects.filter(app_id=run.app_id)}
@@ -228,9 +229,10 @@ def _skips(batch: _Batch) -> dict[int, tuple[str, str]]:
     # Read fresh for every chunk: switching the add-on off stops a running campaign.
     if not mobile_push_enabled():
         return {row.id: (row.platform, "addon_disabled") for row in batch.rows}
-    content = PushContent.from_dict(run.content)
+    pushes = run_pushes(run)
     skips: dict[int, tuple[str, str]] = {}
     for row in batch.rows:
+        content = delivery_push(pushes, row.variant).content
         device = batch.devices[row.id]
         reasons = device_ineligibility(device, app_configured=row.platform in batch.credentials)
         if run.kind == CampaignRun.Kind.SAMPLE:
@@ -315,23 +317,29 @@ def _send(
 ) -> Iterator[tuple[ClaimedDelivery, SendResult] | None]:
     """(row, result) per row as its answer arrives; None while waiting (see _Recorder)."""
     run = batch.run
-    content = PushContent.from_dict(run.content)
-    try:
-        compiled = compile_content(content)
-    except TokenError as exc:
-        # Approved content was validated; this only guards against a hand-edited row.
-        failure = SendResult(outcome=Outcome.FAILED, reason=f"personalization: {exc}")
-        yield from ((row, failure) for row in rows)
-        return
-    leads = _leads(compiled, rows)
+    pushes = run_pushes(run)
+    by_push: dict[str, list[ClaimedDelivery]] = defaultdict(list)
+    for row in rows:
+        by_push[row.variant if row.variant in pushes else ""].append(row)
     by_id = {row.id: row for row in rows}
     by_platform: dict[str, list[OutgoingPush]] = defaultdict(list)
-    for row in rows:
-        push_or_failure = _build(run, content, compiled, leads.get(row.lead_id or 0), row)
-        if isinstance(push_or_failure, SendResult):
-            yield row, push_or_failure
-        else:
-            by_platform[row.platform].append(push_or_failure)
+    for label, group in by_push.items():
+        chosen = pushes[label]
+        try:
+            compiled = compile_content(chosen.content)
+        except TokenError as exc:
+            # Approved content was validated; this only guards against a hand-edited row.
+            failure = SendResult(outcome=Outcome.FAILED, reason=f"personalization: {exc}")
+            yield from ((row, failure) for row in group)
+            continue
+        leads = _leads(compiled, group)
+        for row in group:
+            lead = leads.get(row.lead_id or 0)
+            push_or_failure = _build(run, chosen, compiled, lead, row)
+            if isinstance(push_or_failure, SendResult):
+                yield row, push_or_failure
+            else:
+                by_platform[row.platform].append(push_or_failure)
     groups = [
         (batch.credentials[platform], run.app, pushes) for platform, pushes in by_platform.items()
     ]
@@ -349,13 +357,14 @@ def _leads(compiled: CompiledContent, rows: list[ClaimedDelivery]) -> dict[int, 
 
 def _build(
     run: CampaignRun,
-    content: PushContent,
+    chosen: ChosenPush,
     compiled: CompiledContent,
     lead: Lead | None,
     row: ClaimedDelivery,
 ) -> OutgoingPush | SendResult:
+    content = chosen.content
     text = compiled.render(lead_token_values(lead))
-    ids = PushIds(delivery_id=row.id, notification_id=run.notification_id, run_id=run.id)
+    ids = PushIds(delivery_id=row.id, notification_id=chosen.notification_id, run_id=run.id)
     if row.platform == "ios":
         request = apns_request(content, text, ids, topic=run.app.ios_bundle_id)
         size = apns_payload_size(request)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Max, Min, QuerySet, Value
 from django.db.models import fields as model_fields
+from django.db.models.expressions import Combinable
 
 from campaigns.ledger.counters import run_counters_add
 from campaigns.models import CampaignRun, Delivery
@@ -32,6 +33,7 @@ INSERT_COLUMNS = (
     "attempts",
     "provider_id",
     "created_at",
+    "variant",
 )
 
 
@@ -47,18 +49,32 @@ class NewDelivery:
     not_before: dt.datetime | None = None
 
 
-def _insert_select(devices: QuerySet, *, run_id: int, now: dt.datetime) -> int:
+@dataclass(frozen=True)
+class RowShape:
+    """The per-row columns an audience INSERT computes in SQL: queued with no variant, or an
+    A/B test's variant with its control rows held out (campaigns.abtest.rows)."""
+
+    variant: Combinable = Value("", output_field=model_fields.CharField())
+    status: Combinable = Value(Delivery.Status.QUEUED.value, output_field=model_fields.CharField())
+    reason: Combinable = Value("", output_field=model_fields.CharField())
+
+
+def _insert_select(
+    devices: QuerySet, *, run_id: int, now: dt.datetime, shape: RowShape | None = None
+) -> int:
     """INSERT ... SELECT for one slice of devices; returns rows inserted."""
+    shape = shape or RowShape()
     select = devices.order_by().values_list(
         Value(run_id, output_field=model_fields.BigIntegerField()),
         "id",
         "lead_id",
         "platform",
-        Value(Delivery.Status.QUEUED.value, output_field=model_fields.CharField()),
-        Value("", output_field=model_fields.CharField()),
+        shape.status,
+        shape.reason,
         Value(0, output_field=model_fields.IntegerField()),
         Value("", output_field=model_fields.CharField()),
         Value(now, output_field=model_fields.DateTimeField()),
+        shape.variant,
     )
     sql, params = select.query.sql_with_params()
     table = Delivery._meta.db_table
@@ -71,8 +87,11 @@ def _insert_select(devices: QuerySet, *, run_id: int, now: dt.datetime) -> int:
         return max(cursor.rowcount, 0)
 
 
-def deliveries_insert(*, run: CampaignRun, audience: QuerySet, now: dt.datetime) -> int:
-    """Insert the audience as queued deliveries of `run` in keyset slices of CHUNK ids."""
+def deliveries_insert(
+    *, run: CampaignRun, audience: QuerySet, now: dt.datetime, shape: RowShape | None = None
+) -> int:
+    """Insert the audience as queued deliveries of `run` in keyset slices of CHUNK ids
+    (`shape`: an A/B test's per-row variant and held-out status, computed in the SELECT)."""
     bounds = audience.aggregate(lo=Min("id"), hi=Max("id"))
     if bounds["lo"] is None:
         return 0
@@ -80,7 +99,7 @@ def deliveries_insert(*, run: CampaignRun, audience: QuerySet, now: dt.datetime)
     lo = bounds["lo"]
     while lo <= bounds["hi"]:
         inserted += _insert_select(
-            audience.filter(id__gte=lo, id__lt=lo + CHUNK), run_id=run.pk, now=now
+            audience.filter(id__gte=lo, id__lt=lo + CHUNK), run_id=run.pk, now=now, shape=shape
         )
         lo += CHUNK
     return inserted

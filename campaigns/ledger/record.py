@@ -50,6 +50,7 @@ class ClaimedDelivery:
     token_updated_at: datetime | None
     attempts: int
     lead_id: int | None
+    variant: str = ""  # the A/B variant: which push the row sends (campaigns.delivery.content)
 
 
 @dataclass

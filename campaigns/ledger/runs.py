@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef
 
 from campaigns import enqueue
+from campaigns.abtest.variants import variants_freeze
 from campaigns.lifecycle import OPEN_RUN_STATUSES, Action, campaign_next_status, run_next_status
 from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.rules import approved_content
@@ -37,9 +38,12 @@ def run_open(
     campaign_id: int | None = None,
     started_by_id: int | None = None,
     is_stream: bool = False,
+    variants: dict[str, Any] | None = None,
+    ab_test_percent: int | None = None,
 ) -> CampaignRun:
     """Create a run in its first status (resolving, sending with rows inserted in the same
-    transaction, or listening for a trigger campaign's stream)."""
+    transaction, or listening for a trigger campaign's stream); `variants` are an A/B test's
+    frozen arms (campaigns.abtest.variants.variants_freeze)."""
     return CampaignRun.objects.create(
         kind=kind,
         status=status,
@@ -50,6 +54,8 @@ def run_open(
         started_by_id=started_by_id,
         is_stream=is_stream,
         started_at=now,
+        variants=variants or {},
+        ab_test_percent=ab_test_percent,
     )
 
 
@@ -63,7 +69,9 @@ def campaign_run_open(
     is_stream: bool = False,
 ) -> CampaignRun:
     """run_open for one of a campaign's runs: it sends the push's approved copy as it is now
-    (CampaignError when the push is not approved)."""
+    (CampaignError when the push is not approved); a batch run also freezes the campaign's
+    A/B variants, and in winner mode goes to the test share only."""
+    variants = variants_freeze(campaign) if kind == CampaignRun.Kind.BATCH else {}
     return run_open(
         kind=kind,
         status=status,
@@ -74,6 +82,8 @@ def campaign_run_open(
         started_by_id=started_by_id,
         is_stream=is_stream,
         now=now,
+        variants=variants,
+        ab_test_percent=campaign.ab_test_percent if variants and campaign.ab_winner_mode else None,
     )
 
 
@@ -126,15 +136,21 @@ def run_settle_by_id(*, run_id: int, now: datetime) -> bool:
 
 
 def campaign_complete_if_done(*, campaign_id: int) -> bool:
-    """RUNNING → COMPLETED when no batch run of the campaign is open and nothing is scheduled
-    (one conditional UPDATE; the caller holds the campaign lock)."""
+    """RUNNING → COMPLETED when no batch run of the campaign is open, nothing is scheduled and
+    no A/B winner is waiting to be sent (one conditional UPDATE; the caller holds the campaign
+    lock)."""
     campaign_next_status(Campaign.Status.RUNNING, Action.COMPLETE)  # the table allows it
     open_runs = CampaignRun.objects.filter(
         campaign_id=OuterRef("pk"), kind=CampaignRun.Kind.BATCH, status__in=OPEN_RUN_STATUSES
     )
+    # A winner-mode test whose winner is not picked yet: the rest of the audience is still to
+    # be sent, by a run the winner task opens (campaigns.abtest.winner).
+    winner_pending = CampaignRun.objects.filter(
+        campaign_id=OuterRef("pk"), ab_winner_due_at__isnull=False, ab_winner=""
+    )
     done = (
         Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.RUNNING, next_run_at=None)
-        .filter(~Exists(open_runs))
+        .filter(~Exists(open_runs), ~Exists(winner_pending))
         .update(status=Campaign.Status.COMPLETED)
     )
     if done:

@@ -19,6 +19,7 @@ from campaigns.reports.figures import (
     run_figures,
     run_purge_note,
 )
+from campaigns.reports.variants import campaign_comparison, run_comparison
 from notifications.models import PushNotification
 from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import addon_required, role_required
@@ -117,7 +118,10 @@ def _charts(figures: Figures) -> dict[str, object]:
 @addon_required
 def run_dashboard(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(
-        CampaignRun.objects.select_related("campaign", "notification", "app", "report"), pk=run_id
+        CampaignRun.objects.select_related(
+            "campaign", "notification", "app", "report", "ab_test_run__report"
+        ),
+        pk=run_id,
     )
     figures = run_figures(run=run)
     rate, eta = _rate_and_eta(run, figures)
@@ -133,6 +137,7 @@ def run_dashboard(request: HttpRequest, run_id: int) -> HttpResponse:
         "scope": "run",
         "final": run.finished_at is not None and not stale,
         "purge_note": run_purge_note(run),
+        "comparison": run_comparison(run.ab_test_run or run),
     }
     return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
 
@@ -178,7 +183,13 @@ def campaign_dashboard(request: HttpRequest, campaign_id: int) -> HttpResponse:
     )
     figures = campaign_figures(campaign=campaign)
     runs = selectors.campaign_runs(campaign, limit=50)
-    context = {"campaign": campaign, "figures": figures, "runs": runs, "scope": "campaign"}
+    context = {
+        "campaign": campaign,
+        "figures": figures,
+        "runs": runs,
+        "scope": "campaign",
+        "comparison": campaign_comparison(campaign),
+    }
     return render(request, "campaigns/dashboard.html", {**context, **_charts(figures)})
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import enqueue
+from campaigns.abtest.winner import campaign_winner_pending, campaign_winners_abandon
 from campaigns.delivery.dispatch import deliveries_dispatch
 from campaigns.ledger.recovery import run_cancel
 from campaigns.ledger.runs import campaign_run_open, campaign_runs_locked, run_move, run_settle
@@ -71,6 +72,8 @@ def batch_run_open(*, campaign: Campaign, started_by_id: int | None, now: dateti
     if _has_open_batch_run(campaign.pk):
         # Never two overlapping runs of one campaign (a recurrence due while the last sends).
         raise LifecycleError("status", "the campaign's previous run is still sending")
+    # A new run is a new test: a winner the last one still waits for is never sent.
+    campaign_winners_abandon(campaign=campaign, why="the campaign was run again")
     run = campaign_run_open(
         campaign=campaign,
         kind=CampaignRun.Kind.BATCH,
@@ -187,8 +190,11 @@ def campaign_resume(*, actor: User | None, campaign: Campaign) -> Campaign:
     require_addon()
     campaign = campaign_locked(campaign.pk)
     runs = campaign_runs_locked(campaign_id=campaign.pk, statuses=(R.PAUSED, R.RESOLVING))
+    # An A/B winner still to be sent is work the campaign has left, like an open run.
     action = resume_action(
-        kind=campaign.kind, has_open_run=bool(runs), next_run_at=campaign.next_run_at
+        kind=campaign.kind,
+        has_open_run=bool(runs) or campaign_winner_pending(campaign_id=campaign.pk),
+        next_run_at=campaign.next_run_at,
     )
     _move(campaign, action)
     now = timezone.now()
@@ -213,6 +219,7 @@ def campaign_cancel(*, actor: User | None, campaign: Campaign) -> Campaign:
     """Queued rows become `skipped: cancelled`; rows already claimed by a worker finish."""
     campaign = campaign_locked(campaign.pk)
     _move(campaign, Action.CANCEL, next_run_at=None)
+    campaign_winners_abandon(campaign=campaign, why="the campaign was cancelled")
     now = timezone.now()
     cancelled = sum(
         run_cancel(run=run, now=now)

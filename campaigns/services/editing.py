@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.abtest.variants import ab_test_describe, ab_test_validate, campaign_variants_set
 from campaigns.lifecycle import Action, campaign_next_status
 from campaigns.models import Campaign
 from campaigns.rules import CampaignError, campaign_validate
@@ -24,9 +25,15 @@ def campaign_create(
     if kind not in Campaign.Kind.values:
         raise CampaignError("kind", "must be batch or trigger")
     fields = campaign_validate(data, app=app, kind=kind, now=timezone.now())
+    ab_test = ab_test_validate(data.get("ab_test"), app=app, kind=kind)
     campaign = Campaign.objects.create(app=app, kind=kind, created_by=actor, **fields)
+    campaign_variants_set(campaign=campaign, spec=ab_test)
     audit_record(
-        actor=actor, action="campaign.created", target=campaign, summary=f"Created {campaign}"
+        actor=actor,
+        action="campaign.created",
+        target=campaign,
+        summary=f"Created {campaign}",
+        details={"ab_test": ab_test_describe(campaign)} if ab_test else None,
     )
     return campaign
 
@@ -37,13 +44,19 @@ def campaign_update(*, actor: User | None, campaign: Campaign, data: dict[str, A
     campaign_next_status(campaign.status, Action.EDIT)
     now = timezone.now()
     fields = campaign_validate(data, app=campaign.app, kind=campaign.kind, now=now)
+    ab_test = ab_test_validate(data.get("ab_test"), app=campaign.app, kind=campaign.kind)
     for key, value in fields.items():
         setattr(campaign, key, value)
     if campaign.status == Campaign.Status.SCHEDULED:
         campaign.next_run_at = first_run_at(campaign, now)
     campaign.save()
+    campaign_variants_set(campaign=campaign, spec=ab_test)
     audit_record(
-        actor=actor, action="campaign.updated", target=campaign, summary=f"Edited {campaign}"
+        actor=actor,
+        action="campaign.updated",
+        target=campaign,
+        summary=f"Edited {campaign}",
+        details={"ab_test": ab_test_describe(campaign)} if ab_test else None,
     )
     trigger_listeners_changed(campaign)
     return campaign

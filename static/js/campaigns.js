@@ -236,6 +236,15 @@
       });
       const hint = document.getElementById("no-pushes");
       if (hint) hint.hidden = visible > 0;
+      // The A/B variant rows offer the same pushes (a control row is always offered).
+      document.querySelectorAll("select[name^=ab_variant_]").forEach((variant) => {
+        Array.from(variant.options).forEach((o) => {
+          if (!o.value || o.value === "control") return;
+          const push = config.pushes.find((p) => String(p.id) === o.value);
+          o.hidden = !(push && push.app_id === appId);
+          if (o.hidden && o.selected) variant.value = "";
+        });
+      });
     }
 
     document.getElementById("add-row").addEventListener("click", () => {

@@ -1,0 +1,1 @@
+"""A/B tests of batch campaigns: variants, their assignment in SQL, the comparison, the winner."""
