@@ -12,10 +12,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from inapp.services.addon import addon_in_app_set_enabled
-from inapp.services.campaigns import campaign_approve
-from inapp.services.campaigns import campaign_create as inapp_campaign_create
-from inapp.services.messages import message_approve, message_create
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_activate, campaign_create
@@ -25,6 +21,10 @@ from devices.services.identity import app_identity_settings_update
 from devices.services.leads import device_lead_associate
 from devices.services.registration import device_register
 from inapp.models import InAppCampaign, Layout
+from inapp.services.addon import addon_in_app_set_enabled
+from inapp.services.campaigns import campaign_approve
+from inapp.services.campaigns import campaign_create as inapp_campaign_create
+from inapp.services.messages import message_approve, message_create
 from notifications.models import PushNotification
 from notifications.services import notification_approve, notification_create
 from notifications.simulator.credentials import demo_credentials
