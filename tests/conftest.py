@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from devices.trigger_outbox import pump_sleep
 from pushmarketing.core.models import AddOn
@@ -18,6 +20,15 @@ pytest_plugins = [
     "tests.ui_fixtures",
     "tests.worker_fixtures",
 ]
+
+
+@pytest.fixture(autouse=True)
+def ui_language_reset():
+    """A request in French (LocaleMiddleware, the user's language) leaves French active in the
+    thread, as a server's next request would overwrite; a test's next request or gettext call
+    must start from the default language."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
