@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,7 +32,8 @@ from campaigns.qualification import quiet_hours_release, zone_for
 from devices.eligibility import device_ineligibility
 from devices.lead_fields import lead_token_values
 from devices.models import Device, Lead, PushCredential
-from notifications.content import PushContent
+from notifications.content import LocalizedContent, PushContent
+from notifications.locales import content_for_locale
 from notifications.payloads import (
     MAX_PAYLOAD_BYTES,
     PushIds,
@@ -315,19 +316,19 @@ def _send(
 ) -> Iterator[tuple[ClaimedDelivery, SendResult] | None]:
     """(row, result) per row as its answer arrives; None while waiting (see _Recorder)."""
     run = batch.run
-    content = PushContent.from_dict(run.content)
-    try:
-        compiled = compile_content(content)
-    except TokenError as exc:
-        # Approved content was validated; this only guards against a hand-edited row.
-        failure = SendResult(outcome=Outcome.FAILED, reason=f"personalization: {exc}")
-        yield from ((row, failure) for row in rows)
-        return
-    leads = _leads(compiled, rows)
+    variants = _variants(batch, rows)
+    leads = _leads(variants.values(), rows)
     by_id = {row.id: row for row in rows}
     by_platform: dict[str, list[OutgoingPush]] = defaultdict(list)
     for row in rows:
-        push_or_failure = _build(run, content, compiled, leads.get(row.lead_id or 0), row)
+        variant = variants[row.id]
+        if variant.compiled is None:
+            # Approved content was validated; this only guards against a hand-edited row.
+            yield row, SendResult(outcome=Outcome.FAILED, reason=variant.error)
+            continue
+        push_or_failure = _build(
+            run, variant.content, variant.compiled, leads.get(row.lead_id or 0), row
+        )
         if isinstance(push_or_failure, SendResult):
             yield row, push_or_failure
         else:
@@ -340,9 +341,38 @@ def _send(
         yield None if answer is None else (by_id[answer[0].delivery_id], answer[1])
 
 
-def _leads(compiled: CompiledContent, rows: list[ClaimedDelivery]) -> dict[int, Lead]:
-    templates = (compiled.title, compiled.subtitle, compiled.body, compiled.tap_uri)
-    if not any(template.tokens for template in templates):
+@dataclass(frozen=True)
+class _Variant:
+    """One language of the run's push, compiled (or why it does not compile)."""
+
+    content: PushContent
+    compiled: CompiledContent | None
+    error: str = ""
+
+
+def _variant_compile(content: PushContent) -> _Variant:
+    try:
+        return _Variant(content=content, compiled=compile_content(content))
+    except TokenError as exc:
+        return _Variant(content=content, compiled=None, error=f"personalization: {exc}")
+
+
+def _variants(batch: _Batch, rows: list[ClaimedDelivery]) -> dict[int, _Variant]:
+    """Each row's language (notifications.locales picks it from the device's locale), the
+    run's translations read from its frozen content and each compiled once per chunk."""
+    push = LocalizedContent.from_dict(batch.run.content)
+    compiled: dict[str, _Variant] = {}
+    out: dict[int, _Variant] = {}
+    for row in rows:
+        code, content = content_for_locale(push, batch.devices[row.id].locale)
+        if code not in compiled:
+            compiled[code] = _variant_compile(content)
+        out[row.id] = compiled[code]
+    return out
+
+
+def _leads(variants: Iterable[_Variant], rows: list[ClaimedDelivery]) -> dict[int, Lead]:
+    if not any(variant.compiled and variant.compiled.tokens for variant in variants):
         return {}
     return Lead.objects.in_bulk({row.lead_id for row in rows if row.lead_id})
 

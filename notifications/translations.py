@@ -1,0 +1,187 @@
+"""A push's translations: their rules, their snapshot, and replacing the set in one go.
+
+The services that record history and status (notification_update, notification_translation_put,
+notification_approve) call these; nothing here records events or audits on its own.
+
+A translation follows the push's own field rules (title and subtitle up to 200 characters, the
+tap link up to 2,000 and shaped for the push's tap action, tokens as in the default content),
+its merged content must fit the 4,096-byte payload limit, and a push has at most one
+translation per locale code (the unique constraint; codes are normalised first, so `fr-CA` and
+`fr_ca` are the same translation).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.utils import timezone
+
+from notifications.content import PushContent, translation_merge
+from notifications.images import image_absolute_url, image_name_is_stored
+from notifications.locales import LOCALE_CODE_RULE, locale_code_error, locale_normalize
+from notifications.models import PushNotification, PushTranslation
+from notifications.personalization import TokenError, compile_template
+from notifications.previews import payload_sizes
+
+MAX_TRANSLATIONS = 50
+TEXT_LIMITS = {"title": 200, "subtitle": 200, "tap_uri": 2000}
+EDITABLE = ("title", "subtitle", "message", "image", "tap_uri")
+DEEP_LINK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
+
+
+def _plain_uri(uri: str) -> str:
+    compiled = compile_template(uri, require_default=False)
+    return compiled.render({token.field: "x" for token in compiled.tokens})
+
+
+def _tap_uri_error(action: str, uri: str) -> str | None:
+    if not uri:
+        return None  # blank keeps the default's link
+    if action == PushNotification.TapAction.APP_HOME:
+        return "must be blank: the push opens the app's home screen (set a tap action first)"
+    plain = _plain_uri(uri)
+    if action == PushNotification.TapAction.DEEP_LINK and not DEEP_LINK_RE.match(plain):
+        return "must be a deep link such as myapp://path (a scheme, ':' and no spaces)"
+    if action == PushNotification.TapAction.URL:
+        try:
+            URLValidator(schemes=["http", "https"])(plain)
+        except ValidationError:
+            return "must be a full web address starting with https://"
+    return None
+
+
+def translation_fields_clean(raw: Mapping[str, Any]) -> dict[str, str]:
+    """The editable fields of one translation as stripped strings (missing ones blank)."""
+    return {name: str(raw.get(name) or "").strip() for name in EDITABLE}
+
+
+def translation_content(default: PushContent, fields: Mapping[str, str]) -> PushContent:
+    """The merged content a device in this language gets, from unsaved fields."""
+    return translation_merge(
+        default,
+        {
+            "title": fields.get("title", ""),
+            "subtitle": fields.get("subtitle", ""),
+            "message": fields.get("message", ""),
+            "image_url": image_absolute_url(fields.get("image", "")),
+            "tap_uri": fields.get("tap_uri", ""),
+        },
+    )
+
+
+def translation_problems(
+    *,
+    locale: str,
+    fields: Mapping[str, str],
+    default: PushContent,
+    known_fields: Iterable[str],
+    stored_images: Iterable[str] = (),
+) -> list[str]:
+    """Every rule one translation breaks, each naming the locale and the field."""
+    label = f"Translation {locale_normalize(locale) or locale!r}"
+    if locale_code_error(locale):
+        return [f"{label}, locale: {LOCALE_CODE_RULE}."]
+    problems: list[str] = []
+    if not fields.get("message", "").strip():
+        problems.append(f"{label}, message: is required.")
+    for name, limit in TEXT_LIMITS.items():
+        if len(fields.get(name, "")) > limit:
+            problems.append(f"{label}, {name}: must be at most {limit:,} characters.")
+    known = list(known_fields)
+    for name in ("title", "subtitle", "message", "tap_uri"):
+        try:
+            compile_template(fields.get(name, ""), known_fields=known)
+        except TokenError as exc:
+            problems.append(f"{label}, {name}: {exc}.")
+    if problems:
+        return problems
+    uri_error = _tap_uri_error(default.tap_action, fields.get("tap_uri", ""))
+    if uri_error:
+        problems.append(f"{label}, tap_uri: {uri_error}.")
+    image = fields.get("image", "")
+    if image and image not in stored_images and not image_name_is_stored(image):
+        problems.append(f"{label}, image: the uploaded image was not found; upload it again.")
+    if not problems:
+        sizes = payload_sizes(translation_content(default, fields))
+        problems.extend(f"{label}: {problem}" for problem in sizes.problems())
+    return problems
+
+
+def translations_normalise(
+    rows: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """Key the rows by normalised code; a code given twice (`fr-CA` and `fr_ca`) is refused."""
+    out: dict[str, dict[str, str]] = {}
+    problems: list[str] = []
+    if len(rows) > MAX_TRANSLATIONS:
+        problems.append(f"translations: at most {MAX_TRANSLATIONS} per push.")
+    for raw_code, raw in rows.items():
+        error = locale_code_error(raw_code)
+        if error:
+            problems.append(f"Translation {raw_code!r}, locale: {error}.")
+            continue
+        code = locale_normalize(raw_code)
+        if code in out:
+            problems.append(f"Translation {code!r}, locale: one translation per locale.")
+            continue
+        out[code] = translation_fields_clean(raw)
+    return out, problems
+
+
+def translations_snapshot(translations: Iterable[PushTranslation]) -> dict[str, dict[str, str]]:
+    """Translations as a snapshot holds them (the image as the absolute URL devices fetch)."""
+    return {
+        t.locale: {
+            "title": t.title,
+            "subtitle": t.subtitle,
+            "message": t.message,
+            "image_url": image_absolute_url(t.image.name or ""),
+            "tap_uri": t.tap_uri,
+        }
+        for t in translations
+    }
+
+
+def translation_values(translation: PushTranslation) -> dict[str, str]:
+    """A stored translation's editable fields, as `translations_replace` takes them."""
+    return {
+        "title": translation.title,
+        "subtitle": translation.subtitle,
+        "message": translation.message,
+        "image": translation.image.name or "",
+        "tap_uri": translation.tap_uri,
+    }
+
+
+def translations_replace(
+    *, notification: PushNotification, rows: Mapping[str, Mapping[str, str]]
+) -> list[str]:
+    """Make the push's translations exactly `rows` (validated, normalised codes); return the
+    codes added, changed or removed. A few statements, whatever the number of rows."""
+    current = {t.locale: t for t in notification.translations.all()}
+    changed = sorted(code for code in current if code not in rows)
+    if changed:
+        PushTranslation.objects.filter(notification=notification, locale__in=changed).delete()
+    to_create: list[PushTranslation] = []
+    to_update: list[PushTranslation] = []
+    for code, fields in rows.items():
+        translation = current.get(code)
+        if translation is not None and translation_values(translation) == dict(fields):
+            continue
+        if translation is None:
+            translation = PushTranslation(notification=notification, locale=code)
+            to_create.append(translation)
+        else:
+            translation.updated_at = timezone.now()  # bulk_update skips auto_now
+            to_update.append(translation)
+        for name in EDITABLE:
+            setattr(translation, name, fields.get(name, ""))
+        changed.append(code)
+    PushTranslation.objects.bulk_create(to_create)
+    if to_update:
+        PushTranslation.objects.bulk_update(to_update, [*EDITABLE, "updated_at"])
+    return sorted(changed)
