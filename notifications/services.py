@@ -149,7 +149,10 @@ def _checked_translations(
             )
         )
     if problems:
-        raise ValidationError({"translations": problems})
+        errors: dict[str, list[str]] = {}
+        for key, message in problems:
+            errors.setdefault(key, []).append(message)
+        raise ValidationError(errors)
     return normalised
 
 

@@ -73,6 +73,16 @@ def translation_content(default: PushContent, fields: Mapping[str, str]) -> Push
     )
 
 
+# A problem: the key it is reported under (`translations.<code>.<field>`, so the API can name
+# the body field and the composer the row) and a message that names the locale and field.
+Problem = tuple[str, str]
+
+
+def _problem(code: str, field: str, rule: str) -> Problem:
+    where = f"Translation {code!r}, {field}" if field else f"Translation {code!r}"
+    return f"translations.{code}.{field or 'content'}", f"{where}: {rule}"
+
+
 def translation_problems(
     *,
     locale: str,
@@ -80,53 +90,55 @@ def translation_problems(
     default: PushContent,
     known_fields: Iterable[str],
     stored_images: Iterable[str] = (),
-) -> list[str]:
+) -> list[Problem]:
     """Every rule one translation breaks, each naming the locale and the field."""
-    label = f"Translation {locale_normalize(locale) or locale!r}"
+    code = locale_normalize(locale) or locale
     if locale_code_error(locale):
-        return [f"{label}, locale: {LOCALE_CODE_RULE}."]
-    problems: list[str] = []
+        return [_problem(code, "locale", f"{LOCALE_CODE_RULE}.")]
+    problems: list[Problem] = []
     if not fields.get("message", "").strip():
-        problems.append(f"{label}, message: is required.")
+        problems.append(_problem(code, "message", "is required."))
     for name, limit in TEXT_LIMITS.items():
         if len(fields.get(name, "")) > limit:
-            problems.append(f"{label}, {name}: must be at most {limit:,} characters.")
+            problems.append(_problem(code, name, f"must be at most {limit:,} characters."))
     known = list(known_fields)
     for name in ("title", "subtitle", "message", "tap_uri"):
         try:
             compile_template(fields.get(name, ""), known_fields=known)
         except TokenError as exc:
-            problems.append(f"{label}, {name}: {exc}.")
+            problems.append(_problem(code, name, f"{exc}."))
     if problems:
         return problems
     uri_error = _tap_uri_error(default.tap_action, fields.get("tap_uri", ""))
     if uri_error:
-        problems.append(f"{label}, tap_uri: {uri_error}.")
+        problems.append(_problem(code, "tap_uri", f"{uri_error}."))
     image = fields.get("image", "")
     if image and image not in stored_images and not image_name_is_stored(image):
-        problems.append(f"{label}, image: the uploaded image was not found; upload it again.")
+        problems.append(
+            _problem(code, "image", "the uploaded image was not found; upload it again.")
+        )
     if not problems:
         sizes = payload_sizes(translation_content(default, fields))
-        problems.extend(f"{label}: {problem}" for problem in sizes.problems())
+        problems.extend(_problem(code, "", problem) for problem in sizes.problems())
     return problems
 
 
 def translations_normalise(
     rows: Mapping[str, Mapping[str, Any]],
-) -> tuple[dict[str, dict[str, str]], list[str]]:
+) -> tuple[dict[str, dict[str, str]], list[Problem]]:
     """Key the rows by normalised code; a code given twice (`fr-CA` and `fr_ca`) is refused."""
     out: dict[str, dict[str, str]] = {}
-    problems: list[str] = []
+    problems: list[Problem] = []
     if len(rows) > MAX_TRANSLATIONS:
-        problems.append(f"translations: at most {MAX_TRANSLATIONS} per push.")
+        problems.append(("translations", f"Translations: at most {MAX_TRANSLATIONS} per push."))
     for raw_code, raw in rows.items():
         error = locale_code_error(raw_code)
         if error:
-            problems.append(f"Translation {raw_code!r}, locale: {error}.")
+            problems.append(_problem(raw_code, "locale", f"{error}."))
             continue
         code = locale_normalize(raw_code)
         if code in out:
-            problems.append(f"Translation {code!r}, locale: one translation per locale.")
+            problems.append(_problem(code, "locale", "one translation per locale."))
             continue
         out[code] = translation_fields_clean(raw)
     return out, problems

@@ -17,7 +17,7 @@ FRENCH = {"title": "Soldes", "message": "Bonjour {{lead.First Name:default=toi}}
 
 
 def _problems(exc: pytest.ExceptionInfo[ValidationError]) -> str:
-    return " ".join(exc.value.message_dict["translations"])
+    return " ".join(exc.value.messages)
 
 
 def test_create_with_translations_stores_normalised_codes(marketer_user):
@@ -56,7 +56,21 @@ def test_translation_rules_name_the_locale_and_field(marketer_user, translations
             translations=translations,
         )
     assert expected in _problems(exc)
+    assert all(key.startswith("translations.") for key in exc.value.message_dict)
     assert not PushNotification.objects.exists()
+
+
+def test_problems_are_keyed_by_locale_and_field(marketer_user):
+    with pytest.raises(ValidationError) as exc:
+        services.notification_create(
+            app=MobileAppFactory(),
+            actor=marketer_user,
+            fields={"message": "Hello"},
+            translations={"de-AT": {"message": ""}},
+        )
+    assert exc.value.message_dict == {
+        "translations.de_AT.message": ["Translation 'de_AT', message: is required."]
+    }
 
 
 def test_translated_link_follows_the_tap_action(marketer_user):
