@@ -13,16 +13,23 @@ translation per locale code (the unique constraint; codes are normalised first, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
 
-from notifications.content import PushContent, translation_merge
+from notifications.content import LocalizedContent, PushContent, translation_merge
 from notifications.images import image_absolute_url, image_name_is_stored
-from notifications.locales import LOCALE_CODE_RULE, locale_code_error, locale_normalize
+from notifications.locales import (
+    LOCALE_CODE_RULE,
+    content_for_locale,
+    locale_choose,
+    locale_code_error,
+    locale_normalize,
+)
 from notifications.models import PushNotification, PushTranslation
 from notifications.personalization import TokenError, compile_template
 from notifications.previews import payload_sizes
@@ -197,3 +204,50 @@ def translations_replace(
     if to_update:
         PushTranslation.objects.bulk_update(to_update, [*EDITABLE, "updated_at"])
     return sorted(changed)
+
+
+@dataclass(frozen=True)
+class TranslationPreview:
+    """The language the composer previews: the translation codes typed so far, the one a
+    device of the previewed locale gets ("" for the default) and its merged content."""
+
+    codes: tuple[str, ...]
+    code: str
+    content: PushContent
+
+    def describe(self, device_locale: str) -> dict[str, Any]:
+        return {
+            "device_locale": locale_normalize(device_locale),
+            "translation": self.code,
+            "translations": list(self.codes),
+        }
+
+    def audience(self, counts: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+        """Per audience locale: its devices and the translation they get ("" = default)."""
+        available = dict.fromkeys(self.codes)
+        return [
+            {
+                "locale": code,
+                "devices": devices,
+                "translation": locale_choose(available, code) or "",
+            }
+            for code, devices in counts
+        ]
+
+
+def translations_preview(
+    default: PushContent, rows: Iterable[Mapping[str, str]], *, device_locale: str
+) -> TranslationPreview:
+    """Forgiving, for live previews of a half-typed form: rows whose code is not (yet) valid
+    are left out; the first row of a code wins."""
+    by_code: dict[str, Mapping[str, str]] = {}
+    for row in rows:
+        raw = row.get("locale", "")
+        if not locale_code_error(raw):
+            by_code.setdefault(locale_normalize(raw), row)
+    localized = LocalizedContent(
+        default=default,
+        translations={code: translation_content(default, row) for code, row in by_code.items()},
+    )
+    code, content = content_for_locale(localized, device_locale)
+    return TranslationPreview(codes=tuple(by_code), code=code, content=content)

@@ -17,11 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 from devices.lead_fields import lead_token_values
 from devices.models import Lead, MobileApp
 from notifications import selectors, services
-from notifications.forms import NotificationForm, preview_content
+from notifications.forms import NotificationForm, preview_content, translation_rows_from
 from notifications.history import history_lines
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
 from notifications.models import PushNotification
 from notifications.previews import preview_build, rules_help
+from notifications.translations import translations_preview
 from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role, user_has_role
 from pushmarketing.core.ui import (
@@ -100,7 +101,10 @@ def notification_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 notification = services.notification_create(
-                    app=form.cleaned_data["app"], actor=request.user, fields=form.service_fields()
+                    app=form.cleaned_data["app"],
+                    actor=request.user,
+                    fields=form.service_fields(),
+                    translations=form.service_translations(),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -130,7 +134,10 @@ def notification_edit(request: AuthenticatedHttpRequest, notification_id: int) -
             fields = form.service_fields()
             try:
                 notification = services.notification_update(
-                    notification=notification, actor=request.user, fields=fields
+                    notification=notification,
+                    actor=request.user,
+                    fields=fields,
+                    translations=form.service_translations(),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -238,8 +245,15 @@ def notification_preview(request: HttpRequest) -> JsonResponse:
     lead_id = request.POST.get("preview_lead", "")
     if lead_id.isdigit():
         lead = Lead.objects.filter(pk=int(lead_id)).first()
+    # The language shown: the one picked above the previews, else the chosen lead's device's.
+    device_locale = request.POST.get("preview_locale", "")
+    if not device_locale and lead is not None:
+        device_locale = selectors.lead_device_locale(lead=lead, app_id=app.pk if app else None)
+    language = translations_preview(
+        content, translation_rows_from(request.POST), device_locale=device_locale
+    )
     result = preview_build(
-        content,
+        language.content,
         app=app,
         values=lead_token_values(lead),
         notification_id=notification.pk if notification else 0,
@@ -247,6 +261,10 @@ def notification_preview(request: HttpRequest) -> JsonResponse:
     )
     result["errors"] = errors
     result["preview_as"] = lead.email if lead else ""
+    result["language"] = language.describe(device_locale)
+    result["audience_locales"] = (
+        language.audience(selectors.audience_locales(app_id=app.pk)) if app else []
+    )
     return JsonResponse(result)
 
 
