@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import ngettext
 
 from notifications.models import NotificationEvent
 
@@ -57,6 +58,12 @@ def history_line(action: str, details: dict[str, Any] | None) -> HistoryLine:
     details = details or {}
     if action == "edited":
         fields = [FIELD_NAMES.get(f, str(f).replace("_", " ")) for f in details.get("fields", [])]
+        locales = [str(code) for code in details.get("translations", [])]
+        if locales:
+            fields.append(
+                ngettext("%(locales)s translation", "%(locales)s translations", len(locales))
+                % {"locales": _and(locales)}
+            )
         return HistoryLine(f"Changed the {_and(fields)}" if fields else "Saved without changes")
     if action == "sample_sent":
         devices = details.get("devices") or []
