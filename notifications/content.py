@@ -82,18 +82,20 @@ class RenderedText:
 # Absent when a push has none, so pushes approved before translations existed compare equal.
 TRANSLATIONS_KEY = "translations"
 TRANSLATED_FIELDS = ("title", "subtitle", "message", "image_url", "tap_uri")
-# Left blank in a translation, these keep the default's value: a French push usually shows
-# the same picture and opens the same screen. Title and subtitle blank mean none.
-INHERITED_WHEN_BLANK = ("image_url", "tap_uri")
 
 
 def translation_merge(default: PushContent, translated: Mapping[str, str]) -> PushContent:
-    """The whole content a device in this translation's language is sent."""
-    changes = {name: translated.get(name, "") for name in ("title", "subtitle", "message")}
-    for name in INHERITED_WHEN_BLANK:
-        if translated.get(name):
-            changes[name] = translated[name]
-    return replace(default, **changes)
+    """The whole content a device in this translation's language is sent. A blank image or
+    link keeps the default's (a French push usually shows the same picture and opens the same
+    screen); a blank title or subtitle means none, not the default's English one."""
+    return replace(
+        default,
+        title=translated.get("title", ""),
+        subtitle=translated.get("subtitle", ""),
+        message=translated.get("message", ""),
+        image_url=translated.get("image_url") or default.image_url,
+        tap_uri=translated.get("tap_uri") or default.tap_uri,
+    )
 
 
 @dataclass(frozen=True)
