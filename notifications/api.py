@@ -181,7 +181,7 @@ class TranslationDetailApi(_NotificationApi):
     def put(self, request: Request, notification_id: int, locale: str) -> Response:
         push = get_object_or_404(PushNotification, pk=notification_id)
         if locale_code_error(locale):
-            raise ValidationError({"locale": [LOCALE_CODE_RULE]})
+            raise ValidationError({"locale": [str(LOCALE_CODE_RULE)]})
         data = TranslationInput(data=request.data)
         data.is_valid(raise_exception=True)
         current = push.translations.filter(locale=locale_normalize(locale)).first()

@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.translation import gettext
 
 from devices.models import MobileApp
 from notifications.content import COLUMN_FIELDS, PushContent
@@ -176,7 +177,10 @@ class NotificationForm(forms.Form):
         for row in self.translation_rows:
             code = locale_normalize(row["locale"])
             if code and code in seen:
-                problems.append(f"Translation {code!r}, locale: one translation per locale.")
+                problems.append(
+                    gettext("Translation '%(code)s', locale: one translation per locale.")
+                    % {"code": code}
+                )
                 continue
             seen.add(code)
             problems.extend(

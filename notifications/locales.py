@@ -17,11 +17,15 @@ import re
 from collections.abc import Mapping
 from typing import TypeVar
 
+from django.utils.translation import gettext_lazy
+
 from notifications.content import LocalizedContent, PushContent
 
 # The codes a translation may have: a two-letter language, optionally a two-letter region.
 LOCALE_CODE_RE = re.compile(r"^[a-z]{2}(_[A-Z]{2})?$")
-LOCALE_CODE_RULE = "must be a language code such as fr, or a language and region such as fr_CA"
+LOCALE_CODE_RULE = gettext_lazy(
+    "must be a language code such as fr, or a language and region such as fr_CA"
+)
 # POSIX locales carry an encoding and a modifier (fr_CA.UTF-8@euro); neither names a language.
 _POSIX_SUFFIX_RE = re.compile(r"[.@].*$")
 _SUBTAG_SPLIT_RE = re.compile(r"[-_\s]+")
@@ -46,7 +50,7 @@ def locale_code_error(raw: str) -> str | None:
     Accepts `fr`, `fr_CA` and `fr-CA` in any case; refuses scripts, encodings and junk so a
     typo never becomes a translation no device can match."""
     if not re.fullmatch(r"[A-Za-z]{2}([-_][A-Za-z]{2})?", raw.strip()):
-        return LOCALE_CODE_RULE
+        return str(LOCALE_CODE_RULE)
     return None
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from notifications.content import LocalizedContent, PushContent, translation_merge
 from notifications.images import image_absolute_url, image_name_is_stored
@@ -49,15 +50,17 @@ def _tap_uri_error(action: str, uri: str) -> str | None:
     if not uri:
         return None  # blank keeps the default's link
     if action == PushNotification.TapAction.APP_HOME:
-        return "must be blank: the push opens the app's home screen (set a tap action first)"
+        return gettext(
+            "must be blank: the push opens the app's home screen (set a tap action first)"
+        )
     plain = _plain_uri(uri)
     if action == PushNotification.TapAction.DEEP_LINK and not DEEP_LINK_RE.match(plain):
-        return "must be a deep link such as myapp://path (a scheme, ':' and no spaces)"
+        return gettext("must be a deep link such as myapp://path (a scheme, ':' and no spaces)")
     if action == PushNotification.TapAction.URL:
         try:
             URLValidator(schemes=["http", "https"])(plain)
         except ValidationError:
-            return "must be a full web address starting with https://"
+            return gettext("must be a full web address starting with https://")
     return None
 
 
@@ -86,8 +89,12 @@ Problem = tuple[str, str]
 
 
 def _problem(code: str, field: str, rule: str) -> Problem:
-    where = f"Translation {code!r}, {field}" if field else f"Translation {code!r}"
-    return f"translations.{code}.{field or 'content'}", f"{where}: {rule}"
+    if field:
+        message = gettext("Translation '%(code)s', %(field)s: %(rule)s")
+    else:
+        message = gettext("Translation '%(code)s': %(rule)s")
+    key = f"translations.{code}.{field or 'content'}"
+    return key, message % {"code": code, "field": field, "rule": rule}
 
 
 def translation_problems(
@@ -104,10 +111,11 @@ def translation_problems(
         return [_problem(code, "locale", f"{LOCALE_CODE_RULE}.")]
     problems: list[Problem] = []
     if not fields.get("message", "").strip():
-        problems.append(_problem(code, "message", "is required."))
+        problems.append(_problem(code, "message", gettext("is required.")))
     for name, limit in TEXT_LIMITS.items():
         if len(fields.get(name, "")) > limit:
-            problems.append(_problem(code, name, f"must be at most {limit:,} characters."))
+            rule = gettext("must be at most %(limit)s characters.") % {"limit": f"{limit:,}"}
+            problems.append(_problem(code, name, rule))
     known = list(known_fields)
     for name in ("title", "subtitle", "message", "tap_uri"):
         try:
@@ -122,7 +130,7 @@ def translation_problems(
     image = fields.get("image", "")
     if image and image not in stored_images and not image_name_is_stored(image):
         problems.append(
-            _problem(code, "image", "the uploaded image was not found; upload it again.")
+            _problem(code, "image", gettext("the uploaded image was not found; upload it again."))
         )
     if not problems:
         sizes = payload_sizes(translation_content(default, fields))
@@ -137,7 +145,8 @@ def translations_normalise(
     out: dict[str, dict[str, str]] = {}
     problems: list[Problem] = []
     if len(rows) > MAX_TRANSLATIONS:
-        problems.append(("translations", f"Translations: at most {MAX_TRANSLATIONS} per push."))
+        rule = gettext("Translations: at most %(count)s per push.") % {"count": MAX_TRANSLATIONS}
+        problems.append(("translations", rule))
     for raw_code, raw in rows.items():
         error = locale_code_error(raw_code)
         if error:
@@ -145,7 +154,7 @@ def translations_normalise(
             continue
         code = locale_normalize(raw_code)
         if code in out:
-            problems.append(_problem(code, "locale", "one translation per locale."))
+            problems.append(_problem(code, "locale", gettext("one translation per locale.")))
             continue
         out[code] = translation_fields_clean(raw)
     return out, problems
