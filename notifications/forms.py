@@ -11,7 +11,6 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.utils.translation import gettext
 
 from devices.models import MobileApp
 from notifications.content import COLUMN_FIELDS, PushContent
@@ -20,12 +19,16 @@ from notifications.images import (
     image_name_is_stored,
     image_store,
 )
-from notifications.locales import locale_normalize
 from notifications.models import PushNotification
 from notifications.personalization import TokenError, compile_template
 from notifications.previews import payload_sizes
 from notifications.selectors import lead_token_field_names
-from notifications.translations import translation_problems, translation_values
+from notifications.translations import (
+    TRANSLATION_INPUTS,
+    translation_rows_from,
+    translation_rows_problems,
+    translation_values,
+)
 
 MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's maximum (4 weeks); APNs has none, so one rule for both
 MAX_BADGE = 99_999
@@ -51,24 +54,6 @@ PLACEHOLDERS = {
     "android_channel_id": "e.g. marketing",
 }
 PLACEHOLDER_IMAGE_NAME = "push-images/" + "0" * 32 + ".jpg"
-# A translation row is posted as parallel lists tr_locale, tr_title, … (like data_key/value).
-TRANSLATION_INPUTS = ("locale", "title", "subtitle", "message", "tap_uri", "image")
-
-
-def translation_rows_from(data: Any) -> list[dict[str, str]]:
-    """The posted translation rows, in order; rows left entirely blank are dropped."""
-    if not hasattr(data, "getlist"):
-        return []
-    lists = {name: data.getlist(f"tr_{name}") for name in TRANSLATION_INPUTS}
-    rows = []
-    for index in range(len(lists["locale"])):
-        row = {
-            name: str(values[index]) if index < len(values) else ""
-            for name, values in lists.items()
-        }
-        if any(row[name].strip() for name in TRANSLATION_INPUTS if name != "image"):
-            rows.append(row)
-    return rows
 
 
 def _without_tokens(text: str) -> str:
@@ -168,31 +153,14 @@ class NotificationForm(forms.Form):
         return {name for name in self.instance.translations.values_list("image", flat=True)}
 
     def _clean_translations(self) -> None:
-        """Each row by the push's own rules (notifications.translations), once the default
-        content is valid: the rules (tap link shape, payload size) depend on it."""
-        problems: list[str] = []
-        seen: set[str] = set()
-        default = self.content()
-        stored = self._stored_translation_images()
-        for row in self.translation_rows:
-            code = locale_normalize(row["locale"])
-            if code and code in seen:
-                problems.append(
-                    gettext("Translation '%(code)s', locale: one translation per locale.")
-                    % {"code": code}
-                )
-                continue
-            seen.add(code)
-            problems.extend(
-                message
-                for _key, message in translation_problems(
-                    locale=row["locale"],
-                    fields=row,
-                    default=default,
-                    known_fields=self.known_fields,
-                    stored_images=stored,
-                )
-            )
+        """Each row by the push's own rules, once the default content is valid: the rules
+        (tap link shape, payload size) depend on it."""
+        problems = translation_rows_problems(
+            self.translation_rows,
+            default=self.content(),
+            known_fields=self.known_fields,
+            stored_images=self._stored_translation_images(),
+        )
         if problems:
             self.add_error("translations", problems)
 

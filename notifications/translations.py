@@ -13,7 +13,7 @@ translation per locale code (the unique constraint; codes are normalised first, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,9 @@ from notifications.personalization import TokenError, compile_template
 from notifications.previews import payload_sizes
 
 MAX_TRANSLATIONS = 50
+# The composer posts a translation row as parallel lists tr_locale, tr_title, … (like its
+# custom data rows).
+TRANSLATION_INPUTS = ("locale", "title", "subtitle", "message", "tap_uri", "image")
 TEXT_LIMITS = {"title": 200, "subtitle": 200, "tap_uri": 2000}
 EDITABLE = ("title", "subtitle", "message", "image", "tap_uri")
 DEEP_LINK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
@@ -103,7 +106,7 @@ def translation_problems(
     fields: Mapping[str, str],
     default: PushContent,
     known_fields: Iterable[str],
-    stored_images: Iterable[str] = (),
+    stored_images: Collection[str] = (),
 ) -> list[Problem]:
     """Every rule one translation breaks, each naming the locale and the field."""
     code = locale_normalize(locale) or locale
@@ -135,6 +138,53 @@ def translation_problems(
     if not problems:
         sizes = payload_sizes(translation_content(default, fields))
         problems.extend(_problem(code, "", problem) for problem in sizes.problems())
+    return problems
+
+
+def translation_rows_from(data: Any) -> list[dict[str, str]]:
+    """The composer's posted translation rows, in order; rows left entirely blank are dropped."""
+    if not hasattr(data, "getlist"):
+        return []
+    lists = {name: data.getlist(f"tr_{name}") for name in TRANSLATION_INPUTS}
+    rows = []
+    for index in range(len(lists["locale"])):
+        row = {
+            name: str(values[index]) if index < len(values) else ""
+            for name, values in lists.items()
+        }
+        if any(row[name].strip() for name in TRANSLATION_INPUTS if name != "image"):
+            rows.append(row)
+    return rows
+
+
+def translation_rows_problems(
+    rows: Iterable[Mapping[str, str]],
+    *,
+    default: PushContent,
+    known_fields: Iterable[str],
+    stored_images: Collection[str],
+) -> list[str]:
+    """The composer's rows checked like the services check them, as messages in row order
+    (a code given twice, `fr-CA` then `fr_ca`, is reported on the second row)."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    known = list(known_fields)
+    for row in rows:
+        code = locale_normalize(row["locale"])
+        if code and code in seen:
+            problems.append(_problem(code, "locale", gettext("one translation per locale."))[1])
+            continue
+        seen.add(code)
+        problems.extend(
+            message
+            for _key, message in translation_problems(
+                locale=row["locale"],
+                fields=row,
+                default=default,
+                known_fields=known,
+                stored_images=stored_images,
+            )
+        )
     return problems
 
 

@@ -17,12 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 from devices.lead_fields import lead_token_values
 from devices.models import Lead, MobileApp
 from notifications import selectors, services
-from notifications.forms import NotificationForm, preview_content, translation_rows_from
+from notifications.forms import NotificationForm, preview_content
 from notifications.history import history_lines
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
 from notifications.models import PushNotification
 from notifications.previews import preview_build, rules_help
-from notifications.translations import translations_preview
+from notifications.translations import translation_rows_from, translations_preview
 from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role, user_has_role
 from pushmarketing.core.ui import (
