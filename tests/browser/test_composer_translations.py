@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from devices.models import PushCredential
+from notifications import services
 from notifications.models import PushNotification
 from tests.factories import DeviceFactory, LeadFactory, MobileAppFactory, UserFactory
 
@@ -106,3 +107,25 @@ def test_composing_translations_with_per_locale_previews(
         ("fr", "Soldes de printemps"),
     ]
     expect(page.locator("[data-translation] [name=tr_locale]").nth(1)).to_have_value("fr")
+
+
+def test_approver_previews_each_language_before_approving(page, login, live_site, shop):
+    marketer = UserFactory(username="mia-marketer", role="marketer")
+    approver = UserFactory(username="abe-approver", role="approver")
+    push = services.notification_create(
+        app=shop,
+        actor=marketer,
+        fields={"name": "Spring sale", "title": "Spring sale", "message": "Hi there"},
+        translations={"de": {"title": "Frühlingsangebot", "message": "Hallo"}},
+    )
+    login(page, approver)
+    page.goto(f"{live_site.url}/notifications/{push.pk}/")
+    android = page.locator("#preview-android")
+    expect(page.get_by_text("Approving the push approves every language.")).to_be_visible()
+    expect(android).to_contain_text("Hi there")
+    page.select_option("#preview-locale", "de")
+    expect(android).to_contain_text("Frühlingsangebot")
+    page.click("#approve-btn")
+    expect(page.locator(".messages")).to_contain_text("Approved")
+    push.refresh_from_db()
+    assert push.approved_content["translations"]["de"]["message"] == "Hallo"
