@@ -8,7 +8,7 @@ ADDR ?= 127.0.0.1:8000
 # The embedded default: DEBUG on, SQLite, filesystem broker (override with DATABASE_URL / REDIS_URL).
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: install run migrate seed test test-fast lint format bench-register bench-transport bench-fanout bench-render bench-dashboard bench-retention clean
+.PHONY: install run migrate seed test test-fast lint format messages bench-register bench-transport bench-fanout bench-render bench-dashboard bench-retention clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The French catalogues (locale/fr/LC_MESSAGES): gather every marked string of the templates and
+# the Python code (django.po) and of static/js (djangojs.po), keep the translations already
+# there, then compile the .mo files the app reads. Needs GNU gettext (apt-get install gettext).
+MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests --ignore=bench --ignore=static/vendor
+messages: install
+	$(RUN_ENV) $(PY) manage.py makemessages --locale=fr --domain=django --no-obsolete $(MESSAGES_IGNORE)
+	$(RUN_ENV) $(PY) manage.py makemessages --locale=fr --domain=djangojs --no-obsolete $(MESSAGES_IGNORE)
+	$(RUN_ENV) $(PY) manage.py compilemessages --locale=fr --ignore=.venv
 
 bench-register: install
 	$(PY) bench/register.py

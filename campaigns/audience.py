@@ -21,6 +21,8 @@ from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from campaigns.models import Delivery
 from campaigns.qualification import RuleError
@@ -37,7 +39,7 @@ AudienceError = RuleError
 
 @dataclass(frozen=True)
 class FilterSpec:
-    label: str
+    label: StrOrPromise
     kind: str  # choice | text | bool | activity | push | lead_field
     build: Callable[[dict[str, Any], str], Q]
 
@@ -177,30 +179,32 @@ def _lead_field(row: dict[str, Any], where: str) -> Q:
 
 
 FILTERS: dict[str, FilterSpec] = {
-    "app": FilterSpec("Has mobile app", "app", _app),
+    "app": FilterSpec(_("Has mobile app"), "app", _app),
     "platform": FilterSpec(
-        "Platform", "choice", _column_choice("platform", tuple(Platform.values))
+        _("Platform"), "choice", _column_choice("platform", tuple(Platform.values))
     ),
-    "app_version": FilterSpec("App version", "text", _column_text("app_version")),
-    "locale": FilterSpec("Locale", "text", _column_text("locale")),
-    "device_model": FilterSpec("Device model", "text", _column_text("device_model")),
-    "push_enabled": FilterSpec("Is push enabled", "bool", _column_bool("push_enabled")),
-    "is_test_device": FilterSpec("Is test device", "bool", _column_bool("is_test_device")),
-    "installed": FilterSpec("Mobile app was installed", "activity", _installed),
-    "opened": FilterSpec("Mobile app was opened", "activity", _opened),
+    "app_version": FilterSpec(_("App version"), "text", _column_text("app_version")),
+    "locale": FilterSpec(_("Locale"), "text", _column_text("locale")),
+    "device_model": FilterSpec(_("Device model"), "text", _column_text("device_model")),
+    "push_enabled": FilterSpec(_("Is push enabled"), "bool", _column_bool("push_enabled")),
+    "is_test_device": FilterSpec(_("Is test device"), "bool", _column_bool("is_test_device")),
+    "installed": FilterSpec(_("Mobile app was installed"), "activity", _installed),
+    "opened": FilterSpec(_("Mobile app was opened"), "activity", _opened),
     "app_activity": FilterSpec(
-        "Had mobile app activity",
+        _("Had mobile app activity"),
         "activity",
         lambda row, where: _activity_exists(DeviceActivity.Kind.CUSTOM_ACTION, row, where),
     ),
     "session": FilterSpec(
-        "Had mobile app session",
+        _("Had mobile app session"),
         "activity",
         lambda row, where: _activity_exists(DeviceActivity.Kind.SESSION, row, where),
     ),
-    "tapped_push": FilterSpec("Tapped push notification", "push", _push_filter(tapped=True)),
-    "was_sent_push": FilterSpec("Was sent push notification", "push", _push_filter(tapped=False)),
-    "lead_field": FilterSpec("Lead field", "lead_field", _lead_field),
+    "tapped_push": FilterSpec(_("Tapped push notification"), "push", _push_filter(tapped=True)),
+    "was_sent_push": FilterSpec(
+        _("Was sent push notification"), "push", _push_filter(tapped=False)
+    ),
+    "lead_field": FilterSpec(_("Lead field"), "lead_field", _lead_field),
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError
@@ -39,80 +40,117 @@ ERROR_FIELDS = {
 }
 
 
+# The weekdays' names as the picker shows them (the stored value stays the English key).
+WEEKDAY_NAMES = dict(
+    zip(
+        WEEKDAYS,
+        (
+            _("Monday"),
+            _("Tuesday"),
+            _("Wednesday"),
+            _("Thursday"),
+            _("Friday"),
+            _("Saturday"),
+            _("Sunday"),
+        ),
+        strict=True,
+    )
+)
+
+
 class CampaignForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    app = forms.ModelChoiceField(queryset=MobileApp.objects.all(), empty_label=None)
+    name = forms.CharField(max_length=120, label=_("Name"))
+    app = forms.ModelChoiceField(queryset=MobileApp.objects.all(), empty_label=None, label=_("App"))
     notification = forms.ModelChoiceField(
         queryset=PushNotification.objects.filter(approved_content__isnull=False),
-        label="Push notification (approved)",
-        error_messages={"invalid_choice": "Pick an approved push of this app."},
+        label=_("Push notification (approved)"),
+        error_messages={"invalid_choice": _("Pick an approved push of this app.")},
     )
     audience = forms.CharField(widget=forms.HiddenInput, required=False, initial="[]")
     schedule_kind = forms.ChoiceField(
-        choices=Campaign.ScheduleKind.choices, initial=Campaign.ScheduleKind.NOW, required=False
+        choices=Campaign.ScheduleKind.choices,
+        initial=Campaign.ScheduleKind.NOW,
+        required=False,
+        label=_("Schedule kind"),
     )
     schedule_at = forms.DateTimeField(
         required=False,
-        label="Date and time",
+        label=_("Date and time"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
     )
     # The browser's time zone (campaigns.js fills it): the date and time above are read in it.
     schedule_tz = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     recurring_frequency = forms.ChoiceField(
-        choices=[("daily", "Daily"), ("weekly", "Weekly")], required=False
+        choices=[("daily", _("Daily")), ("weekly", _("Weekly"))],
+        required=False,
+        label=_("Recurring frequency"),
     )
     recurring_weekday = forms.ChoiceField(
-        choices=[(d, d.capitalize()) for d in WEEKDAYS], required=False
+        choices=list(WEEKDAY_NAMES.items()),
+        required=False,
+        label=_("Recurring weekday"),
     )
     schedule_time = forms.CharField(
-        required=False, label="Time", widget=forms.TimeInput(attrs={"type": "time"})
+        required=False, label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"})
     )
     local_date = forms.DateField(
-        required=False, label="Date", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("Date"), widget=forms.DateInput(attrs={"type": "date"})
     )
     trigger_event = forms.ChoiceField(
-        choices=[("", "—"), *TRIGGER_EVENTS.items()], required=False, label="When a device"
+        choices=[("", "—"), *TRIGGER_EVENTS.items()], required=False, label=_("When a device")
     )
-    trigger_action_name = forms.CharField(required=False, max_length=19, label="Action name")
-    trigger_action_type = forms.CharField(required=False, max_length=60, label="Action type")
-    trigger_details = forms.CharField(required=False, max_length=255, label="Details")
+    trigger_action_name = forms.CharField(required=False, max_length=19, label=_("Action name"))
+    trigger_action_type = forms.CharField(required=False, max_length=60, label=_("Action type"))
+    trigger_details = forms.CharField(required=False, max_length=255, label=_("Details"))
     trigger_notification = forms.ModelChoiceField(
-        queryset=PushNotification.objects.all(), required=False, label="Tapped push (any if empty)"
+        queryset=PushNotification.objects.all(),
+        required=False,
+        label=_("Tapped push (any if empty)"),
     )
     trigger_send_within_minutes = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_SEND_WITHIN_MINUTES,
         initial=DEFAULT_SEND_WITHIN_MINUTES,
-        label="Send only within (minutes of the activity)",
-        help_text="A trigger that cannot go out this soon (a backlog) is skipped, not sent late.",
+        label=_("Send only within (minutes of the activity)"),
+        help_text=_(
+            "A trigger that cannot go out this soon (a backlog) is skipped, not sent late."
+        ),
     )
     trigger_wait_for_lead_minutes = forms.IntegerField(
         required=False,
         min_value=0,
         max_value=MAX_WAIT_FOR_LEAD_MINUTES,
-        label="Wait for the login (minutes)",
-        help_text="A device nobody has logged in on yet waits up to this long, so the push "
-        "reaches whoever logs in. Empty: 10 for a first open, 0 (no wait) otherwise.",
+        label=_("Wait for the login (minutes)"),
+        help_text=_(
+            "A device nobody has logged in on yet waits up to this long, so the push "
+            "reaches whoever logs in. Empty: 10 for a first open, 0 (no wait) otherwise."
+        ),
     )
     qualification = forms.ChoiceField(
-        choices=Campaign.Qualification.choices, initial=Campaign.Qualification.ONCE
+        choices=Campaign.Qualification.choices,
+        initial=Campaign.Qualification.ONCE,
+        label=_("Qualification"),
     )
-    qualification_period = forms.IntegerField(required=False, min_value=1, label="Every")
+    qualification_period = forms.IntegerField(required=False, min_value=1, label=_("Every"))
     qualification_unit = forms.ChoiceField(
-        choices=[("hours", "hours"), ("days", "days")], required=False
+        choices=[("hours", _("hours")), ("days", _("days"))],
+        required=False,
+        label=_("Qualification unit"),
     )
     throttle_per_minute = forms.IntegerField(
-        required=False, min_value=1, label="Throttle (messages per minute)"
+        required=False, min_value=1, label=_("Throttle (messages per minute)")
     )
-    cap_max = forms.IntegerField(required=False, min_value=1, label="At most")
-    cap_per = forms.ChoiceField(choices=[("day", "per day"), ("week", "per week")], required=False)
+    cap_max = forms.IntegerField(required=False, min_value=1, label=_("At most"))
+    cap_per = forms.ChoiceField(
+        choices=[("day", _("per day")), ("week", _("per week"))], required=False, label=_("Cap per")
+    )
     quiet_start = forms.CharField(
-        required=False, label="Quiet from", widget=forms.TimeInput(attrs={"type": "time"})
+        required=False, label=_("Quiet from"), widget=forms.TimeInput(attrs={"type": "time"})
     )
     quiet_end = forms.CharField(
-        required=False, label="until", widget=forms.TimeInput(attrs={"type": "time"})
+        required=False, label=_("until"), widget=forms.TimeInput(attrs={"type": "time"})
     )
 
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
@@ -127,7 +165,7 @@ class CampaignForm(forms.Form):
         try:
             ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
-            raise forms.ValidationError("Unknown time zone.") from None
+            raise forms.ValidationError(_("Unknown time zone.")) from None
         return name
 
     def clean_audience(self) -> list[dict[str, Any]]:
@@ -135,9 +173,9 @@ class CampaignForm(forms.Form):
         try:
             rows = json.loads(raw)
         except ValueError:
-            raise forms.ValidationError("The audience filters could not be read.") from None
+            raise forms.ValidationError(_("The audience filters could not be read.")) from None
         if not isinstance(rows, list):
-            raise forms.ValidationError("The audience filters could not be read.")
+            raise forms.ValidationError(_("The audience filters could not be read."))
         return rows
 
     def service_data(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from devices.models import Device, MobileApp
 from notifications.models import PushNotification
@@ -9,28 +10,28 @@ from notifications.models import PushNotification
 
 class Campaign(models.Model):
     class Kind(models.TextChoices):
-        BATCH = "batch", "Batch"
-        TRIGGER = "trigger", "Trigger"
+        BATCH = "batch", _("Batch")
+        TRIGGER = "trigger", _("Trigger")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SCHEDULED = "scheduled", "Scheduled"
-        RUNNING = "running", "Running"
-        ACTIVE = "active", "Active (trigger)"
-        PAUSED = "paused", "Paused"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        RUNNING = "running", _("Running")
+        ACTIVE = "active", _("Active (trigger)")
+        PAUSED = "paused", _("Paused")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class ScheduleKind(models.TextChoices):
-        NOW = "now", "Run now"
-        AT = "at", "At a date and time"
-        RECURRING = "recurring", "Recurring"
-        LOCAL_TIME = "local_time", "At a local time in each device's time zone"
+        NOW = "now", _("Run now")
+        AT = "at", _("At a date and time")
+        RECURRING = "recurring", _("Recurring")
+        LOCAL_TIME = "local_time", _("At a local time in each device's time zone")
 
     class Qualification(models.TextChoices):
-        ONCE = "once", "Once"
-        EVERY_TIME = "every_time", "Every time"
-        ONCE_PER = "once_per", "Once per period"
+        ONCE = "once", _("Once")
+        EVERY_TIME = "every_time", _("Every time")
+        ONCE_PER = "once_per", _("Once per period")
 
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -75,18 +76,18 @@ class CampaignRun(models.Model):
     campaigns.lifecycle); dashboards never count deliveries at request time."""
 
     class Kind(models.TextChoices):
-        BATCH = "batch", "Batch"
-        TRIGGER = "trigger", "Trigger"
-        SAMPLE = "sample", "Sample send"
-        API = "api", "API send"
+        BATCH = "batch", _("Batch")
+        TRIGGER = "trigger", _("Trigger")
+        SAMPLE = "sample", _("Sample send")
+        API = "api", _("API send")
 
     class Status(models.TextChoices):
-        RESOLVING = "resolving", "Resolving audience"
-        SENDING = "sending", "Sending"
-        LISTENING = "listening", "Listening"
-        PAUSED = "paused", "Paused"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        RESOLVING = "resolving", _("Resolving audience")
+        SENDING = "sending", _("Sending")
+        LISTENING = "listening", _("Listening")
+        PAUSED = "paused", _("Paused")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RESOLVING)
@@ -163,12 +164,12 @@ class Delivery(models.Model):
     """One push to one device in one run. Unique on (run, device): never twice per run."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        TOKEN_INVALID = "token_invalid", "Token invalid"
-        SKIPPED = "skipped", "Skipped"
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        TOKEN_INVALID = "token_invalid", _("Token invalid")
+        SKIPPED = "skipped", _("Skipped")
 
     TERMINAL = (Status.SENT, Status.FAILED, Status.TOKEN_INVALID, Status.SKIPPED)
 
@@ -212,9 +213,9 @@ class Delivery(models.Model):
 class SeriesUnit(models.TextChoices):
     """The unit of a chart series' offsets (one name in the API schema for both series)."""
 
-    SECOND = "second", "seconds"
-    MINUTE = "minute", "minutes"
-    HOUR = "hour", "hours"
+    SECOND = "second", _("seconds")
+    MINUTE = "minute", _("minutes")
+    HOUR = "hour", _("hours")
 
 
 class RunReport(models.Model):

@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
 from campaigns.audience import audience_validate
 from campaigns.models import Campaign
 from campaigns.qualification import RuleError, validate_frequency_cap, validate_quiet_hours
@@ -15,13 +18,13 @@ from notifications.models import PushNotification
 
 MAX_API_LEADS = 1000
 
-TRIGGER_EVENTS: dict[str, str] = {
-    DeviceActivity.Kind.INSTALLED: "Mobile app is installed (first open)",
-    DeviceActivity.Kind.OPENED: "Mobile app is opened",
-    DeviceActivity.Kind.CUSTOM_ACTION: "Has mobile app activity",
-    DeviceActivity.Kind.SESSION: "Has mobile app session",
-    DeviceActivity.Kind.PUSH_TAPPED: "Taps push notification",
-    DeviceActivity.Kind.PUSH_REGISTERED: "Registers for push",
+TRIGGER_EVENTS: dict[str, StrOrPromise] = {
+    DeviceActivity.Kind.INSTALLED: _("Mobile app is installed (first open)"),
+    DeviceActivity.Kind.OPENED: _("Mobile app is opened"),
+    DeviceActivity.Kind.CUSTOM_ACTION: _("Has mobile app activity"),
+    DeviceActivity.Kind.SESSION: _("Has mobile app session"),
+    DeviceActivity.Kind.PUSH_TAPPED: _("Taps push notification"),
+    DeviceActivity.Kind.PUSH_REGISTERED: _("Registers for push"),
 }
 ACTIVITY_CONSTRAINTS = ("action_name", "action_type", "details")
 

@@ -22,6 +22,8 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from campaigns.audience import audience_devices
 from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
@@ -32,8 +34,8 @@ from devices.eligibility import NOT_ELIGIBLE_REASONS, eligible_q
 from devices.models import Device, MobileApp, PushCredential
 from notifications.models import PushNotification
 
-EXCLUSION_REASONS: dict[str, str] = {
-    "platform_not_enabled": "the push is not enabled for this platform",
+EXCLUSION_REASONS: dict[str, StrOrPromise] = {
+    "platform_not_enabled": _("the push is not enabled for this platform"),
     **NOT_ELIGIBLE_REASONS,
 }
 COUNTERS: tuple[str, ...] = (*COUNTED_STATUSES, *FEEDBACK_STAMPS)

@@ -10,6 +10,9 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import selectors, services
@@ -34,15 +37,22 @@ from pushmarketing.core.ui import addon_required, role_required
 
 READERS = (Role.MARKETER, Role.APPROVER)
 PROGRESS_ROWS = (
-    ("queued", "Queued to send"),
-    ("pending", "Still to send"),
-    ("sent", "Sent"),
-    ("failed", "Failed"),
-    ("token_invalid", "Invalid token"),
-    ("skipped", "Skipped"),
-    ("tapped", "Tapped"),
+    ("queued", _("Queued to send")),
+    ("pending", _("Still to send")),
+    ("sent", _("Sent")),
+    ("failed", _("Failed")),
+    ("token_invalid", _("Invalid token")),
+    ("skipped", _("Skipped")),
+    ("tapped", _("Tapped")),
 )
 EDITORS = (Role.MARKETER,)
+# The audience editor's comparison words (static/js/campaigns.js shows them in the op select).
+TEXT_OP_LABELS = {
+    "equals": _("equals"),
+    "contains": _("contains"),
+    "starts_with": _("starts with"),
+    "is_empty": _("is empty"),
+}
 
 
 def _editor_context(form: CampaignForm, kind: str, campaign: Campaign | None) -> dict[str, Any]:
@@ -56,6 +66,7 @@ def _editor_context(form: CampaignForm, kind: str, campaign: Campaign | None) ->
         "editor_config": {
             "filters": {key: {"label": s.label, "kind": s.kind} for key, s in FILTERS.items()},
             "text_ops": list(TEXT_OPS),
+            "text_op_labels": TEXT_OP_LABELS,
             "lead_fields": list(STANDARD_LEAD_FIELDS),
             "pushes": list(pushes),
             "apps": list(MobileApp.objects.values("id", "name")),
@@ -95,12 +106,14 @@ def _save(
                     kind=kind,
                     data=form.service_data(),
                 )
-                messages.success(request, f"Campaign “{campaign.name}” created.")
+                messages.success(
+                    request, gettext("Campaign “%(name)s” created.") % {"name": campaign.name}
+                )
             else:
                 services.campaign_update(
                     actor=request.user, campaign=campaign, data=form.service_data()
                 )
-                messages.success(request, "Campaign saved.")
+                messages.success(request, gettext("Campaign saved."))
             return redirect("campaign-detail", campaign_id=campaign.pk)
         except RuleError as error:
             form.add_rule_error(error)
@@ -124,7 +137,7 @@ def campaign_create(request: AuthenticatedHttpRequest) -> HttpResponse:
 def campaign_edit(request: AuthenticatedHttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     if not campaign_may(campaign.status, Action.EDIT):
-        messages.error(request, "Pause or deactivate the campaign before editing it.")
+        messages.error(request, gettext("Pause or deactivate the campaign before editing it."))
         return redirect("campaign-detail", campaign_id=campaign.pk)
     return _save(request, kind=campaign.kind, campaign=campaign)
 
@@ -210,7 +223,7 @@ def _json_error(field: str, rule: str) -> JsonResponse:
 
 
 def _action(
-    service: Callable[..., Campaign], done: str | Callable[[Campaign], str]
+    service: Callable[..., Campaign], done: Promise | Callable[[Campaign], str]
 ) -> Callable[[HttpRequest, int], HttpResponse]:
     @require_POST
     @addon_required
@@ -219,7 +232,7 @@ def _action(
         campaign = get_object_or_404(Campaign, pk=campaign_id)
         try:
             campaign = service(actor=request.user, campaign=campaign)
-            messages.success(request, done(campaign) if callable(done) else done)
+            messages.success(request, done(campaign) if callable(done) else str(done))
         except RuleError as error:
             messages.error(request, f"{error.rule[0].upper()}{error.rule[1:]}.")
         return redirect("campaign-detail", campaign_id=campaign.pk)
@@ -229,17 +242,19 @@ def _action(
 
 def _started(campaign: Campaign) -> str:
     if campaign.status == Campaign.Status.SCHEDULED and campaign.next_run_at:
-        return f"Campaign scheduled for {moment_text(campaign.next_run_at)}."
+        return gettext("Campaign scheduled for %(moment)s.") % {
+            "moment": moment_text(campaign.next_run_at)
+        }
     if campaign.status == Campaign.Status.ACTIVE:
-        return "Trigger campaign activated: it is listening."
-    return "Campaign started: its audience is being resolved."
+        return gettext("Trigger campaign activated: it is listening.")
+    return gettext("Campaign started: its audience is being resolved.")
 
 
 campaign_start = _action(services.campaign_start, _started)
 campaign_send_again = _action(
-    services.campaign_send_again, "Campaign sent again: a new run is resolving its audience."
+    services.campaign_send_again, _("Campaign sent again: a new run is resolving its audience.")
 )
-campaign_pause = _action(services.campaign_pause, "Campaign paused: nothing more is sent.")
-campaign_resume = _action(services.campaign_resume, "Campaign resumed.")
-campaign_cancel = _action(services.campaign_cancel, "Campaign cancelled.")
-campaign_deactivate = _action(services.campaign_deactivate, "Trigger campaign deactivated.")
+campaign_pause = _action(services.campaign_pause, _("Campaign paused: nothing more is sent."))
+campaign_resume = _action(services.campaign_resume, _("Campaign resumed."))
+campaign_cancel = _action(services.campaign_cancel, _("Campaign cancelled."))
+campaign_deactivate = _action(services.campaign_deactivate, _("Trigger campaign deactivated."))

@@ -12,29 +12,42 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
 from campaigns.audience import FILTERS
 
 PLATFORM_NAMES = {"ios": "iOS", "android": "Android"}
+# The weekdays as the schedule sentence names them (their stored keys are English).
+WEEKDAY_NAMES = {
+    "monday": pgettext_lazy("weekday in a sentence", "Monday"),
+    "tuesday": pgettext_lazy("weekday in a sentence", "Tuesday"),
+    "wednesday": pgettext_lazy("weekday in a sentence", "Wednesday"),
+    "thursday": pgettext_lazy("weekday in a sentence", "Thursday"),
+    "friday": pgettext_lazy("weekday in a sentence", "Friday"),
+    "saturday": pgettext_lazy("weekday in a sentence", "Saturday"),
+    "sunday": pgettext_lazy("weekday in a sentence", "Sunday"),
+}
 # (holds, does not hold) per bool column.
 BOOL_PHRASES = {
-    "push_enabled": ("Push is turned on", "Push is turned off"),
-    "is_test_device": ("Is a test device", "Is not a test device"),
+    "push_enabled": (_("Push is turned on"), _("Push is turned off")),
+    "is_test_device": (_("Is a test device"), _("Is not a test device")),
 }
 # (did, did not) per activity filter.
 ACTIVITY_PHRASES = {
-    "installed": ("Installed the app", "Did not install the app"),
-    "opened": ("Opened the app", "Did not open the app"),
-    "session": ("Had an app session", "Had no app session"),
-    "app_activity": ("Did an in-app action", "Did no in-app action"),
-    "tapped_push": ("Tapped", "Did not tap"),
-    "was_sent_push": ("Was sent", "Was not sent"),
+    "installed": (_("Installed the app"), _("Did not install the app")),
+    "opened": (_("Opened the app"), _("Did not open the app")),
+    "session": (_("Had an app session"), _("Had no app session")),
+    "app_activity": (_("Did an in-app action"), _("Did no in-app action")),
+    "tapped_push": (pgettext_lazy("audience filter", "Tapped"), _("Did not tap")),
+    "was_sent_push": (_("Was sent"), _("Was not sent")),
 }
 # op -> (holds, does not hold)
 TEXT_PHRASES = {
-    "equals": ("is", "is not"),
-    "contains": ("contains", "does not contain"),
-    "starts_with": ("starts with", "does not start with"),
-    "is_empty": ("is empty", "is not empty"),
+    "equals": (_("is"), _("is not")),
+    "contains": (_("contains"), _("does not contain")),
+    "starts_with": (_("starts with"), _("does not start with")),
+    "is_empty": (_("is empty"), _("is not empty")),
 }
 
 
@@ -46,13 +59,15 @@ def _within(row: Mapping[str, Any]) -> str:
     days = row.get("within_days")
     if days in (None, ""):
         return ""
-    return " in the last day" if days == 1 else f" in the last {days} days"
+    if not isinstance(days, int):
+        return gettext(" in the last %(days)s days") % {"days": days}
+    return ngettext(" in the last day", " in the last %(days)s days", days) % {"days": days}
 
 
 def _text(subject: str, row: Mapping[str, Any], negate: bool) -> str:
     op = row.get("op") or "equals"
     holds, fails = TEXT_PHRASES.get(op, TEXT_PHRASES["equals"])
-    verb = fails if negate else holds
+    verb = str(fails if negate else holds)
     if op == "is_empty":
         return f"{subject} {verb}"
     value = row.get("value", "")
@@ -63,20 +78,24 @@ def _activity(
     field: str, row: Mapping[str, Any], negate: bool, push_names: Mapping[int, str]
 ) -> str:
     did, did_not = ACTIVITY_PHRASES[field]
-    text = did_not if negate else did
+    text = str(did_not if negate else did)
     if field == "app_activity":
         name, kind = row.get("action_name"), row.get("action_type")
         if name:
-            text = f"{'Did not do' if negate else 'Did'} the in-app action {_quoted(name)}"
+            text = (
+                gettext("Did not do the in-app action %(name)s")
+                if negate
+                else gettext("Did the in-app action %(name)s")
+            ) % {"name": _quoted(name)}
         if kind:
-            text += f" of type {_quoted(kind)}"
+            text += gettext(" of type %(kind)s") % {"kind": _quoted(kind)}
     elif field in ("tapped_push", "was_sent_push"):
         push_id = row.get("notification_id")
-        text += (
-            f" the push {_quoted(push_names.get(push_id, f'#{push_id}'))}"
-            if push_id
-            else " any push"
-        )
+        if push_id:
+            pushed = _quoted(push_names.get(push_id, f"#{push_id}"))
+            text += gettext(" the push %(push)s") % {"push": pushed}
+        else:
+            text += gettext(" any push")
     return text + _within(row)
 
 
@@ -91,26 +110,32 @@ def audience_row_sentence(
     negate = bool(row.get("negate"))
     spec = FILTERS.get(field)
     if spec is None:
-        return f"Unknown filter {_quoted(field)}"
+        return gettext("Unknown filter %(field)s") % {"field": _quoted(field)}
     if field == "platform":
         values = row.get("value")
         names = [
             PLATFORM_NAMES.get(str(v), str(v))
             for v in (values if isinstance(values, list) else [values])
         ]
-        return f"Platform {'is not' if negate else 'is'} {' or '.join(names)}"
+        either = gettext(" or ").join(names)
+        if negate:
+            return gettext("Platform is not %(platforms)s") % {"platforms": either}
+        return gettext("Platform is %(platforms)s") % {"platforms": either}
     if field == "app":
         app_id = row.get("value")
         name = (app_names or {}).get(app_id, f"#{app_id}") if isinstance(app_id, int) else "?"
-        return f"{'Does not have' if negate else 'Has'} the app {_quoted(name)}"
+        if negate:
+            return gettext("Does not have the app %(app)s") % {"app": _quoted(name)}
+        return gettext("Has the app %(app)s") % {"app": _quoted(name)}
     if spec.kind == "bool":
         holds = bool(row.get("value", True)) != negate
         yes, no = BOOL_PHRASES[field]
-        return yes if holds else no
+        return str(yes if holds else no)
     if spec.kind == "text":
-        return _text(spec.label, row, negate)
+        return _text(str(spec.label), row, negate)
     if spec.kind == "lead_field":
-        return _text(str(row.get("lead_field", "")).strip() or "Lead field", row, negate)
+        subject = str(row.get("lead_field", "")).strip() or gettext("Lead field")
+        return _text(subject, row, negate)
     return _activity(field, row, negate, push_names or {})
 
 
@@ -153,10 +178,18 @@ def schedule_sentence(kind: str, spec: Mapping[str, Any]) -> str:
     """A recurring or local-time schedule in words ("" for the other kinds)."""
     if kind == "recurring":
         day = spec.get("weekday") if spec.get("frequency") == "weekly" else None
-        every = f"Every {str(day).capitalize()}" if day else "Every day"
-        return f"{every} at {spec.get('time')} UTC"
+        if day:
+            day_name = WEEKDAY_NAMES.get(str(day), str(day).capitalize())
+            return gettext("Every %(day)s at %(time)s UTC") % {
+                "day": day_name,
+                "time": spec.get("time"),
+            }
+        return gettext("Every day at %(time)s UTC") % {"time": spec.get("time")}
     if kind == "local_time":
-        return f"On {spec.get('date')} at {spec.get('time')} in each device's time zone"
+        return gettext("On %(date)s at %(time)s in each device's time zone") % {
+            "date": spec.get("date"),
+            "time": spec.get("time"),
+        }
     return ""
 
 

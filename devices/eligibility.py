@@ -5,17 +5,19 @@ for the platform)."""
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from devices.models import Device, PushCredential
 
-NOT_ELIGIBLE_REASONS = {
-    "never_opened": "has never opened the app",
-    "no_token": "has no push token",
-    "push_disabled": "push is disabled on the device",
-    "token_invalid": "its push token is invalid",
-    "unregistered": "it was unregistered (logged out)",
-    "no_lead": "is not associated with a lead",
-    "app_not_configured": "the app has no credentials for this platform",
+NOT_ELIGIBLE_REASONS: dict[str, StrOrPromise] = {
+    "never_opened": _("has never opened the app"),
+    "no_token": _("has no push token"),
+    "push_disabled": _("push is disabled on the device"),
+    "token_invalid": _("its push token is invalid"),
+    "unregistered": _("it was unregistered (logged out)"),
+    "no_lead": _("is not associated with a lead"),
+    "app_not_configured": _("the app has no credentials for this platform"),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from devices.credentials import (
     MAX_CREDENTIAL_BYTES,
@@ -16,50 +17,52 @@ from devices.models import LEAD_STANDARD_FIELDS, Device, DeviceActivity, MobileA
 
 
 class AppForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=100, label=_("Name"))
     app_type = forms.ChoiceField(
-        label="Type",
+        label=_("Type"),
         choices=MobileApp.AppType.choices,
-        help_text="Sandbox apps use the APNs sandbox; production apps the production APNs.",
+        help_text=_("Sandbox apps use the APNs sandbox; production apps the production APNs."),
     )
     ios_bundle_id = forms.CharField(
-        label="iOS bundle id",
+        label=_("iOS bundle id"),
         max_length=155,
         required=False,
-        help_text="Reverse-DNS, e.g. com.example.shop. It is the APNs topic.",
+        help_text=_("Reverse-DNS, e.g. com.example.shop. It is the APNs topic."),
     )
     android_package = forms.CharField(
-        label="Android package",
+        label=_("Android package"),
         max_length=155,
         required=False,
-        help_text="Java package name, e.g. com.example.shop.",
+        help_text=_("Java package name, e.g. com.example.shop."),
     )
     icon = forms.FileField(
-        required=False, help_text="Optional PNG or JPEG, at most 512 KiB (shown in previews)."
+        required=False,
+        help_text=_("Optional PNG or JPEG, at most 512 KiB (shown in previews)."),
+        label=_("Icon"),
     )
 
 
 class AppEditForm(AppForm):
-    remove_icon = forms.BooleanField(required=False, label="Remove the current icon")
+    remove_icon = forms.BooleanField(required=False, label=_("Remove the current icon"))
 
 
 class AppIdentityForm(forms.Form):
     identity_verification_required = forms.BooleanField(
         required=False,
-        label="Require identity verification",
-        help_text="Logins without a valid identity_signature from your backend get 401.",
+        label=_("Require identity verification"),
+        help_text=_("Logins without a valid identity_signature from your backend get 401."),
     )
     sdk_writable_lead_fields = forms.MultipleChoiceField(
         required=False,
-        label="Lead fields the SDK may write",
+        label=_("Lead fields the SDK may write"),
         choices=[(name, name.replace("_", " ").capitalize()) for name in LEAD_STANDARD_FIELDS],
         widget=forms.CheckboxSelectMultiple,
     )
     sdk_writable_custom_fields = forms.CharField(
         required=False,
-        label="Custom fields the SDK may write",
+        label=_("Custom fields the SDK may write"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One name per line or comma-separated; any other custom field gets 400.",
+        help_text=_("One name per line or comma-separated; any other custom field gets 400."),
     )
 
     @staticmethod
@@ -95,11 +98,11 @@ def _read_upload(form: forms.Form, field: str) -> bytes:
 
 class ApnsTokenForm(forms.Form):
     key = CredentialFileField(
-        what=".p8 key file", label=".p8 auth key", help_text="The AuthKey_XXXXXXXXXX.p8 file."
+        what=".p8 key file", label=_(".p8 auth key"), help_text=_("The AuthKey_XXXXXXXXXX.p8 file.")
     )
     # Lengths and alphabet are checked by the service, whose message names the rule.
-    key_id = forms.CharField(label="Key id", max_length=40)
-    team_id = forms.CharField(label="Team id", max_length=40)
+    key_id = forms.CharField(label=_("Key id"), max_length=40)
+    team_id = forms.CharField(label=_("Team id"), max_length=40)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -115,9 +118,12 @@ class ApnsTokenForm(forms.Form):
 
 
 class ApnsCertificateForm(forms.Form):
-    certificate = CredentialFileField(what=".p12 file", label=".p12 certificate")
+    certificate = CredentialFileField(what=".p12 file", label=_(".p12 certificate"))
     password = forms.CharField(
-        required=False, strip=False, widget=forms.PasswordInput(render_value=False)
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        label=_("Password"),
     )
 
     def certificate_bytes(self) -> bytes:
@@ -127,8 +133,8 @@ class ApnsCertificateForm(forms.Form):
 class FcmServiceAccountForm(forms.Form):
     service_account = CredentialFileField(
         what="service-account file",
-        label="Service-account JSON",
-        help_text="Firebase console → Project settings → Service accounts → Generate new key.",
+        label=_("Service-account JSON"),
+        help_text=_("Firebase console → Project settings → Service accounts → Generate new key."),
     )
 
     def service_account_bytes(self) -> bytes:
@@ -145,15 +151,19 @@ def _yes_no(value: str) -> bool | None:
 class DeviceFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
-        label="Search",
+        label=_("Search"),
         max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "install id, token prefix, email"}),
     )
-    app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    platform = forms.ChoiceField(required=False, choices=[("", "Any"), *Platform.choices])
-    status = forms.ChoiceField(required=False, choices=[("", "Any"), *Device.Status.choices])
-    eligible = forms.ChoiceField(required=False, choices=YES_NO)
-    test_device = forms.ChoiceField(required=False, choices=YES_NO, label="Test device")
+    app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label=_("App"))
+    platform = forms.ChoiceField(
+        required=False, choices=[("", _("Any")), *Platform.choices], label=_("Platform")
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", _("Any")), *Device.Status.choices], label=_("Status")
+    )
+    eligible = forms.ChoiceField(required=False, choices=YES_NO, label=_("Eligible"))
+    test_device = forms.ChoiceField(required=False, choices=YES_NO, label=_("Test device"))
 
     def __init__(self, *args: Any, app_choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -166,11 +176,11 @@ class DeviceFilterForm(forms.Form):
 class LeadFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
-        label="Search",
+        label=_("Search"),
         max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "Email or name", "aria-label": "Search"}),
     )
-    app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    app = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label=_("App"))
 
     def __init__(self, *args: Any, app_choices: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -178,12 +188,14 @@ class LeadFilterForm(forms.Form):
 
 
 class ActivityFilterForm(forms.Form):
-    kind = forms.ChoiceField(required=False, choices=[("", "All"), *DeviceActivity.Kind.choices])
+    kind = forms.ChoiceField(
+        required=False, choices=[("", _("All")), *DeviceActivity.Kind.choices], label=_("Kind")
+    )
     since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
     until = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def clean(self) -> dict[str, Any]:

@@ -260,7 +260,7 @@ class DeviceListOutput(serializers.ModelSerializer):
 
     @extend_schema_field(ReasonOutput(many=True))
     def get_not_eligible_reasons(self, device: DeviceWithAppConfigured) -> list[dict[str, str]]:
-        return [{"code": c, "message": NOT_ELIGIBLE_REASONS[c]} for c in self._reasons(device)]
+        return [{"code": c, "message": str(NOT_ELIGIBLE_REASONS[c])} for c in self._reasons(device)]
 
 
 class DeviceListApi(RegistryApi):

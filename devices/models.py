@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 # The lead columns an app's SDK may write unless its admin changes the list (Mobile apps → app
 # → Identity). No custom field is writable until an admin names it: tiers and flags live there.
@@ -15,14 +16,14 @@ def default_sdk_writable_lead_fields() -> list[str]:
 
 
 class Platform(models.TextChoices):
-    IOS = "ios", "iOS"
-    ANDROID = "android", "Android"
+    IOS = "ios", _("iOS")
+    ANDROID = "android", _("Android")
 
 
 class MobileApp(models.Model):
     class AppType(models.TextChoices):
-        SANDBOX = "sandbox", "Sandbox"
-        PRODUCTION = "production", "Production"
+        SANDBOX = "sandbox", _("Sandbox")
+        PRODUCTION = "production", _("Production")
 
     name = models.CharField(max_length=100)
     app_type = models.CharField(max_length=12, choices=AppType.choices, default=AppType.SANDBOX)
@@ -63,14 +64,14 @@ class PushCredential(models.Model):
     """
 
     class Kind(models.TextChoices):
-        APNS_TOKEN = "apns_token", "APNs auth key (.p8)"
-        APNS_CERTIFICATE = "apns_certificate", "APNs certificate (.p12)"
-        FCM_SERVICE_ACCOUNT = "fcm_service_account", "Firebase service account (JSON)"
+        APNS_TOKEN = "apns_token", _("APNs auth key (.p8)")
+        APNS_CERTIFICATE = "apns_certificate", _("APNs certificate (.p12)")
+        FCM_SERVICE_ACCOUNT = "fcm_service_account", _("Firebase service account (JSON)")
 
     class Verification(models.TextChoices):
-        UNVERIFIED = "unverified", "Not verified yet"
-        VERIFIED = "verified", "Verified"
-        FAILED = "failed", "Failed"
+        UNVERIFIED = "unverified", _("Not verified yet")
+        VERIFIED = "verified", _("Verified")
+        FAILED = "failed", _("Failed")
 
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="credentials")
     platform = models.CharField(max_length=10, choices=Platform.choices)
@@ -143,9 +144,9 @@ class Device(models.Model):
     """One installation of an app. Dead devices are deactivated, never deleted."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        TOKEN_INVALID = "token_invalid", "Token invalid"
-        UNREGISTERED = "unregistered", "Unregistered"
+        ACTIVE = "active", _("Active")
+        TOKEN_INVALID = "token_invalid", _("Token invalid")
+        UNREGISTERED = "unregistered", _("Unregistered")
 
     # No single-column indexes on the foreign keys: the constraints and indexes in Meta lead
     # with them, and every index is one more write on each registration.
@@ -211,13 +212,13 @@ class DeviceActivity(models.Model):
     """Append-only record of what a device did. Feeds triggers, filters, logs and tap metrics."""
 
     class Kind(models.TextChoices):
-        INSTALLED = "installed", "Installed (first open)"
-        OPENED = "opened", "Opened app"
-        SESSION = "session", "Session"
-        CUSTOM_ACTION = "custom_action", "App activity"
-        PUSH_REGISTERED = "push_registered", "Registered for push"
-        PUSH_RECEIVED = "push_received", "Push received"
-        PUSH_TAPPED = "push_tapped", "Push tapped"
+        INSTALLED = "installed", _("Installed (first open)")
+        OPENED = "opened", _("Opened app")
+        SESSION = "session", _("Session")
+        CUSTOM_ACTION = "custom_action", _("App activity")
+        PUSH_REGISTERED = "push_registered", _("Registered for push")
+        PUSH_RECEIVED = "push_received", _("Push received")
+        PUSH_TAPPED = "push_tapped", _("Push tapped")
 
     # As on Device: the Meta indexes lead with each foreign key, so no single-column ones.
     app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -13,6 +13,7 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from devices import hooks
@@ -119,7 +120,7 @@ def app_edit(request: AuthenticatedHttpRequest, app_id: int) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"{app.name} saved.")
+            messages.success(request, gettext("%(name)s saved.") % {"name": app.name})
             return redirect("app-detail", app_id=app.pk)
     status = 400 if form.errors else 200
     return render(request, "devices/app_form.html", {"form": form, "app": app}, status=status)
@@ -156,7 +157,7 @@ def app_rotate_secret_view(request: AuthenticatedHttpRequest, app_id: int) -> Ht
     if request.POST.get("confirm") != "yes":
         messages.error(
             request,
-            "Tick “the old secret stops working at once” to confirm the rotation.",
+            gettext("Tick “the old secret stops working at once” to confirm the rotation."),
         )
         return redirect("app-detail", app_id=app.pk)
     secret = app_rotate_secret(app=app, actor=request.user)
@@ -180,7 +181,9 @@ def app_identity_edit(request: AuthenticatedHttpRequest, app_id: int) -> HttpRes
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"Identity settings of {app.name} saved.")
+            messages.success(
+                request, gettext("Identity settings of %(name)s saved.") % {"name": app.name}
+            )
             return redirect("app-detail", app_id=app.pk)
     context = _app_detail_context(app, identity_form=form)
     return render(request, "devices/app_detail.html", context, status=400)
@@ -192,7 +195,8 @@ def app_identity_secret_rotate_view(request: AuthenticatedHttpRequest, app_id: i
     app = get_object_or_404(MobileApp, pk=app_id)
     if app.identity_secret_encrypted and request.POST.get("confirm") != "yes":
         messages.error(
-            request, "Tick “signatures made with the old secret fail at once” to confirm."
+            request,
+            gettext("Tick “signatures made with the old secret fail at once” to confirm."),
         )
         return redirect("app-detail", app_id=app.pk)
     secret = app_identity_secret_rotate(app=app, actor=request.user)
@@ -220,8 +224,11 @@ def _credential_upload(
         else:
             messages.success(
                 request,
-                f"{credential.get_kind_display()} saved (version {credential.version}). "
-                "Verify the push configuration to check it with the provider.",
+                gettext(
+                    "%(kind)s saved (version %(version)s). "
+                    "Verify the push configuration to check it with the provider."
+                )
+                % {"kind": credential.get_kind_display(), "version": credential.version},
             )
             return redirect("app-detail", app_id=app.pk)
     context = _app_detail_context(app, **{form_key: form})

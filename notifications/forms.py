@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.translation import gettext_lazy as _
 
 from devices.models import MobileApp
 from notifications.content import COLUMN_FIELDS, PushContent
@@ -63,47 +64,51 @@ def _without_tokens(text: str) -> str:
 
 
 class NotificationForm(forms.Form):
-    name = forms.CharField(max_length=120, required=False)
-    app = forms.ModelChoiceField(queryset=MobileApp.objects.order_by("name"), empty_label=None)
-    android_enabled = forms.BooleanField(required=False, initial=True, label="Android")
-    ios_enabled = forms.BooleanField(required=False, initial=True, label="iOS")
-    title = forms.CharField(max_length=200, required=False)
-    subtitle = forms.CharField(max_length=200, required=False, label="Subtitle (iOS)")
+    name = forms.CharField(max_length=120, required=False, label=_("Name"))
+    app = forms.ModelChoiceField(
+        queryset=MobileApp.objects.order_by("name"), empty_label=None, label=_("App")
+    )
+    android_enabled = forms.BooleanField(required=False, initial=True, label=_("Android"))
+    ios_enabled = forms.BooleanField(required=False, initial=True, label=_("iOS"))
+    title = forms.CharField(max_length=200, required=False, label=_("Title"))
+    subtitle = forms.CharField(max_length=200, required=False, label=_("Subtitle (iOS)"))
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"required": "The message is required."},
+        error_messages={"required": _("The message is required.")},
+        label=_("Message"),
     )
-    image_file = forms.FileField(required=False, label="Image")
+    image_file = forms.FileField(required=False, label=_("Image"))
     image_name = forms.CharField(required=False, widget=forms.HiddenInput)
     tap_action = forms.ChoiceField(
         choices=PushNotification.TapAction.choices,
         initial=PushNotification.TapAction.APP_HOME,
         required=False,
-        label="Tap action",
+        label=_("Tap action"),
     )
-    tap_uri = forms.CharField(max_length=2000, required=False, label="Deep link / URL")
-    ios_sound = forms.BooleanField(required=False, initial=True, label="Play sound (iOS)")
+    tap_uri = forms.CharField(max_length=2000, required=False, label=_("Deep link / URL"))
+    ios_sound = forms.BooleanField(required=False, initial=True, label=_("Play sound (iOS)"))
     android_sound = forms.ChoiceField(
         choices=PushNotification.AndroidSound.choices,
         initial=PushNotification.AndroidSound.DEFAULT,
-        label="Sound (Android)",
+        label=_("Sound (Android)"),
         required=False,
     )
-    badge = forms.IntegerField(min_value=0, max_value=MAX_BADGE, required=False, label="Badge")
+    badge = forms.IntegerField(min_value=0, max_value=MAX_BADGE, required=False, label=_("Badge"))
     ttl_seconds = forms.IntegerField(
         min_value=0,
         max_value=MAX_TTL_SECONDS,
         initial=MAX_TTL_SECONDS,
-        label="Time to live (s)",
+        label=_("Time to live (s)"),
         required=False,
     )
     priority = forms.ChoiceField(
         choices=PushNotification.Priority.choices,
         initial=PushNotification.Priority.HIGH,
         required=False,
+        label=_("Priority"),
     )
-    collapse_key = forms.CharField(max_length=64, required=False)
-    android_channel_id = forms.CharField(max_length=100, required=False, label="Android channel")
+    collapse_key = forms.CharField(max_length=64, required=False, label=_("Collapse key"))
+    android_channel_id = forms.CharField(max_length=100, required=False, label=_("Android channel"))
 
     def __init__(self, *args: Any, instance: PushNotification | None = None, **kwargs: Any) -> None:
         self.instance = instance
@@ -188,7 +193,7 @@ class NotificationForm(forms.Form):
     def clean_message(self) -> str:
         value = self._clean_tokens("message")
         if not value.strip():
-            raise ValidationError("The message is required.", code="required")
+            raise ValidationError(_("The message is required."), code="required")
         return value
 
     def clean_tap_uri(self) -> str:
@@ -218,7 +223,7 @@ class NotificationForm(forms.Form):
         value = self.cleaned_data.get("image_name", "").strip()
         current = self.instance.image.name if self.instance and self.instance.image else ""
         if value and value != current and not image_name_is_stored(value):
-            raise ValidationError("The uploaded image was not found; upload it again.")
+            raise ValidationError(_("The uploaded image was not found; upload it again."))
         return value
 
     def _clean_tap(self, cleaned: dict[str, Any]) -> None:

@@ -8,28 +8,37 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import reverse
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications.models import NotificationEvent
 
 ACTIONS = {
-    "created": "Created",
-    "approved": "Approved",
-    "cloned": "Created as a copy of",
-    "copied": "Copied to",
+    "created": _("Created"),
+    "approved": _("Approved"),
+    "cloned": _("Created as a copy of"),
+    "copied": _("Copied to"),
 }
 FIELD_NAMES = {
-    "android_enabled": "Android switch",
-    "ios_enabled": "iOS switch",
-    "image_name": "image",
-    "tap_uri": "link",
-    "tap_action": "tap action",
-    "custom_data": "custom data",
-    "ttl_seconds": "time to live",
-    "collapse_key": "collapse key",
-    "android_channel_id": "Android channel",
-    "android_sound": "Android sound",
-    "ios_sound": "iOS sound",
+    "android_enabled": _("Android switch"),
+    "ios_enabled": _("iOS switch"),
+    "image_name": _("image"),
+    "tap_uri": _("link"),
+    "tap_action": _("tap action"),
+    "custom_data": _("custom data"),
+    "ttl_seconds": _("time to live"),
+    "collapse_key": _("collapse key"),
+    "android_channel_id": _("Android channel"),
+    "android_sound": _("Android sound"),
+    "ios_sound": _("iOS sound"),
+    # The composer's own fields, named as their labels are.
+    "name": _("name"),
+    "title": _("title"),
+    "subtitle": _("subtitle"),
+    "message": _("message"),
+    "badge": _("badge"),
+    "priority": _("priority"),
+    "app": _("app"),
 }
 
 
@@ -40,17 +49,17 @@ class HistoryLine:
     link_label: str = ""
 
 
-def _and(items: Sequence[str]) -> str:
-    items = [str(i) for i in items if str(i)]
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} and {items[-1]}"
+def _and(items: Sequence[object]) -> str:
+    words = [str(i) for i in items if str(i)]
+    if len(words) <= 1:
+        return "".join(words)
+    return gettext("%(items)s and %(last)s") % {"items": ", ".join(words[:-1]), "last": words[-1]}
 
 
 def _push_link(push_id: Any) -> tuple[str, str]:
     if isinstance(push_id, bool) or not isinstance(push_id, int):
         return "", ""
-    return reverse("notification-detail", args=[push_id]), f"push #{push_id}"
+    return reverse("notification-detail", args=[push_id]), gettext("push #%(id)s") % {"id": push_id}
 
 
 def history_line(action: str, details: dict[str, Any] | None) -> HistoryLine:
@@ -64,20 +73,32 @@ def history_line(action: str, details: dict[str, Any] | None) -> HistoryLine:
                 ngettext("%(locales)s translation", "%(locales)s translations", len(locales))
                 % {"locales": _and(locales)}
             )
-        return HistoryLine(f"Changed the {_and(fields)}" if fields else "Saved without changes")
+        if not fields:
+            return HistoryLine(gettext("Saved without changes"))
+        return HistoryLine(gettext("Changed the %(fields)s") % {"fields": _and(fields)})
     if action == "sample_sent":
         devices = details.get("devices") or []
-        text = f"Sample sent to {_and(devices)}" if devices else "Sample sent"
+        text = (
+            gettext("Sample sent to %(devices)s") % {"devices": _and(devices)}
+            if devices
+            else gettext("Sample sent")
+        )
         if details.get("rendered_as"):
-            text += f", personalized for {details['rendered_as']}"
+            text += gettext(", personalized for %(lead)s") % {"lead": details["rendered_as"]}
         return HistoryLine(text)
     if action == "delete_refused":
         names = details.get("campaigns") or []
-        return HistoryLine(f"Not deleted: {_and(names)} use{'s' if len(names) == 1 else ''} it")
+        return HistoryLine(
+            ngettext("Not deleted: %(names)s uses it", "Not deleted: %(names)s use it", len(names))
+            % {"names": _and(names)}
+        )
     if action in ("cloned", "copied"):
         url, label = _push_link(details.get("from_id" if action == "cloned" else "to_id"))
-        return HistoryLine(ACTIONS[action] if url else "Copied", url, label)
-    return HistoryLine(ACTIONS.get(action, action.replace("_", " ").replace(".", " ").capitalize()))
+        return HistoryLine(str(ACTIONS[action]) if url else gettext("Copied"), url, label)
+    known = ACTIONS.get(action)
+    return HistoryLine(
+        str(known) if known else action.replace("_", " ").replace(".", " ").capitalize()
+    )
 
 
 def history_lines(

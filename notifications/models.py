@@ -13,22 +13,22 @@ class PushNotification(models.Model):
     approved push changes only the working copy until it is approved again."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        APPROVED = "approved", "Approved"
-        APPROVED_WITH_DRAFT = "approved_with_draft", "Approved (draft changes pending)"
+        DRAFT = "draft", _("Draft")
+        APPROVED = "approved", _("Approved")
+        APPROVED_WITH_DRAFT = "approved_with_draft", _("Approved (draft changes pending)")
 
     class TapAction(models.TextChoices):
-        APP_HOME = "app_home", "Open the app (home)"
-        DEEP_LINK = "deep_link", "Open a deep link in the app"
-        URL = "url", "Open a web page"
+        APP_HOME = "app_home", _("Open the app (home)")
+        DEEP_LINK = "deep_link", _("Open a deep link in the app")
+        URL = "url", _("Open a web page")
 
     class Priority(models.TextChoices):
-        HIGH = "high", "High (deliver now)"
-        NORMAL = "normal", "Normal (may be delayed to save battery)"
+        HIGH = "high", _("High (deliver now)")
+        NORMAL = "normal", _("Normal (may be delayed to save battery)")
 
     class AndroidSound(models.TextChoices):
-        DEFAULT = "default", "Default"
-        NONE = "none", "None"
+        DEFAULT = "default", _("Default")
+        NONE = "none", _("None")
 
     app = models.ForeignKey(MobileApp, on_delete=models.PROTECT, related_name="notifications")
     name = models.CharField(max_length=120)

@@ -32,9 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.utils.formats import number_format
+from django.utils.translation import get_language, gettext, ngettext
 
 from devices.lead_fields import STANDARD_LEAD_FIELDS
-from devices.models import Lead, MobileApp
+from devices.models import Device, Lead, MobileApp
 from notifications.content import PushContent
 from notifications.payloads import (
     MAX_PAYLOAD_BYTES,
@@ -53,6 +55,10 @@ CUSTOM_FIELD_WORST_CASE_CHARS = 100
 METER_WARN_RATIO = 0.8
 
 
+def _number(value: int) -> str:
+    return number_format(value, force_grouping=True)
+
+
 @dataclass(frozen=True)
 class ClipRule:
     chars_per_line: int
@@ -60,9 +66,14 @@ class ClipRule:
     max_chars: int | None = None
 
     def describe(self) -> str:
-        limit = f", at most {self.max_chars} characters" if self.max_chars else ""
-        plural = "s" if self.lines > 1 else ""
-        return f"{self.lines} line{plural} of ~{self.chars_per_line} characters{limit}"
+        lines = ngettext(
+            "%(lines)d line of ~%(chars)d characters",
+            "%(lines)d lines of ~%(chars)d characters",
+            self.lines,
+        ) % {"lines": self.lines, "chars": self.chars_per_line}
+        if self.max_chars:
+            lines += gettext(", at most %(max)d characters") % {"max": self.max_chars}
+        return lines
 
 
 RULES: dict[str, ClipRule] = {
@@ -153,9 +164,17 @@ class PayloadSizes:
         for label, size in (("Android (FCM)", self.fcm), ("iOS (APNs)", self.apns)):
             if size is not None and size > MAX_PAYLOAD_BYTES:
                 out.append(
-                    f"The {label} payload would be {size:,} bytes in the worst case; the limit is "
-                    f"{MAX_PAYLOAD_BYTES:,} (over by {size - MAX_PAYLOAD_BYTES:,}). "
-                    "Shorten the text or the custom data, or use shorter token defaults."
+                    gettext(
+                        "The %(platform)s payload would be %(size)s bytes in the worst case; "
+                        "the limit is %(limit)s (over by %(over)s). Shorten the text or the "
+                        "custom data, or use shorter token defaults."
+                    )
+                    % {
+                        "platform": label,
+                        "size": _number(size),
+                        "limit": _number(MAX_PAYLOAD_BYTES),
+                        "over": _number(size - MAX_PAYLOAD_BYTES),
+                    }
                 )
         return out
 
@@ -189,18 +208,19 @@ def _meter(size: int | None, actual: int | None) -> dict[str, Any] | None:
         return None
     ratio = size / MAX_PAYLOAD_BYTES
     if size > MAX_PAYLOAD_BYTES:
-        level, verdict = "bad", f"too big by {size - MAX_PAYLOAD_BYTES:,} bytes"
-    elif ratio >= METER_WARN_RATIO:
-        level, verdict = "warn", f"fits, {MAX_PAYLOAD_BYTES - size:,} bytes left"
+        level = "bad"
+        verdict = gettext("too big by %(over)s bytes") % {"over": _number(size - MAX_PAYLOAD_BYTES)}
     else:
-        level, verdict = "ok", f"fits, {MAX_PAYLOAD_BYTES - size:,} bytes left"
+        level = "warn" if ratio >= METER_WARN_RATIO else "ok"
+        verdict = gettext("fits, %(left)s bytes left") % {"left": _number(MAX_PAYLOAD_BYTES - size)}
     return {
         "bytes": size,
         "preview_bytes": actual,
         "limit": MAX_PAYLOAD_BYTES,
         "percent": min(100, round(ratio * 100)),
         "level": level,
-        "text": f"{size:,} / {MAX_PAYLOAD_BYTES:,} bytes — {verdict}",
+        "text": gettext("%(size)s / %(limit)s bytes — %(verdict)s")
+        % {"size": _number(size), "limit": _number(MAX_PAYLOAD_BYTES), "verdict": verdict},
     }
 
 
@@ -265,7 +285,7 @@ def preview_build(
     ids = PushIds(delivery_id=0, notification_id=notification_id, run_id=0)
     message, request = _payloads(content, compiled, values, ids, topic)
     sizes = payload_sizes(content, topic=topic)
-    app_name = app.name if app else "Your app"
+    app_name = app.name if app else gettext("Your app")
     return {
         "android": _android_preview(message, app_name) if content.android_enabled else None,
         "ios": _ios_preview(request.payload, app_name) if content.ios_enabled else None,
@@ -279,33 +299,59 @@ def preview_build(
     }
 
 
+def preview_locale(*, lead: Lead | None, app: MobileApp | None) -> str:
+    """The BCP 47 locale the phone previews' clock and date are written in: that of the lead's
+    most recently opened device of the app (devices report "fr_FR"), else the page's language."""
+    if lead is not None:
+        devices = Device.objects.filter(lead=lead).exclude(locale="")
+        if app is not None:
+            devices = devices.filter(app=app)
+        locale = devices.order_by("-last_opened_at", "-id").values_list("locale", flat=True).first()
+        if locale:
+            return locale.replace("_", "-")
+    return get_language() or "en"
+
+
 def rules_help() -> list[tuple[str, str]]:
     """(where, rule) pairs the composer prints under the previews."""
+
+    def rule(name: str) -> str:
+        return RULES[name].describe()
+
     return [
         (
-            "Android collapsed & lock",
-            f"title {RULES['android_collapsed_title'].describe()}; "
-            f"body {RULES['android_collapsed_body'].describe()}",
+            gettext("Android collapsed & lock"),
+            gettext("title %(title)s; body %(body)s")
+            % {"title": rule("android_collapsed_title"), "body": rule("android_collapsed_body")},
         ),
         (
-            "Android expanded",
-            f"body {RULES['android_expanded_body'].describe()}; with an image "
-            "the big picture is a 2:1 centre crop under a 1-line body",
+            gettext("Android expanded"),
+            gettext(
+                "body %(body)s; with an image the big picture is a 2:1 centre crop under a "
+                "1-line body"
+            )
+            % {"body": rule("android_expanded_body")},
         ),
         (
-            "iOS lock, banner & Notification Center",
-            f"title {RULES['ios_title'].describe()}; "
-            f"body {RULES['ios_body'].describe()}; image as a thumbnail, full width when "
-            "long-pressed",
+            gettext("iOS lock, banner & Notification Center"),
+            gettext(
+                "title %(title)s; body %(body)s; image as a thumbnail, full width when long-pressed"
+            )
+            % {"title": rule("ios_title"), "body": rule("ios_body")},
         ),
         (
-            "iOS app in foreground",
-            "no system banner; the app's own notification area shows "
-            f"the title and body {RULES['ios_foreground_body'].describe()}",
+            gettext("iOS app in foreground"),
+            gettext(
+                "no system banner; the app's own notification area shows the title and body "
+                "%(body)s"
+            )
+            % {"body": rule("ios_foreground_body")},
         ),
         (
-            "Payload meter",
-            "tokens counted at their field's maximum length (First Name 100, "
-            "Email 254, custom fields 100) or their default if longer; limit 4,096 bytes each",
+            gettext("Payload meter"),
+            gettext(
+                "tokens counted at their field's maximum length (First Name 100, Email 254, "
+                "custom fields 100) or their default if longer; limit 4,096 bytes each"
+            ),
         ),
     ]

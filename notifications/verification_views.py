@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from devices.models import MobileApp, Platform, PushCredential
@@ -41,10 +42,16 @@ def push_credential_verify_view(request: HttpRequest, app_id: int, platform: str
             app=app, platform=_platform_or_404(platform), actor=request.user
         )
     except PushCredential.DoesNotExist:
-        messages.error(request, f"Upload {Platform(platform).label} credentials first.")
+        messages.error(
+            request,
+            gettext("Upload %(platform)s credentials first.")
+            % {"platform": Platform(platform).label},
+        )
     else:
         messages.info(
-            request, f"Checking {Platform(platform).label} credentials with the provider…"
+            request,
+            gettext("Checking %(platform)s credentials with the provider…")
+            % {"platform": Platform(platform).label},
         )
     return _back(app, request)
 

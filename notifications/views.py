@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from devices.lead_fields import lead_token_values
@@ -20,8 +21,9 @@ from notifications import selectors, services
 from notifications.forms import NotificationForm, preview_content
 from notifications.history import history_lines
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
+from notifications.locales import locale_normalize
 from notifications.models import PushNotification
-from notifications.previews import preview_build, rules_help
+from notifications.previews import preview_build, preview_locale, rules_help
 from notifications.translations import translation_rows_from, translations_preview
 from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role, user_has_role
@@ -67,7 +69,7 @@ def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "apps": MobileApp.objects.order_by("name").only("id", "name"),
             "statuses": [
-                (selectors.WAITING_FOR_APPROVAL, "Waiting for approval"),
+                (selectors.WAITING_FOR_APPROVAL, gettext("Waiting for approval")),
                 *PushNotification.Status.choices,
             ],
             "can_edit": user_has_role(request.user, *EDITORS),
@@ -109,7 +111,9 @@ def notification_create(request: AuthenticatedHttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, f"Saved “{notification.name}” as a draft.")
+                messages.success(
+                    request, gettext("Saved “%(name)s” as a draft.") % {"name": notification.name}
+                )
                 return redirect("notification-edit", notification_id=notification.pk)
     else:
         form = NotificationForm(initial=_create_initial(request))
@@ -142,7 +146,7 @@ def notification_edit(request: AuthenticatedHttpRequest, notification_id: int) -
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, "Saved.")
+                messages.success(request, gettext("Saved."))
                 return redirect("notification-edit", notification_id=notification.pk)
     else:
         form = NotificationForm(instance=notification)
@@ -174,11 +178,17 @@ def notification_detail(request: AuthenticatedHttpRequest, notification_id: int)
 
 def _duration(seconds: int) -> str:
     if seconds == 0:
-        return "0 s (deliver now or never)"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
+        return gettext("0 s (deliver now or never)")
+    # Literal ngettext calls, so makemessages finds each unit's wording.
+    if seconds % 86400 == 0:
+        count = seconds // 86400
+        return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
+    if seconds % 3600 == 0:
+        count = seconds // 3600
+        return ngettext("%(count)d hour", "%(count)d hours", count) % {"count": count}
+    if seconds % 60 == 0:
+        count = seconds // 60
+        return ngettext("%(count)d minute", "%(count)d minutes", count) % {"count": count}
     return f"{seconds} s"
 
 
@@ -190,9 +200,12 @@ def notification_approve(request: AuthenticatedHttpRequest, notification_id: int
     try:
         services.notification_approve(notification=notification, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, "Not approved: " + service_error_text(exc))
+        messages.error(request, gettext("Not approved: %(why)s") % {"why": service_error_text(exc)})
     else:
-        messages.success(request, f"Approved “{notification.name}”. Campaigns can now use it.")
+        messages.success(
+            request,
+            gettext("Approved “%(name)s”. Campaigns can now use it.") % {"name": notification.name},
+        )
     return redirect("notification-detail", notification_id=notification.pk)
 
 
@@ -202,7 +215,7 @@ def notification_approve(request: AuthenticatedHttpRequest, notification_id: int
 def notification_clone(request: AuthenticatedHttpRequest, notification_id: int) -> HttpResponse:
     notification = get_object_or_404(PushNotification, pk=notification_id)
     copy = services.notification_clone(notification=notification, actor=request.user)
-    messages.success(request, f"Created “{copy.name}” as a new draft.")
+    messages.success(request, gettext("Created “%(name)s” as a new draft.") % {"name": copy.name})
     return redirect("notification-edit", notification_id=copy.pk)
 
 
@@ -216,7 +229,7 @@ def notification_delete(request: AuthenticatedHttpRequest, notification_id: int)
     except services.NotificationInUse as exc:
         messages.error(request, str(exc))
         return redirect("notification-detail", notification_id=notification.pk)
-    messages.success(request, f"Deleted “{notification.name}”.")
+    messages.success(request, gettext("Deleted “%(name)s”.") % {"name": notification.name})
     return redirect("notification-list")
 
 
@@ -265,6 +278,10 @@ def notification_preview(request: HttpRequest) -> JsonResponse:
     result["audience_locales"] = (
         language.audience(selectors.audience_locales(app_id=app.pk)) if app else []
     )
+    # The phones' clock and date follow the previewed device: the language picked above the
+    # previews, else the lead's device (found above), else the page's language.
+    phone_locale = locale_normalize(device_locale).replace("_", "-")
+    result["locale"] = phone_locale or preview_locale(lead=None, app=app)
     return JsonResponse(result)
 
 
@@ -275,7 +292,7 @@ def notification_image_upload(request: HttpRequest) -> JsonResponse:
     upload = request.FILES.get("image")
     if upload is None:
         return JsonResponse(
-            {"error": {"field": "image_file", "message": "Choose a file."}}, status=400
+            {"error": {"field": "image_file", "message": gettext("Choose a file.")}}, status=400
         )
     try:
         name = image_store(data=upload.read())

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from campaigns.selectors import campaigns_sending_summary
 from pushmarketing.core.addons import addon_set_enabled, addon_status, mobile_push_enabled
@@ -25,11 +26,14 @@ def settings_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         wanted = request.POST.get("enabled")
         if wanted not in ("1", "0"):
-            messages.error(request, "enabled must be 1 (on) or 0 (off).")
+            messages.error(request, gettext("enabled must be 1 (on) or 0 (off)."))
         else:
             addon_set_enabled(enabled=wanted == "1", actor=request.user)
             messages.success(
-                request, f"Mobile Push add-on turned {'on' if wanted == '1' else 'off'}."
+                request,
+                gettext("Mobile Push add-on turned on.")
+                if wanted == "1"
+                else gettext("Mobile Push add-on turned off."),
             )
         return redirect("settings")
     addon = addon_status()

@@ -148,9 +148,9 @@ def sample_status(*, run: CampaignRun) -> dict[str, Any]:
             delivery_id=d.id,
             device_name=d.device.test_device_name or d.device.installation_id,
             platform=d.platform,
-            platform_label=platform_labels.get(d.platform, d.platform),
+            platform_label=str(platform_labels.get(d.platform, d.platform)),
             status=d.status,
-            status_label=labels[d.status],
+            status_label=str(labels[d.status]),
             reason=skip_reason_text(d.reason) if d.status == Delivery.Status.SKIPPED else d.reason,
             terminal=d.status in Delivery.TERMINAL,
         )

@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from campaigns import enqueue, selectors
 from campaigns.export import campaign_summary_csv, run_deliveries_csv
@@ -53,15 +55,21 @@ def _report_behind_feedback(run: CampaignRun) -> bool:
     return report.feedback_at is not None and report.feedback_at > report.computed_at
 
 
-UNIT_LABELS: dict[str, tuple[str, str]] = {
-    RunReport.Unit.SECOND: ("s", "Second"),
-    RunReport.Unit.MINUTE: ("min", "Minute"),
-    RunReport.Unit.HOUR: ("h", "Hour"),
+UNIT_LABELS: dict[str, tuple[str, StrOrPromise]] = {
+    RunReport.Unit.SECOND: ("s", _("Second")),
+    RunReport.Unit.MINUTE: ("min", _("Minute")),
+    RunReport.Unit.HOUR: ("h", _("Hour")),
 }
 
 
 def _chart(
-    points: list[list[int]], unit: str, *, key: str, title: str, axis: str, y_label: str
+    points: list[list[int]],
+    unit: str,
+    *,
+    key: str,
+    title: StrOrPromise,
+    axis: StrOrPromise,
+    y_label: StrOrPromise,
 ) -> dict[str, object]:
     """What static/js/charts.js draws (uPlot), read from a <script type="application/json">:
     x = offsets in `unit` since the run's first send, one series per platform."""
@@ -89,17 +97,17 @@ def _charts(figures: Figures) -> dict[str, object]:
                 figures.sends_over_time,
                 figures.sends_unit,
                 key="sends",
-                title="Sends over time",
-                axis="Time since the first send",
-                y_label="Pushes sent",
+                title=_("Sends over time"),
+                axis=_("Time since the first send"),
+                y_label=_("Pushes sent"),
             ),
             _chart(
                 figures.tap_decay,
                 figures.tap_decay_unit,
                 key="taps",
-                title="Tap decay",
-                axis="Time since the first send",
-                y_label="Taps",
+                title=_("Tap decay"),
+                axis=_("Time since the first send"),
+                y_label=_("Taps"),
             ),
         ]
     }

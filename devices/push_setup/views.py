@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from devices.models import MobileApp, TestDevicePairing
@@ -85,7 +86,7 @@ def test_device_mark_view(request: AuthenticatedHttpRequest, app_id: int) -> Htt
     try:
         device_id = int(request.POST.get("device_id", ""))
     except ValueError:
-        messages.error(request, "Pick a registered device (device id must be a number).")
+        messages.error(request, gettext("Pick a registered device (device id must be a number)."))
         return _back(app, request)
     try:
         device = test_device_mark(
@@ -94,7 +95,10 @@ def test_device_mark_view(request: AuthenticatedHttpRequest, app_id: int) -> Htt
     except ValidationError as exc:
         messages.error(request, service_error_text(exc))
     else:
-        messages.success(request, f"“{device.test_device_name}” is now a test device.")
+        messages.success(
+            request,
+            gettext("“%(name)s” is now a test device.") % {"name": device.test_device_name},
+        )
     return _back(app, request)
 
 
@@ -110,7 +114,7 @@ def test_device_unmark_view(
     except ValidationError as exc:
         messages.error(request, service_error_text(exc))
     else:
-        messages.success(request, "The device is no longer a test device.")
+        messages.success(request, gettext("The device is no longer a test device."))
     return _back(app, request)
 
 

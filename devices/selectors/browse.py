@@ -75,7 +75,7 @@ def device_list(filters: DeviceFilters) -> QuerySet[DeviceWithAppConfigured]:
 def device_eligibility_reasons(device: DeviceWithAppConfigured) -> list[str]:
     """Human reasons for a device fetched through `devices_with_app_configured`."""
     codes = device_ineligibility(device, app_configured=device.app_configured)
-    return [NOT_ELIGIBLE_REASONS[code] for code in codes]
+    return [str(NOT_ELIGIBLE_REASONS[code]) for code in codes]
 
 
 def devices_annotate_eligibility(devices: Iterable[DeviceWithAppConfigured]) -> None:

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from pushmarketing.core.api_tokens import ApiTokenError, api_token_create, api_token_revoke
@@ -48,5 +49,8 @@ def api_token_revoke_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
     # Only your own tokens: someone else's is "not found", not "forbidden".
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     api_token_revoke(token=token, actor=request.user)
-    messages.success(request, f"Token “{token.name}” revoked; requests using it now fail.")
+    messages.success(
+        request,
+        gettext("Token “%(name)s” revoked; requests using it now fail.") % {"name": token.name},
+    )
     return redirect("api-token-list")

@@ -15,7 +15,10 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in
 
+        from pushmarketing.core.locale import language_on_login
         from pushmarketing.core.login_lockout import login_lockout_audit
 
         user_locked_out.connect(login_lockout_audit, dispatch_uid="pm-login-lockout-audit")
+        user_logged_in.connect(language_on_login, dispatch_uid="pm-language-on-login")

@@ -4,26 +4,29 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from pushmarketing.core.addons import mobile_push_enabled
+from pushmarketing.core.locale import SESSION_LANGUAGE_KEY
 from pushmarketing.core.roles import Role, user_roles
 
 # (label, url name, roles that see it; empty = every signed-in user). A page whose URL is not
 # installed yet is left out, so apps can add their pages independently.
-NAVIGATION: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("Push notifications", "notification-list", (Role.MARKETER, Role.APPROVER)),
-    ("Campaigns", "campaign-list", (Role.MARKETER, Role.APPROVER)),
-    ("Leads", "lead-list", (Role.MARKETER,)),
-    ("Devices", "device-list", (Role.MARKETER,)),
-    ("Mobile apps", "app-list", (Role.ADMIN,)),
-    ("Virtual devices", "simulator-inbox", (Role.ADMIN, Role.MARKETER)),
-    ("Users", "user-list", (Role.ADMIN,)),
-    ("Audit log", "audit-log", (Role.ADMIN,)),
-    ("Token health", "token-health", (Role.ADMIN,)),
-    ("System health", "system-health", (Role.ADMIN,)),
-    ("Settings", "settings", (Role.ADMIN,)),
-    ("API tokens", "api-token-list", ()),
-    ("API docs", "api-docs", ()),
+NAVIGATION: tuple[tuple[Promise, str, tuple[str, ...]], ...] = (
+    (_("Push notifications"), "notification-list", (Role.MARKETER, Role.APPROVER)),
+    (_("Campaigns"), "campaign-list", (Role.MARKETER, Role.APPROVER)),
+    (_("Leads"), "lead-list", (Role.MARKETER,)),
+    (_("Devices"), "device-list", (Role.MARKETER,)),
+    (_("Mobile apps"), "app-list", (Role.ADMIN,)),
+    (_("Virtual devices"), "simulator-inbox", (Role.ADMIN, Role.MARKETER)),
+    (_("Users"), "user-list", (Role.ADMIN,)),
+    (_("Audit log"), "audit-log", (Role.ADMIN,)),
+    (_("Token health"), "token-health", (Role.ADMIN,)),
+    (_("System health"), "system-health", (Role.ADMIN,)),
+    (_("Settings"), "settings", (Role.ADMIN,)),
+    (_("API tokens"), "api-token-list", ()),
+    (_("API docs"), "api-docs", ()),
 )
 # Pages behind the add-on gate (pushmarketing.core.ui.addon_required): hidden while it is off,
 # since they would only answer 403.
@@ -49,6 +52,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "nav_links": links,
         "addon_enabled": addon_enabled,
         "user_roles": roles,
+        "user_role_labels": [role.label for role in Role if role in roles],
+        "language_choice": request.session.get(SESSION_LANGUAGE_KEY, "")
+        if hasattr(request, "session")
+        else "",
         "is_admin": Role.ADMIN in roles,
         "is_marketer": Role.ADMIN in roles or Role.MARKETER in roles,
         "is_approver": Role.ADMIN in roles or Role.APPROVER in roles,

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AddOn(models.Model):
     """A paid add-on an admin switches on. Nothing push-related is sent while it is off."""
 
     class Code(models.TextChoices):
-        MOBILE_PUSH = "mobile_push", "Mobile Push"
+        MOBILE_PUSH = "mobile_push", _("Mobile Push")
 
     code = models.CharField(max_length=40, choices=Code.choices, unique=True)
     enabled = models.BooleanField(default=False)
@@ -78,3 +79,16 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UserPreference(models.Model):
+    """A user's own UI settings. `language` stays blank until the user picks one: until then the
+    browser's Accept-Language decides (pushmarketing.core.locale)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language or 'browser'}"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    MARKETER = "marketer", "Marketer"
-    APPROVER = "approver", "Approver"
+    ADMIN = "admin", _("Admin")
+    MARKETER = "marketer", _("Marketer")
+    APPROVER = "approver", _("Approver")
 
 
 # user_roles caches a user's roles on the instance under this attribute (like Django's own

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -11,6 +12,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from pushmarketing.core.audit import audit_record
+from pushmarketing.core.models import UserPreference
 from pushmarketing.core.roles import ROLES_CACHE_ATTR, Role, user_roles
 
 
@@ -147,5 +149,30 @@ def user_set_password(*, user: User, password: str, actor: User) -> User:
         action="user.password_set",
         target=user,
         summary=f"Password of {user.get_username()} set by an admin",
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_language(*, user: User, language: str, actor: User) -> User:
+    """Store the user's UI language ("" = follow the browser's Accept-Language)."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    if language and language not in codes:
+        raise ValidationError(
+            {"language": [f"language must be one of {', '.join(codes)} or empty (the browser's)"]}
+        )
+    preference, _created = UserPreference.objects.get_or_create(user=user)
+    before = preference.language
+    if before == language:
+        return user
+    preference.language = language
+    preference.save(update_fields=["language"])
+    audit_record(
+        actor=actor,
+        action="user.language_changed",
+        target=user,
+        summary=f"Language of {user.get_username()}: {before or 'browser'} → "
+        f"{language or 'browser'}",
+        details={"before": before, "after": language},
     )
     return user

@@ -11,8 +11,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
-from pushmarketing.core.addons import ADDON_DISABLED_MESSAGE, mobile_push_enabled
+from pushmarketing.core.addons import mobile_push_enabled
 from pushmarketing.core.roles import user_has_role
 
 View = Callable[..., HttpResponse]
@@ -40,7 +41,7 @@ def role_required(*roles: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not user_has_role(request.user, *roles):
-                raise PermissionDenied("Your role does not allow this.")
+                raise PermissionDenied(gettext("Your role does not allow this."))
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -55,7 +56,15 @@ def addon_required(view: View) -> View:
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not mobile_push_enabled():
             return render(
-                request, "addon_disabled.html", {"message": ADDON_DISABLED_MESSAGE}, status=403
+                request,
+                "addon_disabled.html",
+                # The page's own words; the APIs keep the English ADDON_DISABLED_MESSAGE.
+                {
+                    "message": gettext(
+                        "The Mobile Push add-on is not enabled — ask an admin to enable it."
+                    )
+                },
+                status=403,
             )
         return view(request, *args, **kwargs)
 

@@ -5,22 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from pushmarketing.core.http import AuthenticatedHttpRequest
+from pushmarketing.core.locale import session_language_remember
 from pushmarketing.core.models import AuditEntry
 from pushmarketing.core.roles import Role
 from pushmarketing.core.services import (
     user_create,
     user_deactivate,
     user_reactivate,
+    user_set_language,
     user_set_password,
     user_set_roles,
 )
@@ -38,20 +46,22 @@ class RolesField(forms.MultipleChoiceField):
 
 
 class UserCreateForm(forms.Form):
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(max_length=150, label=_("Username"))
     # Checked by user_create, so one submit reports every problem together.
-    email = forms.CharField(required=False, max_length=254, widget=forms.EmailInput)
-    password = forms.CharField(strip=False, widget=forms.PasswordInput)
-    roles = RolesField()
+    email = forms.CharField(
+        required=False, max_length=254, widget=forms.EmailInput, label=_("Email")
+    )
+    password = forms.CharField(strip=False, widget=forms.PasswordInput, label=_("Password"))
+    roles = RolesField(label=_("Roles"))
 
 
 class UserRolesForm(forms.Form):
-    roles = RolesField()
+    roles = RolesField(label=_("Roles"))
 
 
 class UserPasswordForm(forms.Form):
     password = forms.CharField(
-        label="New password", strip=False, widget=forms.PasswordInput(render_value=False)
+        label=_("New password"), strip=False, widget=forms.PasswordInput(render_value=False)
     )
 
 
@@ -81,7 +91,9 @@ def user_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"User {user.get_username()} created.")
+            messages.success(
+                request, gettext("User %(name)s created.") % {"name": user.get_username()}
+            )
             return redirect("user-list")
     status = 400 if form.errors else 200
     return render(
@@ -132,7 +144,9 @@ def user_detail(request: AuthenticatedHttpRequest, user_id: int) -> HttpResponse
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"Roles of {target.get_username()} saved.")
+            messages.success(
+                request, gettext("Roles of %(name)s saved.") % {"name": target.get_username()}
+            )
             return redirect("user-detail", user_id=target.pk)
     return _user_detail_page(request, target, roles_form=form)
 
@@ -150,7 +164,9 @@ def user_password(request: AuthenticatedHttpRequest, user_id: int) -> HttpRespon
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, f"New password set for {target.get_username()}.")
+            messages.success(
+                request, gettext("New password set for %(name)s.") % {"name": target.get_username()}
+            )
             return redirect("user-detail", user_id=target.pk)
     return _user_detail_page(request, target, password_form=form)
 
@@ -162,10 +178,14 @@ def user_set_active(request: AuthenticatedHttpRequest, user_id: int) -> HttpResp
     try:
         if request.POST.get("active") == "1":
             user_reactivate(user=target, actor=request.user)
-            messages.success(request, f"{target.get_username()} can sign in again.")
+            messages.success(
+                request, gettext("%(name)s can sign in again.") % {"name": target.get_username()}
+            )
         else:
             user_deactivate(user=target, actor=request.user)
-            messages.success(request, f"{target.get_username()} deactivated.")
+            messages.success(
+                request, gettext("%(name)s deactivated.") % {"name": target.get_username()}
+            )
     except ValidationError as exc:
         messages.error(request, service_error_text(exc))
     return redirect("user-detail", user_id=target.pk)
@@ -184,3 +204,36 @@ def audit_log(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
     page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "pushmarketing/audit_log.html", {"page": page, "q": q})
+
+
+# --- the language picker (every user, in the menu) -------------------------------------------
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("Browser default")), *settings.LANGUAGES],
+        required=False,
+        error_messages={
+            "invalid_choice": _("Language: choose one of the listed languages or the default.")
+        },
+    )
+
+
+@login_required
+@require_POST
+def language_set(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = LanguageForm(request.POST)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = ""
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for error in form.errors["language"]))
+        return redirect(back or "home")
+    language = form.cleaned_data["language"]
+    user_set_language(user=request.user, language=language, actor=request.user)
+    session_language_remember(request, language)
+    # The confirmation is in the language just chosen, as the next page will be.
+    with translation.override(language or translation.get_language_from_request(request)):
+        messages.success(request, gettext("Language saved."))
+    return redirect(back or "home")

@@ -1,10 +1,12 @@
-"""One way to show dates and counts on every page: "30 Nov 2026, 16:05 UTC" and "1,012"."""
+"""One way to show dates and counts on every page: "30 Nov 2026, 16:05 UTC" and "1,012" (in
+French "30 nov. 2026, 16:05 UTC" and "1 012")."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django import template
+from django.utils.formats import number_format
 
 from pushmarketing.core.display import moment_text
 
@@ -21,5 +23,5 @@ def when(value: dt.datetime | dt.date | None, empty: str = "—") -> str:
 
 @register.filter
 def count(value: int | None) -> str:
-    """A whole number with thousands separators ("12,400")."""
-    return f"{value or 0:,}"
+    """A whole number with the active language's thousands separators ("12,400", "12 400")."""
+    return number_format(value or 0, force_grouping=True)

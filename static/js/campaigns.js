@@ -1,6 +1,12 @@
 // Campaign editor (audience rows + live count + field visibility) and progress polling.
 (function () {
   "use strict";
+  // Words come from the djangojs catalogue (base.html loads it); plain English without it.
+  const gettext = window.gettext || ((text) => text);
+  const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
+  const interpolate = window.interpolate || ((fmt, obj) => fmt.replace(/%\((\w+)\)s/g, (m, k) => String(obj[k])));
+  const LANG = document.documentElement.lang || undefined;
+  const num = (n) => Number(n).toLocaleString(LANG);
 
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
@@ -71,8 +77,8 @@
     function missing(row) {
       const kind = (config.filters[row.field] || {}).kind;
       const blank = (v) => v === undefined || v === null || String(v).trim() === "";
-      if (kind === "lead_field" && blank(row.lead_field)) return "Enter the name of a lead field, e.g. City.";
-      if ((kind === "text" || kind === "lead_field") && row.op !== "is_empty" && blank(row.value)) return "Enter a value to compare with.";
+      if (kind === "lead_field" && blank(row.lead_field)) return gettext("Enter the name of a lead field, e.g. City.");
+      if ((kind === "text" || kind === "lead_field") && row.op !== "is_empty" && blank(row.value)) return gettext("Enter a value to compare with.");
       return "";
     }
 
@@ -97,7 +103,7 @@
     }
 
     // Every generated control needs a name for screen readers (there is no visible label).
-    const SELECT_LABELS = { field: "filter", op: "comparison", value: "value" };
+    const SELECT_LABELS = { field: gettext("filter"), op: gettext("comparison"), value: gettext("value") };
     function select(row, key, options) {
       const node = el("select", { "aria-label": SELECT_LABELS[key] || key }, options.map(([v, label]) => {
         const o = el("option", { value: v, text: label });
@@ -114,15 +120,15 @@
 
     function operands(row) {
       const kind = config.filters[row.field].kind;
-      const days = () => input(row, "within_days", { type: "number", min: 1, placeholder: "in the last N days (empty: ever)", "aria-label": "within days" });
-      const ops = () => select(row, "op", config.text_ops.map((o) => [o, o.replace("_", " ")]));
+      const days = () => input(row, "within_days", { type: "number", min: 1, placeholder: gettext("in the last N days (empty: ever)"), "aria-label": gettext("within days") });
+      const ops = () => select(row, "op", config.text_ops.map((o) => [o, config.text_op_labels[o] || o.replace("_", " ")]));
       if (kind === "choice") {
         if (row.value === undefined) row.value = "ios";
         return [select(row, "value", [["ios", "iOS"], ["android", "Android"]])];
       }
       if (kind === "bool") {
         if (row.value === undefined) row.value = true;
-        return [select(row, "value", [["true", "yes"], ["false", "no"]])];
+        return [select(row, "value", [["true", gettext("yes")], ["false", gettext("no")]])];
       }
       if (kind === "app") {
         if (row.value === undefined) row.value = Number(appSelect.value);
@@ -130,20 +136,20 @@
       }
       if (kind === "text") {
         if (!row.op) row.op = "equals";
-        return [ops(), input(row, "value", { placeholder: "value", "aria-label": "value" })];
+        return [ops(), input(row, "value", { placeholder: gettext("value"), "aria-label": gettext("value") })];
       }
       if (kind === "lead_field") {
         if (!row.op) row.op = "equals";
         const list = el("datalist", { id: "lead-fields" }, config.lead_fields.map((f) => el("option", { value: f })));
-        return [input(row, "lead_field", { placeholder: "field, e.g. City", list: "lead-fields", "aria-label": "lead field" }), list, ops(), input(row, "value", { placeholder: "value", "aria-label": "value" })];
+        return [input(row, "lead_field", { placeholder: gettext("field, e.g. City"), list: "lead-fields", "aria-label": gettext("lead field") }), list, ops(), input(row, "value", { placeholder: gettext("value"), "aria-label": gettext("value") })];
       }
       if (kind === "push") {
-        const s = el("select", { "aria-label": "push" }, pushOptions(row.notification_id, "any push"));
+        const s = el("select", { "aria-label": gettext("push") }, pushOptions(row.notification_id, gettext("any push")));
         s.addEventListener("change", () => { row.notification_id = s.value ? Number(s.value) : null; sync(); });
         return [s, days()];
       }
       if (row.field === "app_activity") {
-        return [input(row, "action_name", { placeholder: "action name", maxlength: 19, "aria-label": "action name" }), input(row, "action_type", { placeholder: "type", "aria-label": "action type" }), days()];
+        return [input(row, "action_name", { placeholder: gettext("action name"), maxlength: 19, "aria-label": gettext("action name") }), input(row, "action_type", { placeholder: gettext("type"), "aria-label": gettext("action type") }), days()];
       }
       return [days()];
     }
@@ -156,18 +162,18 @@
           rows[index] = { field: fieldSelect.value, negate: row.negate };
           render(); sync();
         });
-        const neg = el("input", { type: "checkbox", "aria-label": "NOT" });
+        const neg = el("input", { type: "checkbox", "aria-label": gettext("NOT") });
         neg.checked = !!row.negate;
         neg.addEventListener("change", () => { row.negate = neg.checked; sync(); });
-        const remove = el("button", { type: "button", class: "btn danger", text: "Remove" });
+        const remove = el("button", { type: "button", class: "btn danger", text: gettext("Remove") });
         remove.addEventListener("click", () => { rows.splice(index, 1); render(); sync(); });
         const line = el("div", { class: "audience-row" }, [
-          el("label", { class: "small not" }, [neg, document.createTextNode(" NOT")]),
+          el("label", { class: "small not" }, [neg, document.createTextNode(" " + gettext("NOT"))]),
           fieldSelect,
         ].concat(operands(row)).concat([remove]));
         container.appendChild(line);
       });
-      if (!rows.length) container.appendChild(el("p", { class: "muted", text: "No filters: every device of the app that can receive pushes." }));
+      if (!rows.length) container.appendChild(el("p", { class: "muted", text: gettext("No filters: every device of the app that can receive pushes.") }));
       showMissing();
     }
 
@@ -203,16 +209,19 @@
           body.appendChild(el("p", { class: "error", text: data.error.message }));
           return;
         }
-        body.appendChild(el("p", {}, [el("strong", { text: `${data.eligible_devices.toLocaleString()} devices` }), document.createTextNode(` (${data.eligible_leads.toLocaleString()} leads) can receive it`)]));
+        body.appendChild(el("p", {}, [
+          el("strong", { text: interpolate(ngettext("%(n)s device", "%(n)s devices", data.eligible_devices), { n: num(data.eligible_devices) }, true) }),
+          document.createTextNode(" " + interpolate(ngettext("(%(n)s lead) can receive it", "(%(n)s leads) can receive it", data.eligible_leads), { n: num(data.eligible_leads) }, true)),
+        ]));
         const unfinished = rows.filter((r) => missing(r)).length;
-        if (unfinished) body.appendChild(el("p", { class: "muted small", text: `${unfinished} filter${unfinished === 1 ? " is" : "s are"} not filled in yet and not counted.` }));
-        body.appendChild(el("p", { class: "muted small", text: `${data.matched_devices.toLocaleString()} devices match the filters.` }));
+        if (unfinished) body.appendChild(el("p", { class: "muted small", text: interpolate(ngettext("%(n)s filter is not filled in yet and not counted.", "%(n)s filters are not filled in yet and not counted.", unfinished), { n: unfinished }, true) }));
+        body.appendChild(el("p", { class: "muted small", text: interpolate(ngettext("%(n)s device matches the filters.", "%(n)s devices match the filters.", data.matched_devices), { n: num(data.matched_devices) }, true) }));
         const excluded = Object.values(data.excluded).filter((e) => e.count > 0);
         if (excluded.length) {
-          body.appendChild(el("p", { class: "small", text: "Left out:" }));
-          body.appendChild(el("ul", { class: "small" }, excluded.map((e) => el("li", { text: `${e.count.toLocaleString()} — ${e.label}` }))));
+          body.appendChild(el("p", { class: "small", text: gettext("Left out:") }));
+          body.appendChild(el("ul", { class: "small" }, excluded.map((e) => el("li", { text: `${num(e.count)} — ${e.label}` }))));
         }
-      }).catch(() => { body.textContent = "Could not count the audience right now."; });
+      }).catch(() => { body.textContent = gettext("Could not count the audience right now."); });
     }
 
     function pushesForApp() {
@@ -249,7 +258,7 @@
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (e) { zone = "UTC"; }
     zoneInput.value = zone;
     const note = document.getElementById("schedule-tz-note");
-    if (note) note.textContent = `Time zone: ${zone} (this browser's). The current minute counts as now.`;
+    if (note) note.textContent = interpolate(gettext("Time zone: %(zone)s (this browser's). The current minute counts as now."), { zone: zone }, true);
     if (at.dataset.utc && at.value) {
       // A stored time comes as UTC wall-clock; show it in this browser's zone.
       const moment = new Date(at.value.replace(" ", "T").slice(0, 16) + ":00Z");
@@ -271,11 +280,11 @@
         names.forEach((name) => {
           ["all", "ios", "android"].forEach((p) => {
             const cell = node.querySelector(`[data-counter="${name}-${p}"]`);
-            if (cell) cell.textContent = data.totals[name][p].toLocaleString();
+            if (cell) cell.textContent = num(data.totals[name][p]);
           });
         });
         const total = node.querySelector("[data-counter=total]");
-        if (total) total.textContent = data.totals.total.toLocaleString();
+        if (total) total.textContent = num(data.totals.total);
         const status = document.getElementById("campaign-status");
         if (status && status.dataset.status !== data.status) window.location.reload();
         if (["running", "active", "paused", "scheduled"].includes(data.status)) setTimeout(poll, 2000);

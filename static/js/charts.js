@@ -4,6 +4,7 @@
 // x = offsets since the run's first send in the chart's unit; one bar series per platform;
 // the values under the cursor show in the legend, and the same numbers are in the data table.
 (function () {
+  const gettext = window.gettext || ((text) => text);
   const COLORS = { iOS: "#1d2939", Android: "#3e63dd" };
   const drawn = new WeakMap();
 
@@ -31,12 +32,12 @@
           incrs: [1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 1440],
           values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? v + " " + spec.unit : "")),
         },
-        { label: spec.y_label || "Pushes", incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000], values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString() : "")) },
+        { label: spec.y_label || gettext("Pushes"), incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000], values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? v.toLocaleString(document.documentElement.lang || undefined) : "")) },
       ],
       legend: { live: true },
       cursor: { points: { show: false } },
       series: [
-        { label: "Time", value: (u, v) => (v == null ? "–" : Math.round(v) + " " + spec.unit) },
+        { label: gettext("Time"), value: (u, v) => (v == null ? "–" : Math.round(v) + " " + spec.unit) },
         ...spec.series.map((s, i) => ({
           label: s.label,
           stroke: COLORS[s.label] || "#667085",

@@ -7,6 +7,35 @@
   const panel = document.getElementById("previews");
   if (!form || !panel) return;
 
+  // Words come from the djangojs catalogue (base.html loads it); plain English without it.
+  const gettext = window.gettext || function (text) { return text; };
+  const interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\((\w+)\)s/g, function (m, k) { return String(obj[k]); });
+  };
+  // The phones show a fixed moment (Apple's 9:41) in the previewed device's locale, which the
+  // preview answer names (the Preview-as lead's device, else the page's language).
+  const PHONE_MOMENT = new Date(2026, 0, 13, 9, 41);
+  function phoneLocale() {
+    return (last && last.locale) || document.documentElement.lang || undefined;
+  }
+  function clockText() {
+    try {
+      // Phones show the time without AM/PM on the lock screen and status bar.
+      const locale = phoneLocale();
+      const cycle = new Intl.DateTimeFormat(locale, { hour: "numeric" }).resolvedOptions().hourCycle;
+      // 24-hour locales write the hour on two digits ("09:41"), 12-hour ones do not ("9:41").
+      const hour = cycle === "h23" || cycle === "h24" ? "2-digit" : "numeric";
+      return new Intl.DateTimeFormat(locale, { hour: hour, minute: "2-digit" })
+        .formatToParts(PHONE_MOMENT)
+        .filter(function (part) { return part.type !== "dayPeriod"; })
+        .map(function (part) { return part.value; })
+        .join("")
+        .trim();
+    } catch (e) {
+      return "9:41";
+    }
+  }
+
   const PREVIEW_DELAY_MS = 150;
   const SEARCH_DELAY_MS = 200;
   const csrf = () => (form.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
@@ -61,7 +90,7 @@
       panel.dispatchEvent(new CustomEvent("preview", { detail: result }));
     } catch (err) {
       if (mine === sequence) document.getElementById("meter-problems").textContent =
-        "Previews are unavailable right now (" + err.message + "). Your text is not lost.";
+        interpolate(gettext("Previews are unavailable right now (%(error)s). Your text is not lost."), { error: err.message }, true);
     } finally {
       if (mine === sequence) panel.classList.remove("busy");
     }
@@ -101,7 +130,7 @@
       row.querySelector(".meter-bar span").style.width = data.percent + "%";
       const label = data.level === "bad" ? "✕ " : data.level === "warn" ? "! " : "✓ ";
       row.querySelector(".meter-text").textContent = label + data.text;
-      row.title = "This preview: " + data.preview_bytes + " bytes; worst case: " + data.bytes + " bytes";
+      row.title = interpolate(gettext("This preview: %(preview)s bytes; worst case: %(worst)s bytes"), { preview: data.preview_bytes, worst: data.bytes }, true);
     });
     document.getElementById("meter-problems").textContent = (meter.problems || []).join(" ");
   }
@@ -143,7 +172,7 @@
   function androidCard(data, expanded) {
     const card = el("div", "a-card" + (expanded ? " expanded" : ""));
     const head = el("div", "a-head");
-    head.append(appIcon("a-icon", data.app_name), el("span", "a-app", data.app_name), el("span", "a-time", "· now"),
+    head.append(appIcon("a-icon", data.app_name), el("span", "a-app", data.app_name), el("span", "a-time", "· " + gettext("now")),
       el("span", "a-chevron", expanded ? "⌃" : "⌄"));
     card.append(head);
     const part = expanded ? data.expanded : data.collapsed;
@@ -162,7 +191,7 @@
     if (data.image && expanded) {
       const pic = el("img", "a-picture");
       pic.src = data.image;
-      pic.alt = "Big picture (2:1 centre crop)";
+      pic.alt = gettext("Big picture (2:1 centre crop)");
       card.append(pic);
     }
     return card;
@@ -171,10 +200,10 @@
   function androidView(data, view) {
     const frag = document.createDocumentFragment();
     const status = el("div", "statusbar");
-    status.append(el("span", "", "9:41"), el("span", "", "▾ ▴ ▮"));
+    status.append(el("span", "", clockText()), el("span", "", "▾ ▴ ▮"));
     frag.append(status);
     if (view === "lock") {
-      frag.append(el("div", "a-clock", "9:41"), el("div", "a-date", dateLine()));
+      frag.append(el("div", "a-clock", clockText()), el("div", "a-date", dateLine()));
       frag.append(androidCard(data, false));
     } else {
       frag.append(el("div", "a-shade-title", dateLine()));
@@ -190,7 +219,7 @@
     head.append(appIcon("i-icon", data.app_name));
     const main = el("div", "i-main");
     const top = el("div", "i-top");
-    top.append(el("span", "i-app", data.app_name), el("span", "i-time", "now"));
+    top.append(el("span", "i-app", data.app_name), el("span", "i-time", gettext("now")));
     main.append(top);
     const row = el("div", "i-row");
     const text = el("div", "i-text");
@@ -216,7 +245,7 @@
     status.append(el("span", "", "9:41"), el("span", "", "▂▄▆ ◔"));
     frag.append(status);
     if (view === "lock") {
-      frag.append(el("div", "i-date", dateLine()), el("div", "i-clock", "9:41"));
+      frag.append(el("div", "i-date", dateLine()), el("div", "i-clock", clockText()));
       frag.append(iosCard(data, data.banner, true));
     } else if (view === "home") {
       frag.append(iosCard(data, data.banner, true));
@@ -224,17 +253,17 @@
       for (let i = 0; i < 16; i++) grid.append(el("span", "i-app-tile"));
       frag.append(grid);
     } else if (view === "center") {
-      frag.append(el("div", "i-center-title", "Notification Center"));
+      frag.append(el("div", "i-center-title", gettext("Notification Center")));
       frag.append(iosCard(data, data.banner, true));
       const older = el("div", "i-card older");
-      older.append(el("div", "i-body", "Earlier notifications appear below."));
+      older.append(el("div", "i-body", gettext("Earlier notifications appear below.")));
       frag.append(older);
     } else if (view === "expanded") {
       const card = el("div", "i-card i-expanded");
       if (data.image) {
         const pic = el("img", "i-picture");
         pic.src = data.image;
-        pic.alt = "Image, shown full width when long-pressed";
+        pic.alt = gettext("Image, shown full width when long-pressed");
         card.append(pic);
       }
       const body = iosCard(data, {
@@ -248,7 +277,7 @@
       const bar = el("div", "i-inapp-bar");
       bar.append(el("span", "", data.app_name));
       app.append(bar);
-      const note = el("div", "i-inapp-note", "App open: iOS shows no banner. The app's notification area shows:");
+      const note = el("div", "i-inapp-note", gettext("App open: iOS shows no banner. The app's notification area shows:"));
       app.append(note);
       const item = el("div", "i-inapp-item");
       item.append(el("span", "i-inapp-dot"));
@@ -263,7 +292,11 @@
   }
 
   function dateLine() {
-    return new Date().toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long" });
+    try {
+      return PHONE_MOMENT.toLocaleDateString(phoneLocale(), { weekday: "long", day: "numeric", month: "long" });
+    } catch (e) {
+      return PHONE_MOMENT.toDateString();
+    }
   }
 
   panel.querySelectorAll(".phone-wrap").forEach(function (wrap) {
@@ -364,14 +397,14 @@
       const result = await response.json();
       if (!response.ok) {
         imageErrors.dataset.uploadError = "1";
-        imageErrors.replaceChildren(el("div", "", result.error ? result.error.message : "Upload failed."));
+        imageErrors.replaceChildren(el("div", "", result.error ? result.error.message : gettext("Upload failed.")));
         return;
       }
       imageErrors.replaceChildren();
       setImage(result.name, result.url);
     } catch (err) {
       imageErrors.dataset.uploadError = "1";
-      imageErrors.replaceChildren(el("div", "", "Upload failed: " + err.message));
+      imageErrors.replaceChildren(el("div", "", interpolate(gettext("Upload failed: %(error)s"), { error: err.message }, true)));
     } finally {
       fileInput.value = "";
     }
@@ -385,7 +418,9 @@
   const leadInput = form.querySelector("[name=preview_lead]");
   function choose(id, label) {
     leadInput.value = id;
-    current.textContent = id ? "Showing tokens for " + label + "." : "Showing token defaults (no lead chosen).";
+    current.textContent = id
+      ? interpolate(gettext("Showing tokens for %(lead)s."), { lead: label }, true)
+      : gettext("Showing token defaults (no lead chosen).");
     results.hidden = true;
     search.value = id ? label : "";
     refresh();
@@ -405,7 +440,7 @@
       li.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); choose(lead.id, lead.email); } });
       return li;
     });
-    const none = el("li", "muted", found.length ? "Use token defaults" : "No lead matches — use token defaults");
+    const none = el("li", "muted", found.length ? gettext("Use token defaults") : gettext("No lead matches — use token defaults"));
     none.setAttribute("role", "option");
     none.tabIndex = 0;
     none.addEventListener("click", function () { choose("", ""); });

@@ -36,12 +36,12 @@
       set("c-left", data.deliveries - data.done);
       set("progress-rate", data.rate_per_second ?? "–");
       set("progress-eta", data.eta_seconds != null ? data.eta_seconds + " s" : "–");
-      set("run-status", data.finished && !data.report_ready ? "Finishing the report…" : data.status_label);
+      set("run-status", data.finished && !data.report_ready ? (window.gettext ? window.gettext("Finishing the report…") : "Finishing the report…") : data.status_label);
       if (figures && data.figures_html != null) replaceFigures(data.figures_html);
       final = data.finished && data.report_ready;
       box.dataset.finished = final ? "1" : "0";
     } catch (err) {
-      set("run-status", "Reconnecting…");
+      set("run-status", window.gettext ? window.gettext("Reconnecting…") : "Reconnecting…");
     }
     setTimeout(tick, final ? SLOW : FAST);
   }

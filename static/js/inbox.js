@@ -3,6 +3,7 @@
 // buttons and the "App in foreground" switch post in the background and show the result at
 // once; without JavaScript they are plain forms that post and come back to this page.
 (function () {
+  const gettext = window.gettext || ((text) => text);
   const phones = document.getElementById("phones");
   if (!phones) return;
   const live = document.getElementById("inbox-live");
@@ -32,9 +33,9 @@
         if (!response.ok) throw new Error(response.status);
         const data = await response.json();
         replace(data.html);
-        if (live && live.dataset.down === "1") { live.textContent = "Updates live."; live.dataset.down = "0"; }
+        if (live && live.dataset.down === "1") { live.textContent = gettext("Updates live."); live.dataset.down = "0"; }
       } catch (err) {
-        if (live) { live.textContent = "Reconnecting…"; live.dataset.down = "1"; }
+        if (live) { live.textContent = gettext("Reconnecting…"); live.dataset.down = "1"; }
       }
     }
     setTimeout(poll, 2000);
@@ -59,7 +60,7 @@
       if (data.ok) replace(data.html);
       else if (button) button.disabled = false;
     } catch (err) {
-      if (live) live.textContent = "Not recorded: the server could not be reached.";
+      if (live) live.textContent = gettext("Not recorded: the server could not be reached.");
       if (button) button.disabled = false;
     } finally {
       busy = false;

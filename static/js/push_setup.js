@@ -1,13 +1,17 @@
 // Verify push configuration: while a check is pending, poll its status and update the row.
 (function () {
   "use strict";
+  const gettext = window.gettext || ((text) => text);
   function render(cell, data) {
-    var pill = data.pending ? '<span class="pill">Checking…</span>'
-      : data.verification === "verified" ? '<span class="pill ok">Verified</span>'
-      : data.verification === "failed" ? '<span class="pill bad">Failed</span>'
-      : '<span class="pill warn">Not verified yet</span>';
+    var look = data.pending ? ["", gettext("Checking…")]
+      : data.verification === "verified" ? ["ok", gettext("Verified")]
+      : data.verification === "failed" ? ["bad", gettext("Failed")]
+      : ["warn", gettext("Not verified yet")];
+    var pill = document.createElement("span");
+    pill.className = "pill " + look[0];
+    pill.textContent = look[1];
     cell.textContent = "";
-    cell.insertAdjacentHTML("beforeend", pill);
+    cell.appendChild(pill);
     if (!data.pending && data.reason) {
       var reason = document.createElement("div");
       reason.className = "small error verify-reason";
@@ -17,7 +21,7 @@
     if (!data.pending && data.verified_at) {
       var when = document.createElement("div");
       when.className = "small muted";
-      when.textContent = "checked " + new Date(data.verified_at).toLocaleString();
+      when.textContent = gettext("checked") + " " + new Date(data.verified_at).toLocaleString(document.documentElement.lang || undefined);
       cell.appendChild(when);
     }
   }
