@@ -117,3 +117,17 @@ def test_approvers_cannot_use_the_api(addon_on):
 def test_refused_while_the_addon_is_off(api):
     push = PushNotificationFactory()
     assert api.put(_url(push, "fr"), {"message": "x"}, format="json").status_code == 403
+
+
+def test_errors_stay_english_for_a_french_client(addon_on, api):
+    # The UI speaks French to a French browser; the API's texts stay stable for machines.
+    push = PushNotificationFactory()
+    response = api.put(
+        _url(push, "fr"), {"message": " x", "tap_uri": "https://x.example"}, format="json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["tap_uri"] == [
+        "Translation 'fr', tap_uri: must be blank: the push opens the app's home screen "
+        "(set a tap action first)."
+    ]
