@@ -8,7 +8,7 @@ ADDR ?= 127.0.0.1:8000
 # The embedded default: DEBUG on, SQLite, filesystem broker (override with DATABASE_URL / REDIS_URL).
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: install run migrate seed test test-fast lint format messages bench-register bench-transport bench-fanout bench-render bench-dashboard bench-retention clean
+.PHONY: install run migrate seed test test-fast lint format messages bench-register bench-inapp bench-transport bench-fanout bench-render bench-dashboard bench-retention clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ messages: install
 
 bench-register: install
 	$(PY) bench/register.py
+
+bench-inapp: install
+	$(PY) bench/inapp.py
 
 bench-transport: install
 	$(PY) bench/transport.py

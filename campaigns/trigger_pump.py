@@ -30,7 +30,12 @@ from django.utils import timezone
 from campaigns import enqueue
 from campaigns.delivery.send import deliveries_send
 from campaigns.triggers import triggers_evaluate
-from devices.trigger_outbox import outbox_claim, pump_sleep, waits_expire
+from devices.trigger_outbox import (
+    PUMP_SLEEP_GRACE_SECONDS,
+    outbox_claim,
+    pump_sleep,
+    waits_expire,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +78,9 @@ def triggers_drain(
     *, budget_seconds: float = TIME_BUDGET_SECONDS, batch_size: int = BATCH_SIZE
 ) -> int:
     """Drain the outbox until it is empty or the time budget is spent; returns activities
-    evaluated. An empty outbox lowers the wake flag, then is checked once more: a row
-    committed while the flag was still up found no pump to wake."""
+    evaluated. An empty outbox lowers the wake flag, then is checked once more after the
+    grace (devices.trigger_outbox says why): a row committed while the flag was still up
+    found no pump to wake."""
     deadline = time.monotonic() + budget_seconds
     evaluated, helped = 0, False
     while True:
@@ -82,6 +88,7 @@ def triggers_drain(
         if not taken:
             waits_expire(now=timezone.now())  # a quiet moment: drop waits that ran out
             pump_sleep()
+            time.sleep(PUMP_SLEEP_GRACE_SECONDS)
             taken, due = triggers_drain_batch(limit=batch_size)
             if not taken:
                 return evaluated

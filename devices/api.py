@@ -38,6 +38,7 @@ from devices.services.unregister import device_unregister
 from devices.throttle import SdkAppThrottle
 from pushmarketing.core.api_errors import Conflict, error_responses
 from pushmarketing.core.api_parsers import BoundedJSONParser
+from pushmarketing.core.api_plain import plain_validated
 
 MAX_SDK_BODY_BYTES = 64 * 1024
 SDK_TAG = ["SDK"]
@@ -115,6 +116,9 @@ class SdkApi(APIView):
             raise DeviceNotFound(installation_id)
 
     def parsed(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        values = plain_validated(serializer_class, self.request.data)
+        if values is not None:
+            return values
         serializer = serializer_class(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data

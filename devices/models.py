@@ -219,11 +219,26 @@ class DeviceActivity(models.Model):
         PUSH_REGISTERED = "push_registered", _("Registered for push")
         PUSH_RECEIVED = "push_received", _("Push received")
         PUSH_TAPPED = "push_tapped", _("Push tapped")
+        # Written by the in-app add-on (inapp.services.events), never accepted from the
+        # activities endpoint: the lead activity log shows them beside pushes.
+        INAPP_SHOWN = "inapp_shown", _("In-app message shown")
+        INAPP_TAPPED = "inapp_tapped", _("In-app message tapped")
+        INAPP_DISMISSED = "inapp_dismissed", _("In-app message dismissed")
 
     # As on Device: the Meta indexes lead with each foreign key, so no single-column ones.
-    app = models.ForeignKey(MobileApp, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No database FK checks either: every row is written by a statement that has just
+    # written or read its device, lead and app (the register CTE, activities, feedback), and
+    # the checks were a row lock per row per key on the hottest insert (3 rows per first
+    # open, all locking the same app row); Django's on_delete still cascades.
+    app = models.ForeignKey(
+        MobileApp, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     device = models.ForeignKey(
-        Device, on_delete=models.CASCADE, related_name="activities", db_index=False
+        Device,
+        on_delete=models.CASCADE,
+        related_name="activities",
+        db_index=False,
+        db_constraint=False,
     )
     lead = models.ForeignKey(
         Lead,
@@ -232,6 +247,7 @@ class DeviceActivity(models.Model):
         on_delete=models.SET_NULL,
         related_name="activities",
         db_index=False,
+        db_constraint=False,
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     # Marketo limits custom action names to under 20 characters.

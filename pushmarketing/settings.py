@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "devices",
     "notifications",
     "campaigns",
+    "inapp",
     # The shell (label "pushmarketing_shell"): management commands and the overview tag.
     "pushmarketing",
 ]

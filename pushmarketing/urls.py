@@ -24,6 +24,7 @@ urlpatterns = [
     # First: the SDK API (devices.urls starts with it) takes most of the traffic, and a request
     # is matched against the patterns in order.
     path("", include("devices.urls")),
+    path("", include("inapp.sdk_urls")),
     path("favicon.ico", favicon, name="favicon"),
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="auth/login.html"), name="login"),

@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.campaign_fixtures",
     "tests.composer_fixtures",
     "tests.delivery_fixtures",
+    "tests.inapp_fixtures",
     "tests.simulator_fixtures",
     "tests.ui_fixtures",
     "tests.worker_fixtures",

@@ -10,6 +10,7 @@ class AddOn(models.Model):
 
     class Code(models.TextChoices):
         MOBILE_PUSH = "mobile_push", _("Mobile Push")
+        IN_APP_MESSAGES = "in_app_messages", _("In-app messages")
 
     code = models.CharField(max_length=40, choices=Code.choices, unique=True)
     enabled = models.BooleanField(default=False)

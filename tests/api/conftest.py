@@ -3,6 +3,7 @@ lead, a push with a French translation, and a triggered campaign run."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from pushmarketing.core.api_tokens import api_token_create
 from pushmarketing.core.models import AddOn
 from tests.campaign_fixtures import approve, configure_app, device, make_campaign
 from tests.factories import LeadFactory, MobileAppFactory, PushNotificationFactory, UserFactory
+from tests.inapp_fixtures import inapp_addon_set, live_campaign
 
 UNLIMITED = "1000000/min"
 
@@ -40,6 +42,7 @@ def seeded(db: None, clean_cache: None, settings: Any) -> Seeded:
     }
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
     AddOn.objects.update_or_create(code=AddOn.Code.MOBILE_PUSH, defaults={"enabled": True})
+    inapp_addon_set(True)
     app = configure_app(MobileAppFactory())
     admin = UserFactory(role="admin")
     token, plaintext = api_token_create(user=admin, name="schemathesis")
@@ -64,6 +67,10 @@ def seeded(db: None, clean_cache: None, settings: Any) -> Seeded:
         lead_ids=[],
         idempotency_key="schemathesis-seed",
     )
+    # A live in-app campaign the example installation is shown (it opened twice).
+    phone.first_opened_at = phone.last_opened_at - dt.timedelta(hours=1)
+    phone.save(update_fields=["first_opened_at"])
+    inapp_campaign = live_campaign(app, admin, name="Schemathesis in-app")
     return Seeded(
         sdk_key=app.sdk_key,
         api_token=plaintext,
@@ -76,5 +83,7 @@ def seeded(db: None, clean_cache: None, settings: Any) -> Seeded:
             "run_id": run.pk,
             "notification_id": push.pk,
             "locale": "fr",
+            "inapp_message_id": inapp_campaign.message_id,
+            "inapp_campaign_id": inapp_campaign.pk,
         },
     )

@@ -52,7 +52,11 @@ def test_every_error_answer_is_documented_with_the_error_shape():
         if "{" in path:
             expected.add("404")
         assert expected <= codes, (method, path, codes)
-        for code in codes - {"200", "201"}:
+        if "304" in codes:
+            # Not Modified has no body by definition (RFC 9110): the in-app answer's ETag.
+            assert "content" not in op["responses"]["304"], (method, path)
+            assert op["responses"]["304"]["description"], (method, path)
+        for code in codes - {"200", "201", "304"}:
             body = op["responses"][code]["content"]["application/json"]["schema"]
             assert body == {"$ref": "#/components/schemas/ErrorOutput"}, (method, path, code)
             assert op["responses"][code]["description"], (method, path, code)

@@ -16,7 +16,12 @@ from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.services import campaign_activate
 from campaigns.trigger_pump import chunks_send_now, triggers_drain, triggers_drain_batch
 from devices.models import Device, DeviceActivity, Lead, TriggerOutbox
-from devices.trigger_outbox import outbox_add, outbox_backlog
+from devices.trigger_outbox import (
+    PUMP_SLEEP_GRACE_SECONDS,
+    WAKE_RECHECK_SECONDS,
+    outbox_add,
+    outbox_backlog,
+)
 from pushmarketing.core.models import AddOn
 from tests.campaign_fixtures import approve, configure_app, device, make_campaign
 from tests.factories import LeadFactory, MobileAppFactory, PushNotificationFactory
@@ -140,6 +145,28 @@ def test_a_full_batch_wakes_a_second_pump(app, push, addon_on, scripted_transpor
 
 
 @pytest.mark.django_db
+def test_a_row_committed_while_the_pump_lowers_its_flag_is_taken_by_its_last_look(
+    app, push, addon_on, scripted_transport, monkeypatch
+):
+    """An SDK process that saw the flag up shortly before skips waking (devices.trigger_outbox):
+    its row must be taken by the last look, which comes a grace after the flag is lowered."""
+    active(app, push, qualification="every_time")
+    late = devices_bulk(app, 1, prefix="late")
+    waits: list[float] = []
+
+    def grace(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 1:
+            opened(late)  # committed during the grace by a caller that did not wake anyone
+
+    monkeypatch.setattr(trigger_pump.time, "sleep", grace)
+    opened(devices_bulk(app, 2, prefix="p"))
+    assert triggers_drain() == 3
+    assert waits[0] >= PUMP_SLEEP_GRACE_SECONDS > WAKE_RECHECK_SECONDS
+    assert Delivery.objects.filter(status="sent").count() == 3
+
+
+@pytest.mark.django_db
 def test_a_chunk_whose_inline_send_fails_goes_to_the_send_lane(
     app, push, addon_on, enqueued, monkeypatch
 ):
@@ -229,7 +256,8 @@ def test_pumps_racing_on_one_outbox_evaluate_every_activity_exactly_once(scripte
 
     def pump() -> None:
         try:
-            counts.append(triggers_drain(batch_size=40))
+            # A budget no slow machine reaches: a pump handing over mid-way is another test.
+            counts.append(triggers_drain(batch_size=40, budget_seconds=120))
         except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
             errors.append(exc)
         finally:

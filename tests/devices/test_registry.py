@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
 from kombu.exceptions import OperationalError
 
+from devices import trigger_outbox
 from devices.models import Device, DeviceActivity, TriggerOutbox
 from devices.services import registration
 from devices.services.rules import StaleCredentials
 from devices.trigger_listeners import trigger_kinds_forget
-from devices.trigger_outbox import pump_sleep
+from devices.trigger_outbox import pump_sleep, pump_wake
 from pushmarketing.core.celery import app as celery_app
 from tests.api_fixtures import IOS_TOKEN, clean_cache, sdk, sdk_app  # noqa: F401
 from tests.factories import MobileAppFactory
@@ -159,6 +161,22 @@ def test_calls_while_a_pump_is_awake_add_rows_but_no_messages(
     with django_capture_on_commit_callbacks(execute=True):
         sdk.post("devices/inst-1/activities", {"kind": "opened"})
     assert sent == [WAKE, WAKE]
+
+
+@pytest.mark.django_db
+def test_a_process_that_saw_a_pump_awake_trusts_it_for_the_recheck_window(sent, settings):
+    """Another process's pump lowered the flag (not this process's pump_sleep): this process
+    does not ask again within WAKE_RECHECK_SECONDS, and does after it. The pump's grace before
+    its last look (campaigns/test_trigger_pump.py) is what makes skipping safe."""
+    pump_wake()
+    assert sent == [WAKE]
+    trigger_outbox._flag_lower()  # as a pump in a worker process does
+    pump_wake()
+    assert sent == [WAKE]
+    time.sleep(trigger_outbox.WAKE_RECHECK_SECONDS)
+    pump_wake()
+    assert sent == [WAKE, WAKE]
+    assert trigger_outbox.PUMP_SLEEP_GRACE_SECONDS > trigger_outbox.WAKE_RECHECK_SECONDS
 
 
 @pytest.mark.django_db
