@@ -24,6 +24,12 @@ from notifications.models import PushNotification
 from notifications.personalization import TokenError, compile_template
 from notifications.previews import payload_sizes
 from notifications.selectors import lead_token_field_names
+from notifications.translations import (
+    TRANSLATION_INPUTS,
+    translation_rows_from,
+    translation_rows_problems,
+    translation_values,
+)
 
 MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's maximum (4 weeks); APNs has none, so one rule for both
 MAX_BADGE = 99_999
@@ -110,6 +116,7 @@ class NotificationForm(forms.Form):
             kwargs["initial"] = _initial_from(instance)
         super().__init__(*args, **kwargs)
         self.custom_data_rows: list[tuple[str, str]] = self._custom_rows()
+        self.translation_rows: list[dict[str, str]] = self._translation_rows()
         self._known_fields: list[str] | None = None
         if instance is not None and instance.approved_content is not None:
             # Campaigns for this app send the approved copy; moving it to another app would
@@ -135,6 +142,39 @@ class NotificationForm(forms.Form):
             return [(k.strip(), v) for k, v in rows if k.strip() or v.strip()]
         data = self.initial.get("custom_data") or {}
         return [(str(k), str(v)) for k, v in data.items()]
+
+    def _translation_rows(self) -> list[dict[str, str]]:
+        if self.is_bound:
+            return translation_rows_from(self.data)
+        if self.instance is None or self.instance.pk is None:
+            return []
+        return [
+            {"locale": t.locale, **translation_values(t)} for t in self.instance.translations.all()
+        ]
+
+    def _stored_translation_images(self) -> set[str]:
+        if self.instance is None or self.instance.pk is None:
+            return set()
+        return {name for name in self.instance.translations.values_list("image", flat=True)}
+
+    def _clean_translations(self) -> None:
+        """Each row by the push's own rules, once the default content is valid: the rules
+        (tap link shape, payload size) depend on it."""
+        problems = translation_rows_problems(
+            self.translation_rows,
+            default=self.content(),
+            known_fields=self.known_fields,
+            stored_images=self._stored_translation_images(),
+        )
+        if problems:
+            self.add_error("translations", problems)
+
+    def service_translations(self) -> dict[str, dict[str, str]]:
+        """The rows for notification_create / notification_update (validated by clean)."""
+        return {
+            row["locale"]: {name: row[name] for name in TRANSLATION_INPUTS if name != "locale"}
+            for row in self.translation_rows
+        }
 
     def _clean_tokens(self, name: str) -> str:
         value = self.cleaned_data.get(name, "")
@@ -244,6 +284,8 @@ class NotificationForm(forms.Form):
             sizes = payload_sizes(self.content(), topic=self._topic())
             for problem in sizes.problems():
                 self.add_error(None, problem)
+        if not self.errors:
+            self._clean_translations()
         if not self.errors and cleaned.get("image_file"):
             try:
                 cleaned["image_name"] = image_store(data=cleaned["image_file"].read())
@@ -252,10 +294,10 @@ class NotificationForm(forms.Form):
         return cleaned
 
     def add_error(self, field: str | None, error: Any) -> None:
-        if field == "custom_data" and "custom_data" not in self.fields:
-            # Custom data is posted as data_key/data_value rows, not as one form field.
+        if field in ("custom_data", "translations") and field not in self.fields:
+            # Custom data and translations are posted as rows, not as one form field.
             # Only called while cleaning, so `errors` is the ErrorDict being filled.
-            self.errors.setdefault("custom_data", self.error_class()).extend(
+            self.errors.setdefault(field, self.error_class()).extend(
                 error if isinstance(error, list) else [error]
             )
             return

@@ -67,6 +67,12 @@ def history_line(action: str, details: dict[str, Any] | None) -> HistoryLine:
     details = details or {}
     if action == "edited":
         fields = [FIELD_NAMES.get(f, str(f).replace("_", " ")) for f in details.get("fields", [])]
+        locales = [str(code) for code in details.get("translations", [])]
+        if locales:
+            fields.append(
+                ngettext("%(locales)s translation", "%(locales)s translations", len(locales))
+                % {"locales": _and(locales)}
+            )
         if not fields:
             return HistoryLine(gettext("Saved without changes"))
         return HistoryLine(gettext("Changed the %(fields)s") % {"fields": _and(fields)})

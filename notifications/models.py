@@ -98,3 +98,33 @@ class NotificationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.notification_id}"
+
+
+class PushTranslation(models.Model):
+    """One language of a push's working copy: the texts, and optionally its own image and tap
+    link (blank keeps the default's). Approval freezes every translation into the push's
+    `approved_content` with the default content."""
+
+    notification = models.ForeignKey(
+        PushNotification, on_delete=models.CASCADE, related_name="translations"
+    )
+    # Stored normalised (notifications.locales): `fr` or `fr_CA`.
+    locale = models.CharField(_("locale"), max_length=5)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    subtitle = models.CharField(_("subtitle"), max_length=200, blank=True)
+    message = models.TextField(_("message"))
+    image = models.ImageField(_("image"), upload_to="push-images/", blank=True)
+    tap_uri = models.CharField(_("tap link"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["locale"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "locale"], name="push_translation_one_per_locale"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} {self.locale}"

@@ -6,15 +6,18 @@ import re
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
+from devices.eligibility import eligible_devices
 from devices.lead_fields import STANDARD_LEAD_FIELDS
-from devices.models import Lead, MobileApp
+from devices.models import Device, Lead, MobileApp
 from notifications import hooks
+from notifications.locales import locale_normalize
 from notifications.models import NotificationEvent, PushNotification
 
 LEAD_FIELDS_CACHE_KEY = "notifications:lead-token-fields"
 LEAD_FIELDS_CACHE_SECONDS = 60
+AUDIENCE_LOCALES_CACHE_SECONDS = 60
 MAX_CUSTOM_FIELDS = 200
 TOKEN_FIELD_RE = re.compile(r"^[A-Za-z0-9_ .\-]{1,60}$")
 # The list filter an approver's "waiting for approval" link uses: a new draft, or changes to
@@ -114,3 +117,40 @@ def leads_search(*, query: str, limit: int = 10) -> QuerySet[Lead]:
     return Lead.objects.filter(
         Q(email__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
     ).order_by("email")[:limit]
+
+
+def audience_locales(*, app_id: int) -> list[tuple[str, int]]:
+    """The app's reachable devices per locale, normalised (`fr-CA` and `fr_CA` are one row;
+    "" for devices that report none), most devices first.
+
+    One GROUP BY over the raw column (a few distinct values even for millions of devices),
+    merged after normalising; cached for a minute per app because the composer asks on every
+    preview refresh and the answer changes slowly."""
+    key = f"notifications:audience-locales:{app_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = (
+        eligible_devices(Device.objects.filter(app_id=app_id))
+        .order_by()
+        .values_list("locale")
+        .annotate(devices=Count("id"))
+    )
+    counts: dict[str, int] = {}
+    for raw, devices in rows:
+        code = locale_normalize(raw)
+        counts[code] = counts.get(code, 0) + devices
+    result = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    cache.set(key, result, AUDIENCE_LOCALES_CACHE_SECONDS)
+    return result
+
+
+def lead_device_locale(*, lead: Lead, app_id: int | None) -> str:
+    """The locale *Preview as* uses for a lead: that of their most recently opened device of
+    the app (of any app when none is chosen); "" when they have no device."""
+    devices = Device.objects.filter(lead=lead).exclude(locale="")
+    if app_id is not None:
+        devices = devices.filter(app_id=app_id)
+    newest = (F("last_opened_at").desc(nulls_last=True), "-id")
+    locale = devices.order_by(*newest).values_list("locale", flat=True).first()
+    return locale or ""

@@ -6,6 +6,7 @@ and the audit log for approvals and deletions."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -14,12 +15,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from devices.models import MobileApp
-from notifications.content import COLUMN_FIELDS, PushContent
+from notifications.content import COLUMN_FIELDS, TRANSLATIONS_KEY, PushContent
 from notifications.images import image_absolute_url
-from notifications.models import NotificationEvent, PushNotification
+from notifications.models import NotificationEvent, PushNotification, PushTranslation
 from notifications.personalization import TokenError, compile_template
 from notifications.previews import payload_sizes
 from notifications.selectors import lead_token_field_names, notification_campaign_names
+from notifications.translations import (
+    translation_fields_clean,
+    translation_problems,
+    translation_values,
+    translations_normalise,
+    translations_replace,
+    translations_snapshot,
+)
 from pushmarketing.core.audit import audit_record
 from pushmarketing.core.roles import Role, user_has_role
 
@@ -27,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 # The working-copy columns a marketer edits (besides name and app); image is the file name.
 EDITABLE_FIELDS = ("app", "name", "image", *COLUMN_FIELDS)
+# Translations as the services take them: {locale code: {title, subtitle, message, image
+# (a stored image's name), tap_uri}}.
+TranslationRows = Mapping[str, Mapping[str, Any]]
 
 
 class NotificationInUse(Exception):
@@ -45,6 +57,16 @@ def notification_working_content(notification: PushNotification) -> PushContent:
     data["custom_data"] = dict(notification.custom_data or {})
     data["image_url"] = image_absolute_url(notification.image.name or "")
     return PushContent(**data)
+
+
+def notification_working_snapshot(notification: PushNotification) -> dict[str, Any]:
+    """The working copy as approval freezes it: the default content and, when the push has
+    any, its translations (one query for them)."""
+    snapshot = notification_working_content(notification).to_dict()
+    translations = translations_snapshot(notification.translations.all())
+    if translations:
+        snapshot[TRANSLATIONS_KEY] = translations
+    return snapshot
 
 
 def notification_content_problems(content: PushContent) -> dict[str, list[str]]:
@@ -108,16 +130,69 @@ def _check_content(notification: PushNotification) -> None:
         raise ValidationError(problems)
 
 
+def _checked_translations(
+    notification: PushNotification, rows: TranslationRows, *, stored_images: set[str]
+) -> dict[str, dict[str, str]]:
+    """`rows` keyed by normalised code, each checked against the push's default content;
+    ValidationError naming the locale and field of every problem."""
+    normalised, problems = translations_normalise(rows)
+    default = notification_working_content(notification)
+    known = lead_token_field_names()
+    for code, fields in normalised.items():
+        problems.extend(
+            translation_problems(
+                locale=code,
+                fields=fields,
+                default=default,
+                known_fields=known,
+                stored_images=stored_images,
+            )
+        )
+    if problems:
+        errors: dict[str, list[str]] = {}
+        for key, message in problems:
+            errors.setdefault(key, []).append(message)
+        raise ValidationError(errors)
+    return normalised
+
+
+def _stored_translation_images(notification: PushNotification) -> set[str]:
+    if notification.pk is None:
+        return set()
+    return {
+        name
+        for name in notification.translations.values_list("image", flat=True)
+        if name  # the images already saved need no new upload check
+    }
+
+
+def _refresh_status(notification: PushNotification) -> None:
+    """An approved push edited (default or any translation) is 'approved with draft changes'
+    until approved again; edited back to exactly the approved snapshot, plain approved."""
+    if notification.approved_content is None:
+        return
+    same = notification_working_snapshot(notification) == notification.approved_content
+    notification.status = (
+        PushNotification.Status.APPROVED if same else PushNotification.Status.APPROVED_WITH_DRAFT
+    )
+
+
 @transaction.atomic
 def notification_create(
-    *, app: MobileApp, actor: User | None, fields: dict[str, Any]
+    *,
+    app: MobileApp,
+    actor: User | None,
+    fields: dict[str, Any],
+    translations: TranslationRows | None = None,
 ) -> PushNotification:
     notification = PushNotification(app=app, created_by=actor, updated_by=actor)
     _apply(notification, fields)
     if not notification.name:
         notification.name = "Untitled push"
     _check_content(notification)
+    rows = _checked_translations(notification, translations or {}, stored_images=set())
     notification.save()
+    translations_replace(notification=notification, rows=rows)
     notification_event_record(notification=notification, actor=actor, action="created")
     logger.info("Push %s created by user %s", notification.pk, getattr(actor, "pk", None))
     return notification
@@ -125,29 +200,104 @@ def notification_create(
 
 @transaction.atomic
 def notification_update(
-    *, notification: PushNotification, actor: User | None, fields: dict[str, Any]
+    *,
+    notification: PushNotification,
+    actor: User | None,
+    fields: dict[str, Any],
+    translations: TranslationRows | None = None,
 ) -> PushNotification:
-    """Change the working copy. An approved push keeps sending its approved copy and shows
-    'approved with draft changes' until approved again; editing it back to exactly the
-    approved content makes it plain approved again."""
+    """Change the working copy, and with `translations` make its translations exactly those.
+    An approved push keeps sending its approved copy and shows 'approved with draft changes'
+    until approved again; editing it back to exactly the approved content makes it plain
+    approved again."""
     notification = PushNotification.objects.select_for_update().get(pk=notification.pk)
     changed = _apply(notification, fields)
-    if not changed:
+    changed_locales: list[str] = []
+    if translations is not None:
+        rows = _checked_translations(
+            notification, translations, stored_images=_stored_translation_images(notification)
+        )
+        changed_locales = translations_replace(notification=notification, rows=rows)
+    if not changed and not changed_locales:
         return notification
     _check_content(notification)
-    if notification.approved_content is not None:
-        same = notification_working_content(notification).to_dict() == notification.approved_content
-        notification.status = (
-            PushNotification.Status.APPROVED
-            if same
-            else PushNotification.Status.APPROVED_WITH_DRAFT
-        )
+    _refresh_status(notification)
     notification.updated_by = actor
     notification.save()
+    details: dict[str, Any] = {"fields": changed}
+    if changed_locales:
+        details["translations"] = changed_locales
+        _audit_translations(notification, actor, changed_locales)
     notification_event_record(
-        notification=notification, actor=actor, action="edited", details={"fields": changed}
+        notification=notification, actor=actor, action="edited", details=details
     )
     return notification
+
+
+def _audit_translations(
+    notification: PushNotification, actor: User | None, locales: list[str]
+) -> None:
+    audit_record(
+        actor=actor,
+        action="notification.translations_changed",
+        target=notification,
+        summary=f"Changed the {', '.join(locales)} translation(s) of push {notification.name!r}",
+        details={"app_id": notification.app_id, "locales": locales},
+    )
+
+
+@transaction.atomic
+def notification_translation_put(
+    *,
+    notification: PushNotification,
+    actor: User | None,
+    locale: str,
+    fields: Mapping[str, Any],
+) -> tuple[PushTranslation, bool]:
+    """Create or replace one translation (the management API's write); (row, created)."""
+    notification = PushNotification.objects.select_for_update().get(pk=notification.pk)
+    current = {t.locale: translation_values(t) for t in notification.translations.all()}
+    rows = _checked_translations(
+        notification,
+        {locale: translation_fields_clean(fields)},
+        stored_images=_stored_translation_images(notification),
+    )
+    code, values = next(iter(rows.items()))
+    created = code not in current
+    current[code] = values
+    _save_translations(notification, actor, current)
+    return notification.translations.get(locale=code), created
+
+
+@transaction.atomic
+def notification_translation_delete(
+    *, notification: PushNotification, actor: User | None, locale: str
+) -> bool:
+    """Remove one translation; False when the push has none for `locale`."""
+    notification = PushNotification.objects.select_for_update().get(pk=notification.pk)
+    current = {t.locale: translation_values(t) for t in notification.translations.all()}
+    if current.pop(locale, None) is None:
+        return False
+    _save_translations(notification, actor, current)
+    return True
+
+
+def _save_translations(
+    notification: PushNotification, actor: User | None, rows: dict[str, dict[str, str]]
+) -> None:
+    changed = translations_replace(notification=notification, rows=rows)
+    if not changed:
+        return
+    _refresh_status(notification)
+    notification.updated_by = actor
+    notification.save(update_fields=["status", "updated_by", "updated_at"])
+    _audit_translations(notification, actor, changed)
+    notification_event_record(
+        notification=notification,
+        actor=actor,
+        action="edited",
+        details={"fields": [], "translations": changed},
+    )
 
 
 @transaction.atomic
@@ -160,7 +310,14 @@ def notification_approve(*, notification: PushNotification, actor: User | None) 
     problems = notification_content_problems(content)
     if problems:
         raise ValidationError(problems)
-    notification.approved_content = content.to_dict()
+    # Approval covers every translation: each is checked again against today's default content
+    # (a tap action or custom data changed since may have broken one).
+    _checked_translations(
+        notification,
+        {t.locale: translation_values(t) for t in notification.translations.all()},
+        stored_images=_stored_translation_images(notification),
+    )
+    notification.approved_content = notification_working_snapshot(notification)
     notification.approved_at = timezone.now()
     notification.approved_by = actor
     notification.status = PushNotification.Status.APPROVED
@@ -172,7 +329,10 @@ def notification_approve(*, notification: PushNotification, actor: User | None) 
         action="notification.approved",
         target=notification,
         summary=f"Approved push {notification.name!r}",
-        details={"app_id": notification.app_id},
+        details={
+            "app_id": notification.app_id,
+            "translations": sorted(notification.approved_content.get(TRANSLATIONS_KEY, {})),
+        },
     )
     return notification
 
@@ -190,6 +350,10 @@ def notification_clone(*, notification: PushNotification, actor: User | None) ->
     copy.name = f"Copy of {notification.name}"[:120]
     copy.status = PushNotification.Status.DRAFT
     copy.save()
+    PushTranslation.objects.bulk_create(
+        PushTranslation(notification=copy, locale=t.locale, **translation_values(t))
+        for t in notification.translations.all()
+    )
     notification_event_record(
         notification=copy, actor=actor, action="cloned", details={"from_id": notification.pk}
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import path
 
-from notifications import simulator_views, verification_views, views
+from notifications import api, simulator_views, verification_views, views
 
 urlpatterns = [
     path("notifications/", views.notification_list, name="notification-list"),
@@ -38,6 +38,16 @@ urlpatterns = [
         "notifications/images/", views.notification_image_upload, name="notification-image-upload"
     ),
     path("notifications/leads/", views.lead_search, name="notification-lead-search"),
+    path(
+        "api/v1/notifications/<int:notification_id>",
+        api.NotificationDetailApi.as_view(),
+        name="api-notification-detail",
+    ),
+    path(
+        "api/v1/notifications/<int:notification_id>/translations/<str:locale>",
+        api.TranslationDetailApi.as_view(),
+        name="api-notification-translation",
+    ),
     # On the app's push set-up panel (devices), checked with the provider by notifications.
     path(
         "apps/<int:app_id>/push/<str:platform>/verify/",

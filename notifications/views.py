@@ -21,8 +21,10 @@ from notifications import selectors, services
 from notifications.forms import NotificationForm, preview_content
 from notifications.history import history_lines
 from notifications.images import image_absolute_url, image_name_is_stored, image_store
+from notifications.locales import locale_normalize
 from notifications.models import PushNotification
 from notifications.previews import preview_build, preview_locale, rules_help
+from notifications.translations import translation_rows_from, translations_preview
 from pushmarketing.core.http import AuthenticatedHttpRequest
 from pushmarketing.core.roles import Role, user_has_role
 from pushmarketing.core.ui import (
@@ -101,7 +103,10 @@ def notification_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 notification = services.notification_create(
-                    app=form.cleaned_data["app"], actor=request.user, fields=form.service_fields()
+                    app=form.cleaned_data["app"],
+                    actor=request.user,
+                    fields=form.service_fields(),
+                    translations=form.service_translations(),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -133,7 +138,10 @@ def notification_edit(request: AuthenticatedHttpRequest, notification_id: int) -
             fields = form.service_fields()
             try:
                 notification = services.notification_update(
-                    notification=notification, actor=request.user, fields=fields
+                    notification=notification,
+                    actor=request.user,
+                    fields=fields,
+                    translations=form.service_translations(),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -250,8 +258,15 @@ def notification_preview(request: HttpRequest) -> JsonResponse:
     lead_id = request.POST.get("preview_lead", "")
     if lead_id.isdigit():
         lead = Lead.objects.filter(pk=int(lead_id)).first()
+    # The language shown: the one picked above the previews, else the chosen lead's device's.
+    device_locale = request.POST.get("preview_locale", "")
+    if not device_locale and lead is not None:
+        device_locale = selectors.lead_device_locale(lead=lead, app_id=app.pk if app else None)
+    language = translations_preview(
+        content, translation_rows_from(request.POST), device_locale=device_locale
+    )
     result = preview_build(
-        content,
+        language.content,
         app=app,
         values=lead_token_values(lead),
         notification_id=notification.pk if notification else 0,
@@ -259,7 +274,14 @@ def notification_preview(request: HttpRequest) -> JsonResponse:
     )
     result["errors"] = errors
     result["preview_as"] = lead.email if lead else ""
-    result["locale"] = preview_locale(lead=lead, app=app)
+    result["language"] = language.describe(device_locale)
+    result["audience_locales"] = (
+        language.audience(selectors.audience_locales(app_id=app.pk)) if app else []
+    )
+    # The phones' clock and date follow the previewed device: the language picked above the
+    # previews, else the lead's device (found above), else the page's language.
+    phone_locale = locale_normalize(device_locale).replace("_", "-")
+    result["locale"] = phone_locale or preview_locale(lead=None, app=app)
     return JsonResponse(result)
 
 

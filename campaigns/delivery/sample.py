@@ -21,9 +21,10 @@ from campaigns.ledger.inserts import NewDelivery, deliveries_insert_returning
 from campaigns.ledger.runs import run_open
 from campaigns.models import CampaignRun, Delivery
 from devices.models import Device, Lead, Platform
-from notifications.content import CONTENT_FIELDS, PushContent
+from notifications.content import CONTENT_FIELDS, TRANSLATIONS_KEY, PushContent
 from notifications.models import NotificationEvent, PushNotification
 from notifications.personalization import TokenError, compile_content
+from notifications.translations import translations_snapshot
 
 MAX_SAMPLE_DEVICES = 20
 
@@ -40,6 +41,15 @@ def notification_sample_content(notification: PushNotification) -> PushContent:
         else ""
     )
     return PushContent(**data)
+
+
+def _with_translations(content: PushContent, notification: PushNotification) -> dict[str, Any]:
+    """The run's frozen content: a sample shows each test device its own language too."""
+    snapshot = content.to_dict()
+    translations = translations_snapshot(notification.translations.all())
+    if translations:
+        snapshot[TRANSLATIONS_KEY] = translations
+    return snapshot
 
 
 def _validate(
@@ -87,7 +97,7 @@ def sample_send(
         status=CampaignRun.Status.SENDING,
         notification_id=notification.pk,
         app_id=notification.app_id,
-        content=content.to_dict(),
+        content=_with_translations(content, notification),
         started_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
         now=now,
     )

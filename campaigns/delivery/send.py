@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from campaigns import enqueue
 from campaigns.delivery import ratelimit
-from campaigns.delivery.content import ChosenPush, delivery_push, run_pushes
+from campaigns.delivery.content import ChosenPush, delivery_label, run_pushes
 from campaigns.delivery.transport import pushes_stream
 from campaigns.ledger.claim import deliveries_claim, next_due_in_range
 from campaigns.ledger.record import (
@@ -33,6 +33,8 @@ from campaigns.qualification import quiet_hours_release, zone_for
 from devices.eligibility import device_ineligibility
 from devices.lead_fields import lead_token_values
 from devices.models import Device, Lead, PushCredential
+from notifications.content import PushContent
+from notifications.locales import content_for_locale
 from notifications.payloads import (
     MAX_PAYLOAD_BYTES,
     PushIds,
@@ -232,7 +234,7 @@ def _skips(batch: _Batch) -> dict[int, tuple[str, str]]:
     pushes = run_pushes(run)
     skips: dict[int, tuple[str, str]] = {}
     for row in batch.rows:
-        content = delivery_push(pushes, row.variant).content
+        content = pushes[delivery_label(pushes, row.variant)].content.default
         device = batch.devices[row.id]
         reasons = device_ineligibility(device, app_configured=row.platform in batch.credentials)
         if run.kind == CampaignRun.Kind.SAMPLE:
@@ -317,29 +319,21 @@ def _send(
 ) -> Iterator[tuple[ClaimedDelivery, SendResult] | None]:
     """(row, result) per row as its answer arrives; None while waiting (see _Recorder)."""
     run = batch.run
-    pushes = run_pushes(run)
-    by_push: dict[str, list[ClaimedDelivery]] = defaultdict(list)
-    for row in rows:
-        by_push[row.variant if row.variant in pushes else ""].append(row)
+    variants = _variants(batch, rows, run_pushes(run))
+    leads = _leads(variants.values(), rows)
     by_id = {row.id: row for row in rows}
     by_platform: dict[str, list[OutgoingPush]] = defaultdict(list)
-    for label, group in by_push.items():
-        chosen = pushes[label]
-        try:
-            compiled = compile_content(chosen.content)
-        except TokenError as exc:
+    for row in rows:
+        variant = variants[row.id]
+        if variant.compiled is None:
             # Approved content was validated; this only guards against a hand-edited row.
-            failure = SendResult(outcome=Outcome.FAILED, reason=f"personalization: {exc}")
-            yield from ((row, failure) for row in group)
+            yield row, SendResult(outcome=Outcome.FAILED, reason=variant.error)
             continue
-        leads = _leads(compiled, group)
-        for row in group:
-            lead = leads.get(row.lead_id or 0)
-            push_or_failure = _build(run, chosen, compiled, lead, row)
-            if isinstance(push_or_failure, SendResult):
-                yield row, push_or_failure
-            else:
-                by_platform[row.platform].append(push_or_failure)
+        push_or_failure = _build(run, variant, variant.compiled, leads.get(row.lead_id or 0), row)
+        if isinstance(push_or_failure, SendResult):
+            yield row, push_or_failure
+        else:
+            by_platform[row.platform].append(push_or_failure)
     groups = [
         (batch.credentials[platform], run.app, pushes) for platform, pushes in by_platform.items()
     ]
@@ -348,23 +342,57 @@ def _send(
         yield None if answer is None else (by_id[answer[0].delivery_id], answer[1])
 
 
-def _leads(compiled: CompiledContent, rows: list[ClaimedDelivery]) -> dict[int, Lead]:
-    templates = (compiled.title, compiled.subtitle, compiled.body, compiled.tap_uri)
-    if not any(template.tokens for template in templates):
+@dataclass(frozen=True)
+class _Variant:
+    """One language of one of the run's pushes, compiled (or why it does not compile)."""
+
+    notification_id: int
+    content: PushContent
+    compiled: CompiledContent | None
+    error: str = ""
+
+
+def _variant_compile(notification_id: int, content: PushContent) -> _Variant:
+    try:
+        return _Variant(notification_id, content=content, compiled=compile_content(content))
+    except TokenError as exc:
+        return _Variant(notification_id, content, compiled=None, error=f"personalization: {exc}")
+
+
+def _variants(
+    batch: _Batch, rows: list[ClaimedDelivery], pushes: dict[str, ChosenPush]
+) -> dict[int, _Variant]:
+    """Each row's content: its A/B variant's push (campaigns.delivery.content), in its
+    device's language (notifications.locales), read from the run's frozen copies; each
+    (push, language) is compiled once per chunk."""
+    compiled: dict[tuple[str, str], _Variant] = {}
+    out: dict[int, _Variant] = {}
+    for row in rows:
+        label = delivery_label(pushes, row.variant)
+        chosen = pushes[label]
+        code, content = content_for_locale(chosen.content, batch.devices[row.id].locale)
+        if (label, code) not in compiled:
+            compiled[(label, code)] = _variant_compile(chosen.notification_id, content)
+        out[row.id] = compiled[(label, code)]
+    return out
+
+
+def _leads(variants: Iterable[_Variant], rows: list[ClaimedDelivery]) -> dict[int, Lead]:
+    if not any(variant.compiled and variant.compiled.tokens for variant in variants):
         return {}
     return Lead.objects.in_bulk({row.lead_id for row in rows if row.lead_id})
 
 
 def _build(
     run: CampaignRun,
-    chosen: ChosenPush,
+    variant: _Variant,
     compiled: CompiledContent,
     lead: Lead | None,
     row: ClaimedDelivery,
 ) -> OutgoingPush | SendResult:
-    content = chosen.content
+    content = variant.content
     text = compiled.render(lead_token_values(lead))
-    ids = PushIds(delivery_id=row.id, notification_id=chosen.notification_id, run_id=run.id)
+    ids = PushIds(delivery_id=row.id, notification_id=variant.notification_id, run_id=run.id)
     if row.platform == "ios":
         request = apns_request(content, text, ids, topic=run.app.ios_bundle_id)
         size = apns_payload_size(request)

@@ -86,6 +86,8 @@
       if (mine !== sequence) return; // a newer request is on its way
       last = result;
       draw();
+      // The Languages card and the audience table (composer_translations.js) draw from it too.
+      panel.dispatchEvent(new CustomEvent("preview", { detail: result }));
     } catch (err) {
       if (mine === sequence) document.getElementById("meter-problems").textContent =
         interpolate(gettext("Previews are unavailable right now (%(error)s). Your text is not lost."), { error: err.message }, true);
@@ -312,6 +314,7 @@
     if (!name || touched.has(name)) return;
     touched.add(name);
     if (name === "data_key" || name === "data_value") touched.add("custom_data");
+    if (name.startsWith("tr_")) touched.add("translations");
     draw();
   });
   form.addEventListener("submit", function () {
@@ -333,9 +336,10 @@
   syncTap();
 
   // Token picker: insert into the token-capable field the marketer last typed in.
+  // Delegated: translation rows added later take tokens too.
   let tokenTarget = form.querySelector("[name=message]");
-  form.querySelectorAll("[data-tokens]").forEach(function (input) {
-    input.addEventListener("focus", function () { tokenTarget = input; });
+  form.addEventListener("focusin", function (e) {
+    if (e.target.dataset && e.target.dataset.tokens) tokenTarget = e.target;
   });
   const insert = document.getElementById("token-insert");
   if (insert) insert.addEventListener("click", function () {

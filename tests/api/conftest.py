@@ -1,5 +1,5 @@
 """Seeded objects for the API contract tests: an app, an admin's API token, a device with a
-lead, and a triggered campaign run."""
+lead, a push with a French translation, and a triggered campaign run."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from campaigns import services
 from campaigns.models import Campaign
 from devices.api import EXAMPLE_INSTALLATION_ID
+from notifications.models import PushTranslation
 from pushmarketing.core.api_tokens import api_token_create
 from pushmarketing.core.models import AddOn
 from tests.campaign_fixtures import approve, configure_app, device, make_campaign
@@ -48,9 +49,12 @@ def seeded(db: None, clean_cache: None, settings: Any) -> Seeded:
     lead = LeadFactory(custom_fields={"tier": "gold", "points": 1200, "vip": True})
     # The installation of the schema's examples, so that they reach a device that exists.
     phone = device(app, platform="ios", installation_id=EXAMPLE_INSTALLATION_ID, lead=lead)
+    push = approve(PushNotificationFactory(app=app))
+    # A translation the push's translation reads find (and writes replace).
+    PushTranslation.objects.create(notification=push, locale="fr", message="Bonjour")
     campaign = make_campaign(
         app=app,
-        notification=approve(PushNotificationFactory(app=app)),
+        notification=push,
         kind=Campaign.Kind.TRIGGER,
         status=Campaign.Status.ACTIVE,
         trigger={"event": "opened"},
@@ -77,6 +81,8 @@ def seeded(db: None, clean_cache: None, settings: Any) -> Seeded:
             "lead_id": lead.pk,
             "campaign_id": campaign.pk,
             "run_id": run.pk,
+            "notification_id": push.pk,
+            "locale": "fr",
             "inapp_message_id": inapp_campaign.message_id,
             "inapp_campaign_id": inapp_campaign.pk,
         },

@@ -3,9 +3,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from campaigns.delivery.sample import sample_send
 from campaigns.delivery.send import deliveries_send
 from campaigns.models import CampaignRun, Delivery
-from notifications.models import NotificationEvent
+from devices.models import Device
+from notifications.models import NotificationEvent, PushTranslation
 from tests.factories import DeviceFactory, LeadFactory, PushNotificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +143,26 @@ def test_sample_page_shows_gate_when_addon_off(marketer_client, draft):
     response = marketer_client.get(reverse("notification-sample", args=[draft.pk]))
     assert response.status_code == 403
     assert "ask an admin to enable it" in response.content.decode()
+
+
+def test_sample_shows_each_test_device_its_language(
+    addon_on, marketer_user, draft, test_phones, scripted_transport, enqueued
+):
+    android, ios = test_phones
+    Device.objects.filter(pk=android.pk).update(locale="fr_CA")
+    Device.objects.filter(pk=ios.pk).update(locale="ja_JP")
+    PushTranslation.objects.create(
+        notification=draft, locale="fr", title="Salut", message="Bonjour"
+    )
+    run = sample_send(
+        notification=draft, device_ids=[android.pk, ios.pk], lead=None, actor=marketer_user
+    )
+    ids = sorted(run.deliveries.values_list("id", flat=True))
+    deliveries_send(run_id=run.pk, first_id=ids[0], last_id=ids[-1])
+
+    titles = {
+        p.token: p.body.get("notification", {}).get("title")
+        or p.body["payload"]["aps"]["alert"]["title"]
+        for p in scripted_transport.sent
+    }
+    assert titles == {"ok-pixel": "Salut", "ok-iphone": f"Hi {ios.lead.first_name}"}

@@ -42,3 +42,17 @@ def test_clone_links_the_other_push(db):
     assert line == HistoryLine(
         "Created as a copy of", reverse("notification-detail", args=[7]), "push #7"
     )
+
+
+@pytest.mark.parametrize(
+    ("details", "text"),
+    [
+        ({"fields": [], "translations": ["fr"]}, "Changed the fr translation"),
+        (
+            {"fields": ["title"], "translations": ["de", "fr_CA"]},
+            "Changed the title and de and fr_CA translations",
+        ),
+    ],
+)
+def test_edited_translations_are_named(details, text):
+    assert history_line("edited", details) == HistoryLine(text)

@@ -50,6 +50,8 @@ DEMO_LEADS = (
     ("margaret@example.com", "Margaret", "Hamilton", "Boston"),
 )
 TIME_ZONES = ("Europe/London", "America/New_York", "Europe/Paris", "Asia/Tokyo")
+# Device locales, cycled like the time zones: the demo push has French and German translations.
+LOCALES = ("en_GB", "en_US", "fr_FR", "ja_JP", "de_DE", "fr-CA")
 
 
 def _ios_token(seed: str) -> str:
@@ -134,7 +136,7 @@ class Command(BaseCommand):
                         "platform": platform,
                         "push_token": token,
                         "push_enabled": True,
-                        "locale": "en_US",
+                        "locale": LOCALES[index % len(LOCALES)],
                         "time_zone": TIME_ZONES[index % len(TIME_ZONES)],
                         "app_version": "2.4.0",
                         "os_version": "18.1" if platform == "ios" else "15",
@@ -182,6 +184,20 @@ class Command(BaseCommand):
                 "tap_action": PushNotification.TapAction.DEEP_LINK,
                 "tap_uri": "demoshop://sale?city={{lead.City:default=any}}",
                 "custom_data": {"campaign": "spring-sale"},
+            },
+            # French and German readers get their language; the ja_JP phones, the default.
+            translations={
+                "fr": {
+                    "title": "Bon retour, {{lead.First Name:default=toi}} !",
+                    "subtitle": "Nouveautés de la semaine",
+                    "message": "Bonjour {{lead.First Name:default=toi}}, -20 % sur tout à "
+                    "{{lead.City:default=ta ville}} jusqu'à dimanche.",
+                },
+                "de": {
+                    "title": "Willkommen zurück, {{lead.First Name:default=du}}!",
+                    "message": "Hallo {{lead.First Name:default=du}}, 20 % auf alles in "
+                    "{{lead.City:default=deiner Stadt}} bis Sonntag.",
+                },
             },
         )
         return notification_approve(notification=push, actor=users["approver"])

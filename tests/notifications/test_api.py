@@ -1,0 +1,133 @@
+"""Management API: a push with its translations, and writing or removing one translation."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from notifications import services
+from notifications.models import PushNotification
+from pushmarketing.core.api_tokens import api_token_create
+from pushmarketing.core.models import AuditEntry
+from tests.composer_fixtures import fresh_lead_field_cache  # noqa: F401 - fixture
+from tests.factories import PushNotificationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user) -> APIClient:  # noqa: ANN001
+    _, plaintext = api_token_create(user=user, name="CRM")
+    return APIClient(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+
+
+@pytest.fixture
+def api(marketer_user) -> APIClient:  # noqa: ANN001
+    return _client(marketer_user)
+
+
+def _url(push: PushNotification, locale: str) -> str:
+    return reverse("api-notification-translation", args=[push.pk, locale])
+
+
+def test_put_creates_then_replaces_a_translation_and_the_push_reads_it(addon_on, api):
+    push = PushNotificationFactory(message="Hello")
+    body = {"title": "Soldes", "message": "Bonjour {{lead.First Name:default=toi}}"}
+    created = api.put(_url(push, "fr-ca"), body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["locale"] == "fr_CA"
+    assert created.json()["message"] == body["message"]
+
+    replaced = api.put(_url(push, "fr_CA"), {"message": "Allô"}, format="json")
+    assert replaced.status_code == 200
+    assert replaced.json()["title"] == ""  # a PUT replaces the whole translation
+
+    detail = api.get(reverse("api-notification-detail", args=[push.pk])).json()
+    assert [(t["locale"], t["message"]) for t in detail["translations"]] == [("fr_CA", "Allô")]
+    assert detail["approved_locales"] is None
+    assert api.get(_url(push, "fr-CA")).json()["message"] == "Allô"
+    assert AuditEntry.objects.filter(action="notification.translations_changed").count() == 2
+
+
+@pytest.mark.parametrize(
+    ("locale", "body", "field", "rule"),
+    [
+        ("french", {"message": "x"}, "locale", "must be a language code such as fr"),
+        ("fr", {"title": "t"}, "message", "This field is required."),
+        ("fr", {"message": "x", "title": "t" * 201}, "title", "no more than 200 characters"),
+        ("fr", {"message": 12}, "message", "Must be a string."),
+        ("fr", {"message": "x", "image": "a.png"}, "image", "Unknown field."),
+        ("fr", {"message": " "}, "message", "This field may not be blank."),
+        ("fr", {"message": "{{lead.Nope:default=x}}"}, "message", "no field named 'Nope'"),
+        ("fr", {"message": "x", "tap_uri": "https://x.example"}, "tap_uri", "must be blank"),
+    ],
+)
+def test_put_refuses_bad_input_naming_the_field(addon_on, api, locale, body, field, rule):
+    push = PushNotificationFactory()
+    response = api.put(_url(push, locale), body, format="json")
+    assert response.status_code == 400, response.content
+    assert rule in " ".join(response.json()["error"]["fields"][field])
+    assert not push.translations.exists()
+
+
+def test_changing_a_translation_of_an_approved_push_makes_a_draft(
+    addon_on, api, approver_user, marketer_user
+):
+    push = PushNotificationFactory(message="Hello")
+    services.notification_update(
+        notification=push, actor=marketer_user, fields={}, translations={"de": {"message": "Hallo"}}
+    )
+    services.notification_approve(notification=push, actor=approver_user)
+    assert api.put(_url(push, "de"), {"message": "Servus"}, format="json").status_code == 200
+    detail = api.get(reverse("api-notification-detail", args=[push.pk])).json()
+    assert detail["status"] == PushNotification.Status.APPROVED_WITH_DRAFT
+    assert detail["approved_locales"] == ["de"]
+
+    assert api.delete(_url(push, "de")).json()["message"] == "Servus"
+    assert api.delete(_url(push, "de")).status_code == 404
+    assert api.get(_url(push, "de")).status_code == 404
+    push.refresh_from_db()
+    assert push.approved_content["translations"]["de"]["message"] == "Hallo"  # still sent
+
+
+def test_unknown_push_and_locale_are_404(addon_on, api):
+    push = PushNotificationFactory()
+    assert api.get(_url(push, "fr")).status_code == 404
+    assert api.get(_url(push, "not a locale")).status_code == 404
+    assert (
+        api.put(
+            reverse("api-notification-translation", args=[push.pk + 1, "fr"]),
+            {"message": "x"},
+            format="json",
+        ).status_code
+        == 404
+    )
+    assert api.get(reverse("api-notification-detail", args=[push.pk + 1])).status_code == 404
+
+
+def test_approvers_cannot_use_the_api(addon_on):
+    push = PushNotificationFactory()
+    response = _client(UserFactory(role="approver")).put(
+        _url(push, "fr"), {"message": "x"}, format="json"
+    )
+    assert response.status_code == 403
+    assert not push.translations.exists()
+
+
+def test_refused_while_the_addon_is_off(api):
+    push = PushNotificationFactory()
+    assert api.put(_url(push, "fr"), {"message": "x"}, format="json").status_code == 403
+
+
+def test_errors_stay_english_for_a_french_client(addon_on, api):
+    # The UI speaks French to a French browser; the API's texts stay stable for machines.
+    push = PushNotificationFactory()
+    response = api.put(
+        _url(push, "fr"), {"message": " x", "tap_uri": "https://x.example"}, format="json",
+        HTTP_ACCEPT_LANGUAGE="fr",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["tap_uri"] == [
+        "Translation 'fr', tap_uri: must be blank: the push opens the app's home screen "
+        "(set a tap action first)."
+    ]
