@@ -110,3 +110,36 @@ def test_languages_add_no_queries(addon_on, push_app, make_devices, scripted_tra
     bodies = _bodies(scripted_transport)
     assert len(bodies) == 2 * size
     assert sum(body.startswith("fr_CA ") for body in bodies.values()) == size // len(locales)
+
+
+def test_an_ab_variant_is_sent_in_each_device_language(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    """The two choices compose: the row's A/B variant picks the push, the device's locale the
+    language of that push."""
+    fr_a = make_devices(1, locale="fr_FR")[0]
+    en_a = make_devices(1, locale="en_US")[0]
+    fr_b = make_devices(1, platform="ios", locale="fr_CA")[0]
+    run = run_create(app=push_app, devices=[fr_a, en_a, fr_b], content=DEFAULT)
+
+    def arm(message: str, french: str) -> dict:
+        content = PushContent(title="Offer", message=message).to_dict()
+        return {
+            "notification_id": run.notification_id,
+            "content": {**content, "translations": {"fr": _translation(french)}},
+        }
+
+    CampaignRun.objects.filter(pk=run.pk).update(
+        variants={"A": arm("Offer A", "Offre A"), "B": arm("Offer B", "Offre B")}
+    )
+    Delivery.objects.filter(run=run).update(variant="A")
+    Delivery.objects.filter(run=run, device=fr_b).update(variant="B")
+    run.refresh_from_db()
+
+    _send_all(run)
+
+    assert _bodies(scripted_transport) == {
+        fr_a.push_token: "Offre A",
+        en_a.push_token: "Offer A",
+        fr_b.push_token: "Offre B",
+    }
