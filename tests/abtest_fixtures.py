@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.abtest.variants import AbTestSpec, VariantSpec, campaign_variants_set
@@ -122,7 +122,8 @@ def ab_run_sent(campaign: Campaign, *, tap_every: dict[str, int]) -> CampaignRun
                     tapped=True,
                     occurred_at=now,
                 )
-        run_settle_by_id(run_id=run.pk, now=now)
+        with transaction.atomic():  # as the ledger's callers do: it locks the run
+            run_settle_by_id(run_id=run.pk, now=now)
         run_report_refresh(run_id=run.pk)
     run.refresh_from_db()
     return run
