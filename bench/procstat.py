@@ -42,3 +42,8 @@ def children_cpu_seconds(parent_pid: int) -> float:
 def group_cpu_seconds(pgid: int) -> float:
     """Every process of a process group (a Celery worker started in its own session)."""
     return sum(p.cpu_seconds for p in processes() if p.pgrp == pgid)
+
+
+def postgres_cpu_seconds() -> float:
+    """Every PostgreSQL server process on the machine (its backends do a statement's work)."""
+    return sum(p.cpu_seconds for p in processes() if p.comm.startswith("postgres"))

@@ -2,14 +2,15 @@
 on PostgreSQL and Redis, driven by a separate load generator (wrk with a Lua script, or an
 aiohttp client when wrk is missing).
 
-    .venv/bin/python bench/register.py [--duration 6] [--rounds 3] [--connections 8]
+    .venv/bin/python bench/register.py [--duration 6] [--rounds 5] [--connections 8]
         [--workers N] [--threads N] [--worker-class sync|gthread]
         [--trigger opened|installed|push_registered|none] [--database pm_bench]
         [--redis-db 1] [--loader auto|wrk|aiohttp] [--verbose]
 
 Three targets against one gunicorn, on the same machine with the same loader and the same
-request bodies, alternated in rounds (medians are printed, so load from outside the bench
-that comes and goes weighs on each alike):
+request bodies, alternated in rounds, each round starting with the next target (medians are
+printed; the ratios are medians of each round's own ratio, so load from outside the bench that
+comes and goes weighs on both sides of a ratio alike):
 
 1. the ceiling: a bare DRF endpoint (bench/ceiling.py, served only by the bench's URL conf)
    that authenticates by the same HTTP Basic scheme and inserts one row;
@@ -52,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 
-from bench.procstat import children_cpu_seconds  # noqa: E402
+from bench.procstat import children_cpu_seconds, postgres_cpu_seconds  # noqa: E402
 
 SDK_KEY = "pk_bench_00000001"
 # A second app, whose active trigger campaign listens (--trigger): listening is per app, so
@@ -322,10 +323,11 @@ def measure(
 ) -> dict[str, float]:
     """One measured run and the workers' CPU per request it used."""
     run = run_wrk if loader == "wrk" else run_aiohttp
-    cpu_before = workers_cpu_seconds(server.pid)
+    cpu_before, pg_before = workers_cpu_seconds(server.pid), postgres_cpu_seconds()
     result = run(args, url, auth, args.duration)
-    result["cpu_ms"] = (workers_cpu_seconds(server.pid) - cpu_before) * 1000
-    result["cpu_ms"] /= max(1, result["requests"])
+    requests = max(1, result["requests"])
+    result["cpu_ms"] = (workers_cpu_seconds(server.pid) - cpu_before) * 1000 / requests
+    result["pg_cpu_ms"] = (postgres_cpu_seconds() - pg_before) * 1000 / requests
     return result
 
 
@@ -333,11 +335,22 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
+def paired_ratio(
+    measured: list[dict[str, float]], base: list[dict[str, float]]
+) -> tuple[float, str]:
+    """The median over rounds of measured/base requests/s within the same round, and the
+    rounds' ratios. The two runs of a round are seconds apart, so load from outside the bench
+    that comes and goes weighs on both alike; a ratio of the two separate medians could pair
+    a quiet minute with a busy one."""
+    ratios = [m["rps"] / b["rps"] for m, b in zip(measured, base, strict=True)]
+    return statistics.median(ratios), " ".join(f"{r:.2f}" for r in ratios)
+
+
 def report(label: str, result: dict[str, float]) -> None:
     print(
         f"  {label:<44} requests/s={result['rps']:6.0f}  p50={result['p50_ms']:5.1f} ms  "
         f"p99={result['p99_ms']:5.1f} ms  errors={result['errors']:.0f}  "
-        f"gunicorn CPU/request={result['cpu_ms']:.2f} ms"
+        f"CPU/request: gunicorn={result['cpu_ms']:.2f} ms PostgreSQL={result['pg_cpu_ms']:.2f} ms"
     )
 
 
@@ -351,7 +364,7 @@ def main() -> None:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=5,
         help="rounds of (ceiling, registration, registration with a listener); medians "
         "are printed, so load from outside the bench that comes and goes weighs less",
     )
@@ -399,8 +412,13 @@ def main() -> None:
         warm = run_wrk if loader == "wrk" else run_aiohttp
         for url, auth in targets.values():
             warm(args, url, auth, args.warmup)
-        for _ in range(args.rounds):
-            for name, (url, auth) in targets.items():
+        names = list(targets)
+        for round_number in range(args.rounds):
+            # Each round starts with a different target, so none always runs first (on the
+            # emptiest tables, or right after the warm-up).
+            shift = round_number % len(names)
+            for name in names[shift:] + names[:shift]:
+                url, auth = targets[name]
                 runs[name].append(measure(args, loader, server, url, auth))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -420,14 +438,17 @@ def main() -> None:
     report("registration (first open, 3 activities)", results["register"])
     if "trigger" in results:
         report(f"registration, a trigger listens for {args.trigger!r}", results["trigger"])
-    ratio = results["register"]["rps"] / results["ceiling"]["rps"]
+    ratio, spread = paired_ratio(runs["register"], runs["ceiling"])
     print(
-        f"  registration / ceiling = {ratio:.2f} (target ≥ 0.80), "
+        f"  registration / ceiling = {ratio:.2f} (target ≥ 0.80; rounds {spread}), "
         f"p99 {results['register']['p99_ms']:.1f} ms (target < 50 ms)"
     )
     if "trigger" in results:
-        listening = results["trigger"]["rps"] / results["register"]["rps"]
-        print(f"  with a trigger listening / without = {listening:.2f} (target ≥ 0.90)")
+        listening, spread = paired_ratio(runs["trigger"], runs["register"])
+        print(
+            f"  with a trigger listening / without = {listening:.2f} "
+            f"(target ≥ 0.90; rounds {spread})"
+        )
     print(f"  devices in db={devices}")
 
 
