@@ -27,7 +27,12 @@ from campaigns.rules import (
     trigger_send_within_minutes,
     trigger_wait_for_lead_minutes,
 )
-from campaigns.wording import audience_error_text, schedule_sentence, trigger_sentence
+from campaigns.wording import (
+    ab_send_note,
+    audience_error_text,
+    schedule_sentence,
+    trigger_sentence,
+)
 from devices.lead_fields import STANDARD_LEAD_FIELDS
 from devices.models import MobileApp
 from notifications.models import PushNotification
@@ -152,6 +157,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         {"name": name, "label": label, **progress["totals"][name]} for name, label in PROGRESS_ROWS
     ]
     may = {action.value: campaign_may(campaign.status, action) for action in Action}
+    variants = list(campaign.variants.select_related("notification"))
     sends_now = campaign.kind == Campaign.Kind.BATCH and (
         (may["start"] and campaign.schedule_kind == Campaign.ScheduleKind.NOW) or may["send_again"]
     )
@@ -178,7 +184,12 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             ),
             "editable": campaign_may(campaign.status, Action.EDIT),
             "may": may,
-            "variants": list(campaign.variants.select_related("notification")),
+            "variants": variants,
+            "ab_send_note": ab_send_note(
+                control_percent=sum(v.share_percent for v in variants if v.is_control),
+                winner_mode=campaign.ab_winner_mode,
+                test_percent=campaign.ab_test_percent,
+            ),
             "ab_steps": selectors.campaign_ab_steps(campaign),
             "comparison": campaign_comparison(campaign),
         },

@@ -204,3 +204,18 @@ def trigger_sentence(trigger: Mapping[str, Any], *, push_name: str = "") -> list
     if trigger.get("notification_id"):
         parts.append(f"the push {_quoted(push_name or '#' + str(trigger['notification_id']))}")
     return parts
+
+
+def ab_send_note(*, control_percent: int, winner_mode: bool, test_percent: int | None) -> str:
+    """What a send's confirmation adds for an A/B test, whose reach counts every device of the
+    audience: the share held out as the control, and in winner mode the share tested first."""
+    notes = []
+    if winner_mode and test_percent:
+        # xgettext:no-python-format
+        note = gettext("The test goes to {percent}% of them first; the winner to the rest.")
+        notes.append(note.format(percent=test_percent))
+    if control_percent:
+        # xgettext:no-python-format
+        note = gettext("A control group of {percent}% gets nothing.")
+        notes.append(note.format(percent=control_percent))
+    return " ".join(notes)

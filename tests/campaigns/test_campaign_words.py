@@ -9,6 +9,7 @@ from django.utils import timezone
 from campaigns import selectors
 from campaigns.ledger.runs import run_open
 from campaigns.models import Campaign, CampaignRun
+from tests.abtest_fixtures import ab_campaign
 from tests.campaign_fixtures import device, make_campaign, run_started
 
 
@@ -75,6 +76,27 @@ def test_send_now_confirmation_counts_the_audience(app, push, addon_on, marketer
     campaign = make_campaign(app=app, notification=push)
     page = marketer_client.get(reverse("campaign-detail", args=[campaign.pk])).content.decode()
     assert 'data-confirm="Send to 4 devices (3 eligible) now?"' in page
+
+
+def test_ab_test_confirmation_says_what_the_control_and_the_first_wave_get(
+    app, addon_on, marketer_client
+):
+    for _ in range(2):
+        device(app)
+    split = ab_campaign(app=app, shares={"A": 45, "B": 45, "C": 10}, controls=("C",))
+    page = marketer_client.get(reverse("campaign-detail", args=[split.pk])).content.decode()
+    assert (
+        'data-confirm="Send to 2 devices (2 eligible) now? A control group of 10% gets nothing."'
+        in page
+    )
+    winner = ab_campaign(
+        app=app, shares={"A": 50, "B": 50}, winner={"test_percent": 20, "wait_minutes": 30}
+    )
+    page = marketer_client.get(reverse("campaign-detail", args=[winner.pk])).content.decode()
+    assert (
+        'data-confirm="Send to 2 devices (2 eligible) now? '
+        'The test goes to 20% of them first; the winner to the rest."' in page
+    )
 
 
 def test_send_again_confirmation_counts_the_audience(app, push, addon_on, marketer_client):
