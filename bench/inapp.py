@@ -7,7 +7,8 @@ gunicorn with production's settings (pushmarketing/gunicorn_conf.py) and Redis, 
         [--connections 8] [--workers N] [--database pm_bench_inapp] [--redis-db 2]
         [--loader auto|wrk|aiohttp] [--verbose]
 
-Two targets, alternated in rounds (medians printed):
+Two targets, alternated in rounds (medians printed; the ratio is the median of the rounds'
+own ratios):
 
 1. registration: each request the first open of a new installation (bench/register.py's
    heaviest register statement);
@@ -25,12 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -45,12 +44,13 @@ from bench.register import (  # noqa: E402
     free_port,
     measure,
     median_of,
+    paired_ratio,
     prepare_database,
     report,
     run_aiohttp,
     run_wrk,
     start_gunicorn,
-    workers_cpu_seconds,
+    wrk_run,
 )
 
 WRK_GET_SCRIPT = r"""
@@ -107,37 +107,13 @@ asyncio.run(main())
 
 
 def run_wrk_get(args: argparse.Namespace, base: str, auth: str, duration: int) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        path = "/" + base.split("/", 3)[3] + "inst-"
-        script.write(
-            WRK_GET_SCRIPT.replace("__AUTH__", auth)
-            .replace("__PATH__", path)
-            .replace("__DEVICES__", str(args.devices))
-        )
-    command = ["wrk", "-t", str(min(2, args.connections)), "-c", str(args.connections)]
-    command += ["-d", f"{duration}s", "--latency", "-s", script.name, base]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    os.unlink(script.name)
-    if args.verbose:
-        print(output)
-
-    def ms(label: str) -> float:
-        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    path = "/" + base.split("/", 3)[3] + "inst-"
+    script = (
+        WRK_GET_SCRIPT.replace("__AUTH__", auth)
+        .replace("__PATH__", path)
+        .replace("__DEVICES__", str(args.devices))
     )
-    errors = int(non_2xx.group(1)) if non_2xx else 0
-    errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
-    return {
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": ms("50"),
-        "p99_ms": ms("99"),
-        "errors": errors,
-    }
+    return wrk_run(args, base, script, duration)
 
 
 def run_aiohttp_get(
@@ -147,17 +123,6 @@ def run_aiohttp_get(
     command += [str(args.connections), str(args.devices)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
-
-
-def measure_get(
-    args: argparse.Namespace, loader: str, server: subprocess.Popen, base: str, auth: str
-) -> dict[str, float]:
-    run = run_wrk_get if loader == "wrk" else run_aiohttp_get
-    cpu_before = workers_cpu_seconds(server.pid)
-    result = run(args, base, auth, args.duration)
-    result["cpu_ms"] = (workers_cpu_seconds(server.pid) - cpu_before) * 1000
-    result["cpu_ms"] /= max(1, result["requests"])
-    return result
 
 
 def seed(args: argparse.Namespace, env: dict[str, str]) -> None:
@@ -208,13 +173,13 @@ def main() -> None:
     auth = basic(SDK_KEY)
     runs: dict[str, list[dict[str, float]]] = {"register": [], "inapp": []}
     try:
-        warm_register = run_wrk if loader == "wrk" else run_aiohttp
-        warm_get = run_wrk_get if loader == "wrk" else run_aiohttp_get
-        warm_register(args, register_url, auth, args.warmup)
-        warm_get(args, inapp_base, auth, args.warmup)
+        register = run_wrk if loader == "wrk" else run_aiohttp
+        inapp = run_wrk_get if loader == "wrk" else run_aiohttp_get
+        register(args, register_url, auth, args.warmup)
+        inapp(args, inapp_base, auth, args.warmup)
         for _ in range(args.rounds):
-            runs["register"].append(measure(args, loader, server, register_url, auth))
-            runs["inapp"].append(measure_get(args, loader, server, inapp_base, auth))
+            runs["register"].append(measure(args, register, server, register_url, auth))
+            runs["inapp"].append(measure(args, inapp, server, inapp_base, auth))
         shown, asked = sample_answers(inapp_base, auth, 200, args.devices)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -229,9 +194,9 @@ def main() -> None:
     )
     report("registration (first open, 3 activities)", results["register"])
     report("in-app: what should I show now? (20 live)", results["inapp"])
-    ratio = results["inapp"]["rps"] / results["register"]["rps"]
+    ratio, spread = paired_ratio(runs["inapp"], runs["register"])
     print(
-        f"  in-app / registration = {ratio:.2f} (target ≥ 0.80), "
+        f"  in-app / registration = {ratio:.2f} (target ≥ 0.80; rounds {spread}), "
         f"p99 {results['inapp']['p99_ms']:.1f} ms (target < 30 ms)"
     )
     print(f"  answers with a message: {shown} of {asked} sampled devices")

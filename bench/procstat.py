@@ -15,6 +15,7 @@ class Proc:
     pgrp: int
     comm: str
     cpu_seconds: float  # user + system so far
+    reaped_cpu_seconds: float  # of its children that exited and were waited for
 
 
 def processes() -> Iterator[Proc]:
@@ -31,6 +32,7 @@ def processes() -> Iterator[Proc]:
             pgrp=int(fields[2]),
             comm=head.split("(", 1)[1],
             cpu_seconds=(int(fields[11]) + int(fields[12])) / ticks,  # utime, stime
+            reaped_cpu_seconds=(int(fields[13]) + int(fields[14])) / ticks,  # cutime, cstime
         )
 
 
@@ -45,5 +47,9 @@ def group_cpu_seconds(pgid: int) -> float:
 
 
 def postgres_cpu_seconds() -> float:
-    """Every PostgreSQL server process on the machine (its backends do a statement's work)."""
-    return sum(p.cpu_seconds for p in processes() if p.comm.startswith("postgres"))
+    """Every PostgreSQL server process on the machine (its backends do a statement's work),
+    with the backends that exited meanwhile: the postmaster reaps them, so their CPU time is
+    in its children's total."""
+    return sum(
+        p.cpu_seconds + p.reaped_cpu_seconds for p in processes() if p.comm.startswith("postgres")
+    )

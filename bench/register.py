@@ -47,6 +47,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,28 +239,20 @@ def workers_cpu_seconds(master_pid: int) -> float:
 
 
 def run_wrk(args: argparse.Namespace, url: str, auth: str, duration: int) -> dict[str, float]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        path = "/" + url.split("/", 3)[3]
-        script.write(WRK_SCRIPT.replace("__AUTH__", auth).replace("__PATH__", path))
-    output = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            str(min(2, args.connections)),
-            "-c",
-            str(args.connections),
-            "-d",
-            f"{duration}s",
-            "--latency",
-            "-s",
-            script.name,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    os.unlink(script.name)
+    path = "/" + url.split("/", 3)[3]
+    script = WRK_SCRIPT.replace("__AUTH__", auth).replace("__PATH__", path)
+    return wrk_run(args, url, script, duration)
+
+
+def wrk_run(args: argparse.Namespace, url: str, script: str, duration: int) -> dict[str, float]:
+    """wrk with the Lua `script` against `url` for `duration` seconds: requests, requests/s,
+    p50, p99 (ms) and errors (non-2xx answers and socket errors)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script_file:
+        script_file.write(script)
+    command = ["wrk", "-t", str(min(2, args.connections)), "-c", str(args.connections)]
+    command += ["-d", f"{duration}s", "--latency", "-s", script_file.name, url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    os.unlink(script_file.name)
     if args.verbose:
         print(output)
 
@@ -318,11 +311,14 @@ def purge_trigger_queue(env: dict[str, str]) -> None:
     redis.Redis.from_url(env["REDIS_URL"]).delete("send")
 
 
+Loader = Callable[[argparse.Namespace, str, str, int], dict[str, float]]
+
+
 def measure(
-    args: argparse.Namespace, loader: str, server: subprocess.Popen, url: str, auth: str
+    args: argparse.Namespace, run: Loader, server: subprocess.Popen, url: str, auth: str
 ) -> dict[str, float]:
-    """One measured run and the workers' CPU per request it used."""
-    run = run_wrk if loader == "wrk" else run_aiohttp
+    """One measured run of the loader `run` and the CPU per request that gunicorn's workers
+    and PostgreSQL used meanwhile."""
     cpu_before, pg_before = workers_cpu_seconds(server.pid), postgres_cpu_seconds()
     result = run(args, url, auth, args.duration)
     requests = max(1, result["requests"])
@@ -409,9 +405,9 @@ def main() -> None:
         targets["trigger"] = (register_url, basic(TRIGGER_SDK_KEY))
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
     try:
-        warm = run_wrk if loader == "wrk" else run_aiohttp
+        load = run_wrk if loader == "wrk" else run_aiohttp
         for url, auth in targets.values():
-            warm(args, url, auth, args.warmup)
+            load(args, url, auth, args.warmup)
         names = list(targets)
         for round_number in range(args.rounds):
             # Each round starts with a different target, so none always runs first (on the
@@ -419,7 +415,7 @@ def main() -> None:
             shift = round_number % len(names)
             for name in names[shift:] + names[:shift]:
                 url, auth = targets[name]
-                runs[name].append(measure(args, loader, server, url, auth))
+                runs[name].append(measure(args, load, server, url, auth))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
