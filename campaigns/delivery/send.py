@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.utils import timezone
@@ -24,6 +25,8 @@ from campaigns.delivery.transport import pushes_stream
 from campaigns.ledger.claim import deliveries_claim, next_due_in_range
 from campaigns.ledger.record import (
     ClaimedDelivery,
+    RecordSummary,
+    deliveries_record_chunk_end,
     deliveries_record_results,
     deliveries_record_skipped,
     deliveries_requeue,
@@ -171,10 +174,12 @@ def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
         )
         summary.throttled = len(held)
     to_send = [row for row in sendable if row.id in allowed]
-    recorder = _Recorder(batch)
+    if not to_send:
+        return
+    recorder = _Recorder(batch, expected=len(to_send))
     for answer in _send(batch, to_send):
         recorder.add(answer)
-    recorder.flush()
+    recorder.finish()
     summary.counts = recorder.counts
 
 
@@ -182,10 +187,16 @@ class _Recorder:
     """Writes answers as they arrive: every PUSH_RECORD_EVERY answers, or once the oldest
     unwritten one is PUSH_RECORD_INTERVAL_MS old, whichever comes first. A worker that dies
     mid-chunk leaves only its last few answers and the requests in flight unrecorded, so the
-    sweeper's requeue re-sends those, not the whole chunk."""
+    sweeper's requeue re-sends those, not the whole chunk.
 
-    def __init__(self, batch: _Batch) -> None:
+    Those batches write rows and counters only; `finish` writes the rest (always including the
+    chunk's last answer) under the campaign and run locks and settles the run, so the
+    transaction that records a run's last delivery is still the one that completes it."""
+
+    def __init__(self, batch: _Batch, *, expected: int) -> None:
         self.batch = batch
+        self.expected = expected
+        self.received = 0
         self.rows: list[ClaimedDelivery] = []
         self.results: list[SendResult] = []
         self.counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -200,25 +211,29 @@ class _Recorder:
                 self.oldest = time.monotonic()
             self.rows.append(answer[0])
             self.results.append(answer[1])
+            self.received += 1
+            if self.received >= self.expected:
+                return  # the last answer: `finish` records it with the settle
         if len(self.rows) >= self.every or (
             self.rows and time.monotonic() - self.oldest >= self.interval
         ):
-            self.flush()
+            self._write(deliveries_record_results)
 
-    def flush(self) -> None:
-        if not self.rows:
-            return
+    def finish(self) -> None:
         run = self.batch.run
-        record = deliveries_record_results(
+        self._write(partial(deliveries_record_chunk_end, campaign_id=run.campaign_id))
+
+    def _write(self, record: Callable[..., RecordSummary]) -> None:
+        run = self.batch.run
+        summary = record(
             run_id=run.id,
-            campaign_id=run.campaign_id,
             app_id=run.app_id,
             claimed_at=self.batch.claimed_at,
             rows=self.rows,
             results=self.results,
             now=timezone.now(),
         )
-        for key, n in record.counts.items():
+        for key, n in summary.counts.items():
             self.counts[key] += n
         self.rows, self.results = [], []
 
