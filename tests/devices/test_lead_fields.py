@@ -23,3 +23,13 @@ def test_token_values_of_many_leads_in_one_query_equal_each_lead_s(django_assert
     assert values[ada.pk]["First Name"] == "Ada"
     assert values[ada.pk]["City"] == ""
     assert (values[ada.pk]["Points"], values[ada.pk]["Gone"]) == ("12", "")
+
+
+def test_custom_fields_are_left_unread_when_only_standard_tokens_are_wanted():
+    ada = LeadFactory(first_name="Ada", custom_fields={"Tier": "gold"})
+
+    values = leads_token_values(lead_ids=[ada.pk], names={"First Name"})
+    both = leads_token_values(lead_ids=[ada.pk], names={"First Name", "Tier"})
+
+    assert values[ada.pk]["First Name"] == "Ada" and "Tier" not in values[ada.pk]
+    assert both[ada.pk]["Tier"] == "gold"
