@@ -79,6 +79,23 @@ def test_personalization_rendered_per_lead_and_payload_per_platform(
     assert apns["headers"]["apns-topic"] == push_app.ios_bundle_id
 
 
+def test_custom_field_tokens_render_each_lead_s_own_values(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    content = PushContent(
+        title="Hi", message="{{lead.Tier:default=none}} {{lead.First Name:default=you}}"
+    )
+    gold, plain = make_devices(2, lead__first_name="Ann", lead__custom_fields={"Tier": "gold"})
+    plain.lead.custom_fields = {}
+    plain.lead.save()
+    run = run_create(app=push_app, devices=[gold, plain], content=content)
+
+    _send_all(run)
+
+    bodies = {p.token: p.body["notification"]["body"] for p in scripted_transport.sent}
+    assert bodies == {gold.push_token: "gold Ann", plain.push_token: "none Ann"}
+
+
 def test_redelivered_batch_sends_nothing(addon_on, push_app, make_devices, scripted_transport):
     run = run_create(app=push_app, devices=make_devices(4))
     _send_all(run)
