@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from functools import cache
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Field, Q
 from django.db.models.functions import Now
 
 from campaigns.models import CampaignRun, Delivery
@@ -57,7 +57,7 @@ def run_counters_add(*, run_id: int, counts: Mapping[tuple[str, str], int], tota
     if not changes:
         return
     quote = connection.ops.quote_name
-    columns = [quote(CampaignRun._meta.get_field(name).column) for name in changes]
+    columns = [quote(_column(name)) for name in changes]
     # The same UPDATE says the run moved (the sweeper's stall check reads it), by the
     # database's clock as Now() reads it.
     sets = ", ".join(f"{column} = {column} + %s" for column in columns)
@@ -67,6 +67,13 @@ def run_counters_add(*, run_id: int, counts: Mapping[tuple[str, str], int], tota
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*changes.values(), run_id])
+
+
+def _column(name: str) -> str:
+    field = CampaignRun._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise TypeError(f"CampaignRun.{name} is not a column")
+    return field.column
 
 
 @cache
