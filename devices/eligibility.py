@@ -4,6 +4,9 @@ for the platform)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Protocol
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
@@ -44,7 +47,22 @@ def eligible_devices(devices: QuerySet[Device] | None = None) -> QuerySet[Device
     return with_app_configured(base.filter(eligible_q()))
 
 
-def device_ineligibility(device: Device, *, app_configured: bool) -> list[str]:
+class DeviceState(Protocol):
+    """What eligibility reads of a device: a Device, or the send path's plain row of it."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def first_opened_at(self) -> datetime | None: ...
+    @property
+    def push_token(self) -> str: ...
+    @property
+    def push_enabled(self) -> bool: ...
+    @property
+    def lead_id(self) -> int | None: ...
+
+
+def device_ineligibility(device: DeviceState, *, app_configured: bool) -> list[str]:
     """Reason codes why one device cannot be sent to ([] when eligible)."""
     reasons = []
     if device.status == Device.Status.TOKEN_INVALID:

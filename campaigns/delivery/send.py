@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.db.models import BigIntegerField, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns import enqueue
@@ -24,6 +27,8 @@ from campaigns.delivery.transport import pushes_stream
 from campaigns.ledger.claim import deliveries_claim, next_due_in_range
 from campaigns.ledger.record import (
     ClaimedDelivery,
+    RecordSummary,
+    deliveries_record_chunk_end,
     deliveries_record_results,
     deliveries_record_skipped,
     deliveries_requeue,
@@ -31,8 +36,8 @@ from campaigns.ledger.record import (
 from campaigns.models import CampaignRun, Delivery
 from campaigns.qualification import quiet_hours_release, zone_for
 from devices.eligibility import device_ineligibility
-from devices.lead_fields import lead_token_values
-from devices.models import Device, Lead, PushCredential
+from devices.models import PushCredential
+from devices.selectors import leads_token_values
 from notifications.content import PushContent
 from notifications.locales import content_for_locale
 from notifications.payloads import (
@@ -59,12 +64,27 @@ class SendSummary:
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class _Device:
+    """What the send path reads of a claimed row's device (eligibility, quiet hours, language)."""
+
+    lead_id: int | None
+    app_id: int
+    status: str
+    first_opened_at: datetime | None
+    push_token: str
+    push_enabled: bool
+    time_zone: str
+    locale: str
+
+
 @dataclass
 class _Batch:
     run: CampaignRun
     claimed_at: datetime
+    claimed: QuerySet[Delivery]  # this claim's rows still `sending`
     rows: list[ClaimedDelivery]
-    devices: dict[int, Device]
+    devices: dict[int, _Device]  # by delivery id
     credentials: dict[str, PushCredential]
 
 
@@ -105,28 +125,52 @@ def deliveries_send(*, run_id: int, first_id: int, last_id: int) -> SendSummary:
     return summary
 
 
+# One query for the claimed rows and their devices, as plain tuples: model instances for 500
+# rows and 500 devices cost more CPU than the query itself.
+_LOAD_COLUMNS = (
+    "id", "platform", "attempts", "lead_id", "variant", "device_id", "device__token_updated_at",
+    "device__lead_id", "device__app_id", "device__status", "device__first_opened_at",
+    "device__push_token", "device__push_enabled", "device__time_zone", "device__locale",
+)  # fmt: skip
+
+
 def _load(*, run: CampaignRun, claimed_at: datetime, ids: list[int]) -> _Batch:
-    deliveries = Delivery.objects.filter(id__in=ids).select_related("device").order_by("id")
+    # Our rows are the range's `sending` rows with our claim's time (the guard every record
+    # write uses too): a statement that reads the same whatever the chunk's size, where
+    # `id IN (<500 ids>)` made psycopg parse 500 placeholders in Python on every chunk.
+    claimed = Delivery.objects.filter(
+        run_id=run.id,
+        id__gte=ids[0],
+        id__lte=ids[-1],
+        status=Delivery.Status.SENDING,
+        claimed_at=claimed_at,
+    )
+    loaded = claimed.order_by("id").values_list(*_LOAD_COLUMNS)
     rows: list[ClaimedDelivery] = []
-    devices: dict[int, Device] = {}
-    for delivery in deliveries:
-        device = delivery.device
-        devices[delivery.id] = device
+    devices: dict[int, _Device] = {}
+    for pk, platform, attempts, lead_id, variant, device_id, token_updated_at, *device in loaded:
+        facts = _Device(*device)  # the device__ columns, in the dataclass's field order
+        devices[pk] = facts
         rows.append(
             ClaimedDelivery(
-                id=delivery.id,
-                platform=delivery.platform,
-                device_id=device.id,
-                token=device.push_token,
-                token_updated_at=device.token_updated_at,
-                attempts=delivery.attempts,
-                lead_id=delivery.lead_id or device.lead_id,
-                variant=delivery.variant,
+                id=pk,
+                platform=platform,
+                device_id=device_id,
+                token=facts.push_token,
+                token_updated_at=token_updated_at,
+                attempts=attempts,
+                lead_id=lead_id or facts.lead_id,
+                variant=variant,
             )
         )
     credentials = {c.platform: c for c in PushCredential.objects.filter(app_id=run.app_id)}
     return _Batch(
-        run=run, claimed_at=claimed_at, rows=rows, devices=devices, credentials=credentials
+        run=run,
+        claimed_at=claimed_at,
+        claimed=claimed,
+        rows=rows,
+        devices=devices,
+        credentials=credentials,
     )
 
 
@@ -171,10 +215,12 @@ def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
         )
         summary.throttled = len(held)
     to_send = [row for row in sendable if row.id in allowed]
-    recorder = _Recorder(batch)
+    if not to_send:
+        return
+    recorder = _Recorder(batch, expected=len(to_send))
     for answer in _send(batch, to_send):
         recorder.add(answer)
-    recorder.flush()
+    recorder.finish()
     summary.counts = recorder.counts
 
 
@@ -182,10 +228,16 @@ class _Recorder:
     """Writes answers as they arrive: every PUSH_RECORD_EVERY answers, or once the oldest
     unwritten one is PUSH_RECORD_INTERVAL_MS old, whichever comes first. A worker that dies
     mid-chunk leaves only its last few answers and the requests in flight unrecorded, so the
-    sweeper's requeue re-sends those, not the whole chunk."""
+    sweeper's requeue re-sends those, not the whole chunk.
 
-    def __init__(self, batch: _Batch) -> None:
+    Those batches write rows and counters only; `finish` writes the rest (always including the
+    chunk's last answer) under the campaign and run locks and settles the run, so the
+    transaction that records a run's last delivery is still the one that completes it."""
+
+    def __init__(self, batch: _Batch, *, expected: int) -> None:
         self.batch = batch
+        self.expected = expected
+        self.received = 0
         self.rows: list[ClaimedDelivery] = []
         self.results: list[SendResult] = []
         self.counts: dict[tuple[str, str], int] = defaultdict(int)
@@ -200,25 +252,29 @@ class _Recorder:
                 self.oldest = time.monotonic()
             self.rows.append(answer[0])
             self.results.append(answer[1])
+            self.received += 1
+            if self.received >= self.expected:
+                return  # the last answer: `finish` records it with the settle
         if len(self.rows) >= self.every or (
             self.rows and time.monotonic() - self.oldest >= self.interval
         ):
-            self.flush()
+            self._write(deliveries_record_results)
 
-    def flush(self) -> None:
-        if not self.rows:
-            return
+    def finish(self) -> None:
         run = self.batch.run
-        record = deliveries_record_results(
+        self._write(partial(deliveries_record_chunk_end, campaign_id=run.campaign_id))
+
+    def _write(self, record: Callable[..., RecordSummary]) -> None:
+        run = self.batch.run
+        summary = record(
             run_id=run.id,
-            campaign_id=run.campaign_id,
             app_id=run.app_id,
             claimed_at=self.batch.claimed_at,
             rows=self.rows,
             results=self.results,
             now=timezone.now(),
         )
-        for key, n in record.counts.items():
+        for key, n in summary.counts.items():
             self.counts[key] += n
         self.rows, self.results = [], []
 
@@ -320,7 +376,7 @@ def _send(
     """(row, result) per row as its answer arrives; None while waiting (see _Recorder)."""
     run = batch.run
     variants = _variants(batch, rows, run_pushes(run))
-    leads = _leads(variants.values(), rows)
+    leads = _leads(variants.values(), batch.claimed)
     by_id = {row.id: row for row in rows}
     by_platform: dict[str, list[OutgoingPush]] = defaultdict(list)
     for row in rows:
@@ -329,7 +385,9 @@ def _send(
             # Approved content was validated; this only guards against a hand-edited row.
             yield row, SendResult(outcome=Outcome.FAILED, reason=variant.error)
             continue
-        push_or_failure = _build(run, variant, variant.compiled, leads.get(row.lead_id or 0), row)
+        push_or_failure = _build(
+            run, variant, variant.compiled, leads.get(row.lead_id or 0, {}), row
+        )
         if isinstance(push_or_failure, SendResult):
             yield row, push_or_failure
         else:
@@ -366,32 +424,46 @@ def _variants(
     device's language (notifications.locales), read from the run's frozen copies; each
     (push, language) is compiled once per chunk."""
     compiled: dict[tuple[str, str], _Variant] = {}
+    # A chunk's 500 rows have a handful of (variant, device locale) pairs: choose each once.
+    chosen_for: dict[tuple[str, str], _Variant] = {}
     out: dict[int, _Variant] = {}
     for row in rows:
         label = delivery_label(pushes, row.variant)
-        chosen = pushes[label]
-        code, content = content_for_locale(chosen.content, batch.devices[row.id].locale)
-        if (label, code) not in compiled:
-            compiled[(label, code)] = _variant_compile(chosen.notification_id, content)
-        out[row.id] = compiled[(label, code)]
+        locale = batch.devices[row.id].locale
+        variant = chosen_for.get((label, locale))
+        if variant is None:
+            chosen = pushes[label]
+            code, content = content_for_locale(chosen.content, locale)
+            if (label, code) not in compiled:
+                compiled[(label, code)] = _variant_compile(chosen.notification_id, content)
+            variant = chosen_for[(label, locale)] = compiled[(label, code)]
+        out[row.id] = variant
     return out
 
 
-def _leads(variants: Iterable[_Variant], rows: list[ClaimedDelivery]) -> dict[int, Lead]:
-    if not any(variant.compiled and variant.compiled.tokens for variant in variants):
+def _leads(variants: Iterable[_Variant], claimed: QuerySet[Delivery]) -> dict[int, dict[str, str]]:
+    """The token values of the leads the claim's rows still to send are rendered for (the
+    row's planned lead, else its device's), when any of the chunk's contents has a token."""
+    distinct = {id(variant): variant for variant in variants}.values()  # one per (push, language)
+    names = {
+        token.field for variant in distinct if variant.compiled for token in variant.compiled.tokens
+    }
+    if not names:
         return {}
-    return Lead.objects.in_bulk({row.lead_id for row in rows if row.lead_id})
+    for_lead = Coalesce("lead_id", "device__lead_id", output_field=BigIntegerField())
+    lead_ids = claimed.annotate(for_lead=for_lead).values("for_lead")
+    return leads_token_values(lead_ids=lead_ids, names=names)
 
 
 def _build(
     run: CampaignRun,
     variant: _Variant,
     compiled: CompiledContent,
-    lead: Lead | None,
+    values: Mapping[str, str],
     row: ClaimedDelivery,
 ) -> OutgoingPush | SendResult:
     content = variant.content
-    text = compiled.render(lead_token_values(lead))
+    text = compiled.render(values)
     ids = PushIds(delivery_id=row.id, notification_id=variant.notification_id, run_id=run.id)
     if row.platform == "ios":
         request = apns_request(content, text, ids, topic=run.app.ios_bundle_id)

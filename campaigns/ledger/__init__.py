@@ -8,6 +8,9 @@
 - `recovery`: rows a dead worker left `sending`; a cancelled run's queued rows.
 - `feedback`: receipts and taps reported by the SDK.
 
-Every function that makes a row terminal calls `runs.run_settle` in the same transaction, so
-the transaction that records a run's last delivery is the one that completes it.
+Every function that makes a row terminal calls `runs.run_settle` in the same transaction,
+except `record.deliveries_record_results`, which writes a chunk's answers while others are still
+in flight (so the run cannot have drained); a chunk's last answer always goes through
+`record.deliveries_record_chunk_end`, which settles. So the transaction that records a run's
+last delivery is the one that completes it.
 """

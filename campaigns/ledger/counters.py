@@ -5,9 +5,10 @@ silently dropped."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 
-from django.db.models import Count, F, Q
-from django.db.models.expressions import CombinedExpression
+from django.db import connection
+from django.db.models import Count, Field, Q
 from django.db.models.functions import Now
 
 from campaigns.models import CampaignRun, Delivery
@@ -43,17 +44,44 @@ COUNTER_FIELDS: dict[tuple[str, str], str] = _counter_table()
 
 
 def run_counters_add(*, run_id: int, counts: Mapping[tuple[str, str], int], total: int = 0) -> None:
-    """Add per-(outcome, platform) counts (and new rows to `total`) in one UPDATE."""
-    changes: dict[str, CombinedExpression] = {}
+    """Add per-(outcome, platform) counts (and new rows to `total`) in one UPDATE.
+
+    Hand-written: the send path calls this for every batch of ~50 answers, and compiling the
+    ORM's F() UPDATE cost more CPU than the statement takes to run."""
+    changes: dict[str, int] = {}
     for key, n in counts.items():
         if n:
-            name = COUNTER_FIELDS[key]
-            changes[name] = F(name) + n
+            changes[COUNTER_FIELDS[key]] = n
     if total:
-        changes["total"] = F("total") + total
-    if changes:
-        # The same UPDATE says the run moved (the sweeper's stall check reads it).
-        CampaignRun.objects.filter(pk=run_id).update(**changes, progressed_at=Now())
+        changes["total"] = total
+    if not changes:
+        return
+    quote = connection.ops.quote_name
+    columns = [quote(_column(name)) for name in changes]
+    # The same UPDATE says the run moved (the sweeper's stall check reads it), by the
+    # database's clock as Now() reads it.
+    sets = ", ".join(f"{column} = {column} + %s" for column in columns)
+    sql = (
+        f"UPDATE {quote(CampaignRun._meta.db_table)} SET {sets}, "  # noqa: S608 - identifiers from model metadata; every value is a parameter
+        f"{quote('progressed_at')} = {_now_sql(connection.vendor)} WHERE {quote('id')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*changes.values(), run_id])
+
+
+def _column(name: str) -> str:
+    field = CampaignRun._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise TypeError(f"CampaignRun.{name} is not a column")
+    return field.column
+
+
+@cache
+def _now_sql(vendor: str) -> str:
+    """Now() as the database spells it (STATEMENT_TIMESTAMP() on PostgreSQL)."""
+    compiler = CampaignRun.objects.none().query.get_compiler(connection=connection)
+    sql, _ = compiler.compile(Now())
+    return sql
 
 
 def run_counters_from_rows(run: CampaignRun) -> None:

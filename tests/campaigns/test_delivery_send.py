@@ -79,6 +79,23 @@ def test_personalization_rendered_per_lead_and_payload_per_platform(
     assert apns["headers"]["apns-topic"] == push_app.ios_bundle_id
 
 
+def test_custom_field_tokens_render_each_lead_s_own_values(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    content = PushContent(
+        title="Hi", message="{{lead.Tier:default=none}} {{lead.First Name:default=you}}"
+    )
+    gold, plain = make_devices(2, lead__first_name="Ann", lead__custom_fields={"Tier": "gold"})
+    plain.lead.custom_fields = {}
+    plain.lead.save()
+    run = run_create(app=push_app, devices=[gold, plain], content=content)
+
+    _send_all(run)
+
+    bodies = {p.token: p.body["notification"]["body"] for p in scripted_transport.sent}
+    assert bodies == {gold.push_token: "gold Ann", plain.push_token: "none Ann"}
+
+
 def test_redelivered_batch_sends_nothing(addon_on, push_app, make_devices, scripted_transport):
     run = run_create(app=push_app, devices=make_devices(4))
     _send_all(run)
@@ -422,16 +439,64 @@ def test_answers_are_recorded_in_small_batches_as_they_arrive(
 
     settings.PUSH_RECORD_EVERY = 50
     run = run_create(app=push_app, devices=make_devices(120) + make_devices(40, platform="ios"))
-    real, batches = send_module.deliveries_record_results, []
+    batches: list[tuple[str, int]] = []
 
-    def recording(**kwargs):  # noqa: ANN003, ANN202 - a spy around the real ledger call
-        batches.append(len(kwargs["rows"]))
-        return real(**kwargs)
+    def spy(name: str):  # noqa: ANN202 - a spy around the real ledger call
+        real = getattr(send_module, name)
 
-    monkeypatch.setattr(send_module, "deliveries_record_results", recording)
+        def recording(**kwargs):  # noqa: ANN003, ANN202
+            batches.append((name, len(kwargs["rows"])))
+            return real(**kwargs)
+
+        monkeypatch.setattr(send_module, name, recording)
+
+    spy("deliveries_record_results")
+    spy("deliveries_record_chunk_end")
     _send_all(run)
-    assert batches == [50, 50, 50, 10]
+    # Batches of 50 write rows and counters; the chunk's end (its last answers, always at
+    # least one) takes the campaign and run locks and settles the run.
+    assert batches == [("deliveries_record_results", 50)] * 3 + [
+        ("deliveries_record_chunk_end", 10)
+    ]
     assert run.deliveries.filter(status=S.SENT).count() == 160
+    assert_counters_match(run)
+
+
+def test_a_worker_dying_before_its_chunk_end_leaves_counters_equal_to_rows(
+    addon_on, push_app, make_devices, scripted_transport, monkeypatch, settings, time_machine
+):
+    # Batches write rows and counters together without the run lock's settle; a worker
+    # killed after some batches (here: its chunk-end write never happens) must leave the
+    # counters equal to the rows, and the sweeper completes the run from there.
+    from campaigns.delivery import send as send_module
+    from campaigns.delivery.sweep import deliveries_sweep
+
+    settings.PUSH_RECORD_EVERY = 20
+    run = run_create(app=push_app, devices=make_devices(45) + make_devices(5, platform="ios"))
+
+    class Killed(BaseException):
+        pass
+
+    def killed(**kwargs):  # noqa: ANN003, ANN202
+        raise Killed
+
+    chunk_end = send_module.deliveries_record_chunk_end
+    monkeypatch.setattr(send_module, "deliveries_record_chunk_end", killed)
+    with pytest.raises(Killed):
+        _send_all(run)
+
+    assert run.deliveries.filter(status=S.SENT).count() == 40  # two batches of 20
+    assert run.deliveries.filter(status=S.SENDING).count() == 10
+    assert_counters_match(run)
+    monkeypatch.setattr(send_module, "deliveries_record_chunk_end", chunk_end)
+    time_machine.move_to(
+        timezone.now() + timedelta(seconds=settings.PUSH_SENDING_TIMEOUT_SECONDS + 1)
+    )
+    deliveries_sweep(now=timezone.now())
+    _send_all(run)
+    run.refresh_from_db()
+    assert run.status == CampaignRun.Status.COMPLETED
+    assert run.deliveries.filter(status=S.SENT).count() == 50
     assert_counters_match(run)
 
 

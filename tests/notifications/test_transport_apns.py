@@ -58,6 +58,7 @@ def test_success_echoes_apns_id_and_reaches_the_virtual_device(apns_config, cert
     assert result.outcome == Outcome.SENT
     assert len(result.provider_id) == 36  # the apns-id uuid, echoed by the server
     [receipt] = sim_client.receipts(device)
+    assert receipt["headers"]["apns-id"] == result.provider_id  # ours, on the wire
     assert receipt["message"]["aps"]["alert"] == {"body": "Hi there", "title": "Sale"}
     assert receipt["message"]["coupon"] == "X1"
     assert receipt["headers"]["apns-topic"] == TOPIC
