@@ -29,8 +29,8 @@ from django.db import connection, models, transaction
 from django.db.models import Case, Q, Value, When
 
 from campaigns.ledger.counters import run_counters_add
-from campaigns.ledger.runs import run_lock, run_settle
-from campaigns.models import CampaignRun, Delivery
+from campaigns.ledger.runs import run_lock, run_row_lock, run_settle
+from campaigns.models import Delivery
 from devices.models import Device, PushCredential
 from notifications.transports.base import Outcome, SendResult
 from pushmarketing.core import metrics
@@ -343,18 +343,6 @@ def _record(
     return RecordSummary(counts=counts, retry_at=min(retry_times) if retry_times else None)
 
 
-def _run_row_lock(run_id: int) -> None:
-    """Lock the run row alone, before any delivery row: the order every writer keeps
-    (campaign, run, deliveries) minus the campaign, which this transaction never takes. One
-    raw statement: the counter UPDATE would take this lock anyway, but after the delivery
-    rows, which could deadlock against the sweeper (run first, then rows)."""
-    if not connection.features.has_select_for_no_key_update:
-        return  # SQLite: a writing transaction holds the whole database already
-    table = connection.ops.quote_name(CampaignRun._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR NO KEY UPDATE", [run_id])  # noqa: S608 - identifier from model metadata
-
-
 @transaction.atomic
 def deliveries_record_results(
     *,
@@ -372,7 +360,7 @@ def deliveries_record_results(
     answer is in (`deliveries_record_chunk_end`), and they were three ORM statements of every
     batch of ~50 answers. The counters still move in the same transaction as the rows, so a
     worker killed between two batches leaves counters equal to rows."""
-    _run_row_lock(run_id)
+    run_row_lock(run_id)
     return _record(
         run_id=run_id,
         app_id=app_id,

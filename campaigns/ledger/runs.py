@@ -94,6 +94,13 @@ def run_lock(*, run_id: int, campaign_id: int | None) -> CampaignRun | None:
     return CampaignRun.objects.select_for_update(no_key=True).filter(pk=run_id).first()
 
 
+def run_row_lock(run_id: int) -> None:
+    """Lock the run row alone, for a writer that never takes its campaign's lock (a batch of
+    answers recorded mid-chunk), before it touches any delivery row: the counter UPDATE would
+    take this lock anyway, but after the rows, against the sweeper's order (run, then rows)."""
+    list(CampaignRun.objects.select_for_update(no_key=True).filter(pk=run_id).values("pk"))
+
+
 def run_lock_with_campaign(run_id: int) -> CampaignRun | None:
     """run_lock for a caller that knows only the run: its campaign is looked up first."""
     campaign_id = CampaignRun.objects.filter(pk=run_id).values_list("campaign_id", flat=True)
