@@ -15,8 +15,9 @@ SQLite: executemany) in a fresh app, then prints:
 - the bare-transport ceiling in the same run (bench/transport.py's measurement, no DB/Celery);
 - worker peak RSS (VmHWM over the worker's process group);
 - with --table: one row per size and simulator latency (Apple's stream ramp on): end-to-end
-  msg/s, the bare transports' rate measured in the same run for the half-and-half mix, their
-  ratio, worker CPU per 1,000 messages and worker peak RSS;
+  msg/s, the bare transports' rate for the half-and-half mix (measured right before and right
+  after the run, averaged), their ratio, the CPU per 1,000 messages of the worker, of
+  PostgreSQL and of the simulator (the three share the cores), and worker peak RSS;
 - trigger latency p50/p99 (activity recorded -> simulator received the push) over --triggers
   activities recorded one at a time with their trigger outbox entry, as the SDK API does
   (bench/triggers.py drives the SDK API itself, at steady rates).
@@ -55,7 +56,11 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench import transport  # noqa: E402 - its simulator start-up and its ceiling measurement
-from bench.procstat import group_cpu_seconds  # noqa: E402
+from bench.procstat import (  # noqa: E402
+    group_cpu_seconds,
+    postgres_cpu_seconds,
+    process_cpu_seconds,
+)
 from campaigns import services  # noqa: E402
 from campaigns.models import Campaign, CampaignRun, Delivery  # noqa: E402
 from campaigns.resolve import run_resolve  # noqa: E402
@@ -306,8 +311,19 @@ def mix_ceiling(sim: dict[str, str], directory: str, count: int) -> float:
     return count / seconds
 
 
+def vacuum() -> None:
+    """PostgreSQL: reclaim the dead row versions the previous rows left (each delivery is
+    written three times). A deployment's autovacuum does this as it goes; on a server with
+    autovacuum off (this machine's), each row of the table would otherwise start on a more
+    bloated table than the one before."""
+    if not settings.USES_POSTGRES:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) campaigns_delivery, campaigns_campaignrun, devices_device")
+
+
 def table_row(args: argparse.Namespace, directory: str, sim: dict[str, str], env: dict[str, str],
-              devices: int, latency_ms: int) -> str:  # fmt: skip
+              simulator_pid: int, devices: int, latency_ms: int) -> str:  # fmt: skip
     """One row: a fresh app of `devices` phones sent one batch campaign at this latency."""
     tag = uuid.uuid4().hex[:8]
     app = app_create(directory, tag)
@@ -315,24 +331,39 @@ def table_row(args: argparse.Namespace, directory: str, sim: dict[str, str], env
     campaign = Campaign.objects.create(
         app=app, notification=push_create(app), name=f"Bench {tag}", kind=Campaign.Kind.BATCH,
     )  # fmt: skip
-    sim_client.reset()
+    vacuum()
     sim_client.configure(latency_ms=latency_ms)
+    # The ceiling is measured before and after the run and averaged: this machine's speed
+    # drifts by a quarter within minutes, and a ratio that paired the run with one of the two
+    # could lean either way.
+    before = mix_ceiling(sim, directory, min(devices, args.transport_count))
+    sim_client.reset()  # the run starts on an empty receipt store (the configuration stays)
     worker = start_worker(env, args.workers, Path(directory) / f"worker-{tag}.log")
     try:
         time.sleep(3)  # worker boot
         cpu_before = group_cpu_seconds(worker.pid)
+        others_before = postgres_cpu_seconds(), process_cpu_seconds(simulator_pid)
         started = time.perf_counter()
         run = wait_run(start_and_resolve(campaign).pk, args.timeout)
         elapsed = time.perf_counter() - started
         cpu = group_cpu_seconds(worker.pid) - cpu_before
+        postgres_cpu = postgres_cpu_seconds() - others_before[0]
+        simulator_cpu = process_cpu_seconds(simulator_pid) - others_before[1]
         rss = group_peak_rss_mb(worker.pid)
     finally:
         stop(worker, group=True)
     sent = Delivery.objects.filter(run=run, status=Delivery.Status.SENT).count()
     rate = sent / elapsed
-    ceiling = mix_ceiling(sim, directory, min(devices, args.transport_count))
-    return (f"| {devices:,} | {latency_ms} ms | {rate:,.0f} | {ceiling:,.0f} | {rate / ceiling:.2f} "
-            f"| {cpu * 1000 / max(sent, 1) * 1000:,.0f} ms | {rss:.0f} MB | {sent:,}/{run.total:,} |")  # fmt: skip
+
+    def per_thousand(seconds: float) -> str:
+        return f"{seconds * 1000 / max(sent, 1) * 1000:,.0f} ms"
+
+    after = mix_ceiling(sim, directory, min(devices, args.transport_count))
+    ceiling = (before + after) / 2
+    return (f"| {devices:,} | {latency_ms} ms | {rate:,.0f} | {ceiling:,.0f} ({before:,.0f} / "
+            f"{after:,.0f}) | {rate / ceiling:.2f} "
+            f"| {per_thousand(cpu)} | {per_thousand(postgres_cpu)} | {per_thousand(simulator_cpu)} "
+            f"| {rss:.0f} MB | {sent:,}/{run.total:,} |")  # fmt: skip
 
 
 def main_table(args: argparse.Namespace) -> int:
@@ -341,9 +372,9 @@ def main_table(args: argparse.Namespace) -> int:
     latencies = [int(ms) for ms in args.latencies.split(",")]
     print(f"fan-out table: {args.workers} prefork worker processes, PUSH_SEND_CONCURRENCY "
           f"{settings.PUSH_SEND_CONCURRENCY}, half iOS, simulator stream ramp on")  # fmt: skip
-    print("| devices | latency | end to end msg/s | bare transport msg/s (same run) | ratio | "
-          "worker CPU per 1,000 msg | worker peak RSS | sent |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| devices | latency | end to end msg/s | bare transport msg/s (before / after) | ratio | "
+          "CPU per 1,000 msg: worker | PostgreSQL | simulator | worker peak RSS | sent |")  # fmt: skip
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory(prefix="pm-fanout-") as directory:
         simulator = transport.start_simulator(directory)
         sim = simulator.settings
@@ -353,7 +384,10 @@ def main_table(args: argparse.Namespace) -> int:
                 setattr(settings, name, int(value) if name.endswith("_PORT") else value)
             for devices in sizes:
                 for latency_ms in latencies:
-                    print(table_row(args, directory, sim, env, devices, latency_ms), flush=True)
+                    row = table_row(
+                        args, directory, sim, env, simulator.process.pid, devices, latency_ms
+                    )
+                    print(row, flush=True)
         finally:
             stop(simulator.process)
     return 0

@@ -41,6 +41,11 @@ def children_cpu_seconds(parent_pid: int) -> float:
     return sum(p.cpu_seconds for p in processes() if p.ppid == parent_pid)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """One process (the push simulator)."""
+    return sum(p.cpu_seconds for p in processes() if p.pid == pid)
+
+
 def group_cpu_seconds(pgid: int) -> float:
     """Every process of a process group (a Celery worker started in its own session)."""
     return sum(p.cpu_seconds for p in processes() if p.pgrp == pgid)

@@ -226,8 +226,17 @@ class Delivery(models.Model):
 
     TERMINAL = (Status.SENT, Status.FAILED, Status.TOKEN_INVALID, Status.SKIPPED)
 
-    run = models.ForeignKey(CampaignRun, on_delete=models.CASCADE, related_name="deliveries")
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="deliveries")
+    # No single-column indexes on the two keys: delivery_once_per_run (run, device) and
+    # delivery_device_sent_idx (device, sent_at) lead with them and serve every lookup and
+    # cascade by either. A row is written three times (queued, sending, its outcome), each
+    # write a new version in every index of the table, so an index no query needs costs the
+    # send path on every delivery.
+    run = models.ForeignKey(
+        CampaignRun, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     lead_id = models.BigIntegerField(null=True, blank=True)
     platform = models.CharField(max_length=10)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
@@ -254,7 +263,13 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["run", "status"], name="delivery_run_status_idx"),
-            models.Index(fields=["status", "claimed_at"], name="delivery_status_claimed_idx"),
+            # Only rows in flight: the sweeper's stuck `sending` rows and health's oldest
+            # `queued` one. A row that reaches its outcome leaves it (no new entry).
+            models.Index(
+                fields=["status", "claimed_at"],
+                name="delivery_inflight_idx",
+                condition=models.Q(status__in=["queued", "sending"]),
+            ),
             models.Index(fields=["device", "-sent_at"], name="delivery_device_sent_idx"),
             # Qualification (lead already sent this campaign) and frequency caps (pushes per
             # lead in a window) are per lead. One index serves both: every extra index on

@@ -197,7 +197,11 @@ class Device(models.Model):
             models.Index(
                 fields=["app", "platform", "status", "push_enabled"], name="device_audience_idx"
             ),
-            models.Index(fields=["lead"], name="device_lead_idx"),
+            # Anonymous devices (before any login) are never looked up by lead, and every
+            # first open is one: they get no entry.
+            models.Index(
+                fields=["lead"], name="device_lead_idx", condition=models.Q(lead__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -266,7 +270,14 @@ class DeviceActivity(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["device", "-occurred_at"], name="activity_device_idx"),
-            models.Index(fields=["lead", "-occurred_at"], name="activity_lead_idx"),
+            # Only activities of a known lead: a lead's history is the one read by lead, and an
+            # anonymous first open writes three rows that would each add an entry.
+            models.Index(
+                fields=["lead", "-occurred_at"],
+                name="activity_lead_idx",
+                condition=models.Q(lead__isnull=False),
+            ),
+            # No query reads activities by app and kind; it serves deleting an app's rows.
             models.Index(fields=["app", "kind", "-occurred_at"], name="activity_kind_idx"),
         ]
 
