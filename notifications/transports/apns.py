@@ -20,6 +20,10 @@ What we add around aioapns, and why:
 - `apns-expiration: 0` ("deliver once or drop") goes out as 0: aioapns writes now + TTL.
 - Each request carries an `apns-id` from a per-process counter (`apns_ids`), not aioapns's
   `uuid4()` per notification.
+- Two per-request costs of h2 are cut (`_LeanH2Connection`): hpack's pure-Python Huffman
+  coding of the ~300 characters no request can index (provider token, device token, apns-id),
+  and h2's walk over every stream of the connection to count the open ones, which grew with
+  the hundreds of streams that Apple's 20–100 ms of latency keeps in flight.
 - aioapns has no request deadline: every send is wrapped in `asyncio.wait_for`.
 - A connection failure makes aioapns sleep 1 s per attempt: two attempts (so a request that
   met a connection just closed by the server or the idle timer gets a fresh one), then the
@@ -37,7 +41,7 @@ import ssl
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aioapns import APNs, NotificationRequest, PushType
 from aioapns.common import APNS_RESPONSE_CODE, NotificationResult
@@ -51,8 +55,11 @@ from aioapns.connection import (
     JWTAuthorizationHeaderProvider,
 )
 from aioapns.exceptions import ConnectionClosed, ConnectionError, MaxAttemptsExceeded
+from h2.connection import H2Connection
 from h2.settings import ChangedSetting, SettingCodes
+from hpack import Encoder, NeverIndexedHeaderTuple
 
+from notifications.payloads import encode
 from notifications.transports.apns_ids import apns_id_next
 from notifications.transports.base import Outcome, OutgoingPush, SendResult, log_result
 from notifications.transports.config import KIND_APNS_TOKEN, TransportConfig
@@ -132,6 +139,54 @@ class _StreamSlots(ChannelPool):
             self._wake_up_next()
         if self._value > 0 and self.on_free is not None:
             self.on_free()
+
+
+class _PlainLiteralEncoder(Encoder):
+    """HPACK without Huffman coding. hpack codes bit by bit in Python, and every APNs request
+    carries ~300 characters that can never come from the compression table: the provider token
+    (h2 never indexes `authorization`, to keep a secret out of the shared context), the device
+    token in `:path` and the `apns-id`. Coding them was ~15 % of the transport's CPU per
+    request (py-spy over bench/transport.py); as plain literals a request is ~80 bytes longer."""
+
+    def encode(self, headers: Any, huffman: bool = False) -> bytes:
+        return super().encode(headers, huffman=False)
+
+
+class _LeanH2Connection(H2Connection):
+    """h2's connection with `_PlainLiteralEncoder`, and with its count of open outbound streams
+    kept instead of recounted for every new stream.
+
+    h2 checks each new stream against the server's limit by walking every stream of the
+    connection (`_open_streams`, which also forgets the closed ones). At 100 ms of latency a
+    connection has hundreds in flight, and that walk was 7 % of the transport's CPU. Here the
+    count is an upper bound (the last exact count plus the streams opened since), recounted
+    exactly every `RECOUNT_EVERY` streams (so closed streams are still forgotten) and whenever
+    the bound would refuse a stream; `_StreamSlots` is what keeps requests under the limit."""
+
+    RECOUNT_EVERY = 64
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.encoder = _PlainLiteralEncoder()
+        self._counted = 0
+        self._opened_since_count = 0
+
+    @property
+    def open_outbound_streams(self) -> int:
+        # h2 reads this once per new stream, just before opening it.
+        bound = self._counted + self._opened_since_count
+        limit = self.remote_settings.max_concurrent_streams
+        if self._opened_since_count >= self.RECOUNT_EVERY or bound + 1 > limit:
+            self._counted = self._open_streams(int(self.config.client_side))
+            self._opened_since_count = 0
+            bound = self._counted
+        self._opened_since_count += 1
+        return bound
+
+
+def _never_indexed(name: str, value: str) -> tuple[str, str]:
+    # hpack's HeaderTuple is typed for bytes; h2 takes str too (and keeps the subclass).
+    return cast(tuple[str, str], NeverIndexedHeaderTuple(name, value))
 
 
 class _StreamWaitingPool(APNsBaseConnectionPool):
@@ -245,6 +300,7 @@ class _ServerProtocol(APNsTLSClientProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.free_channels = _StreamSlots()
+        self.conn = _LeanH2Connection()  # aioapns's own is only built so far, never used
 
     def on_remote_settings_changed(
         self, changed_settings: dict[SettingCodes, ChangedSetting]
@@ -259,7 +315,10 @@ class _ServerProtocol(APNsTLSClientProtocol):
     async def send_notification(self, request: NotificationRequest) -> NotificationResult:
         stream_id = await self.free_channels.acquire()
         self.conn.send_headers(stream_id=stream_id, headers=self._headers(request))
-        data = json.dumps(request.message, ensure_ascii=False).encode()
+        # The compact form the composer's meter and the send path's 4 KB check measured
+        # (notifications.payloads): Apple counts the bytes on the wire, and json.dumps's default
+        # ", " / ": " separators made a payload measured just under the limit arrive over it.
+        data = encode(request.message)
         self.conn.send_data(stream_id=stream_id, data=data, end_stream=True)
         self.flush()
         future: asyncio.Future[NotificationResult] = self.loop.create_future()
@@ -268,12 +327,14 @@ class _ServerProtocol(APNsTLSClientProtocol):
         return await future
 
     def _headers(self, request: NotificationRequest) -> list[tuple[str, str]]:
-        headers = [
+        headers: list[tuple[str, str]] = [
             (":method", "POST"),
             (":scheme", "https"),
-            (":path", f"/3/device/{request.device_token}"),
+            # Different on every request: kept out of the compression table, where each would
+            # push out the headers that repeat (host, topic, push type) for nothing.
+            _never_indexed(":path", f"/3/device/{request.device_token}"),
             ("host", self.APNS_SERVER),
-            ("apns-id", request.notification_id),
+            _never_indexed("apns-id", request.notification_id),
             ("apns-topic", request.apns_topic or self.apns_topic),
         ]
         # Only `_ExpiringRequest`s are sent here; aioapns's time_to_live is never used.

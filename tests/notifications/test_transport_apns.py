@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import threading
 import time
@@ -15,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from notifications.content import PushContent, RenderedText
-from notifications.payloads import PushIds, apns_request
+from notifications.payloads import MAX_PAYLOAD_BYTES, PushIds, apns_request, encode
 from notifications.simulator import client as sim_client
 from notifications.transports import runtime
 from notifications.transports.apns import ApnsTransport, _StreamSlots, classify_apns_answer
@@ -122,6 +123,21 @@ def test_payload_too_large_fails(apns_config):
     assert result.outcome == Outcome.FAILED
     assert result.reason == "413 PayloadTooLarge"
     assert not result.credentials_rejected
+
+
+def test_a_payload_measured_under_the_limit_arrives_under_it(apns_config):
+    # Many short keys: each adds two separators, which json.dumps's defaults pad with spaces.
+    data = {f"k{n:03d}": "v" for n in range(320)}
+    push = apns_push(token("a5"), custom_data=data)
+    measured = len(encode(push.body["payload"]))
+    padded = len(json.dumps(push.body["payload"], ensure_ascii=False).encode())
+    assert measured <= MAX_PAYLOAD_BYTES < padded
+
+    [result] = runtime.send_many(apns_config(), [push])
+
+    assert result.outcome == Outcome.SENT, result.reason
+    [receipt] = sim_client.receipts(token("a5"))
+    assert receipt["message"]["k319"] == "v"
 
 
 def test_other_400_fails_without_deactivating(apns_config):
