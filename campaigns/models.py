@@ -263,10 +263,11 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["run", "status"], name="delivery_run_status_idx"),
-            # Only rows in flight: the sweeper's stuck `sending` rows and health's oldest
-            # `queued` one. A row that reaches its outcome leaves it (no new entry).
+            # Only rows in flight: the sweeper's stuck `sending` rows, health's oldest
+            # `queued` one, "has this run anything left?" and a claim's rows (status, run,
+            # claim time). A row that reaches its outcome leaves it (no new entry).
             models.Index(
-                fields=["status", "claimed_at"],
+                fields=["status", "run", "claimed_at"],
                 name="delivery_inflight_idx",
                 condition=models.Q(status__in=["queued", "sending"]),
             ),

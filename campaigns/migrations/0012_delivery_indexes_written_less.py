@@ -28,6 +28,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='delivery',
-            index=models.Index(condition=models.Q(('status__in', ['queued', 'sending'])), fields=['status', 'claimed_at'], name='delivery_inflight_idx'),
+            index=models.Index(condition=models.Q(('status__in', ['queued', 'sending'])), fields=['status', 'run', 'claimed_at'], name='delivery_inflight_idx'),
         ),
     ]
