@@ -203,7 +203,7 @@ class ActivityFilterForm(forms.Form):
         cleaned = self.cleaned_data
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
-            self.add_error("until", "must be on or after the From date")
+            self.add_error("until", _("must be on or after the From date"))
         return cleaned
 
     def filters(self) -> dict[str, Any]:

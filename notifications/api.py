@@ -13,9 +13,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,6 +29,11 @@ from notifications.locales import LOCALE_CODE_RULE, locale_code_error, locale_no
 from notifications.models import PushNotification, PushTranslation
 from pushmarketing.core.api_errors import error_responses
 from pushmarketing.core.api_input import StrictCharField, StrictInput
+from pushmarketing.core.api_parsers import (
+    RequestTooLarge,
+    request_too_large_message,
+    upload_byte_limit,
+)
 from pushmarketing.core.management_api import ACCESS_ERRORS, MANAGEMENT_TAG, ManagementAccess
 
 NOTIFICATION_NOT_FOUND = error_responses({404: "No such push."})
@@ -153,8 +160,8 @@ class TranslationDetailApi(_NotificationApi):
         summary="Create or replace one translation of a push",
         description="The locale in the path is a language (fr) or a language and region "
         "(fr_CA or fr-CA; stored as fr_CA). Devices get the translation of their locale, else "
-        "of their language, else the push's own content. The image is chosen in the composer "
-        "and kept by this call. Changing a translation of an approved push leaves it approved "
+        "of their language, else the push's own content. The image is kept by this call (set "
+        "it with PUT …/image). Changing a translation of an approved push leaves it approved "
         "with draft changes: campaigns send the approved copy until it is approved again.",
         request=TranslationInput,
         examples=[
@@ -220,3 +227,89 @@ class TranslationDetailApi(_NotificationApi):
             locale=translation.locale,
         )
         return Response(removed)
+
+
+IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif")
+
+
+class ImageBodyParser(BaseParser):
+    """An image sent as the whole request body, at most the APIs' body cap. The bytes are
+    checked by the same rules as the composer's upload (notifications.images)."""
+
+    media_type = "image/*"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = upload_byte_limit()
+        # One byte past the limit: a body sent without an honest length is caught too.
+        body = stream.read(limit + 1) if limit else stream.read()
+        if limit and len(body) > limit:
+            raise RequestTooLarge(request_too_large_message(limit))
+        return body
+
+
+class TranslationImageApi(_NotificationApi):
+    parser_classes = [ImageBodyParser]
+
+    def _translation(self, notification_id: int, locale: str) -> PushTranslation:
+        return get_object_or_404(
+            PushTranslation.objects.select_related("notification"),
+            notification_id=notification_id,
+            locale=_locale_or_404(locale),
+        )
+
+    def _set(self, translation: PushTranslation, image: bytes | None) -> PushTranslation:
+        try:
+            return services.notification_translation_image_set(
+                notification=translation.notification,
+                actor=self.request.user if isinstance(self.request.user, User) else None,
+                locale=translation.locale,
+                image=image,
+            )
+        except DjangoValidationError as error:
+            if hasattr(error, "error_dict"):  # another field's rule (the push changed since)
+                raise ValidationError(_service_fields(error)) from None
+            raise ValidationError({"image": error.messages}) from None
+
+    @extend_schema(
+        tags=MANAGEMENT_TAG,
+        operation_id="notifications_translations_image_put",
+        summary="Give one translation its own image",
+        description="The body is the image file itself (PNG, JPEG or GIF, with its Content-Type), "
+        "checked and cleaned as an upload in the composer: at most 1024 pixels a side after "
+        "scaling, no metadata kept. Through the API the body cap applies (2 MiB by default). "
+        "The translation must exist; its texts stay. Devices of that language get this image "
+        "instead of the push's own. An approved push is left approved with draft changes.",
+        request={media_type: OpenApiTypes.BINARY for media_type in IMAGE_MEDIA_TYPES},
+        responses={
+            200: TranslationOutput,
+            **error_responses(
+                {
+                    400: "Not a usable image, or an empty body: error.fields.image names the rule.",
+                    404: "No such push, or it has no translation for this locale.",
+                    413: "Body larger than the upload limit.",
+                    415: "The body is not a PNG, JPEG or GIF Content-Type.",
+                }
+            ),
+            **ACCESS_ERRORS,
+        },
+    )
+    def put(self, request: Request, notification_id: int, locale: str) -> Response:
+        translation = self._translation(notification_id, locale)
+        body = request.data
+        if not isinstance(body, bytes) or not body:
+            raise ValidationError(
+                {"image": ["Send the image file itself as the body (PNG, JPEG or GIF)."]}
+            )
+        return Response(_translation_data(self._set(translation, body)))
+
+    @extend_schema(
+        tags=MANAGEMENT_TAG,
+        operation_id="notifications_translations_image_destroy",
+        summary="Remove one translation's own image",
+        description="Devices of that language then get the push's own image. Answers the "
+        "translation as it is now.",
+        responses={200: TranslationOutput, **TRANSLATION_NOT_FOUND, **ACCESS_ERRORS},
+    )
+    def delete(self, request: Request, notification_id: int, locale: str) -> Response:
+        translation = self._translation(notification_id, locale)
+        return Response(_translation_data(self._set(translation, None)))

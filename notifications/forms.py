@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import MobileApp
@@ -203,8 +204,8 @@ class NotificationForm(forms.Form):
         value = self.cleaned_data.get("collapse_key", "").strip()
         if len(value.encode()) > MAX_COLLAPSE_KEY_BYTES:
             raise ValidationError(
-                f"The collapse key is {len(value.encode())} bytes; the limit is "
-                f"{MAX_COLLAPSE_KEY_BYTES} bytes.",
+                gettext("The collapse key is %(size)s bytes; the limit is %(limit)s bytes.")
+                % {"size": len(value.encode()), "limit": MAX_COLLAPSE_KEY_BYTES},
                 code="max_bytes",
             )
         return value
@@ -213,8 +214,10 @@ class NotificationForm(forms.Form):
         value = self.cleaned_data.get("android_channel_id", "").strip()
         if value and not CHANNEL_ID_RE.match(value):
             raise ValidationError(
-                "Use letters, digits, '_', '-' or '.' only (the id your app created the "
-                "channel with).",
+                _(
+                    "Use letters, digits, '_', '-' or '.' only (the id your app created the "
+                    "channel with)."
+                ),
                 code="format",
             )
         return value
@@ -236,37 +239,47 @@ class NotificationForm(forms.Form):
             cleaned["tap_uri"] = ""
             return
         if not uri:
-            self.add_error("tap_uri", "Enter the deep link or URL the push opens.")
+            self.add_error("tap_uri", _("Enter the deep link or URL the push opens."))
             return
         plain = _without_tokens(uri)
         if action == PushNotification.TapAction.DEEP_LINK and not DEEP_LINK_RE.match(plain):
             self.add_error(
-                "tap_uri", "A deep link looks like myapp://path (a scheme, ':' and no spaces)."
+                "tap_uri", _("A deep link looks like myapp://path (a scheme, ':' and no spaces).")
             )
         elif action == PushNotification.TapAction.URL:
             try:
                 URLValidator(schemes=["http", "https"])(plain)
             except ValidationError:
-                self.add_error("tap_uri", "Enter a full web address starting with https://.")
+                self.add_error("tap_uri", _("Enter a full web address starting with https://."))
 
     def _clean_custom_data(self) -> dict[str, str]:
         data: dict[str, str] = {}
         problems: list[str] = []
         if len(self.custom_data_rows) > MAX_CUSTOM_DATA_ROWS:
-            problems.append(f"At most {MAX_CUSTOM_DATA_ROWS} custom data rows.")
+            problems.append(
+                gettext("At most %(limit)s custom data rows.") % {"limit": MAX_CUSTOM_DATA_ROWS}
+            )
         for key, value in self.custom_data_rows:
             lowered = key.lower()
             if not key:
-                problems.append(f"The value {value[:20]!r} needs a key.")
+                problems.append(
+                    gettext("The value %(value)s needs a key.") % {"value": repr(value[:20])}
+                )
             elif len(key) > MAX_CUSTOM_KEY_CHARS:
-                problems.append(f"Key {key[:20]!r}… is longer than {MAX_CUSTOM_KEY_CHARS} chars.")
+                problems.append(
+                    gettext("Key %(key)s… is longer than %(limit)s characters.")
+                    % {"key": repr(key[:20]), "limit": MAX_CUSTOM_KEY_CHARS}
+                )
             elif lowered.startswith(RESERVED_DATA_PREFIXES) or lowered in RESERVED_DATA_KEYS:
                 problems.append(
-                    f"Key {key!r} is reserved (keys may not be {', '.join(sorted(RESERVED_DATA_KEYS))}"
-                    " or start with pm_, google or gcm)."
+                    gettext(
+                        "Key %(key)s is reserved (keys may not be %(reserved)s or start with pm_, "
+                        "google or gcm)."
+                    )
+                    % {"key": repr(key), "reserved": ", ".join(sorted(RESERVED_DATA_KEYS))}
                 )
             elif key in data:
-                problems.append(f"Key {key!r} appears twice.")
+                problems.append(gettext("Key %(key)s appears twice.") % {"key": repr(key)})
             else:
                 data[key] = value
         if problems:
@@ -278,7 +291,7 @@ class NotificationForm(forms.Form):
         cleaned = self.cleaned_data
         cleaned["custom_data"] = self._clean_custom_data()
         if not cleaned.get("android_enabled") and not cleaned.get("ios_enabled"):
-            self.add_error(None, "Enable Android, iOS or both.")
+            self.add_error(None, _("Enable Android, iOS or both."))
         self._clean_tap(cleaned)
         if not self.errors:
             sizes = payload_sizes(self.content(), topic=self._topic())

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -45,12 +46,12 @@ def image_validate_and_encode(data: bytes) -> tuple[bytes, str, tuple[int, int]]
     """Check an uploaded file and return (clean bytes, extension, (width, height))."""
     if len(data) > MAX_IMAGE_BYTES:
         raise _invalid(
-            f"The image is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-            f"{MAX_IMAGE_BYTES // 1024 // 1024} MB.",
+            gettext("The image is %(size).1f MB; the limit is %(limit)s MB.")
+            % {"size": len(data) / 1024 / 1024, "limit": MAX_IMAGE_BYTES // 1024 // 1024},
             "file_too_large",
         )
     if not data:
-        raise _invalid("The file is empty.", "empty")
+        raise _invalid(gettext("The file is empty."), "empty")
     try:
         return _decode_and_encode(data)
     except Image.DecompressionBombError as exc:  # Pillow's own guard: over 2x its limit
@@ -64,7 +65,8 @@ def _pixel_limit() -> int:
 
 def _too_many_pixels() -> ValidationError:
     return _invalid(
-        f"The image has too many pixels to process safely (limit {_pixel_limit():,}).",
+        gettext("The image has too many pixels to process safely (limit %(limit)s).")
+        % {"limit": f"{_pixel_limit():,}"},
         "too_many_pixels",
     )
 
@@ -83,18 +85,23 @@ def _decode_and_encode(data: bytes) -> tuple[bytes, str, tuple[int, int]]:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise _invalid(
-            "This file is not a readable image. Upload a JPEG, PNG or GIF.", "not_an_image"
+            gettext("This file is not a readable image. Upload a JPEG, PNG or GIF."),
+            "not_an_image",
         ) from exc
     if image_format not in ACCEPTED_FORMATS:
         raise _invalid(
-            f"{image_format} images are not supported. Upload a JPEG, PNG or GIF.", "format"
+            gettext("%(format)s images are not supported. Upload a JPEG, PNG or GIF.")
+            % {"format": image_format},
+            "format",
         )
     try:
         with Image.open(io.BytesIO(data)) as image:
             if max(image.size) > MAX_IMAGE_SIDE:
                 raise _invalid(
-                    f"The image is {image.width}×{image.height} pixels; the limit is "
-                    f"{MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE}.",
+                    gettext(
+                        "The image is %(width)s×%(height)s pixels; the limit is %(side)s×%(side)s."
+                    )
+                    % {"width": image.width, "height": image.height, "side": MAX_IMAGE_SIDE},
                     "dimensions",
                 )
             image.seek(0)
@@ -105,7 +112,8 @@ def _decode_and_encode(data: bytes) -> tuple[bytes, str, tuple[int, int]]:
         raise
     except (OSError, SyntaxError, ValueError) as exc:
         raise _invalid(
-            "The image is damaged and cannot be decoded. Export it again and retry.", "broken"
+            gettext("The image is damaged and cannot be decoded. Export it again and retry."),
+            "broken",
         ) from exc
 
 

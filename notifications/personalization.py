@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import quote
 
+from django.utils.translation import gettext
+
 from notifications.content import PushContent, RenderedText
 
 # One scanner for everything with braces: escapes first, then tokens, then strays.
@@ -92,13 +94,22 @@ class CompiledTemplate:
 def _parse_token(raw: str, body: str, known: set[str] | None, require_default: bool) -> Token:
     parsed = _TOKEN_BODY_RE.match(body.strip())
     if parsed is None:
-        raise TokenError(f"{raw} is not a valid token: use {TOKEN_SYNTAX}")
+        raise TokenError(
+            gettext("%(token)s is not a valid token: use %(syntax)s")
+            % {"token": raw, "syntax": TOKEN_SYNTAX}
+        )
     field_name = parsed.group("field").strip()
     default = parsed.group("default")
     if known is not None and field_name not in known:
-        raise TokenError(f"{raw}: the lead has no field named {field_name!r}")
+        raise TokenError(
+            gettext("%(token)s: the lead has no field named %(field)s")
+            % {"token": raw, "field": repr(field_name)}
+        )
     if require_default and default is None:
-        raise TokenError(f"{raw} needs a default, e.g. {{{{lead.{field_name}:default=there}}}}")
+        raise TokenError(
+            gettext("%(token)s needs a default, e.g. %(example)s")
+            % {"token": raw, "example": f"{{{{lead.{field_name}:default=there}}}}"}
+        )
     return Token(field=field_name, default=default)
 
 
@@ -119,8 +130,11 @@ def compile_template(
             literal.append("}}")
         elif match.group("body") is None:
             raise TokenError(
-                f"a stray '{raw}' is not allowed: finish the token as {TOKEN_SYNTAX} "
-                f"or write \\{raw} for literal braces"
+                gettext(
+                    "a stray '%(raw)s' is not allowed: finish the token as %(syntax)s or write "
+                    "\\%(raw)s for literal braces"
+                )
+                % {"raw": raw, "syntax": TOKEN_SYNTAX}
             )
         else:
             token = _parse_token(raw, match.group("body"), known, require_default)

@@ -13,10 +13,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from devices.models import MobileApp
 from notifications.content import COLUMN_FIELDS, TRANSLATIONS_KEY, PushContent
-from notifications.images import image_absolute_url
+from notifications.images import image_absolute_url, image_store
 from notifications.models import NotificationEvent, PushNotification, PushTranslation
 from notifications.personalization import TokenError, compile_template
 from notifications.previews import payload_sizes
@@ -47,7 +48,8 @@ class NotificationInUse(Exception):
     def __init__(self, campaign_names: list[str]) -> None:
         self.campaign_names = campaign_names
         super().__init__(
-            "This push is used by " + ", ".join(campaign_names) + " and cannot be deleted."
+            gettext("This push is used by %(campaigns)s and cannot be deleted.")
+            % {"campaigns": ", ".join(campaign_names)}
         )
 
 
@@ -73,9 +75,9 @@ def notification_content_problems(content: PushContent) -> dict[str, list[str]]:
     """What would stop this content being sent: token errors and oversize payloads."""
     problems: dict[str, list[str]] = {}
     if not content.android_enabled and not content.ios_enabled:
-        problems.setdefault("__all__", []).append("Enable Android, iOS or both.")
+        problems.setdefault("__all__", []).append(gettext("Enable Android, iOS or both."))
     if not content.message.strip():
-        problems.setdefault("message", []).append("The message is required.")
+        problems.setdefault("message", []).append(gettext("The message is required."))
     known = lead_token_field_names()
     for form_field in ("title", "subtitle", "message", "tap_uri"):
         try:
@@ -109,7 +111,7 @@ def _apply(notification: PushNotification, fields: dict[str, Any]) -> list[str]:
             if notification.app_id != value.pk:
                 if notification.approved_content is not None:
                     raise ValidationError(
-                        {"app": ["An approved push stays with its app; clone it instead."]}
+                        {"app": [gettext("An approved push stays with its app; clone it instead.")]}
                     )
                 notification.app = value
                 changed.append(name)
@@ -270,6 +272,23 @@ def notification_translation_put(
 
 
 @transaction.atomic
+def notification_translation_image_set(
+    *, notification: PushNotification, actor: User | None, locale: str, image: bytes | None
+) -> PushTranslation:
+    """Give the `locale` translation its own image: the uploaded bytes, checked and cleaned as
+    the composer's upload is (ValidationError naming the rule) — or, with None, none: devices
+    of that language then get the push's own image. The other fields stay; the translation
+    must exist (PushTranslation.DoesNotExist)."""
+    translation = notification.translations.get(locale=locale)
+    name = "" if image is None else image_store(data=image)
+    fields = {**translation_values(translation), "image": name}
+    row, _created = notification_translation_put(
+        notification=notification, actor=actor, locale=locale, fields=fields
+    )
+    return row
+
+
+@transaction.atomic
 def notification_translation_delete(
     *, notification: PushNotification, actor: User | None, locale: str
 ) -> bool:
@@ -304,7 +323,7 @@ def _save_translations(
 def notification_approve(*, notification: PushNotification, actor: User | None) -> PushNotification:
     """Freeze the working copy into approved_content. Approvers and admins only."""
     if not user_has_role(actor, Role.APPROVER):
-        raise PermissionDenied("Only approvers and admins can approve a push.")
+        raise PermissionDenied(gettext("Only approvers and admins can approve a push."))
     notification = PushNotification.objects.select_for_update().get(pk=notification.pk)
     content = notification_working_content(notification)
     problems = notification_content_problems(content)

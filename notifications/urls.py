@@ -48,6 +48,11 @@ urlpatterns = [
         api.TranslationDetailApi.as_view(),
         name="api-notification-translation",
     ),
+    path(
+        "api/v1/notifications/<int:notification_id>/translations/<str:locale>/image",
+        api.TranslationImageApi.as_view(),
+        name="api-notification-translation-image",
+    ),
     # On the app's push set-up panel (devices), checked with the provider by notifications.
     path(
         "apps/<int:app_id>/push/<str:platform>/verify/",

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.delivery.dispatch import deliveries_dispatch
 from campaigns.delivery.reasons import skip_reason_text
@@ -56,24 +57,29 @@ def _validate(
     notification: PushNotification, device_ids: Sequence[int], content: PushContent
 ) -> list[Device]:
     if not device_ids:
-        raise ValidationError({"device_ids": ["Pick at least one test device."]})
+        raise ValidationError({"device_ids": [gettext("Pick at least one test device.")]})
     if len(device_ids) > MAX_SAMPLE_DEVICES:
         raise ValidationError(
-            {"device_ids": [f"Pick at most {MAX_SAMPLE_DEVICES} test devices at a time."]}
+            {
+                "device_ids": [
+                    gettext("Pick at most %(limit)s test devices at a time.")
+                    % {"limit": MAX_SAMPLE_DEVICES}
+                ]
+            }
         )
     devices = list(
         Device.objects.filter(id__in=device_ids, app_id=notification.app_id, is_test_device=True)
     )
     if len(devices) != len(set(device_ids)):
         raise ValidationError(
-            {"device_ids": ["Only test devices of this push's app can be sent a sample."]}
+            {"device_ids": [gettext("Only test devices of this push's app can be sent a sample.")]}
         )
     try:
         compile_content(content)
     except TokenError as exc:
         raise ValidationError({"message": [str(exc)]}) from exc
     if not content.message.strip():
-        raise ValidationError({"message": ["The message is required."]})
+        raise ValidationError({"message": [gettext("The message is required.")]})
     return devices
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext
 
 from campaigns.ledger.counters import COUNTED_STATUSES, COUNTER_FIELDS, FEEDBACK_STAMPS, PLATFORMS
 from campaigns.models import Campaign, CampaignRun, RunReport
@@ -178,7 +179,7 @@ def run_purge_note(run: CampaignRun) -> str | None:
     if run.deliveries_purged_at is None:
         return None
     days = (run.deliveries_purged_at - (run.finished_at or run.deliveries_purged_at)).days
-    return (
-        f"Delivery rows older than {days} days were purged on "
-        f"{moment_text(run.deliveries_purged_at)}; figures are from the run's report."
-    )
+    return gettext(
+        "Delivery rows older than %(days)s days were purged on %(moment)s; figures are from "
+        "the run's report."
+    ) % {"days": days, "moment": moment_text(run.deliveries_purged_at)}

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from PIL import Image, UnidentifiedImageError
 
 from devices.models import MobileApp
@@ -89,9 +90,9 @@ def ios_bundle_id_problem(value: str) -> str:
     if not value:
         return ""
     if len(value) > 155:
-        return "iOS bundle id must be at most 155 characters"
+        return gettext("iOS bundle id must be at most 155 characters")
     if not IOS_BUNDLE_ID_RE.match(value):
-        return (
+        return gettext(
             "iOS bundle id must be reverse-DNS (e.g. com.example.app): letters, digits, "
             "hyphens, at least two parts separated by dots"
         )
@@ -102,24 +103,26 @@ def android_package_problem(value: str) -> str:
     if not value:
         return ""
     if len(value) > 155:
-        return "Android package must be at most 155 characters"
+        return gettext("Android package must be at most 155 characters")
     segments = value.split(".")
     if len(segments) < 2:
-        return "Android package needs at least two parts separated by dots (e.g. com.example.app)"
+        return gettext(
+            "Android package needs at least two parts separated by dots (e.g. com.example.app)"
+        )
     for segment in segments:
         if not ANDROID_SEGMENT_RE.match(segment):
-            return (
-                f'Android package part "{segment}" must start with a letter and contain only '
+            return gettext(
+                'Android package part "%(part)s" must start with a letter and contain only '
                 "letters, digits and underscores"
-            )
+            ) % {"part": segment}
         if segment in JAVA_KEYWORDS:
-            return f'Android package part "{segment}" is a Java keyword'
+            return gettext('Android package part "%(part)s" is a Java keyword') % {"part": segment}
     return ""
 
 
 def app_icon_problem(icon: UploadedFile) -> str:
     if icon.size is not None and icon.size > ICON_MAX_BYTES:
-        return f"icon must be at most {ICON_MAX_BYTES // 1024} KiB"
+        return gettext("icon must be at most %(limit)s KiB") % {"limit": ICON_MAX_BYTES // 1024}
     try:
         icon.seek(0)
         with Image.open(icon) as image:
@@ -127,13 +130,13 @@ def app_icon_problem(icon: UploadedFile) -> str:
             width, height = image.size
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return "icon is not a readable PNG or JPEG image"
+        return gettext("icon is not a readable PNG or JPEG image")
     finally:
         icon.seek(0)
     if image_format not in ICON_FORMATS:
-        return f"icon must be PNG or JPEG (got {image_format})"
+        return gettext("icon must be PNG or JPEG (got %(format)s)") % {"format": image_format}
     if width > ICON_MAX_SIDE or height > ICON_MAX_SIDE:
-        return f"icon must be at most {ICON_MAX_SIDE}×{ICON_MAX_SIDE} pixels"
+        return gettext("icon must be at most %(side)s×%(side)s pixels") % {"side": ICON_MAX_SIDE}
     return ""
 
 
@@ -158,15 +161,19 @@ def _validate_app(
             errors.setdefault(field, []).append(message)
 
     if not name.strip():
-        add("name", "name is required")
+        add("name", gettext("name is required"))
     elif len(name) > 100:
-        add("name", "name must be at most 100 characters")
+        add("name", gettext("name must be at most 100 characters"))
     if app_type not in MobileApp.AppType.values:
-        add("app_type", f"type must be one of {', '.join(MobileApp.AppType.values)}")
+        add(
+            "app_type",
+            gettext("type must be one of %(types)s")
+            % {"types": ", ".join(MobileApp.AppType.values)},
+        )
     add("ios_bundle_id", ios_bundle_id_problem(ios_bundle_id))
     add("android_package", android_package_problem(android_package))
     if not ios_bundle_id and not android_package:
-        add("ios_bundle_id", "enter an iOS bundle id, an Android package, or both")
+        add("ios_bundle_id", gettext("enter an iOS bundle id, an Android package, or both"))
     if icon is not None:
         add("icon", app_icon_problem(icon))
     if errors:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from devices.models import Device, MobileApp, TestDevicePairing
 from pushmarketing.core.audit import audit_record
@@ -27,9 +28,13 @@ NAME_MAX = TestDevicePairing.NAME_MAX_LENGTH
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": ["Give the test device a name, e.g. “Dana's iPhone”."]})
+        raise ValidationError(
+            {"name": [gettext("Give the test device a name, e.g. “Dana's iPhone”.")]}
+        )
     if len(name) > NAME_MAX:
-        raise ValidationError({"name": [f"Use at most {NAME_MAX} characters."]})
+        raise ValidationError(
+            {"name": [gettext("Use at most %(limit)s characters.") % {"limit": NAME_MAX}]}
+        )
     return name
 
 
@@ -71,7 +76,9 @@ def test_device_mark(*, app: MobileApp, device_id: int, name: str, actor: User |
     clean = _clean_name(name)
     device = Device.objects.select_for_update().filter(app=app, id=device_id).first()
     if device is None:
-        raise ValidationError({"device_id": ["No registered device with this id in this app."]})
+        raise ValidationError(
+            {"device_id": [gettext("No registered device with this id in this app.")]}
+        )
     device.is_test_device = True
     device.test_device_name = clean
     device.save(update_fields=["is_test_device", "test_device_name", "updated_at"])
@@ -89,7 +96,9 @@ def test_device_mark(*, app: MobileApp, device_id: int, name: str, actor: User |
 def test_device_unmark(*, app: MobileApp, device_id: int, actor: User | None) -> Device:
     device = Device.objects.select_for_update().filter(app=app, id=device_id).first()
     if device is None:
-        raise ValidationError({"device_id": ["No registered device with this id in this app."]})
+        raise ValidationError(
+            {"device_id": [gettext("No registered device with this id in this app.")]}
+        )
     device.is_test_device = False
     device.test_device_name = ""
     device.save(update_fields=["is_test_device", "test_device_name", "updated_at"])

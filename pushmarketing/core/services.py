@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext
 
 from pushmarketing.core.audit import audit_record
 from pushmarketing.core.models import UserPreference
@@ -86,7 +87,7 @@ def user_set_roles(*, user: User, roles: Iterable[str], actor: User) -> User:
     """Replace the user's PushMarketing roles (other groups are left alone)."""
     chosen = _clean_roles(roles)
     if user.pk == actor.pk and Role.ADMIN not in chosen and Role.ADMIN in user_roles(actor):
-        raise ValidationError({"roles": ["you cannot remove your own admin role"]})
+        raise ValidationError({"roles": [gettext("you cannot remove your own admin role")]})
     before = _pm_role_names(user)
     if before == chosen:
         return user
@@ -108,7 +109,7 @@ def user_set_roles(*, user: User, roles: Iterable[str], actor: User) -> User:
 def user_deactivate(*, user: User, actor: User) -> User:
     """Deactivated users cannot sign in; their history (audit, pushes) stays."""
     if user.pk == actor.pk:
-        raise ValidationError({"user": ["you cannot deactivate yourself"]})
+        raise ValidationError({"user": [gettext("you cannot deactivate yourself")]})
     if user.is_active:
         user.is_active = False
         user.save(update_fields=["is_active"])

@@ -191,6 +191,19 @@ def test_create_page_shows_field_errors(admin_client):
     assert not MobileApp.objects.exists()
 
 
+def test_a_french_admin_reads_the_field_errors_in_french(admin_client):
+    admin_client.post(reverse("language-set"), {"language": "fr"})
+    response = admin_client.post(
+        reverse("app-create"),
+        {"name": "Shop", "app_type": "sandbox", "ios_bundle_id": "x", "android_package": "shop"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "L’identifiant de bundle iOS doit être en DNS inversé" in page
+    assert "Le package Android doit avoir au moins deux parties séparées par des points" in page
+    assert not MobileApp.objects.exists()
+
+
 def test_rotate_needs_confirmation_then_shows_the_new_secret_once(admin_client):
     app = MobileAppFactory()
     url = reverse("app-rotate-secret", args=[app.pk])

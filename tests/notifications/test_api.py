@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from PIL import Image
 from rest_framework.test import APIClient
 
 from notifications import services
-from notifications.models import PushNotification
+from notifications.models import PushNotification, PushTranslation
 from pushmarketing.core.api_tokens import api_token_create
 from pushmarketing.core.models import AuditEntry
-from tests.composer_fixtures import fresh_lead_field_cache  # noqa: F401 - fixture
+from tests.composer_fixtures import (  # noqa: F401 - fixtures
+    fresh_lead_field_cache,
+    image_bytes,
+    media_root,
+)
 from tests.factories import PushNotificationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +136,90 @@ def test_errors_stay_english_for_a_french_client(addon_on, api):
         "Translation 'fr', tap_uri: must be blank: the push opens the app's home screen "
         "(set a tap action first)."
     ]
+
+
+# ---------- a translation's own image ----------
+
+
+def _image_url(push: PushNotification, locale: str) -> str:
+    return reverse("api-notification-translation-image", args=[push.pk, locale])
+
+
+def _put_image(api: APIClient, url: str, body: bytes, content_type: str = "image/png"):  # noqa: ANN202
+    return api.generic("PUT", url, body, content_type=content_type)
+
+
+def test_a_translation_gets_its_own_image_then_goes_back_to_the_push_image(
+    addon_on,
+    api,
+    media_root,  # noqa: F811
+):
+    push = PushNotificationFactory(message="Hello", status="approved")
+    services.notification_approve(notification=push, actor=UserFactory(role="approver"))
+    api.put(_url(push, "fr"), {"title": "Soldes", "message": "Bonjour"}, format="json")
+    push.refresh_from_db()
+    services.notification_approve(notification=push, actor=UserFactory(role="approver"))
+
+    answer = _put_image(
+        api, _image_url(push, "fr"), image_bytes("JPEG", (2048, 1024)), "image/jpeg"
+    )
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["title"] == "Soldes" and body["message"] == "Bonjour"  # the texts stay
+    stored = PushTranslation.objects.get(notification=push, locale="fr").image.name
+    assert stored.endswith(".jpg") and body["image_url"].endswith(stored)
+    with Image.open(media_root / stored) as kept:
+        assert kept.size == (1024, 512)  # scaled as a composer upload is
+    push.refresh_from_db()
+    assert push.status == "approved_with_draft"  # campaigns keep the approved copy
+
+    removed = api.delete(_image_url(push, "fr"))
+    assert removed.status_code == 200 and removed.json()["image_url"] == ""
+    assert PushTranslation.objects.get(notification=push, locale="fr").image.name == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "expected"),
+    [
+        (b"not an image", "image/png", 400, "not a readable image"),
+        (b"", "image/png", 400, "Send the image file itself"),
+        (image_bytes("BMP", (10, 10)), "image/gif", 400, "BMP images are not supported"),
+        (image_bytes(), "application/json", 415, None),
+        (image_bytes(), "text/plain", 415, None),
+    ],
+)
+def test_a_bad_image_is_refused_and_changes_nothing(
+    addon_on,
+    api,
+    media_root,  # noqa: F811
+    body,
+    content_type,
+    status,
+    expected,
+):
+    push = PushNotificationFactory()
+    api.put(_url(push, "fr"), {"message": "Bonjour"}, format="json")
+    answer = _put_image(api, _image_url(push, "fr"), body, content_type)
+    assert answer.status_code == status, answer.content
+    if expected:
+        assert expected in answer.json()["error"]["fields"]["image"][0]
+    else:
+        assert answer.json()["error"]["code"] == "unsupported_media_type"
+    assert PushTranslation.objects.get(notification=push).image.name == ""
+
+
+def test_an_image_over_the_body_cap_is_413(addon_on, api, media_root, settings):  # noqa: F811
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024
+    push = PushNotificationFactory()
+    api.put(_url(push, "fr"), {"message": "Bonjour"}, format="json")
+    answer = _put_image(api, _image_url(push, "fr"), image_bytes("PNG", (400, 400)) + b"x" * 8192)
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "request_too_large"
+
+
+def test_an_image_needs_an_existing_translation(addon_on, api, media_root):  # noqa: F811
+    push = PushNotificationFactory()
+    assert _put_image(api, _image_url(push, "de"), image_bytes()).status_code == 404
+    assert _put_image(api, _image_url(push, "german"), image_bytes()).status_code == 404
+    assert api.delete(_image_url(push, "de")).status_code == 404
+    assert not media_root.exists() or not list(media_root.rglob("*.png"))  # nothing stored

@@ -368,3 +368,35 @@ def test_list_is_paginated_without_n_plus_one(app, marketer_client, django_asser
 def test_empty_list_invites_to_create(app, marketer_client):
     html = marketer_client.get(reverse("notification-list")).content.decode()
     assert "No push notifications yet" in html and reverse("notification-create") in html
+
+
+# ---------- the composer's rules in the user's language ----------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "text"),
+    [
+        ({"message": ""}, "message", "Le message est obligatoire."),
+        ({"message": "Hi {{lead.Shoe Size:default=9}}"}, "message", "pas de champ nommé"),
+        ({"title": "Hi {{lead.First Name}}"}, "title", "doit avoir une valeur par défaut"),
+        ({"subtitle": "Hi {{First Name}}"}, "subtitle", "n’est pas un jeton valide"),
+        ({"message": "Hi {{ unclosed"}, "message", "isolé n’est pas autorisé"),
+        ({"tap_action": "deep_link", "tap_uri": ""}, "tap_uri", "Saisissez le lien profond"),
+        ({"tap_action": "url", "tap_uri": "ftp://x.io/f"}, "tap_uri", "commençant par https://"),
+        ({"collapse_key": "é" * 33}, "collapse_key", "66 octets ; la limite est de 64 octets"),
+        ({"android_channel_id": "bad channel!"}, "android_channel_id", "des chiffres"),
+        ({"data_key": ["pm_id"], "data_value": ["1"]}, "custom_data", "est réservée"),
+        ({"data_key": ["a", "a"], "data_value": ["1", "2"]}, "custom_data", "deux fois"),
+        ({"data_key": [""], "data_value": ["orphan"]}, "custom_data", "doit avoir une clé"),
+        ({"android_enabled": None, "ios_enabled": None}, "__all__", "Activez Android, iOS"),
+        ({"image_file": SimpleUploadedFile("a.png", b"not an image")}, "image_file", "lisible"),
+    ],
+)
+def test_a_french_user_reads_the_rules_in_french(app, marketer_client, overrides, field, text):
+    marketer_client.post(reverse("language-set"), {"language": "fr"})
+    response = marketer_client.post(reverse("notification-create"), _post(app, **overrides))
+    assert response.status_code == 200
+    errors = _errors(response)
+    assert field in errors, errors
+    assert any(text in e for e in errors[field]), errors[field]
+    assert not PushNotification.objects.exists()
