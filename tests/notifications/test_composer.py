@@ -141,6 +141,15 @@ def _errors(response) -> dict:
     return response.context["form"].errors
 
 
+def _assert_refused_under(app, client, overrides, field, text) -> None:  # noqa: ANN001
+    response = client.post(reverse("notification-create"), _post(app, **overrides))
+    assert response.status_code == 200
+    errors = _errors(response)
+    assert field in errors, errors
+    assert any(text in e for e in errors[field]), errors[field]
+    assert not PushNotification.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("overrides", "field", "text"),
     [
@@ -167,12 +176,7 @@ def _errors(response) -> dict:
     ],
 )
 def test_invalid_input_is_refused_under_the_field(app, marketer_client, overrides, field, text):
-    response = marketer_client.post(reverse("notification-create"), _post(app, **overrides))
-    assert response.status_code == 200
-    errors = _errors(response)
-    assert field in errors, errors
-    assert any(text in e for e in errors[field]), errors[field]
-    assert not PushNotification.objects.exists()
+    _assert_refused_under(app, marketer_client, overrides, field, text)
 
 
 def test_tokens_are_allowed_in_deep_links_and_urls(app, marketer_client):
@@ -394,9 +398,4 @@ def test_empty_list_invites_to_create(app, marketer_client):
 )
 def test_a_french_user_reads_the_rules_in_french(app, marketer_client, overrides, field, text):
     marketer_client.post(reverse("language-set"), {"language": "fr"})
-    response = marketer_client.post(reverse("notification-create"), _post(app, **overrides))
-    assert response.status_code == 200
-    errors = _errors(response)
-    assert field in errors, errors
-    assert any(text in e for e in errors[field]), errors[field]
-    assert not PushNotification.objects.exists()
+    _assert_refused_under(app, marketer_client, overrides, field, text)
