@@ -234,8 +234,16 @@ class DeviceActivity(models.Model):
     # written or read its device, lead and app (the register CTE, activities, feedback), and
     # the checks were a row lock per row per key on the hottest insert (3 rows per first
     # open, all locking the same app row); Django's on_delete still cascades.
+    # Deleting an app deletes its activities through its devices (Device.app cascades, and an
+    # activity's app is always its device's app), so the app key needs no cascade of its own
+    # and no index: an index on it was a fourth entry per row on the hottest insert that no
+    # query read.
     app = models.ForeignKey(
-        MobileApp, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+        MobileApp,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     device = models.ForeignKey(
         Device,
@@ -277,8 +285,6 @@ class DeviceActivity(models.Model):
                 name="activity_lead_idx",
                 condition=models.Q(lead__isnull=False),
             ),
-            # No query reads activities by app and kind; it serves deleting an app's rows.
-            models.Index(fields=["app", "kind", "-occurred_at"], name="activity_kind_idx"),
         ]
 
     def __str__(self) -> str:

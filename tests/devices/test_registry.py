@@ -318,3 +318,24 @@ def test_a_listened_custom_action_goes_to_the_outbox_in_its_one_statement(
     session = response.json()["activity_ids"][0]  # the listening fixture hears sessions only
     assert session in outbox() and response.json()["activity_ids"][1] not in outbox()
     assert sent == [WAKE]
+
+
+@pytest.mark.django_db
+def test_deleting_an_app_deletes_its_activities_through_its_devices():
+    """Activities carry no cascade of their own on the app key (and no index for one): they go
+    with their devices. The other app's history is untouched."""
+    doomed, kept = MobileAppFactory(), MobileAppFactory()
+    for app in (doomed, kept):
+        for n in range(3):
+            registration.device_register(
+                app_id=app.id,
+                data={"installation_id": f"inst-{app.id}-{n}", "platform": "ios",
+                      "push_token": f"{app.id:032x}{n:032x}"},
+            )  # fmt: skip
+    assert DeviceActivity.objects.filter(app=doomed).count() == 9  # installed, opened, token
+
+    doomed.delete()
+
+    assert not Device.objects.filter(app_id=doomed.id).exists()
+    assert not DeviceActivity.objects.filter(app_id=doomed.id).exists()
+    assert DeviceActivity.objects.filter(app=kept).count() == 9
