@@ -1,5 +1,5 @@
-"""Dispatch: cut a run's queued deliveries into chunks of about 500 and hand them to the
-enqueue module (which sends one task per chunk after commit).
+"""Dispatch: cut a run's queued deliveries into chunks of about PUSH_CHUNK_SIZE (1,000) and
+hand them to the enqueue module (which sends one task per chunk after commit).
 
 Chunk boundaries come from one window-function query (ROW_NUMBER over the run's queued ids,
 grouped by row_number / chunk size), so a million-row run is cut into 2,000 id ranges without

@@ -424,7 +424,7 @@ def _variants(
     device's language (notifications.locales), read from the run's frozen copies; each
     (push, language) is compiled once per chunk."""
     compiled: dict[tuple[str, str], _Variant] = {}
-    # A chunk's 500 rows have a handful of (variant, device locale) pairs: choose each once.
+    # A chunk's 1,000 rows have a handful of (variant, device locale) pairs: choose each once.
     chosen_for: dict[tuple[str, str], _Variant] = {}
     out: dict[int, _Variant] = {}
     for row in rows:

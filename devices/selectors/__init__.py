@@ -128,9 +128,9 @@ def leads_token_values(
     *, lead_ids: Iterable[int] | QuerySet, names: Collection[str] | None = None
 ) -> dict[int, dict[str, str]]:
     """{lead id: every token name with its value} in one query of plain tuples: the fan-out
-    renders a chunk of 500 leads, and building Lead instances for that cost more CPU than
+    renders a chunk of 1,000 leads, and building Lead instances for that cost more CPU than
     rendering them. `lead_ids` may be a one-column queryset (a subquery). When the token
-    `names` wanted are all standard fields, the custom fields are not read (decoding 500 JSON
+    `names` wanted are all standard fields, the custom fields are not read (decoding 1,000 JSON
     documents nobody renders)."""
     columns = list(STANDARD_LEAD_FIELDS.values())
     ids = lead_ids if isinstance(lead_ids, QuerySet) else set(lead_ids)

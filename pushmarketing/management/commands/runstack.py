@@ -88,7 +88,7 @@ class Command(BaseCommand):
             "web": [python, manage, "runserver", addr, "--noreload"],
             "worker": _celery_worker("send,bulk,default", concurrency=2, name="worker"),
             # Samples and Verify push configuration get a worker of their own: one that also
-            # consumed `send` or `bulk` could be busy with a 500-row chunk (or all of a
+            # consumed `send` or `bulk` could be busy with a 1,000-row chunk (or all of a
             # trigger backlog) when someone clicks Send sample. One process is enough.
             "lane": _celery_worker("interactive", concurrency=1, name="interactive"),
             "beat": [
