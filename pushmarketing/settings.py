@@ -363,7 +363,7 @@ QUEUE_AGE_WARN_SECONDS = env_int("QUEUE_AGE_WARN_SECONDS", 30)
 QUEUE_AGE_ALERT_SECONDS = env_int("QUEUE_AGE_ALERT_SECONDS", 120)
 QUEUED_DELIVERY_WARN_SECONDS = env_int("QUEUED_DELIVERY_WARN_SECONDS", 60)
 QUEUED_DELIVERY_ALERT_SECONDS = env_int("QUEUED_DELIVERY_ALERT_SECONDS", 300)
-# `bulk` holds whole batches, both its messages and its rows: 1M devices are 2,000 chunks,
+# `bulk` holds whole batches, both its messages and its rows: 1M devices are 1,000 chunks,
 # which two bulk workers at ~1,000 msg/s each take ~500 s to drain, so a big batch's last
 # chunk legitimately waits ~8 minutes.
 BULK_QUEUE_AGE_WARN_SECONDS = env_int("BULK_QUEUE_AGE_WARN_SECONDS", 600)

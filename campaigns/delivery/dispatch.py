@@ -2,7 +2,7 @@
 hand them to the enqueue module (which sends one task per chunk after commit).
 
 Chunk boundaries come from one window-function query (ROW_NUMBER over the run's queued ids,
-grouped by row_number / chunk size), so a million-row run is cut into 2,000 id ranges without
+grouped by row_number / chunk size), so a million-row run is cut into 1,000 id ranges without
 Python touching a row. The message is (run id, first id, last id): never objects. Rows with
 a `not_before` (local-time sends, quiet hours) are chunked per send minute and their task is
 enqueued with a countdown to it, so each chunk runs once, when its rows are due.
