@@ -370,8 +370,9 @@ def main_table(args: argparse.Namespace) -> int:
     """Every size at every latency, with Apple's stream ramp on (the simulator's default)."""
     sizes = [int(n) for n in args.sizes.split(",")]
     latencies = [int(ms) for ms in args.latencies.split(",")]
-    print(f"fan-out table: {args.workers} prefork worker processes, PUSH_SEND_CONCURRENCY "
-          f"{settings.PUSH_SEND_CONCURRENCY}, half iOS, simulator stream ramp on")  # fmt: skip
+    print(f"fan-out table: {args.workers} prefork worker processes, PUSH_CHUNK_SIZE "
+          f"{settings.PUSH_CHUNK_SIZE}, PUSH_SEND_CONCURRENCY {settings.PUSH_SEND_CONCURRENCY}, "
+          "half iOS, simulator stream ramp on")  # fmt: skip
     print("| devices | latency | end to end msg/s | bare transport msg/s (before / after) | ratio | "
           "CPU per 1,000 msg: worker | PostgreSQL | simulator | worker peak RSS | sent |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
