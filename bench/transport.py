@@ -39,7 +39,13 @@ import django  # noqa: E402
 django.setup()
 
 from notifications.content import PushContent, RenderedText  # noqa: E402
-from notifications.payloads import PushIds, apns_request, fcm_message  # noqa: E402
+from notifications.payloads import (  # noqa: E402
+    PushIds,
+    apns_payload_encoded,
+    apns_request,
+    fcm_message,
+    fcm_message_encoded,
+)
 from notifications.simulator.credentials import demo_credentials  # noqa: E402
 from notifications.transports import runtime  # noqa: E402
 from notifications.transports.base import Outcome, OutgoingPush  # noqa: E402
@@ -122,14 +128,18 @@ def pushes(provider: str, count: int, topic: str) -> list[OutgoingPush]:
     built = []
     for i in range(count):
         ids = PushIds(delivery_id=i + 1, notification_id=1, run_id=1)
+        # Built as the send path builds them (campaigns.delivery.send._build), encoded JSON
+        # included, so the ceiling times the same transport work.
         if provider == "fcm":
             token = f"bench-fcm-token-{i:012d}"
             body = fcm_message(CONTENT, TEXT, ids, token)
+            encoded, _ = fcm_message_encoded(body)
         else:
             token = f"ab{i:062x}"
             request = apns_request(CONTENT, TEXT, ids, topic=topic)
             body = {"headers": request.headers, "payload": request.payload}
-        built.append(OutgoingPush(i + 1, token, body))
+            encoded, _ = apns_payload_encoded(request)
+        built.append(OutgoingPush(i + 1, token, body, encoded))
     return built
 
 

@@ -134,5 +134,22 @@ def apns_payload_size(request: ApnsRequest) -> int:
     return len(_compact(request.payload))
 
 
+def fcm_message_encoded(message: dict[str, Any]) -> tuple[bytes, int]:
+    """The `message` object as sent, and the bytes FCM counts (fcm_payload_size), from one
+    encoding: the fan-out measures and sends every push, and encoding it twice was ~5 % of
+    the worker's CPU."""
+    counted = _compact({key: value for key, value in message.items() if key != "token"})
+    if "token" not in message:
+        return counted, len(counted)
+    token = b'"token":' + _compact(message["token"])
+    return b"{" + token + (b"," + counted[1:] if counted != b"{}" else b"}"), len(counted)
+
+
+def apns_payload_encoded(request: ApnsRequest) -> tuple[bytes, int]:
+    """The payload as sent, and its size (apns_payload_size), from one encoding."""
+    encoded = _compact(request.payload)
+    return encoded, len(encoded)
+
+
 def encode(data: Any) -> bytes:
     return _compact(data)

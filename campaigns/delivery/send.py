@@ -43,10 +43,10 @@ from notifications.locales import content_for_locale
 from notifications.payloads import (
     MAX_PAYLOAD_BYTES,
     PushIds,
-    apns_payload_size,
+    apns_payload_encoded,
     apns_request,
     fcm_message,
-    fcm_payload_size,
+    fcm_message_encoded,
 )
 from notifications.personalization import CompiledContent, TokenError, compile_content
 from notifications.transports.base import Outcome, OutgoingPush, SendResult
@@ -467,14 +467,14 @@ def _build(
     ids = PushIds(delivery_id=row.id, notification_id=variant.notification_id, run_id=run.id)
     if row.platform == "ios":
         request = apns_request(content, text, ids, topic=run.app.ios_bundle_id)
-        size = apns_payload_size(request)
+        encoded, size = apns_payload_encoded(request)
         body = {"headers": request.headers, "payload": request.payload}
     else:
         body = fcm_message(content, text, ids, row.token)
-        size = fcm_payload_size(body)
+        encoded, size = fcm_message_encoded(body)
     if size > MAX_PAYLOAD_BYTES:
         return SendResult(
             outcome=Outcome.FAILED,
             reason=f"payload is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit",
         )
-    return OutgoingPush(delivery_id=row.id, token=row.token, body=body)
+    return OutgoingPush(delivery_id=row.id, token=row.token, body=body, encoded=encoded)

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from campaigns import enqueue
@@ -97,8 +98,20 @@ def run_lock(*, run_id: int, campaign_id: int | None) -> CampaignRun | None:
 def run_row_lock(run_id: int) -> None:
     """Lock the run row alone, for a writer that never takes its campaign's lock (a batch of
     answers recorded mid-chunk), before it touches any delivery row: the counter UPDATE would
-    take this lock anyway, but after the rows, against the sweeper's order (run, then rows)."""
-    list(CampaignRun.objects.select_for_update(no_key=True).filter(pk=run_id).values("pk"))
+    take this lock anyway, but after the rows, against the sweeper's order (run, then rows).
+
+    Hand-written, like the counter UPDATE that follows it: the send path takes this lock for
+    every batch of ~50 answers, and compiling the ORM's SELECT … FOR NO KEY UPDATE cost
+    more CPU than the statement takes to run."""
+    # SQLite has no row locks (a write transaction holds the whole database): a plain read
+    # there, as the ORM's select_for_update() compiles to.
+    lock = " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_RUN_ROW_SQL + lock, [run_id])
+        cursor.fetchall()
+
+
+_RUN_ROW_SQL = f'SELECT 1 FROM "{CampaignRun._meta.db_table}" WHERE "id" = %s'  # noqa: S608 - the model's table name
 
 
 def run_lock_with_campaign(run_id: int) -> CampaignRun | None:

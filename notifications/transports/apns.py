@@ -274,11 +274,14 @@ class _ExpiringRequest(NotificationRequest):
     "0" for deliver once or drop). aioapns only takes a TTL and writes now + TTL, so a TTL of 0
     went out as "expire now"."""
 
-    __slots__ = ("expiration",)
+    __slots__ = ("encoded", "expiration")
 
-    def __init__(self, *args: Any, expiration: str | None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, expiration: str | None, encoded: bytes | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.expiration = expiration
+        self.encoded = encoded  # the payload as the send path measured it (OutgoingPush)
 
 
 class _ServerProtocol(APNsTLSClientProtocol):
@@ -318,7 +321,8 @@ class _ServerProtocol(APNsTLSClientProtocol):
         # The compact form the composer's meter and the send path's 4 KB check measured
         # (notifications.payloads): Apple counts the bytes on the wire, and json.dumps's default
         # ", " / ": " separators made a payload measured just under the limit arrive over it.
-        data = encode(request.message)
+        encoded = request.encoded if isinstance(request, _ExpiringRequest) else None
+        data = encode(request.message) if encoded is None else encoded
         self.conn.send_data(stream_id=stream_id, data=data, end_stream=True)
         self.flush()
         future: asyncio.Future[NotificationResult] = self.loop.create_future()
@@ -500,6 +504,7 @@ class ApnsTransport:
             message=push.body.get("payload", {}),
             notification_id=headers.get("apns-id") or apns_id_next(),
             expiration=expiration,
+            encoded=push.encoded,
             priority=int(priority) if priority else None,
             collapse_key=headers.get("apns-collapse-id"),
             push_type=PushType(push_type) if push_type else None,

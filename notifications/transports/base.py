@@ -40,6 +40,9 @@ class OutgoingPush:
     token: str
     # FCM: the v1 `message` dict. APNs: {"headers": {...}, "payload": {...}}.
     body: dict[str, Any]
+    # The JSON the provider is sent, when the builder already encoded it to measure its size
+    # (FCM: the `message` object; APNs: the payload); else the transport encodes `body`.
+    encoded: bytes | None = None
 
 
 class Transport(Protocol):

@@ -210,10 +210,17 @@ class FcmTransport:
         return result
 
     async def _send_once(self, push: OutgoingPush, *, validate_only: bool) -> SendResult:
-        body: dict[str, Any] = {"message": push.body}
-        if validate_only:
-            body["validate_only"] = True
-        data = encode(body)
+        if push.encoded is not None:
+            data = (
+                b'{"message":'
+                + push.encoded
+                + (b',"validate_only":true}' if validate_only else b"}")
+            )
+        else:
+            body: dict[str, Any] = {"message": push.body}
+            if validate_only:
+                body["validate_only"] = True
+            data = encode(body)
         bearer = await self._bearer()
         result = await self._post(data, bearer)
         if result is None:
