@@ -407,7 +407,10 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"client_errors": {"()": "pushmarketing.core.log_filters.ClientErrorsOnOneLine"}},
+    "filters": {
+        "client_errors": {"()": "pushmarketing.core.log_filters.ClientErrorsOnOneLine"},
+        "routine_tasks": {"()": "pushmarketing.core.log_filters.RoutineTasksQuiet"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {
         "console": {
@@ -420,5 +423,10 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.db.backends": {"level": "WARNING"},
+        # Celery's own lines about each periodic task (see log_filters.RoutineTasksQuiet).
+        **{
+            name: {"filters": ["routine_tasks"]}
+            for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+        },
     },
 }

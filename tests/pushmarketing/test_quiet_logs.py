@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import SuspiciousOperation
 from django.urls import reverse
 
+from pushmarketing.core.celery import app as celery_app
 from pushmarketing.core.log_filters import ClientErrorsOnOneLine
 
 
@@ -78,3 +79,47 @@ def test_the_filter_keeps_5xx_tracebacks_and_drops_4xx_ones():
     assert drop.getMessage() == "Bad request: /x/ (bad host)"
     other = _record("campaigns.delivery", 400, ValueError("x"))
     assert ClientErrorsOnOneLine().filter(other) and other.exc_info
+
+
+def _celery_lines(task: str) -> None:
+    """What Celery logs around one task, with its own loggers and format strings."""
+    from celery.app.trace import LOG_FAILURE, LOG_RECEIVED, LOG_SUCCESS
+
+    logging.getLogger("celery.beat").info("Scheduler: Sending due task %s (%s)", "entry", task)
+    context = {"name": task, "id": "a1b2", "runtime": 0.01, "return_value": None}
+    logging.getLogger("celery.worker.strategy").info(LOG_RECEIVED, context)
+    logging.getLogger("celery.app.trace").info(LOG_SUCCESS, context)
+    failure = {**context, "description": "raised unexpected", "exc": "OperationalError()"}
+    logging.getLogger("celery.app.trace").error(LOG_FAILURE, failure)
+
+
+@pytest.mark.parametrize(
+    "routine",
+    [
+        "campaigns.deliveries_sweep",  # from the settings' CELERY_BEAT_SCHEDULE
+        "campaigns.deliveries_sweep_orphans",  # added by campaigns.apps when ready
+        "campaigns.triggers_drain",
+    ],
+)
+def test_periodic_housekeeping_is_silent_unless_it_fails(routine, console, caplog):
+    caplog.set_level(logging.INFO)
+    assert routine in {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
+
+    _celery_lines(routine)
+
+    assert console.getvalue().splitlines() == [
+        line for line in console.getvalue().splitlines() if "ERROR celery.app.trace" in line
+    ]
+    assert f"Task {routine}[a1b2] raised unexpected" in console.getvalue()
+
+
+def test_campaign_tasks_keep_their_lines(console, caplog):
+    caplog.set_level(logging.INFO)
+
+    _celery_lines("campaigns.deliveries_send")
+
+    lines = console.getvalue().splitlines()
+    assert len(lines) == 4
+    assert "Sending due task entry (campaigns.deliveries_send)" in lines[0]
+    assert lines[1].endswith("Task campaigns.deliveries_send[a1b2] received")
+    assert "succeeded in 0.01s" in lines[2]
