@@ -95,6 +95,9 @@ def run_lock(*, run_id: int, campaign_id: int | None) -> CampaignRun | None:
     return CampaignRun.objects.select_for_update(no_key=True).filter(pk=run_id).first()
 
 
+_RUN_ROW_SQL = f'SELECT 1 FROM "{CampaignRun._meta.db_table}" WHERE "id" = %s'  # noqa: S608 - the model's table name
+
+
 def run_row_lock(run_id: int) -> None:
     """Lock the run row alone, for a writer that never takes its campaign's lock (a batch of
     answers recorded mid-chunk), before it touches any delivery row: the counter UPDATE would
@@ -109,9 +112,6 @@ def run_row_lock(run_id: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_RUN_ROW_SQL + lock, [run_id])
         cursor.fetchall()
-
-
-_RUN_ROW_SQL = f'SELECT 1 FROM "{CampaignRun._meta.db_table}" WHERE "id" = %s'  # noqa: S608 - the model's table name
 
 
 def run_lock_with_campaign(run_id: int) -> CampaignRun | None:
