@@ -136,8 +136,8 @@ def apns_payload_size(request: ApnsRequest) -> int:
 
 def fcm_message_encoded(message: dict[str, Any]) -> tuple[bytes, int]:
     """The `message` object as sent, and the bytes FCM counts (fcm_payload_size), from one
-    encoding: the fan-out measures and sends every push, and encoding it twice was ~5 % of
-    the worker's CPU."""
+    encoding: the fan-out measures and sends every push, and encoding it twice was ~7 % of
+    the worker's CPU (with apns_payload_encoded)."""
     counted = _compact({key: value for key, value in message.items() if key != "token"})
     if "token" not in message:
         return counted, len(counted)

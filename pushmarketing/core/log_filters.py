@@ -5,7 +5,7 @@ SuspiciousOperation) with the exception's traceback. A marketer opening an admin
 the log gets one line saying what was refused and why, not a traceback.
 
 Celery logs three INFO lines for every periodic housekeeping task (beat sent it, the worker
-received it, it succeeded): `make run`'s console scrolled with them every 20 seconds, burying
+received it, it succeeded): `make run`'s console scrolled with them every 10 seconds, burying
 the lines about campaigns. Those three go; a housekeeping task's failure still shows.
 """
 
