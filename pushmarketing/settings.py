@@ -336,7 +336,7 @@ PUSH_SEND_TIMEOUT_SECONDS = env_int("PUSH_SEND_TIMEOUT_SECONDS", 10)
 # The send path (campaigns.delivery). Rows per send task: each chunk pays fixed statements
 # (claim, load, credentials, its last record) and, with providers 20-100 ms away, a wait for
 # its first answers and one for its last, in which that process sends nothing. 1,000 rather
-# than 500 halved both per message: +12-15 % msg/s at 0 and 100 ms (README, Performance).
+# than 500 halved both per message: +12-15 % msg/s at 0 and 100 ms (docs/performance-history.md).
 PUSH_CHUNK_SIZE = env_int("PUSH_CHUNK_SIZE", 1000)
 PUSH_MAX_ATTEMPTS = env_int("PUSH_MAX_ATTEMPTS", 5)
 PUSH_RETRY_BASE_SECONDS = env_int("PUSH_RETRY_BASE_SECONDS", 30)
