@@ -44,5 +44,11 @@ class Channel(filesystem.Channel):
 class Transport(filesystem.Transport):
     Channel = Channel
 
+    @property
+    def default_connection_params(self) -> dict[str, Any]:
+        # A folder has no host. kombu's default names 'localhost', and then warns "No hostname
+        # was supplied" at every start of a worker or beat when the URL (`pmfs://`) names none.
+        return {"port": self.default_port}
+
 
 TRANSPORT_ALIASES.setdefault(SCHEME, f"{__name__}:Transport")
