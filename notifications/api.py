@@ -24,15 +24,15 @@ from rest_framework.views import APIView
 
 from notifications import services
 from notifications.content import TRANSLATIONS_KEY
-from notifications.images import image_absolute_url
+from notifications.images import MAX_IMAGE_BYTES, image_absolute_url
 from notifications.locales import LOCALE_CODE_RULE, locale_code_error, locale_normalize
 from notifications.models import PushNotification, PushTranslation
 from pushmarketing.core.api_errors import error_responses
 from pushmarketing.core.api_input import StrictCharField, StrictInput
 from pushmarketing.core.api_parsers import (
     RequestTooLarge,
+    body_byte_limit,
     request_too_large_message,
-    upload_byte_limit,
 )
 from pushmarketing.core.management_api import ACCESS_ERRORS, MANAGEMENT_TAG, ManagementAccess
 
@@ -233,13 +233,13 @@ IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif")
 
 
 class ImageBodyParser(BaseParser):
-    """An image sent as the whole request body, at most the APIs' body cap. The bytes are
+    """An image sent as the whole request body, at most the view's body cap. The bytes are
     checked by the same rules as the composer's upload (notifications.images)."""
 
     media_type = "image/*"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        limit = upload_byte_limit()
+        limit = body_byte_limit((parser_context or {}).get("view"))
         # One byte past the limit: a body sent without an honest length is caught too.
         body = stream.read(limit + 1) if limit else stream.read()
         if limit and len(body) > limit:
@@ -249,6 +249,9 @@ class ImageBodyParser(BaseParser):
 
 class TranslationImageApi(_NotificationApi):
     parser_classes = [ImageBodyParser]
+    # The composer's limit, not Django's 2 MiB for other bodies: an image the composer takes
+    # must not be refused here.
+    max_body_bytes = MAX_IMAGE_BYTES
 
     def _translation(self, notification_id: int, locale: str) -> PushTranslation:
         return get_object_or_404(
@@ -276,7 +279,7 @@ class TranslationImageApi(_NotificationApi):
         summary="Give one translation its own image",
         description="The body is the image file itself (PNG, JPEG or GIF, with its Content-Type), "
         "checked and cleaned as an upload in the composer: at most 1024 pixels a side after "
-        "scaling, no metadata kept. Through the API the body cap applies (2 MiB by default). "
+        "scaling, no metadata kept. At most 5 MB, as in the composer (413 above it). "
         "The translation must exist; its texts stay. Devices of that language get this image "
         "instead of the push's own. An approved push is left approved with draft changes.",
         request={media_type: OpenApiTypes.BINARY for media_type in IMAGE_MEDIA_TYPES},
@@ -286,7 +289,7 @@ class TranslationImageApi(_NotificationApi):
                 {
                     400: "Not a usable image, or an empty body: error.fields.image names the rule.",
                     404: "No such push, or it has no translation for this locale.",
-                    413: "Body larger than the upload limit.",
+                    413: "Body larger than 5 MB, the composer's limit for images.",
                     415: "The body is not a PNG, JPEG or GIF Content-Type.",
                 }
             ),

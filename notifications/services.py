@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -282,9 +283,16 @@ def notification_translation_image_set(
     translation = notification.translations.get(locale=locale)
     name = "" if image is None else image_store(data=image)
     fields = {**translation_values(translation), "image": name}
-    row, _created = notification_translation_put(
-        notification=notification, actor=actor, locale=locale, fields=fields
-    )
+    try:
+        row, _created = notification_translation_put(
+            notification=notification, actor=actor, locale=locale, fields=fields
+        )
+    except Exception:
+        # Another field refused the save (the push changed since): the file stored above
+        # would otherwise stay on disk with no row naming it.
+        if name:
+            default_storage.delete(name)
+        raise
     return row
 
 

@@ -7,8 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 
-from pushmarketing.core.api_parsers import request_too_large_message, upload_byte_limit
+from pushmarketing.core.api_parsers import (
+    body_byte_limit,
+    request_too_large_message,
+    upload_byte_limit,
+)
 
 API_PREFIX = "/api/"
 # Status → (code, message), the codes DRF's own exceptions carry.
@@ -26,11 +31,22 @@ def api_error_response(status: int, code: str, message: str) -> JsonResponse:
 def _declared_too_large(request: HttpRequest) -> int | None:
     """The upload cap when the declared body exceeds it. Django would raise
     RequestDataTooBig on first reading the body, which becomes a 400 HTML page."""
-    limit = upload_byte_limit()
     length = request.META.get("CONTENT_LENGTH") or ""
-    if limit is not None and length.isdigit() and int(length) > limit:
-        return limit
-    return None
+    limit = upload_byte_limit()
+    if limit is None or not length.isdigit() or int(length) <= limit:
+        return None
+    # Over Django's cap: only then is the URL resolved, for a view with a cap of its own.
+    limit = body_byte_limit(_view_class(request))
+    return limit if limit is not None and int(length) > limit else None
+
+
+def _view_class(request: HttpRequest) -> type | None:
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return None
+    view_class: type | None = getattr(match.func, "view_class", None)
+    return view_class
 
 
 class ApiErrorsMiddleware:

@@ -35,6 +35,13 @@ def upload_byte_limit() -> int | None:
     return limit
 
 
+def body_byte_limit(view: object | None) -> int | None:
+    """The cap on a view's request body: its own `max_body_bytes` where it declares one (an
+    image endpoint takes an image as large as the composer does), else Django's."""
+    own: int | None = getattr(view, "max_body_bytes", None)
+    return own if own is not None else upload_byte_limit()
+
+
 def json_depth_exceeds(body: bytes, limit: int) -> bool:
     # Counting brackets is C-speed; a body with fewer openers than the limit cannot exceed it,
     # which is every ordinary request, so the scan below runs only on suspicious bodies.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import random
+
 import pytest
 from django.urls import reverse
 from PIL import Image
@@ -208,13 +211,49 @@ def test_a_bad_image_is_refused_and_changes_nothing(
     assert PushTranslation.objects.get(notification=push).image.name == ""
 
 
-def test_an_image_over_the_body_cap_is_413(addon_on, api, media_root, settings):  # noqa: F811
+def test_an_image_as_large_as_the_composer_takes_is_taken_over_the_body_cap(
+    addon_on,
+    api,
+    media_root,  # noqa: F811
+    settings,
+):
+    # Django's cap on other bodies (2 MiB by default) does not apply to an image: the
+    # composer takes 5 MB, so the API does too.
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024
     push = PushNotificationFactory()
     api.put(_url(push, "fr"), {"message": "Bonjour"}, format="json")
-    answer = _put_image(api, _image_url(push, "fr"), image_bytes("PNG", (400, 400)) + b"x" * 8192)
+    out = io.BytesIO()  # noise does not compress: a PNG of ~120 KB
+    Image.frombytes("RGB", (200, 200), random.Random(1).randbytes(120_000)).save(out, "PNG")
+    body = out.getvalue()
+    assert len(body) > 4 * 1024
+    answer = _put_image(api, _image_url(push, "fr"), body)
+    assert answer.status_code == 200, answer.content
+    assert PushTranslation.objects.get(notification=push).image.name.endswith(".png")
+
+
+def test_an_image_over_the_composer_limit_is_413(addon_on, api, media_root):  # noqa: F811
+    push = PushNotificationFactory()
+    api.put(_url(push, "fr"), {"message": "Bonjour"}, format="json")
+    body = image_bytes("PNG", (400, 400)) + b"x" * (5 * 1024 * 1024)
+    answer = _put_image(api, _image_url(push, "fr"), body)
     assert answer.status_code == 413
-    assert answer.json()["error"]["code"] == "request_too_large"
+    assert answer.json()["error"] == {
+        "code": "request_too_large",
+        "message": "Request body is larger than 5120 KiB.",
+    }
+    assert PushTranslation.objects.get(notification=push).image.name == ""
+
+
+def test_an_image_refused_for_another_field_leaves_no_file(addon_on, api, media_root):  # noqa: F811
+    push = PushNotificationFactory()
+    api.put(_url(push, "fr"), {"message": "Bonjour"}, format="json")
+    # Since it was saved, the translation stopped passing its rules (as when the lead field
+    # it names was deleted): the image is checked and stored first, then the save refuses.
+    PushTranslation.objects.filter(notification=push).update(message="Bonjour {{lead.Gone}}")
+    answer = _put_image(api, _image_url(push, "fr"), image_bytes())
+    assert answer.status_code == 400, answer.content
+    assert "message" in str(answer.json()["error"]["fields"])
+    assert not media_root.exists() or not [p for p in media_root.rglob("*") if p.is_file()]
 
 
 def test_an_image_needs_an_existing_translation(addon_on, api, media_root):  # noqa: F811
