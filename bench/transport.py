@@ -38,6 +38,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from bench.procstat import process_cpu_seconds  # noqa: E402
 from notifications.content import PushContent, RenderedText  # noqa: E402
 from notifications.payloads import (  # noqa: E402
     PushIds,
@@ -46,7 +47,6 @@ from notifications.payloads import (  # noqa: E402
     fcm_message,
     fcm_message_encoded,
 )
-from bench.procstat import process_cpu_seconds  # noqa: E402
 from notifications.simulator.credentials import demo_credentials  # noqa: E402
 from notifications.transports import runtime  # noqa: E402
 from notifications.transports.base import Outcome, OutgoingPush  # noqa: E402
