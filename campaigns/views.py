@@ -47,7 +47,7 @@ PROGRESS_ROWS = (
     ("pending", _("Still to send")),
     ("sent", _("Sent")),
     ("failed", _("Failed")),
-    ("token_invalid", _("Invalid token")),
+    ("token_invalid", _("Token invalid")),
     ("skipped", _("Skipped")),
     ("tapped", _("Tapped")),
 )

@@ -46,14 +46,15 @@ CHANNEL_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
 DEEP_LINK_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
 TOKEN_PLACEHOLDER = "x"  # noqa: S105 - a personalization token's stand-in text, not a secret
 PLACEHOLDERS = {
-    "name": "e.g. Spring sale reminder",
-    "title": "Optional, shown in bold",
-    "subtitle": "Optional, iOS only",
-    "message": "Hi {{lead.First Name:default=there}}, …",
-    "tap_uri": "myapp://offers or https://example.com/sale",
-    "badge": "Empty = leave the badge alone",
-    "collapse_key": "e.g. spring-sale",
-    "android_channel_id": "e.g. marketing",
+    "name": _("e.g. Spring sale reminder"),
+    "title": _("Optional, shown in bold"),
+    "subtitle": _("Optional, iOS only"),
+    # The token itself stays as it is typed in any language: only its default is an example.
+    "message": _("Hi {{lead.First Name:default=there}}, …"),
+    "tap_uri": _("myapp://offers or https://example.com/sale"),
+    "badge": _("Empty = leave the badge alone"),
+    "collapse_key": _("e.g. spring-sale"),
+    "android_channel_id": _("e.g. marketing"),
 }
 PLACEHOLDER_IMAGE_NAME = "push-images/" + "0" * 32 + ".jpg"
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from devices.models import MobileApp, Platform, PushCredential
 from devices.push_setup.pending import verification_pending
 from notifications.verification import push_credential_verify_request
+from pushmarketing.core.display import moment_text
 from pushmarketing.core.roles import Role
 from pushmarketing.core.ui import addon_required, role_required
 
@@ -70,5 +71,10 @@ def push_credential_status(request: HttpRequest, app_id: int, platform: str) -> 
             "label": credential.get_verification_display(),
             "reason": credential.verification_reason,
             "verified_at": credential.verified_at.isoformat() if credential.verified_at else None,
+            # As the page prints it (pushmarketing.core.display): the row reads the same
+            # before and after a reload, not in the browser's own date format.
+            "verified_at_text": moment_text(credential.verified_at)
+            if credential.verified_at
+            else "",
         }
     )

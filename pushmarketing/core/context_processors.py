@@ -34,6 +34,28 @@ NAVIGATION: tuple[tuple[Promise, str, tuple[str, ...]], ...] = (
 ADDON_PAGES = frozenset({"notification-list", "campaign-list", "simulator-inbox"})
 
 
+def _segments(path: str) -> list[str]:
+    return [part for part in path.split("/") if part]
+
+
+def _mark_current(links: list[dict[str, Any]], path: str) -> None:
+    """The section the page belongs to (`aria-current` in the menu): the link sharing the most
+    leading path segments with it, so a run's dashboard (/campaigns/runs/…) is under
+    Campaigns and /system/token-health/ under Token health, not System health."""
+    here = _segments(path)
+    best, shared_most = None, 0
+    for link in links:
+        shared = 0
+        for mine, theirs in zip(here, _segments(link["url"]), strict=False):
+            if mine != theirs:
+                break
+            shared += 1
+        if shared > shared_most:
+            best, shared_most = link, shared
+    if best is not None:
+        best["current"] = True
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     roles = user_roles(getattr(request, "user", None))
     links = []
@@ -46,9 +68,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             if not addon_enabled and url_name in ADDON_PAGES:
                 continue
             try:
-                links.append({"label": label, "url": reverse(url_name)})
+                links.append({"label": label, "url": reverse(url_name), "current": False})
             except NoReverseMatch:
                 continue
+        _mark_current(links, request.path_info)
     return {
         "nav_links": links,
         "addon_enabled": addon_enabled,

@@ -36,6 +36,8 @@
       set("c-left", data.deliveries - data.done);
       set("progress-rate", data.rate_per_second ?? "–");
       set("progress-eta", data.eta_seconds != null ? data.eta_seconds + " s" : "–");
+      const etaPart = document.getElementById("progress-eta-part");
+      if (etaPart) etaPart.hidden = Boolean(data.finished); // a finished run has nothing left to time
       set("run-status", data.finished && !data.report_ready ? (window.gettext ? window.gettext("Finishing the report…") : "Finishing the report…") : data.status_label);
       if (figures && data.figures_html != null) replaceFigures(data.figures_html);
       final = data.finished && data.report_ready;

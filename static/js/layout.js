@@ -32,15 +32,33 @@
   // and scroll with the arrow keys; when everything fits it is a plain div again (no empty tab
   // stop). Tables added later (the dashboard replaces its figures while a run sends) are
   // wrapped too.
+  // The closest heading above the table: its own section's title when the table sits under an
+  // h2 outside any card (two tables of one page must not both be named after its h1).
+  function headingAbove(table) {
+    for (let node = table; node && node.tagName !== "MAIN" && node !== document.body; node = node.parentElement) {
+      for (let sibling = node.previousElementSibling; sibling; sibling = sibling.previousElementSibling) {
+        if (/^H[1-6]$/.test(sibling.tagName)) return sibling;
+        const inner = sibling.querySelectorAll("h1, h2, h3, h4");
+        if (inner.length) return inner[inner.length - 1];
+      }
+    }
+    return null;
+  }
+
+  function tableLabel(name) {
+    const format = window.gettext ? window.gettext("%s (table)") : "%s (table)";
+    return format.replace("%s", name);
+  }
+
   function labelFor(table) {
     const caption = table.querySelector("caption");
     if (caption && caption.textContent.trim()) return caption.textContent.trim();
     if (table.getAttribute("aria-label")) return table.getAttribute("aria-label");
     const card = table.closest(".card, section, details") || table.parentElement;
-    const heading = card && card.querySelector("h2, h3, summary, legend");
-    if (heading && heading.textContent.trim()) return heading.textContent.trim() + " (table)";
+    const heading = (card && card.querySelector("h2, h3, summary, legend")) || headingAbove(table);
+    if (heading && heading.textContent.trim()) return tableLabel(heading.textContent.trim());
     const page = document.querySelector("main h1");
-    return (page ? page.textContent.trim() : "Data") + " (table)";
+    return tableLabel(page ? page.textContent.trim() : window.gettext ? window.gettext("Data") : "Data");
   }
 
   function wrapTables(root) {

@@ -18,10 +18,10 @@
       reason.textContent = data.reason;
       cell.appendChild(reason);
     }
-    if (!data.pending && data.verified_at) {
+    if (!data.pending && data.verified_at_text) {
       var when = document.createElement("div");
       when.className = "small muted";
-      when.textContent = gettext("checked") + " " + new Date(data.verified_at).toLocaleString(document.documentElement.lang || undefined);
+      when.textContent = gettext("checked") + " " + data.verified_at_text;
       cell.appendChild(when);
     }
   }

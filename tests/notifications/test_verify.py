@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from celery import current_app
 from django.urls import reverse
@@ -78,3 +80,15 @@ def test_verify_is_admin_only(addon_on, marketer_client, push_app):
     assert marketer_client.post(url).status_code == 403
     status_url = reverse("push-credential-status", args=[push_app.pk, "ios"])
     assert marketer_client.get(status_url).status_code == 403
+
+
+def test_status_prints_the_check_time_as_the_page_does(addon_on, admin_client, push_app):
+    checked = dt.datetime(2026, 12, 2, 9, 1, 16, tzinfo=dt.UTC)
+    PushCredential.objects.filter(app=push_app, platform="ios").update(
+        verification=V.VERIFIED, verified_at=checked
+    )
+    status = admin_client.get(reverse("push-credential-status", args=[push_app.pk, "ios"])).json()
+    page = admin_client.get(reverse("app-push-setup", args=[push_app.pk])).content.decode()
+    # The script shows this text after a check; the page shows the same after a reload.
+    assert status["verified_at_text"] == "2 Dec 2026, 09:01 UTC"
+    assert f"checked {status['verified_at_text']}" in page

@@ -57,6 +57,7 @@ class _FakeChild:
     """A process that printed its lines and exited (so runstack stops at once)."""
 
     started: list[list[str]] = []
+    environments: list[dict[str, str]] = []
 
     def __init__(self, argv: list[str], **kwargs: object) -> None:
         name = "sim" if "push_simulator" in argv else "beat" if "beat" in argv else "other"
@@ -64,6 +65,7 @@ class _FakeChild:
         self.stdout = io.BytesIO(f"hello from {name}\n".encode())
         assert kwargs["env"]["PYTHONUNBUFFERED"] == "1"  # type: ignore[index]
         _FakeChild.started.append(argv)
+        _FakeChild.environments.append(kwargs["env"])  # type: ignore[arg-type]
 
     def poll(self) -> int:
         return 0
@@ -81,7 +83,8 @@ class _FakeChild:
 @pytest.mark.django_db
 def test_runstack_prefixes_its_children_and_quiets_the_simulator(monkeypatch, settings):
     settings.PUSH_SIMULATOR_ENABLED = True
-    _FakeChild.started = []
+    monkeypatch.delenv("SITE_URL", raising=False)
+    _FakeChild.started, _FakeChild.environments = [], []
     monkeypatch.setattr(runstack.subprocess, "Popen", _FakeChild)
     monkeypatch.setattr(runstack.signal, "signal", lambda *args: None)
     out, err = io.StringIO(), io.StringIO()
@@ -93,6 +96,21 @@ def test_runstack_prefixes_its_children_and_quiets_the_simulator(monkeypatch, se
     (sim_argv,) = [argv for argv in _FakeChild.started if "push_simulator" in argv]
     assert sim_argv[-1] == "--no-setup-advice"
     assert "web exited with code 0; stopping" in err.getvalue()
+    # Image URLs, sample pushes and pairing links name the address actually served.
+    assert {env["SITE_URL"] for env in _FakeChild.environments} == {"http://127.0.0.1:8999"}
+
+
+@pytest.mark.parametrize(
+    ("environ", "addr", "expected"),
+    [
+        ({}, "127.0.0.1:8765", {"SITE_URL": "http://127.0.0.1:8765"}),
+        ({}, "0.0.0.0:8000", {"SITE_URL": "http://127.0.0.1:8000"}),
+        ({}, "8001", {"SITE_URL": "http://127.0.0.1:8001"}),
+        ({"SITE_URL": "https://push.example.com"}, "127.0.0.1:8765", {}),  # a set one wins
+    ],
+)
+def test_site_url_follows_the_address_unless_set(environ, addr, expected):
+    assert runstack.site_env(environ, addr) == expected
 
 
 def _consumed_queues(argv: list[str]) -> set[str]:

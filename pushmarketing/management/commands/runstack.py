@@ -67,6 +67,18 @@ def metrics_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
 
 
+def site_env(environ: Mapping[str, str], addr: str) -> dict[str, str]:
+    """SITE_URL for the children, from the address served when the environment sets none:
+    image URLs, sample pushes and pairing links are absolute, and with `make run
+    ADDR=127.0.0.1:8765` they pointed at the default :8000, where nothing answers."""
+    if environ.get("SITE_URL"):
+        return {}
+    host, _, port = addr.rpartition(":")
+    if host in ("", "0.0.0.0", "[::]"):  # noqa: S104 - reading the address, not binding one
+        host = "127.0.0.1"  # every interface: this machine's own address reaches it
+    return {"SITE_URL": f"http://{host}:{port}"}
+
+
 def _celery_worker(queues: str, *, concurrency: int, name: str) -> list[str]:
     return [
         sys.executable, "-m", "celery", "-A", "pushmarketing", "worker", "-Q", queues,
@@ -113,7 +125,12 @@ class Command(BaseCommand):
         width = max(len(name) for name in processes)
         colour = wants_colour(self.stdout)
         # Children write into pipes, not a terminal: unbuffered, or their lines arrive late.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **metrics_env(os.environ)}
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            **metrics_env(os.environ),
+            **site_env(os.environ, addr),
+        }
         for name, argv in processes.items():
             if name == "sim":
                 try:
