@@ -302,7 +302,19 @@
     setTimeout(poll, 2000);
   }
 
+  // A part that only matters while a box is ticked (the A/B test's variants and winner mode).
+  function shownByCheckbox() {
+    document.querySelectorAll("[data-shown-by]").forEach((part) => {
+      const box = document.querySelector(`input[type=checkbox][name=${part.dataset.shownBy}]`);
+      if (!box) return;
+      const sync = () => { part.hidden = !box.checked; };
+      box.addEventListener("change", sync);
+      sync();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    shownByCheckbox();
     toggle("schedule_kind", "data-show-schedule");
     toggle("qualification", "data-show-qualification");
     toggle("trigger_event", "data-show-event");

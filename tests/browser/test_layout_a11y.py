@@ -313,3 +313,30 @@ def test_audience_builder_rows_are_named_and_wrap_on_a_phone(admin_page, live_si
     expect(page.locator(".audience-row")).to_have_count(2)
     assert _blocking_violations(page) == []
     assert _sideways_overflow(page) == 0
+
+
+def test_the_menu_marks_the_section_a_page_belongs_to(admin_page, live_site, demo):
+    page = admin_page(LAPTOP)
+    for url, section in [
+        (demo["run dashboard"], "Campaigns"),  # /campaigns/runs/…: under Campaigns
+        ("/system/token-health/", "Token health"),  # not System health (/system/health/)
+        ("/", "Overview"),
+    ]:
+        _open(page, live_site.url + url)
+        current = page.locator('#main-nav a[aria-current="page"]')
+        expect(current).to_have_count(1)
+        expect(current).to_have_text(section)
+
+
+def test_ab_test_details_show_only_while_their_box_is_ticked(admin_page, live_site, demo):
+    page = admin_page(LAPTOP)
+    _open(page, live_site.url + "/campaigns/new/?kind=batch")
+    details, winner = page.locator("#ab-details"), page.locator('[data-shown-by="ab_winner_mode"]')
+    expect(details).to_be_hidden()
+    page.get_by_label("Run an A/B test").check()
+    expect(details).to_be_visible()
+    expect(winner).to_be_hidden()
+    page.locator("input[name=ab_winner_mode]").check()
+    expect(winner).to_be_visible()
+    page.get_by_label("Run an A/B test").uncheck()
+    expect(details).to_be_hidden()
