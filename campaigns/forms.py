@@ -157,7 +157,7 @@ class CampaignForm(forms.Form):
         required=False, label=_("Quiet from"), widget=forms.TimeInput(attrs={"type": "time"})
     )
     quiet_end = forms.CharField(
-        required=False, label=_("until"), widget=forms.TimeInput(attrs={"type": "time"})
+        required=False, label=_("Quiet until"), widget=forms.TimeInput(attrs={"type": "time"})
     )
 
     ab_enabled = forms.BooleanField(required=False, label=_("Run an A/B test"))
