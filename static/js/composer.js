@@ -377,6 +377,7 @@
   const thumb = document.getElementById("image-thumb");
   const remove = document.getElementById("image-remove");
   const imageErrors = form.querySelector('[data-errors-for="image_file"]');
+  const imageStatus = document.getElementById("image-status");
   function setImage(name, url) {
     imageName.value = name;
     thumb.src = url || "";
@@ -387,8 +388,10 @@
   if (fileInput && form.dataset.imageUploadUrl) fileInput.addEventListener("change", async function () {
     if (!fileInput.files.length) return;
     const data = new FormData();
-    data.append("image", fileInput.files[0]);
-    imageErrors.replaceChildren(el("div", "muted", "Uploading…"));
+    const chosen = fileInput.files[0];
+    data.append("image", chosen);
+    imageStatus.textContent = "";
+    imageErrors.replaceChildren(el("div", "muted", gettext("Uploading…")));
     delete imageErrors.dataset.uploadError;
     try {
       const response = await fetch(form.dataset.imageUploadUrl, {
@@ -402,6 +405,9 @@
       }
       imageErrors.replaceChildren();
       setImage(result.name, result.url);
+      // The file input is emptied below (choosing the same file again must upload it again),
+      // which makes it read "No file chosen": say what was taken.
+      imageStatus.textContent = interpolate(gettext("Uploaded %(file)s."), { file: chosen.name }, true);
     } catch (err) {
       imageErrors.dataset.uploadError = "1";
       imageErrors.replaceChildren(el("div", "", interpolate(gettext("Upload failed: %(error)s"), { error: err.message }, true)));
@@ -409,7 +415,10 @@
       fileInput.value = "";
     }
   });
-  if (remove) remove.addEventListener("click", function () { setImage("", ""); });
+  if (remove) remove.addEventListener("click", function () {
+    setImage("", "");
+    imageStatus.textContent = gettext("Image removed.");
+  });
 
   // Preview as: search leads by email, pick one, previews render their values.
   const search = document.getElementById("preview-as-input");

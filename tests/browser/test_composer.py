@@ -101,6 +101,8 @@ def test_marketer_composes_previews_and_approver_approves(
         "src", re.compile(r"/media/push-images/")
     )
     expect(ios.locator("img.i-thumb")).to_be_visible()
+    # The file input is emptied after the upload; the status line says what was taken.
+    expect(page.locator("#image-status")).to_have_text("Uploaded sale.png.")
     page.wait_for_function(
         "document.querySelector('#preview-android img.a-picture').naturalWidth > 0"
     )
