@@ -302,6 +302,19 @@ def test_phone_composer_stacks_the_previews_below_and_keeps_them_live(admin_page
     expect(page.locator("#preview-android")).to_contain_text("Hello from a phone", timeout=2000)
     expect(page.locator("#preview-ios")).to_contain_text("Hello from a phone", timeout=2000)
     assert _sideways_overflow(page) == 0
+    # Mid-form, a link at the bottom of the window leads to the previews (and clears the bar).
+    jump = page.locator(".jump-to-previews")
+    page.locator("#id_message").focus()
+    expect(jump).to_be_in_viewport()
+    jump.click()
+    expect(page.locator("#preview-android")).to_be_in_viewport()
+    assert page.evaluate("document.querySelector('#previews').getBoundingClientRect().top") >= 56
+
+
+def test_laptop_composer_has_no_jump_to_the_previews(admin_page, live_site):
+    page = admin_page(LAPTOP)
+    _open(page, live_site.url + "/notifications/new/")
+    expect(page.locator(".jump-to-previews")).to_be_hidden()  # they sit beside the form
 
 
 def test_audience_builder_rows_are_named_and_wrap_on_a_phone(admin_page, live_site):
