@@ -114,10 +114,10 @@ def test_send_now_then_tap_in_the_virtual_inbox_shows_on_the_dashboard(
             seen = (tapped.inner_text().strip(), ctr.inner_text().strip())
         except Exception:  # noqa: BLE001 - the figures are being replaced: look again
             seen = ("", "")
-        if seen == ("1", "100.0%"):
+        if seen == ("1", "100.0 %"):
             break
         dashboard.wait_for_timeout(300)
-    assert seen == ("1", "100.0%"), f"the dashboard shows Tapped {seen[0]!r}, rate {seen[1]!r}"
+    assert seen == ("1", "100.0 %"), f"the dashboard shows Tapped {seen[0]!r}, rate {seen[1]!r}"
     received = dashboard.locator("tr").filter(has_text="Received on the device")
     assert received.locator("td").last.inner_text().strip() == "1"
     _assert_not_reloaded(dashboard, "run dashboard")
