@@ -144,8 +144,10 @@
     wrap.classList.toggle("off", !data);
     if (!data) return;
     wrap.querySelectorAll(".seg button").forEach(function (b) {
-      b.classList.toggle("on", b.dataset.view === views[platform]);
-      b.setAttribute("aria-pressed", b.dataset.view === views[platform] ? "true" : "false");
+      const chosen = b.dataset.view === views[platform];
+      b.classList.toggle("on", chosen);
+      b.setAttribute("aria-checked", chosen ? "true" : "false");
+      b.tabIndex = chosen ? 0 : -1; // one tab stop per phone; the arrow keys move within it
     });
     const view = views[platform];
     screen.className = "screen view-" + view;
@@ -299,11 +301,26 @@
     }
   }
 
+  // Each phone's views are a radio group: Tab reaches the chosen one, the arrow keys (and
+  // Home / End) choose another, as in any radio group.
+  const STEPS = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
   panel.querySelectorAll(".phone-wrap").forEach(function (wrap) {
-    wrap.querySelectorAll(".seg button").forEach(function (button) {
-      button.addEventListener("click", function () {
-        views[wrap.dataset.platform] = button.dataset.view;
-        draw();
+    const buttons = Array.from(wrap.querySelectorAll(".seg button"));
+    function choose(button) {
+      views[wrap.dataset.platform] = button.dataset.view;
+      draw();
+    }
+    buttons.forEach(function (button, i) {
+      button.addEventListener("click", function () { choose(button); });
+      button.addEventListener("keydown", function (e) {
+        let next = null;
+        if (e.key in STEPS) next = buttons[(i + STEPS[e.key] + buttons.length) % buttons.length];
+        else if (e.key === "Home") next = buttons[0];
+        else if (e.key === "End") next = buttons[buttons.length - 1];
+        if (!next) return;
+        e.preventDefault();
+        choose(next);
+        next.focus();
       });
     });
   });

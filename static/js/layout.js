@@ -71,6 +71,29 @@
     });
   }
 
+  // Tables marked `stack-narrow` turn each row into a small card on a phone (app.css): each
+  // cell shows its column's name from `data-label`, copied here from the header. Explicit
+  // roles keep them a table for screen readers once CSS changes their display.
+  function labelStackedCells(root) {
+    root.querySelectorAll("table.stack-narrow").forEach(function (table) {
+      const heads = Array.from(table.querySelectorAll("thead th"));
+      table.setAttribute("role", "table");
+      table.querySelectorAll("thead, tbody").forEach(function (group) { group.setAttribute("role", "rowgroup"); });
+      table.querySelectorAll("tr").forEach(function (row) { row.setAttribute("role", "row"); });
+      heads.forEach(function (th) { th.setAttribute("role", "columnheader"); });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.from(row.children).forEach(function (cell, i) {
+          cell.setAttribute("role", cell.tagName === "TH" ? "rowheader" : "cell");
+          const th = heads[i];
+          // A header that is only a screen-reader name (the actions column) shows no label.
+          if (th && !cell.hasAttribute("data-label") && !th.querySelector(".sr-only")) {
+            cell.setAttribute("data-label", th.textContent.trim());
+          }
+        });
+      });
+    });
+  }
+
   function markScrollable() {
     document.querySelectorAll(".table-scroll").forEach(function (box) {
       const scrolls = box.scrollWidth > box.clientWidth + 1;
@@ -89,6 +112,7 @@
   function setUpTables() {
     const main = document.getElementById("main") || document.body;
     wrapTables(main);
+    labelStackedCells(main);
     markScrollable();
     let pending = false;
     const refresh = function () {
@@ -97,6 +121,7 @@
       requestAnimationFrame(function () {
         pending = false;
         wrapTables(main);
+        labelStackedCells(main);
         markScrollable();
       });
     };

@@ -123,6 +123,19 @@ def test_marketer_composes_previews_and_approver_approves(
         expect(ios).to_contain_text(text)
         if view == "foreground":
             page.locator(".phones").screenshot(path=str(artifacts_dir / "composer-foreground.png"))
+    # With the keyboard: one tab stop per phone (its chosen view); the arrows choose another.
+    chosen = ios.locator(".seg button[aria-checked=true]")
+    expect(chosen).to_have_attribute("data-view", "lock")
+    expect(ios.locator(".seg button[tabindex='0']")).to_have_count(1)
+    chosen.focus()
+    page.keyboard.press("ArrowRight")
+    expect(ios.locator(".seg button[data-view=home]")).to_be_focused()
+    expect(ios.locator(".seg button[data-view=home]")).to_have_attribute("aria-checked", "true")
+    page.keyboard.press("End")
+    expect(ios).to_contain_text("iOS shows no banner")
+    page.keyboard.press("ArrowRight")  # wraps round to the first
+    expect(ios.locator(".seg button[data-view=lock]")).to_be_focused()
+    expect(ios.locator(".seg button[tabindex='0']")).to_have_attribute("data-view", "lock")
     page.screenshot(path=str(artifacts_dir / "composer.png"), full_page=True)
 
     # Overflow the payload with custom data: the meter says so and saving is refused.

@@ -219,7 +219,7 @@ def test_campaign_goes_live_a_virtual_phone_taps_and_the_dashboard_counts(
         m.goto(f"{live_site.url}/in-app/campaigns/{campaign.pk}/dashboard/")
         expect(m.locator('[data-k="impressions-total"]')).to_have_text("1")
         expect(m.locator('[data-k="taps-button1"]')).to_have_text("1")
-        expect(m.locator('[data-k="ctr-total"]')).to_have_text("100.0%")
+        expect(m.locator('[data-k="ctr-total"]')).to_have_text("100.0 %")
         m.locator('.chart[data-key="taps"] canvas').first.wait_for()
         m.screenshot(path=str(artifacts_dir / "inapp_dashboard.png"), full_page=True)
     finally:

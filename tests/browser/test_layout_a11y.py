@@ -72,6 +72,7 @@ def demo(live_site, settings, tmp_path):
         "leads": "/leads/",
         "devices": "/devices/",
         "apps": "/apps/",
+        "app (push setup, test devices)": f"/apps/{campaign.app_id}/",
         "settings": "/settings/",
         "system health": "/system/health/",
     }
@@ -226,10 +227,45 @@ def test_preview_as_options_and_preview_views_show_a_focus_ring(admin_page, live
     option = page.evaluate_handle("document.activeElement")
     assert page.evaluate("el => el.getAttribute('role')", option) == "option"
     assert page.evaluate(FOCUS_RING, option)
-    # The preview views ("Home", "Lock", …) too.
+    # The preview views ("Home", "Lock", …) too, moved between with the arrow keys.
     page.locator("#preview-ios .seg button").first.focus()
-    page.keyboard.press("Tab")
-    assert page.evaluate(FOCUS_RING, page.evaluate_handle("document.activeElement"))
+    page.keyboard.press("ArrowRight")
+    moved = page.evaluate_handle("document.activeElement")
+    assert page.evaluate("el => el.dataset.view", moved) == "home"
+    assert page.evaluate(FOCUS_RING, moved)
+
+
+def test_phone_push_setup_rows_stack_with_their_buttons_on_screen(
+    admin_page, live_site, demo, artifacts_dir
+):
+    """At 390 px the push configuration and test device tables show each row as a card, each
+    cell under its column's name, so Verify and Remove are on screen, not past a scroll."""
+    page = admin_page(PHONE)
+    _open(page, live_site.url + demo["app (push setup, test devices)"])
+    page.locator("#push-configuration").screenshot(path=str(artifacts_dir / "push-setup-390.png"))
+    for button in ["Verify push configuration", "Remove"]:
+        box = page.get_by_role("button", name=button).first.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    status = page.locator("#push-configuration td[data-label=Status]").first
+    expect(status).to_be_visible()
+    label = status.evaluate("el => getComputedStyle(el, '::before').content")
+    assert label == '"Status"'
+    # Still a table to a screen reader: its rows and cells keep their roles.
+    assert page.get_by_role("table").count() >= 2
+    expect(page.get_by_role("row").first).to_be_attached()
+    assert not any(
+        box.evaluate("el => el.scrollWidth > el.clientWidth + 1")
+        for box in page.locator(
+            "#push-configuration .table-scroll, #test-devices .table-scroll"
+        ).all()
+    )
+
+    # A laptop keeps the ordinary table, with no per-cell labels drawn.
+    laptop = admin_page(LAPTOP)
+    _open(laptop, live_site.url + demo["app (push setup, test devices)"])
+    cell = laptop.locator("#push-configuration td[data-label=Status]").first
+    assert cell.evaluate("el => getComputedStyle(el, '::before').content") == "none"
+    assert cell.evaluate("el => getComputedStyle(el).display") == "table-cell"
 
 
 def test_wide_tables_scroll_inside_their_card_by_keyboard(admin_page, live_site):
