@@ -331,7 +331,11 @@ APNS_HOST_SANDBOX = env_str(
 )
 APNS_PORT = env_int("APNS_PORT", PUSH_SIMULATOR_APNS_PORT if _simulated else 443)
 APNS_CA_FILE = env_str("APNS_CA_FILE", str(PUSH_SIMULATOR_DIR / "ca.pem") if _simulated else "")
-PUSH_SEND_CONCURRENCY = env_int("PUSH_SEND_CONCURRENCY", 200)
+# Requests in flight per worker process. A chunk's sends come in waves of this many, each a
+# provider round trip long: at 100 ms, 200 made 1,000 sends five round trips and the run kept
+# only ~80 % of its 0 ms rate; 400 keeps ~90 % (docs/performance-history.md). APNs multiplexes
+# them on two HTTP/2 connections; FCM (HTTP/1.1) keeps up to this many connections per app.
+PUSH_SEND_CONCURRENCY = env_int("PUSH_SEND_CONCURRENCY", 400)
 PUSH_SEND_TIMEOUT_SECONDS = env_int("PUSH_SEND_TIMEOUT_SECONDS", 10)
 # The send path (campaigns.delivery). Rows per send task: each chunk pays fixed statements
 # (claim, load, credentials, its last record) and, with providers 20-100 ms away, a wait for
