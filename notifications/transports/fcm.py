@@ -18,7 +18,9 @@ import datetime as dt
 import email.utils
 import json
 import logging
+import os
 import time
+import weakref
 from typing import Any
 
 import aiohttp
@@ -107,6 +109,35 @@ class TokenEndpointUnreachable(Exception):
     """No access token for now (network, 5xx at the token endpoint): transient."""
 
 
+# One connection pool per event loop (so per worker process) for every app's FCM client: FCM
+# authenticates each request by its bearer header, not by the connection, so apps can share
+# keep-alive connections. A process then holds at most PUSH_SEND_CONCURRENCY sockets to FCM
+# however many apps it sends for (a pool per app kept up to that many per app, each for a
+# minute after its last send), and a chunk of another app starts on warm connections.
+_connectors: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.TCPConnector] = (
+    weakref.WeakKeyDictionary()
+)
+os.register_at_fork(after_in_child=_connectors.clear)
+
+
+def shared_connector(limit: int) -> aiohttp.TCPConnector:
+    """This loop's FCM connection pool (must be called on the loop)."""
+    loop = asyncio.get_running_loop()
+    connector = _connectors.get(loop)
+    if connector is None or connector.closed:
+        # limit ≈ concurrency: one keep-alive connection per in-flight request, no more.
+        connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=300, keepalive_timeout=60)
+        _connectors[loop] = connector
+    return connector
+
+
+async def shared_connector_close() -> None:
+    """Close this loop's pool (runtime.close_all: tests, shutdown)."""
+    connector = _connectors.pop(asyncio.get_running_loop(), None)
+    if connector is not None:
+        await connector.close()
+
+
 class FcmTransport:
     def __init__(self, config: TransportConfig) -> None:
         info = json.loads(config.secret)
@@ -130,12 +161,9 @@ class FcmTransport:
 
     def _session_for_loop(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            # limit ≈ concurrency: one keep-alive connection per in-flight request, no more.
-            connector = aiohttp.TCPConnector(
-                limit=self.config.concurrency, ttl_dns_cache=300, keepalive_timeout=60
-            )
             self._session = aiohttp.ClientSession(
-                connector=connector,
+                connector=shared_connector(self.config.concurrency),
+                connector_owner=False,  # closing one app's client leaves the pool to the others
                 timeout=aiohttp.ClientTimeout(total=self.config.timeout_seconds),
                 skip_auto_headers=("User-Agent",),
             )

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
@@ -227,6 +228,9 @@ async def _close_all() -> None:
     _clients.clear()
     for _, client in clients:
         await client.close()
+    fcm = sys.modules.get("notifications.transports.fcm")  # imported only once FCM was used
+    if fcm is not None:
+        await fcm.shared_connector_close()
 
 
 def close_all() -> None:

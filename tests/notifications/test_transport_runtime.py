@@ -132,3 +132,32 @@ def test_streaming_fails_a_group_whose_client_cannot_be_built(fcm_config, monkey
         1, Outcome.FAILED, True,
     )  # fmt: skip
     assert "private key does not parse" in result.reason
+
+
+def test_fcm_clients_of_every_app_share_one_connection_pool_per_process(fcm_config):
+    """FCM authenticates each request by its header, so a process keeps one pool of at most
+    PUSH_SEND_CONCURRENCY connections whatever the number of apps; a client rebuilt for a new
+    credential version leaves the pool open for the others."""
+    push = OutgoingPush(1, "tok-ok-1", {"token": "tok-ok-1", "notification": {"body": "x"}})
+    first, second = fcm_config(app_id=71), fcm_config(app_id=72)
+    assert runtime.send_one(first, push).outcome == Outcome.SENT
+    assert runtime.send_one(second, push).outcome == Outcome.SENT
+
+    def pool(config):  # noqa: ANN001, ANN202
+        return runtime.transport_for(config)._session.connector  # type: ignore[attr-defined]
+
+    shared = pool(first)
+    assert shared is pool(second)
+    assert shared.limit == first.concurrency
+    # Sent in turn, the second app reused the first one's keep-alive connection.
+    assert sum(len(idle) for idle in shared._conns.values()) == 1
+
+    rebuilt = fcm_config(app_id=71, version=2)  # the old client closes in the background
+    assert runtime.send_one(rebuilt, push).outcome == Outcome.SENT
+    assert pool(rebuilt) is shared and not shared.closed
+    assert runtime.send_one(second, push).outcome == Outcome.SENT
+
+    runtime.close_all()
+    assert shared.closed
+    assert runtime.send_one(second, push).outcome == Outcome.SENT  # a new pool
+    assert pool(second) is not shared
