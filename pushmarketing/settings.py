@@ -334,7 +334,7 @@ APNS_CA_FILE = env_str("APNS_CA_FILE", str(PUSH_SIMULATOR_DIR / "ca.pem") if _si
 # Requests in flight per worker process. A chunk's sends come in waves of this many, each a
 # provider round trip long: at 100 ms, 200 made 1,000 sends five round trips and the run kept
 # only ~80 % of its 0 ms rate; 400 keeps ~90 % (docs/performance-history.md). APNs multiplexes
-# them on two HTTP/2 connections; FCM (HTTP/1.1) opens up to this many per process, all apps sharing.
+# them on two HTTP/2 connections; FCM (HTTP/1.1) opens up to this many per process (all apps).
 PUSH_SEND_CONCURRENCY = env_int("PUSH_SEND_CONCURRENCY", 400)
 PUSH_SEND_TIMEOUT_SECONDS = env_int("PUSH_SEND_TIMEOUT_SECONDS", 10)
 # The send path (campaigns.delivery). Rows per send task: each chunk pays fixed statements
