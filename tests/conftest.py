@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.composer_fixtures",
     "tests.delivery_fixtures",
     "tests.inapp_fixtures",
+    "tests.query_plans",
     "tests.simulator_fixtures",
     "tests.ui_fixtures",
     "tests.worker_fixtures",

@@ -6,37 +6,15 @@ run, for every chunk (quadratic in the run's size)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from campaigns.ledger.claim import deliveries_claim, next_due_in_range
 from campaigns.models import Delivery
 from tests.delivery_fixtures import run_create
+from tests.query_plans import plan_of, statements_of
 
 pytest_plugins = ["tests.delivery_fixtures"]
-
-
-@pytest.fixture
-def postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's planner; CI's PostgreSQL pass runs it (SQLite has no statistics)")
-
-
-def statements_of(call: Any) -> list[tuple[str, Any]]:
-    """The statements `call` runs, rolled back."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(execute, sql, params, many, context):  # noqa: ANN001, ANN202
-        seen.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with transaction.atomic(), connection.execute_wrapper(record):
-        call()
-        transaction.set_rollback(True)
-    return seen
 
 
 def test_a_chunk_is_read_by_its_id_range_when_statistics_predate_the_run(
@@ -57,8 +35,6 @@ def test_a_chunk_is_read_by_its_id_range_when_statistics_predate_the_run(
     reads = [(sql, params) for sql, params in statements if "campaigns_delivery" in sql]
     assert len(reads) == 2
     for sql, params in reads:
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
+        plan = plan_of(sql, params)
         assert "campaigns_delivery_pkey" in plan, plan
         assert "delivery_inflight_idx" not in plan and "delivery_run_status_idx" not in plan, plan

@@ -5,20 +5,19 @@ evenly, but they are the newest, so it read past every delivery already sent (52
 
 from __future__ import annotations
 
-import pytest
 from django.db import connection
 
 from campaigns.models import Delivery
 from pushmarketing.health import oldest_queued_delivery
-from tests.campaigns.test_claim_plan import statements_of
 from tests.delivery_fixtures import run_create
+from tests.query_plans import plan_of, statements_of
 
 pytest_plugins = ["tests.delivery_fixtures"]
 
 
-def test_oldest_queued_delivery_is_not_found_by_walking_the_sent_history(push_app, make_devices):
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's planner; CI's PostgreSQL pass runs it (SQLite has no statistics)")
+def test_oldest_queued_delivery_is_not_found_by_walking_the_sent_history(
+    postgres_only, push_app, make_devices
+):
     devices = make_devices(200)
     for _ in range(15):  # the history: 3,000 rows sent
         sent = run_create(app=push_app, devices=devices)
@@ -32,9 +31,7 @@ def test_oldest_queued_delivery_is_not_found_by_walking_the_sent_history(push_ap
         for sql, params in statements_of(oldest_queued_delivery)
         if "campaigns_delivery" in sql
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of(sql, params)
     assert "campaigns_delivery_pkey" not in plan, plan
 
     oldest = oldest_queued_delivery()
