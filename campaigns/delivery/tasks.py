@@ -7,10 +7,11 @@ import logging
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_process_shutdown, worker_shutdown
+from celery.signals import worker_init, worker_process_shutdown, worker_shutdown
 from django.utils import timezone
 
 from campaigns.delivery import send, sweep
+from notifications.transports import runtime
 from pushmarketing.core.liveness import heartbeat_stop
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,12 @@ def deliveries_sweep() -> int:
 @shared_task(name="campaigns.deliveries_sweep_orphans", ignore_result=True)
 def deliveries_sweep_orphans() -> int:
     return sweep.deliveries_sweep_orphans(now=timezone.now())
+
+
+@worker_init.connect
+def _transports_preload(**kwargs: Any) -> None:
+    # In the worker's main process, before the pool forks (runtime.preload says why).
+    runtime.preload()
 
 
 # A warm shutdown (SIGTERM) lets the running chunk finish and record; whatever this process

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -161,3 +163,24 @@ def test_fcm_clients_of_every_app_share_one_connection_pool_per_process(fcm_conf
     assert shared.closed
     assert runtime.send_one(second, push).outcome == Outcome.SENT  # a new pool
     assert pool(second) is not shared
+
+
+def test_a_worker_imports_the_provider_libraries_before_its_pool_forks():
+    # A fresh interpreter: this test process imported aiohttp and aioapns long ago. Celery
+    # sends worker_init in the worker's main process before it forks the pool, so the
+    # children inherit the imports instead of each paying for them on its first chunk.
+    script = (
+        "import sys, django; django.setup()\n"
+        "from celery.signals import worker_init\n"
+        "import campaigns.delivery.tasks\n"
+        "before = {'aioapns', 'aiohttp'} & set(sys.modules)\n"
+        "worker_init.send(sender=None)\n"
+        "print(sorted(before), sorted({'aioapns', 'aiohttp', 'h2.connection'} & set(sys.modules)))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "pushmarketing.settings", "DEBUG": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[0] == "[] ['aioapns', 'aiohttp', 'h2.connection']"
