@@ -4,7 +4,6 @@ for the platform)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Protocol
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -53,7 +52,7 @@ class DeviceState(Protocol):
     @property
     def status(self) -> str: ...
     @property
-    def first_opened_at(self) -> datetime | None: ...
+    def has_opened(self) -> bool: ...
     @property
     def push_token(self) -> str: ...
     @property
@@ -69,7 +68,7 @@ def device_ineligibility(device: DeviceState, *, app_configured: bool) -> list[s
         reasons.append("token_invalid")
     elif device.status == Device.Status.UNREGISTERED:
         reasons.append("unregistered")
-    if device.first_opened_at is None:
+    if not device.has_opened:
         reasons.append("never_opened")
     if not device.push_token and device.status == Device.Status.ACTIVE:
         reasons.append("no_token")

@@ -211,6 +211,10 @@ class Device(models.Model):
     def token_prefix(self) -> str:
         return self.push_token[:8]
 
+    @property
+    def has_opened(self) -> bool:
+        return self.first_opened_at is not None
+
 
 class DeviceActivity(models.Model):
     """Append-only record of what a device did. Feeds triggers, filters, logs and tap metrics."""
