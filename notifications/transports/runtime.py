@@ -94,7 +94,8 @@ def preload() -> None:
 
 
 def _build(config: TransportConfig) -> Transport:
-    # Imported here so a process that only sends FCM never imports aioapns (and vice versa).
+    # Imported here so a web process that only sends FCM never imports aioapns (and vice
+    # versa); a Celery worker has both already (preload).
     if config.is_apns:
         from notifications.transports.apns import ApnsTransport
 

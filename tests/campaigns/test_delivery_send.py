@@ -149,6 +149,35 @@ def test_apns_410_keeps_device_reregistered_after_timestamp(
     assert set(run.deliveries.values_list("status", flat=True)) == {S.TOKEN_INVALID}
 
 
+def test_dead_tokens_spare_devices_that_registered_again(
+    addon_on, push_app, make_devices, scripted_transport, monkeypatch
+):
+    # One batch of answers, two cutoffs: FCM's UNREGISTERED against the claim time, the APNs
+    # 410 against Apple's timestamp (epoch 1 s in the script).
+    fcm_refreshed, fcm_dead = make_devices(2, prefix="dead")
+    apns_reinstalled = make_devices(
+        1, platform="ios", prefix="gone", token_updated_at=timezone.now()
+    )[0]
+    apns_dead = make_devices(1, platform="ios", prefix="gone", token_updated_at=None)[0]
+    run = run_create(app=push_app, devices=[fcm_refreshed, fcm_dead, apns_reinstalled, apns_dead])
+    streamed = scripted_transport.stream
+
+    def stream(groups, *, tick):  # noqa: ANN001, ANN202
+        # The app reports the same token again while its push is out (claimed, unanswered).
+        Device.objects.filter(pk=fcm_refreshed.pk).update(token_updated_at=timezone.now())
+        yield from streamed(groups, tick=tick)
+
+    monkeypatch.setattr("campaigns.delivery.send.pushes_stream", stream)
+
+    _send_all(run)
+
+    status = dict(Device.objects.values_list("id", "status"))
+    assert status[fcm_refreshed.pk] == Device.Status.ACTIVE
+    assert status[apns_reinstalled.pk] == Device.Status.ACTIVE
+    assert status[fcm_dead.pk] == Device.Status.TOKEN_INVALID
+    assert status[apns_dead.pk] == Device.Status.TOKEN_INVALID
+
+
 def test_payload_rejected_fails_without_retry(addon_on, push_app, make_devices, scripted_transport):
     run = run_create(app=push_app, devices=make_devices(1, prefix="bad"))
 
