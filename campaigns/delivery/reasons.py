@@ -13,6 +13,7 @@ SKIP_REASONS: dict[str, StrOrPromise] = {
     "run_cancelled": _("the run was cancelled"),
     "platform_disabled": _("the push is not enabled for this platform"),
     "wrong_app": _("the device belongs to another app"),
+    "device_deleted": _("the device was deleted"),
     "lead_changed": _("another lead logged in on the device after the push was planned"),
     "trigger_stale": _("the trigger was evaluated later than the campaign's send window allows"),
     "held_out": _("held out: the lead is in the A/B test's control group, which is sent nothing"),

@@ -28,6 +28,7 @@ from campaigns.ledger.claim import deliveries_claim, next_due_in_range
 from campaigns.ledger.record import (
     ClaimedDelivery,
     RecordSummary,
+    deliveries_discard,
     deliveries_record_chunk_end,
     deliveries_record_results,
     deliveries_record_skipped,
@@ -86,6 +87,9 @@ class _Batch:
     rows: list[ClaimedDelivery]
     devices: dict[int, _Device]  # by delivery id
     credentials: dict[str, PushCredential]
+    # Claimed rows whose device was deleted under them (no database FK stops that: see
+    # campaigns.models.Delivery): {delivery id: platform}.
+    orphans: dict[int, str]
 
 
 def deliveries_send(*, run_id: int, first_id: int, last_id: int) -> SendSummary:
@@ -95,7 +99,9 @@ def deliveries_send(*, run_id: int, first_id: int, last_id: int) -> SendSummary:
     summary = SendSummary(claimed=len(claimed_ids))
     run = CampaignRun.objects.select_related("app", "campaign").filter(pk=run_id).first()
     if run is None:
-        # Deleted with its deliveries (the campaign was deleted): nothing was claimed.
+        # Deleted (an admin deleted its campaign or app). Its rows went with it, unless a
+        # trigger fire added some as it went (no database FK stops that): those are dropped.
+        deliveries_discard(ids=claimed_ids, claimed_at=now)
         return summary
     if claimed_ids:
         batch = _load(run=run, claimed_at=now, ids=claimed_ids)
@@ -171,6 +177,8 @@ def _load(*, run: CampaignRun, claimed_at: datetime, ids: list[int]) -> _Batch:
             )
         )
     credentials = {c.platform: c for c in PushCredential.objects.filter(app_id=run.app_id)}
+    missing = [pk for pk in ids if pk not in devices]
+    orphans = dict(claimed.filter(id__in=missing).values_list("id", "platform")) if missing else {}
     return _Batch(
         run=run,
         claimed_at=claimed_at,
@@ -178,11 +186,21 @@ def _load(*, run: CampaignRun, claimed_at: datetime, ids: list[int]) -> _Batch:
         rows=rows,
         devices=devices,
         credentials=credentials,
+        orphans=orphans,
     )
 
 
 def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
     run = batch.run
+    if batch.orphans:
+        deliveries_record_skipped(
+            run_id=run.id,
+            campaign_id=run.campaign_id,
+            claimed_at=batch.claimed_at,
+            skips={pk: (platform, "device_deleted") for pk, platform in batch.orphans.items()},
+            now=now,
+        )
+        summary.skipped += len(batch.orphans)
     if run.status == CampaignRun.Status.PAUSED:
         # Paused: give the rows back; resuming the run dispatches them again.
         deliveries_requeue(
@@ -201,7 +219,7 @@ def _process(batch: _Batch, *, summary: SendSummary, now: datetime) -> None:
             skips=skips,
             now=now,
         )
-        summary.skipped = len(skips)
+        summary.skipped += len(skips)
     sendable = [row for row in batch.rows if row.id not in skips]
     quiet = _quiet_hours_holds(batch, sendable, now=now)
     if quiet:

@@ -556,3 +556,54 @@ def test_far_off_rows_are_reached_by_successive_hops(
         time_machine.shift(timedelta(seconds=1800.1))
     _send_all(run)
     assert run.deliveries.get().status == S.SENT
+
+
+def _delete_row_only(model, pk: int) -> None:  # noqa: ANN001
+    """Delete one row the way a concurrent admin delete can leave it: after our rows were
+    written, without Django's cascade reaching them (the table has no database FK to stop it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE id = %s", [pk])  # noqa: S608 - table name from model metadata
+
+
+def test_rows_whose_device_was_deleted_are_skipped_and_the_run_completes(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    kept, deleted = make_devices(1) + make_devices(1, platform="ios")
+    run = run_create(app=push_app, devices=[kept, deleted])
+    _delete_row_only(Device, deleted.pk)
+
+    summary = _send_all(run)
+
+    assert (summary.claimed, summary.skipped) == (2, 1)
+    assert [p.token for p in scripted_transport.sent] == [kept.push_token]
+    orphan = Delivery.objects.get(run=run, device_id=deleted.pk)
+    assert (orphan.status, orphan.reason) == (S.SKIPPED, "device_deleted")
+    run.refresh_from_db()
+    assert (run.sent_android, run.skipped_ios) == (1, 1)
+    assert run.status == CampaignRun.Status.COMPLETED
+    assert_counters_match(run)
+
+
+def test_rows_whose_run_was_deleted_are_discarded_unsent(
+    addon_on, push_app, make_devices, scripted_transport
+):
+    run = run_create(app=push_app, devices=make_devices(2))
+    ids = list(run.deliveries.values_list("id", flat=True))
+    _delete_row_only(CampaignRun, run.pk)
+
+    summary = deliveries_send(run_id=run.id, first_id=min(ids), last_id=max(ids))
+
+    assert summary.claimed == 2
+    assert scripted_transport.sent == []
+    assert not Delivery.objects.filter(id__in=ids).exists()
+
+
+def test_deleting_a_device_still_deletes_its_deliveries(push_app, make_devices):
+    device = make_devices(1)[0]
+    run = run_create(app=push_app, devices=[device])
+
+    device.delete()
+
+    assert not run.deliveries.exists()
