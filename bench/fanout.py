@@ -448,6 +448,11 @@ def main() -> int:
             started = time.perf_counter()
             with transaction.atomic():
                 run = start_and_resolve(campaign)
+                if settings.USES_POSTGRES:
+                    # Run now the checks a commit would (deferred constraints): this figure
+                    # once missed the delivery table's FK checks, ~40 % of a real resolution.
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 resolved = time.perf_counter() - started
                 # Nothing to send: leave no queued rows (nor a "running" campaign) behind, and
                 # enqueue nothing (the hand-offs wait for a commit that never comes).
