@@ -232,12 +232,14 @@ class Delivery(models.Model):
     # write a new version in every index of the table, so an index no query needs costs the
     # send path on every delivery.
     # No database FK checks either (as DeviceActivity): every row is inserted by a statement
-    # that reads its device in the same statement (an audience's INSERT … SELECT) or has just
-    # read it (trigger fires, samples), under its run's row lock. The checks ran one locking
-    # lookup per row per key at COMMIT: 20,000 audience rows committed in ~300 ms with them
-    # and ~10 ms without, and nothing was sent meanwhile (~15 s for a 1M audience). Django's
-    # on_delete still cascades; a row whose device or run was deleted under it (admin only)
-    # is skipped or dropped by the send path (campaigns.delivery.send).
+    # that reads its device (an audience's INSERT … SELECT) or just after reading it (trigger
+    # fires, samples), in the transaction that opened or locked its run. The checks ran one
+    # locking lookup per row per key at COMMIT: 20,000 audience rows committed in ~300 ms with
+    # them and ~10 ms without, and nothing was sent meanwhile (~15 s for a 1M audience).
+    # Django's on_delete still cascades. What the checks stopped, a delete racing an insert,
+    # is handled where it shows: a row whose device was deleted under it (in the admin) is
+    # skipped (campaigns.delivery.send); rows of a deleted run (a campaign deleted from a
+    # shell: the product deletes none) are dropped (ledger.recovery.deleted_run_deliveries_drop).
     run = models.ForeignKey(
         CampaignRun,
         on_delete=models.CASCADE,

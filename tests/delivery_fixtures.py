@@ -8,6 +8,7 @@ from datetime import datetime
 
 import factory
 import pytest
+from django.db import connection, models
 from django.utils import timezone
 
 from campaigns.ledger.counters import run_counters_add
@@ -208,3 +209,10 @@ def delivery_recorded(
     if tapped_at is not None:
         run_counters_add(run_id=run.pk, counts={("tapped", device.platform): 1})
     return delivery
+
+
+def row_delete_without_cascade(model: type[models.Model], pk: int) -> None:
+    """Delete one row as a delete racing an insert can leave it: the rows inserted meanwhile
+    stay, which no database FK on the delivery table stops (campaigns.models.Delivery)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE id = %s", [pk])  # noqa: S608 - table name from model metadata

@@ -28,12 +28,12 @@ from campaigns.ledger.claim import deliveries_claim, next_due_in_range
 from campaigns.ledger.record import (
     ClaimedDelivery,
     RecordSummary,
-    deliveries_discard,
     deliveries_record_chunk_end,
     deliveries_record_results,
     deliveries_record_skipped,
     deliveries_requeue,
 )
+from campaigns.ledger.recovery import deleted_run_deliveries_drop
 from campaigns.models import CampaignRun, Delivery
 from campaigns.qualification import quiet_hours_release, zone_for
 from devices.eligibility import device_ineligibility
@@ -99,9 +99,8 @@ def deliveries_send(*, run_id: int, first_id: int, last_id: int) -> SendSummary:
     summary = SendSummary(claimed=len(claimed_ids))
     run = CampaignRun.objects.select_related("app", "campaign").filter(pk=run_id).first()
     if run is None:
-        # Deleted (an admin deleted its campaign or app). Its rows went with it, unless a
-        # trigger fire added some as it went (no database FK stops that): those are dropped.
-        deliveries_discard(ids=claimed_ids, claimed_at=now)
+        # Deleted with its campaign; rows a trigger fire added meanwhile are dropped.
+        deleted_run_deliveries_drop(run_id=run_id)
         return summary
     if claimed_ids:
         batch = _load(run=run, claimed_at=now, ids=claimed_ids)

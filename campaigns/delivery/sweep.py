@@ -27,7 +27,7 @@ from django.db.models import Q
 
 from campaigns import enqueue
 from campaigns.delivery.dispatch import id_ranges
-from campaigns.ledger.recovery import deliveries_requeue_stuck
+from campaigns.ledger.recovery import deleted_run_deliveries_drop, deliveries_requeue_stuck
 from campaigns.ledger.runs import (
     run_lock_with_campaign,
     run_settle_by_id,
@@ -123,7 +123,7 @@ def deliveries_sweep_stuck(*, now: datetime) -> int:
 def _sweep_run(*, run_id: int, ids: list[int], cutoff: datetime, now: datetime) -> int:
     run = run_lock_with_campaign(run_id)
     if run is None:
-        return 0
+        return deleted_run_deliveries_drop(run_id=run_id)
     requeued, failed = deliveries_requeue_stuck(run=run, ids=ids, cutoff=cutoff, now=now)
     if requeued:
         chunks = [(first, last, None) for first, last in id_ranges(requeued)]
@@ -167,6 +167,9 @@ def deliveries_redispatch_overdue(*, now: datetime) -> int:
     kinds = dict(CampaignRun.objects.filter(pk__in=by_run).values_list("pk", "kind"))
     enqueued = 0
     for run_id, ids in by_run.items():
+        if run_id not in kinds:
+            deleted_run_deliveries_drop(run_id=run_id)
+            continue
         chunks = [
             (first, last, None)
             for first, last in id_ranges(ids)

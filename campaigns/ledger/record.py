@@ -247,19 +247,6 @@ def deliveries_requeue(
     )
 
 
-def deliveries_discard(*, ids: Sequence[int], claimed_at: datetime) -> int:
-    """Delete claimed rows whose run no longer exists: there is nothing to send them for and
-    no run to count them in."""
-    if not ids:
-        return 0
-    discarded, _ = Delivery.objects.filter(
-        id__in=ids, status=S.SENDING, claimed_at=claimed_at
-    ).delete()
-    if discarded:
-        logger.warning("send: %s deliveries of a deleted run discarded", discarded)
-    return discarded
-
-
 def _change_for(row: ClaimedDelivery, result: SendResult, *, now: datetime) -> _Change:
     attempts = row.attempts + 1
     if result.outcome == Outcome.SENT:

@@ -1,4 +1,4 @@
-"""Rows a dead worker left `sending`, and a cancelled run's queued rows.
+"""Rows a dead worker left `sending`, a cancelled run's queued rows, a deleted run's rows.
 
 Each function works on one run whose campaign and run rows the caller has locked, counts what
 it changed through the counter table and settles the run, so counters stay equal to rows.
@@ -6,6 +6,7 @@ it changed through the counter table and settles the run, so counters stay equal
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from campaigns.ledger.counters import PLATFORMS, run_counters_add
 from campaigns.ledger.runs import run_move, run_settle
 from campaigns.lifecycle import Action
 from campaigns.models import CampaignRun, Delivery
+
+logger = logging.getLogger(__name__)
 
 S = Delivery.Status
 SWEPT_REASON = "worker stopped mid-send"
@@ -68,3 +71,14 @@ def run_cancel(*, run: CampaignRun, now: datetime) -> int:
     run_counters_add(run_id=run.pk, counts=skipped)
     run_move(run, Action.CANCEL, now=now)
     return sum(skipped.values())
+
+
+def deleted_run_deliveries_drop(*, run_id: int) -> int:
+    """Delete the rows of a run that no longer exists: nothing is sent for them and no run
+    counts them. Runs go only with their campaign (nothing in the product deletes one; a
+    shell can), and the delivery table has no database FK (campaigns.models.Delivery), so a
+    trigger fire can add rows to a run as its campaign is deleted."""
+    dropped, _ = Delivery.objects.filter(run_id=run_id).delete()
+    if dropped:
+        logger.warning("ledger: %s deliveries of deleted run %s dropped", dropped, run_id)
+    return dropped

@@ -16,7 +16,7 @@ from campaigns.delivery.sweep import deliveries_sweep
 from campaigns.ledger.runs import run_settle_by_id
 from campaigns.models import CampaignRun, Delivery
 from tests.campaign_fixtures import deliveries_mark
-from tests.delivery_fixtures import run_create
+from tests.delivery_fixtures import row_delete_without_cascade, run_create
 
 pytestmark = pytest.mark.django_db
 S = Delivery.Status
@@ -292,3 +292,24 @@ def test_local_time_rows_are_chunked_per_send_minute_with_countdown(
     assert by_range[(rows[3].id, rows[6].id)] is None  # due now
     assert 590 < by_range[(rows[1].id, rows[7].id)] <= 600.1
     assert by_range[(rows[2].id, rows[8].id)] == 1800  # hops: at most 30 minutes per ETA
+
+
+def test_sweeper_drops_the_rows_of_a_deleted_run_and_sweeps_the_others(
+    push_app, make_devices, sent, django_capture_on_commit_callbacks
+):
+    # Rows a trigger fire added while the run's campaign was deleted (no database FK stops
+    # that): overdue retries and rows left `sending` by a worker that died.
+    long_ago = timezone.now() - timedelta(hours=1)
+    gone = run_create(app=push_app, devices=make_devices(2))
+    gone_ids = list(gone.deliveries.values_list("id", flat=True))
+    Delivery.objects.filter(pk=gone_ids[0]).update(not_before=long_ago, attempts=1)
+    Delivery.objects.filter(pk=gone_ids[1]).update(status=S.SENDING, claimed_at=long_ago)
+    kept = run_create(app=push_app, devices=make_devices(1))
+    kept.deliveries.update(not_before=long_ago, attempts=1)
+    row_delete_without_cascade(CampaignRun, gone.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_sweep(now=timezone.now())
+
+    assert not Delivery.objects.filter(id__in=gone_ids).exists()
+    assert [c["args"][0] for c in sent if c["name"] == SEND] == [kept.id]

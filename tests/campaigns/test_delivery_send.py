@@ -15,7 +15,7 @@ from devices.services.registration import device_register
 from devices.services.unregister import device_unregister
 from notifications.content import PushContent
 from pushmarketing.core.models import AddOn
-from tests.delivery_fixtures import assert_counters_match, run_create
+from tests.delivery_fixtures import assert_counters_match, row_delete_without_cascade, run_create
 
 pytestmark = pytest.mark.django_db
 S = Delivery.Status
@@ -558,21 +558,12 @@ def test_far_off_rows_are_reached_by_successive_hops(
     assert run.deliveries.get().status == S.SENT
 
 
-def _delete_row_only(model, pk: int) -> None:  # noqa: ANN001
-    """Delete one row the way a concurrent admin delete can leave it: after our rows were
-    written, without Django's cascade reaching them (the table has no database FK to stop it)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE id = %s", [pk])  # noqa: S608 - table name from model metadata
-
-
 def test_rows_whose_device_was_deleted_are_skipped_and_the_run_completes(
     addon_on, push_app, make_devices, scripted_transport
 ):
     kept, deleted = make_devices(1) + make_devices(1, platform="ios")
     run = run_create(app=push_app, devices=[kept, deleted])
-    _delete_row_only(Device, deleted.pk)
+    row_delete_without_cascade(Device, deleted.pk)
 
     summary = _send_all(run)
 
@@ -591,7 +582,7 @@ def test_rows_whose_run_was_deleted_are_discarded_unsent(
 ):
     run = run_create(app=push_app, devices=make_devices(2))
     ids = list(run.deliveries.values_list("id", flat=True))
-    _delete_row_only(CampaignRun, run.pk)
+    row_delete_without_cascade(CampaignRun, run.pk)
 
     summary = deliveries_send(run_id=run.id, first_id=min(ids), last_id=max(ids))
 
