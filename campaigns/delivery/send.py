@@ -176,8 +176,10 @@ def _load(*, run: CampaignRun, claimed_at: datetime, ids: list[int]) -> _Batch:
             )
         )
     credentials = {c.platform: c for c in PushCredential.objects.filter(app_id=run.app_id)}
-    missing = [pk for pk in ids if pk not in devices]
-    orphans = dict(claimed.filter(id__in=missing).values_list("id", "platform")) if missing else {}
+    orphans: dict[int, str] = {}
+    if len(devices) < len(ids):  # the rare case: every claimed row normally loads its device
+        missing = [pk for pk in ids if pk not in devices]
+        orphans = dict(claimed.filter(id__in=missing).values_list("id", "platform"))
     return _Batch(
         run=run,
         claimed_at=claimed_at,

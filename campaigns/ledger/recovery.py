@@ -1,7 +1,8 @@
 """Rows a dead worker left `sending`, a cancelled run's queued rows, a deleted run's rows.
 
 Each function works on one run whose campaign and run rows the caller has locked, counts what
-it changed through the counter table and settles the run, so counters stay equal to rows.
+it changed through the counter table and settles the run, so counters stay equal to rows;
+except a deleted run's rows, which have no run left to lock, count or settle.
 """
 
 from __future__ import annotations
