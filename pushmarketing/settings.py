@@ -207,10 +207,13 @@ CELERY_TASK_ROUTES = {
     "campaigns.run_reports_refresh_due": {"queue": "default"},
     "campaigns.push_credential_verify": {"queue": "interactive"},
     "campaigns.triggers_drain": {"queue": "send"},
+    "core.rate_counters_purge": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": {"task": "campaigns.deliveries_sweep", "schedule": 60.0},
     "run-reports-refresh": {"task": "campaigns.run_reports_refresh_due", "schedule": 20.0},
+    # The rate-limit windows' database counters (cache not Redis); a no-op statement elsewhere.
+    "rate-counters-purge": {"task": "core.rate_counters_purge", "schedule": 600.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------

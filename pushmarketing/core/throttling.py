@@ -20,7 +20,6 @@ most 1% of the limit per process. Limits under 100 claim one hit at a time.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from typing import Any, cast
@@ -36,9 +35,6 @@ from pushmarketing.core.models import RateCounter
 
 LEASE_SHARE = 100  # a lease is at most 1/LEASE_SHARE of the limit...
 LEASE_MAX = 25  # ...and at most this many hits
-# One claim in this many also deletes the expired counter rows (database counts only): a
-# handful of rows per app, token and failing client address, gone a window after their last use.
-PURGE_ONE_IN = 500
 
 # (counter name, window) -> hits this process may still admit, for the current window only.
 _leases: dict[tuple[str, int], int] = {}
@@ -86,10 +82,15 @@ def _add_hits_in_database(name: str, window: int, hits: int, *, ttl: int) -> int
     now = int(time.time())
     with connection.cursor() as cursor:
         cursor.execute(_upsert_sql(), [name, window, hits, now + ttl])
-        count = int(cursor.fetchone()[0])
-    if random.randrange(PURGE_ONE_IN) == 0:  # noqa: S311 - housekeeping, not security
-        RateCounter.objects.filter(expires_at__lt=now).delete()
-    return count
+        return int(cursor.fetchone()[0])
+
+
+def rate_counters_purge() -> int:
+    """Delete the database counters whose window has passed: a handful of rows per app, token
+    and failing client address, gone a window after their last use. The beat does it; a claim
+    that did it now and then made a request's statement count a lottery."""
+    deleted, _ = RateCounter.objects.filter(expires_at__lt=int(time.time())).delete()
+    return deleted
 
 
 def add_hits(name: str, window: int, hits: int, *, ttl: int) -> int:

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 
 from pushmarketing.core import throttling
+from pushmarketing.core.celery import app as celery_app
 from tests.api_fixtures import IOS_TOKEN, SdkClient, bearer_client, clear_throttle_counts
 from tests.factories import MobileAppFactory, UserFactory
 
@@ -105,3 +106,18 @@ def test_management_429_retry_after_equals_the_body(settings, addon_on, admin_us
     assert (statuses, response.status_code) == ([200, 200], 429)
     retry_after = response.json()["error"]["retry_after_seconds"]
     assert response["Retry-After"] == str(retry_after) and 1 <= retry_after <= 60
+
+
+def test_beat_purges_only_the_counters_whose_window_has_passed(db):
+    from pushmarketing.core.models import RateCounter
+    from pushmarketing.core.tasks import rate_counters_purge
+
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    RateCounter.objects.create(name="sdk:gone", window_id=1, hits=3, expires_at=now - 1)
+    RateCounter.objects.create(name="sdk:live", window_id=2, hits=5, expires_at=now + 60)
+
+    assert rate_counters_purge() == 1
+    assert list(RateCounter.objects.values_list("name", flat=True)) == ["sdk:live"]
+    assert "core.rate_counters_purge" in {
+        entry["task"] for entry in celery_app.conf.beat_schedule.values()
+    }
