@@ -140,15 +140,26 @@ def deliveries_redispatch_overdue(*, now: datetime) -> int:
     """Queued rows whose `not_before` passed more than OVERDUE_GRACE ago lost their follow-up
     (a broker restart without persistence, a clock skew): dispatch their ranges again. Each
     range at most once per OVERDUE_DEDUPE (a long backlog on `bulk` must not pile copies)."""
-    waiting = Q(not_before__lt=now - OVERDUE_GRACE) | Q(
-        # Due at once in a latency run (a trigger pump that died between its commit and its
-        # send, an API send whose message was lost): such rows never wait minutes. A batch
-        # run's rows may wait their turn on `bulk` for long, so they are not counted here.
-        not_before__isnull=True,
-        created_at__lt=now - OVERDUE_GRACE,
-        run_id__in=CampaignRun.objects.filter(status__in=OPEN_RUN_STATUSES)
-        .exclude(kind=CampaignRun.Kind.BATCH)
-        .values("pk"),
+    waiting = (
+        Q(not_before__lt=now - OVERDUE_GRACE)
+        | Q(
+            # Due at once in a latency run (a trigger pump that died between its commit and its
+            # send, an API send whose message was lost): such rows never wait minutes. A batch
+            # run's rows may wait their turn on `bulk` for long, so they are not counted here.
+            not_before__isnull=True,
+            created_at__lt=now - OVERDUE_GRACE,
+            run_id__in=CampaignRun.objects.filter(status__in=OPEN_RUN_STATUSES)
+            .exclude(kind=CampaignRun.Kind.BATCH)
+            .values("pk"),
+        )
+        | Q(
+            # A deleted run's rows (no database FK: campaigns.models.Delivery) whose send task
+            # was lost too: nothing else would ever look at them. They are dropped below. NOT IN
+            # (one hashed set of run ids), not NOT EXISTS (a lookup per queued row).
+            ~Q(run_id__in=CampaignRun.objects.values("pk")),
+            not_before__isnull=True,
+            created_at__lt=now - OVERDUE_GRACE,
+        )
     )
     overdue = Delivery.objects.filter(waiting, status=S.QUEUED).order_by("id")
     rows = [

@@ -304,6 +304,11 @@ def test_sweeper_drops_the_rows_of_a_deleted_run_and_sweeps_the_others(
     gone_ids = list(gone.deliveries.values_list("id", flat=True))
     Delivery.objects.filter(pk=gone_ids[0]).update(not_before=long_ago, attempts=1)
     Delivery.objects.filter(pk=gone_ids[1]).update(status=S.SENDING, claimed_at=long_ago)
+    # And a batch run whose rows were queued long ago and whose send task was lost with it.
+    lost = run_create(app=push_app, devices=make_devices(2))
+    lost.deliveries.update(created_at=long_ago)
+    gone_ids += list(lost.deliveries.values_list("id", flat=True))
+    row_delete_without_cascade(CampaignRun, lost.pk)
     kept = run_create(app=push_app, devices=make_devices(1))
     kept.deliveries.update(not_before=long_ago, attempts=1)
     row_delete_without_cascade(CampaignRun, gone.pk)
