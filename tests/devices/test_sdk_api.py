@@ -1,7 +1,10 @@
 # ruff: noqa: F811 - pytest fixtures imported from tests.api_fixtures are re-bound as arguments
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 
@@ -141,14 +144,18 @@ def test_register_is_at_most_three_statements(sdk, django_assert_max_num_queries
     # inside a transaction). On the database backend the throttle's lease claim is one more
     # statement per 25 calls, counted apart.
     writes, first_call = (1, 1) if connection.vendor == "postgresql" else (2, 2)
-    for first_open, expected in ((True, writes + first_call), (False, writes), (False, writes)):
-        with django_assert_max_num_queries(expected + 4 + throttle_claim_statements()) as captured:
-            response = sdk.register("inst-1", push_token=IOS_TOKEN)
-        assert response.json()["first_open"] is first_open
-        real = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
-        claims = [sql for sql in real if "ratecounter" in sql]
-        assert len(claims) == (throttle_claim_statements() if first_open else 0)
-        assert len(real) - len(claims) == expected, [sql[:60] for sql in real]
+    # Mid-window (the clock ticks on from there): the lease claimed by the first call must
+    # still be this window's at the third, which a minute boundary in between would change.
+    mid_window = dt.datetime.now(dt.UTC).replace(second=20, microsecond=0)
+    with time_machine.travel(mid_window, tick=True):
+        for first_open, expected in ((True, writes + first_call), (False, writes), (False, writes)):
+            with django_assert_max_num_queries(expected + 4 + throttle_claim_statements()) as qs:
+                response = sdk.register("inst-1", push_token=IOS_TOKEN)
+            assert response.json()["first_open"] is first_open
+            real = [q["sql"] for q in qs.captured_queries if "SAVEPOINT" not in q["sql"]]
+            claims = [sql for sql in real if "ratecounter" in sql]
+            assert len(claims) == (throttle_claim_statements() if first_open else 0)
+            assert len(real) - len(claims) == expected, [sql[:60] for sql in real]
 
 
 PLATFORM_CHANGES = [
