@@ -12,10 +12,10 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Min,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -205,38 +205,67 @@ def campaigns_sending_summary() -> dict[str, int]:
     return {"running_campaigns": running, "queued_deliveries": queued}
 
 
-def _deliveries_due(*, now: datetime) -> QuerySet[Delivery]:
-    """Queued and due: a row held for a retry's backoff, a throttle or quiet hours is not
-    waiting until that time comes, nor is a paused run's."""
-    return (
-        Delivery.objects.filter(status=Delivery.Status.QUEUED)
-        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        .exclude(run__status=CampaignRun.Status.PAUSED)
+# Runs whose queued rows are waiting: a paused run's are not (nor are a finished run's, which
+# has none).
+_WAITING_RUN_STATUSES = (
+    CampaignRun.Status.RESOLVING,
+    CampaignRun.Status.SENDING,
+    CampaignRun.Status.LISTENING,
+)
+# Since when a queued row has been due: its `not_before` when it has one (a retry's backoff, a
+# throttle, quiet hours), else its creation. The in-flight index orders each run's rows by it.
+_DUE_SINCE = Coalesce("not_before", "created_at")
+
+
+def _run_queued(run_id: Any) -> QuerySet[Delivery]:
+    """A run's queued rows. Ordered by _DUE_SINCE they come from delivery_inflight_due_idx
+    (status, run, due since), so the longest-waiting is one index probe however many are
+    queued. No tie-break on id: a batch run's rows share their creation time, and ordering
+    300,000 ties by id sorted them all."""
+    return Delivery.objects.filter(status=Delivery.Status.QUEUED, run_id=run_id)
+
+
+def deliveries_due_since_by_run(*, now: datetime) -> list[dict[str, Any]]:
+    """Per waiting run with a queued row due by `now`: its id, kind and since when its
+    longest-waiting row has been due. One probe per open run: aggregating over the queued rows
+    read every one of them (~155 ms per 300,000), on every metrics scrape."""
+    first_due = _run_queued(OuterRef("pk")).values(since=_DUE_SINCE).order_by("since")[:1]
+    runs = (
+        CampaignRun.objects.filter(status__in=_WAITING_RUN_STATUSES)
+        .annotate(since=Subquery(first_due))
+        .filter(since__lte=now)
+        .order_by()
+        .values("id", "kind", "since")
     )
+    return [dict(run) for run in runs]
 
 
 def deliveries_due_since_by_run_kind(*, now: datetime) -> dict[str, datetime]:
-    """Per run kind, since when its longest-waiting due delivery has been due: since its
-    `not_before` when it has one, else since its creation. Kinds with none due are absent."""
-    rows = (
-        _deliveries_due(now=now)
-        .values("run__kind")
-        .annotate(since=Min(Coalesce("not_before", "created_at")))
-    )
-    return {row["run__kind"]: row["since"] for row in rows}
+    """Per run kind, since when its longest-waiting due delivery has been due. Kinds with none
+    due are absent."""
+    by_kind: dict[str, datetime] = {}
+    for run in deliveries_due_since_by_run(now=now):
+        kind, since = run["kind"], run["since"]
+        if kind not in by_kind or since < by_kind[kind]:
+            by_kind[kind] = since
+    return by_kind
 
 
 def delivery_longest_due(*, now: datetime, kinds: Sequence[str]) -> dict[str, Any] | None:
     """The longest-waiting due delivery of runs of `kinds` (id, run_id, run__kind, since)."""
+    runs = [run for run in deliveries_due_since_by_run(now=now) if run["kind"] in kinds]
+    if not runs:
+        return None
+    longest = min(runs, key=lambda run: (run["since"], run["id"]))
     row = (
-        _deliveries_due(now=now)
-        .filter(run__kind__in=kinds)
-        .annotate(since=Coalesce("not_before", "created_at"))
-        .order_by("since", "id")
-        .values("id", "run_id", "run__kind", "since")
+        _run_queued(longest["id"])
+        .values("id", "run_id", since=_DUE_SINCE)
+        .order_by("since")
         .first()
     )
-    return dict(row) if row is not None else None
+    if row is None:  # sent meanwhile
+        return None
+    return {**row, "run__kind": longest["kind"]}
 
 
 def runs_unfinished_counts() -> dict[tuple[str, str], int]:
