@@ -227,8 +227,9 @@ def _run_queued(run_id: Any) -> QuerySet[Delivery]:
 
 def deliveries_due_since_by_run(*, now: datetime) -> list[dict[str, Any]]:
     """Per waiting run with a queued row due by `now`: its id, kind and since when its
-    longest-waiting row has been due. One probe per open run: aggregating over the queued rows
-    read every one of them (~155 ms per 300,000), on every metrics scrape."""
+    longest-waiting row has been due. One probe per open run (~3 ms behind 300,000 queued rows,
+    bench/health_reads.py): aggregating over the queued rows read every one of them (80-185 ms
+    for those 300,000) on every metrics scrape."""
     first_due = _run_queued(OuterRef("pk")).values(since=_DUE_SINCE).order_by("since")[:1]
     runs = (
         CampaignRun.objects.filter(status__in=_WAITING_RUN_STATUSES)
