@@ -43,7 +43,11 @@ def _hooks_register() -> None:
     # once the app registry is ready (this module is imported while it is being filled).
     from campaigns.feedback import push_feedback_record
     from campaigns.listeners import listens_sql, trigger_kinds_listened
-    from campaigns.selectors import deliveries_recent, notification_campaign_names
+    from campaigns.selectors import (
+        deliveries_recent,
+        notification_campaign_names,
+        run_image_names,
+    )
     from devices import hooks as device_hooks
     from notifications import hooks as notification_hooks
 
@@ -51,3 +55,4 @@ def _hooks_register() -> None:
     device_hooks.trigger_listeners_register(kinds=trigger_kinds_listened, sql=listens_sql)
     device_hooks.deliveries_recent_register(deliveries_recent)
     notification_hooks.notification_users_register(notification_campaign_names)
+    notification_hooks.image_users_register(run_image_names)

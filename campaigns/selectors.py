@@ -32,6 +32,7 @@ from campaigns.reports.figures import run_purge_note
 from campaigns.wording import audience_sentences
 from devices.eligibility import NOT_ELIGIBLE_REASONS, eligible_q
 from devices.models import Device, MobileApp, PushCredential
+from notifications.image_retention import image_names_in
 from notifications.models import PushNotification
 from pushmarketing.core.models import AuditEntry
 
@@ -329,6 +330,12 @@ def notification_campaign_names(notification: PushNotification) -> list[str]:
     if not names and CampaignRun.objects.filter(notification=notification).exists():
         names = ["a sample or API send"]
     return names
+
+
+def run_image_names() -> set[str]:
+    """The stored images runs froze (content, A/B arms): a phone may still fetch them.
+    Notifications asks through the hook registered in CampaignsConfig.ready()."""
+    return image_names_in(CampaignRun.objects.all(), "content", "variants")
 
 
 def campaign_audience_sentences(campaign: Campaign) -> list[str]:

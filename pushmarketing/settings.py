@@ -378,6 +378,9 @@ BULK_QUEUE_AGE_ALERT_SECONDS = env_int("BULK_QUEUE_AGE_ALERT_SECONDS", 1800)
 # Retention: a finished run's delivery rows are deleted this many days after it ended (its
 # counters and report keep the figures); 0 keeps every row forever.
 DELIVERY_RETENTION_DAYS = env_int("DELIVERY_RETENTION_DAYS", 90)
+# A stored push image nothing names (an upload replaced, a composer never saved) is deleted
+# once it is this old (notifications.image_retention), daily.
+UNREFERENCED_IMAGE_GRACE_HOURS = env_int("UNREFERENCED_IMAGE_GRACE_HOURS", 24)
 
 # --- Metrics --------------------------------------------------------------------------------
 # GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.

@@ -100,6 +100,7 @@ def _celery_lines(task: str) -> None:
         "campaigns.deliveries_sweep_orphans",  # added by campaigns.apps when ready
         "campaigns.triggers_drain",
         "core.rate_counters_purge",
+        "notifications.images_unreferenced_purge",  # added by notifications.apps when ready
     ],
 )
 def test_periodic_housekeeping_is_silent_unless_it_fails(routine, console, caplog):
