@@ -200,7 +200,12 @@ def notification_dashboard(request: HttpRequest, notification_id: int) -> HttpRe
         PushNotification.objects.select_related("app"), pk=notification_id
     )
     figures = notification_figures(notification_id=notification.pk)
-    campaigns = Campaign.objects.filter(notification=notification).order_by("name")
+    # The campaigns whose runs the figures sum: not every campaign set to this push (a draft
+    # has sent nothing), and with one whose push was changed since it sent this one.
+    sent_by = CampaignRun.objects.filter(notification=notification).exclude(
+        kind=CampaignRun.Kind.SAMPLE
+    )
+    campaigns = Campaign.objects.filter(pk__in=sent_by.values("campaign_id")).order_by("name")
     context = {
         "notification": notification,
         "figures": figures,

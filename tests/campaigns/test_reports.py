@@ -285,3 +285,31 @@ def test_management_api_exposes_the_run_report(seeded_run, marketer_user, addon_
 
     detail = client.get(f"/api/v1/campaigns/{campaign.pk}").json()
     assert detail["report"]["skipped_by_reason"] == {"push_disabled": 1, "addon_disabled": 1}
+
+
+def test_push_dashboard_names_only_the_campaigns_that_sent_it(marketer_client, addon_on):
+    from campaigns.ledger.runs import run_open
+    from tests.campaign_fixtures import make_campaign
+
+    app = MobileAppFactory()
+    push = PushNotificationFactory(app=app)
+    sent = make_campaign(app=app, notification=push, name="Sent one")
+    make_campaign(app=app, notification=push, name="Draft one")  # set to the push, never sent
+    for campaign_id, kind in ((sent.pk, CampaignRun.Kind.BATCH), (None, CampaignRun.Kind.SAMPLE)):
+        run_open(
+            kind=kind,
+            status=CampaignRun.Status.COMPLETED,
+            notification_id=push.pk,
+            app_id=app.pk,
+            content=PushContent(message="hi").to_dict(),
+            now=timezone.now(),
+            campaign_id=campaign_id,
+        )
+
+    body = marketer_client.get(reverse("notification-dashboard", args=[push.pk])).content.decode()
+
+    assert "Every campaign that sent this push: <a" in body
+    assert "Sent one" in body and "Draft one" not in body
+    idle = PushNotificationFactory(app=app)
+    body = marketer_client.get(reverse("notification-dashboard", args=[idle.pk])).content.decode()
+    assert "Every campaign that sent this push: none yet" in body
