@@ -14,7 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CampaignVariant
-from campaigns.qualification import RuleError
+from campaigns.qualification import RuleError, rule_errors
 from campaigns.rules import (
     DEFAULT_SEND_WITHIN_MINUTES,
     MAX_SEND_WITHIN_MINUTES,
@@ -29,8 +29,23 @@ from devices.models import MobileApp
 from notifications.models import PushNotification
 
 # Service field (first segment of RuleError.field) -> form field that shows the error.
+# Where a rule's error shows: the form field holding the setting (a path not listed here
+# shows under the field named like its first part, else above the form).
 ERROR_FIELDS = {
     "schedule_spec": "schedule_kind",
+    "schedule_spec.frequency": "recurring_frequency",
+    "schedule_spec.weekday": "recurring_weekday",
+    "schedule_spec.time": "schedule_time",
+    "schedule_spec.date": "local_date",
+    "trigger.event": "trigger_event",
+    "trigger.action_name": "trigger_action_name",
+    "trigger.action_type": "trigger_action_type",
+    "trigger.details": "trigger_details",
+    "trigger.notification_id": "trigger_notification",
+    "frequency_cap.max": "cap_max",
+    "frequency_cap.per": "cap_per",
+    "quiet_hours.start": "quiet_start",
+    "quiet_hours.end": "quiet_end",
     "trigger": "trigger_event",
     "trigger.send_within_minutes": "trigger_send_within_minutes",
     "trigger.wait_for_lead_minutes": "trigger_wait_for_lead_minutes",
@@ -315,21 +330,37 @@ class CampaignForm(forms.Form):
         row = rows[index] if index < len(rows) else 0
         return f"ab_share_{row}" if field.endswith("share_percent") else f"ab_variant_{row}"
 
-    def add_rule_error(self, error: RuleError) -> None:
+    def add_rule_errors(self, error: RuleError) -> None:
+        """Every rule the service refused, each under the field it is about."""
+        for each in rule_errors(error):
+            self._add_rule_error(each)
+
+    def _add_rule_error(self, error: RuleError) -> None:
+        rule = f"{error.rule[0].upper()}{error.rule[1:]}."
         ab_field = self._ab_error_field(error.field)
         if ab_field is not None:
-            self.add_error(ab_field, f"{error.field.replace('_', ' ')}: {error.rule}")
+            self.add_error(ab_field, rule)
+            return
+        if error.field.startswith("audience["):
+            self.add_error("audience", audience_error_text(error.field, error.rule))
             return
         head = error.field.split(".")[0].split("[")[0]
         field = ERROR_FIELDS.get(error.field) or ERROR_FIELDS.get(head, head)
-        label = error.field.replace("_", " ")
-        if error.field.startswith("audience["):
-            message = audience_error_text(error.field, error.rule)
-        elif "." in error.field or "[" in error.field:
-            message = f"{label}: {error.rule}"
-        else:
-            message = f"{error.rule[0].upper()}{error.rule[1:]}."
-        self.add_error(field if field in self.fields else None, message)
+        if field in self.fields and (error.field in ERROR_FIELDS or error.field == head):
+            self.add_error(field, rule)  # under the setting's own field: its label says which
+        else:  # a part the field's label does not name: say which, in words
+            label = error.field.replace("_", " ").replace(".", " ")
+            self.add_error(field if field in self.fields else None, f"{label}: {error.rule}")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = self.cleaned_data
+        # Quiet hours need both ends; the rule's own message ("must be a time") would
+        # describe an empty box as a badly written time.
+        start, end = cleaned.get("quiet_start"), cleaned.get("quiet_end")
+        if bool(start) != bool(end):
+            empty = "quiet_end" if start else "quiet_start"
+            self.add_error(empty, _("Set both times of the quiet hours, or neither."))
+        return cleaned
 
 
 def form_initial(campaign: Campaign) -> dict[str, Any]:

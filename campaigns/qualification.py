@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -25,6 +26,7 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # A delivery that is queued or in flight already "counts" for qualification, so two trigger
 # fires a second apart cannot both slip through a "once" rule.
 COUNTED_STATUSES = (Delivery.Status.QUEUED, Delivery.Status.SENDING, Delivery.Status.SENT)
+T = TypeVar("T")
 
 
 class RuleError(ValueError):
@@ -32,6 +34,37 @@ class RuleError(ValueError):
         super().__init__(f"{field}: {rule}")
         self.field = field
         self.rule = rule
+
+
+class RuleErrors(RuleError):
+    """Several settings broke their rules: the editor shows every one at once, not one per
+    submit. `field` and `rule` are the first, for a caller that reports one."""
+
+    def __init__(self, errors: list[RuleError]) -> None:
+        super().__init__(errors[0].field, errors[0].rule)
+        self.errors = errors
+
+
+def rule_errors(error: RuleError) -> list[RuleError]:
+    return error.errors if isinstance(error, RuleErrors) else [error]
+
+
+class RuleChecks:
+    """Runs independent checks, keeping each one's error; `raise_any` raises them together."""
+
+    def __init__(self) -> None:
+        self.errors: list[RuleError] = []
+
+    def check(self, validate: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        try:
+            return validate(*args, **kwargs)
+        except RuleError as error:
+            self.errors.extend(rule_errors(error))
+            return None
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise RuleErrors(self.errors)
 
 
 def parse_hhmm(value: Any, field: str) -> dt.time:

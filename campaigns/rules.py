@@ -11,7 +11,12 @@ from django_stubs_ext import StrOrPromise
 
 from campaigns.audience import audience_validate
 from campaigns.models import Campaign
-from campaigns.qualification import RuleError, validate_frequency_cap, validate_quiet_hours
+from campaigns.qualification import (
+    RuleChecks,
+    RuleError,
+    validate_frequency_cap,
+    validate_quiet_hours,
+)
 from campaigns.scheduling import validate_schedule
 from devices.models import DeviceActivity, MobileApp
 from notifications.models import PushNotification
@@ -124,15 +129,16 @@ def _int_or_none(value: Any, field: str, *, low: int, high: int) -> int | None:
     return value
 
 
-def campaign_validate(
-    data: dict[str, Any], *, app: MobileApp, kind: str, now: dt.datetime
-) -> dict[str, Any]:
-    """Check every campaign setting; return the model fields. Raises CampaignError/RuleError."""
+def _name(data: dict[str, Any]) -> str:
     name = (data.get("name") or "").strip()
     if not name:
         raise CampaignError("name", "is required")
     if len(name) > 120:
         raise CampaignError("name", "must be at most 120 characters")
+    return name
+
+
+def _notification(data: dict[str, Any], *, app: MobileApp) -> PushNotification:
     notification = data.get("notification")
     if not isinstance(notification, PushNotification):
         raise CampaignError("notification", "is required")
@@ -140,6 +146,10 @@ def campaign_validate(
         raise CampaignError("notification", "must belong to the campaign's app")
     if not notification.approved_content:
         raise CampaignError("notification", "must be an approved push")
+    return notification
+
+
+def _qualification(data: dict[str, Any]) -> tuple[str, int | None]:
     qualification = data.get("qualification") or Campaign.Qualification.ONCE
     if qualification not in Campaign.Qualification.values:
         raise CampaignError("qualification", "must be once, every_time or once_per")
@@ -148,34 +158,56 @@ def campaign_validate(
     )
     if qualification == Campaign.Qualification.ONCE_PER and period is None:
         raise CampaignError("qualification_period_hours", "is required for once per period")
+    return qualification, period if qualification == Campaign.Qualification.ONCE_PER else None
+
+
+def _trigger(data: dict[str, Any], *, app: MobileApp) -> dict[str, Any]:
+    trigger = validate_trigger(data.get("trigger"))
+    tapped = trigger.get("notification_id")
+    if tapped and not PushNotification.objects.filter(pk=tapped, app_id=app.pk).exists():
+        raise CampaignError("trigger.notification_id", "must be a push of the campaign's app")
+    return trigger
+
+
+def campaign_validate(
+    data: dict[str, Any], *, app: MobileApp, kind: str, now: dt.datetime
+) -> dict[str, Any]:
+    """Check every campaign setting; return the model fields. Every broken rule is reported
+    (RuleErrors, in the settings' order), so an editor fixes them in one go."""
+    checks = RuleChecks()
+    qualification, period = checks.check(_qualification, data) or (None, None)
     fields: dict[str, Any] = {
-        "name": name,
-        "notification": notification,
-        "audience": audience_validate(data.get("audience") or []),
+        "name": checks.check(_name, data),
+        "notification": checks.check(_notification, data, app=app),
+        "audience": checks.check(audience_validate, data.get("audience") or []),
         "qualification": qualification,
-        "qualification_period_hours": period
-        if qualification == Campaign.Qualification.ONCE_PER
-        else None,
-        "throttle_per_minute": _int_or_none(
-            data.get("throttle_per_minute"), "throttle_per_minute", low=1, high=1_000_000
+        "qualification_period_hours": period,
+        "throttle_per_minute": checks.check(
+            _int_or_none,
+            data.get("throttle_per_minute"),
+            "throttle_per_minute",
+            low=1,
+            high=1_000_000,
         ),
-        "frequency_cap": validate_frequency_cap(data.get("frequency_cap")),
-        "quiet_hours": validate_quiet_hours(data.get("quiet_hours")),
+        "frequency_cap": checks.check(validate_frequency_cap, data.get("frequency_cap")),
+        "quiet_hours": checks.check(validate_quiet_hours, data.get("quiet_hours")),
     }
     if kind == Campaign.Kind.TRIGGER:
-        fields["trigger"] = validate_trigger(data.get("trigger"))
-        tapped = fields["trigger"].get("notification_id")
-        if tapped and not PushNotification.objects.filter(pk=tapped, app_id=app.pk).exists():
-            raise CampaignError("trigger.notification_id", "must be a push of the campaign's app")
+        fields["trigger"] = checks.check(_trigger, data, app=app)
         fields.update(schedule_kind=Campaign.ScheduleKind.NOW, schedule_at=None, schedule_spec={})
     else:
         schedule_kind = data.get("schedule_kind") or Campaign.ScheduleKind.NOW
-        fields["schedule_spec"] = validate_schedule(
-            schedule_kind, data.get("schedule_at"), data.get("schedule_spec"), now=now
+        fields["schedule_spec"] = checks.check(
+            validate_schedule,
+            schedule_kind,
+            data.get("schedule_at"),
+            data.get("schedule_spec"),
+            now=now,
         )
         fields["schedule_kind"] = schedule_kind
         fields["schedule_at"] = (
             data.get("schedule_at") if schedule_kind == Campaign.ScheduleKind.AT else None
         )
         fields["trigger"] = {}
+    checks.raise_any()
     return fields

@@ -122,7 +122,7 @@ def _save(
                 messages.success(request, gettext("Campaign saved."))
             return redirect("campaign-detail", campaign_id=campaign.pk)
         except RuleError as error:
-            form.add_rule_error(error)
+            form.add_rule_errors(error)
     status = 400 if request.method == "POST" else 200
     return render(
         request, "campaigns/edit.html", _editor_context(form, kind, campaign), status=status

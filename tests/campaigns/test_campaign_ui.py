@@ -48,9 +48,10 @@ def test_marketer_creates_a_batch_campaign(app, push, addon_on, marketer_client)
             "audience",
             "is required",
         ),
-        ({"schedule_kind": "recurring", "recurring_frequency": "daily"}, "schedule_kind", "HH:MM"),
+        ({"schedule_kind": "recurring", "recurring_frequency": "daily"}, "schedule_time", "HH:MM"),
         ({"qualification": "once_per"}, "qualification_period", "is required"),
-        ({"quiet_start": "22:00"}, "quiet_start", "HH:MM"),
+        ({"quiet_start": "22:00"}, "quiet_end", "set both times"),
+        ({"quiet_start": "25:00", "quiet_end": "07:00"}, "quiet_start", "HH:MM"),
         ({"audience": "not json"}, "audience", "could not be read"),
     ],
 )
@@ -63,6 +64,37 @@ def test_bad_input_is_shown_on_the_field_and_nothing_is_saved(
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert text.lower() in " ".join(errors[field]).lower()
+    assert not Campaign.objects.exists()
+
+
+def test_every_broken_rule_is_shown_at_once_with_a_summary_on_top(
+    app, push, addon_on, marketer_client
+):
+    response = marketer_client.post(
+        reverse("campaign-create") + "?kind=batch",
+        form_data(
+            app,
+            push,
+            schedule_kind="at",
+            schedule_at="2020-01-01T10:00",
+            quiet_start="22:00",
+            quiet_end="7h",
+            cap_max=5000,
+        ),
+    )
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    # One submit shows the three problems, each under its own field, in words.
+    assert errors["schedule_at"] == ["Is in the past: pick the current minute or later."]
+    assert errors["quiet_end"] == ["Must be a time as HH:MM (24-hour)."]
+    assert errors["cap_max"] == ["Must be a whole number from 1 to 1000."]
+    page = response.content.decode()
+    summary = page[page.index('id="form-errors"') :]
+    summary = summary[: summary.index("</div>")]
+    for field in ("schedule_at", "quiet_end", "cap_max"):
+        assert f'href="#id_{field}"' in summary
+    assert "quiet hours.end" not in page and "frequency cap.max" not in page  # no paths
     assert not Campaign.objects.exists()
 
 
@@ -213,7 +245,7 @@ def test_tap_trigger_must_name_a_push_of_the_same_app(app, push, addon_on, marke
         form_data(app, push, trigger_event="push_tapped", trigger_notification=foreign.pk),
     )
     assert response.status_code == 400
-    assert "campaign's app" in " ".join(response.context["form"].errors["trigger_event"])
+    assert "campaign's app" in " ".join(response.context["form"].errors["trigger_notification"])
     assert not Campaign.objects.exists()
 
 
