@@ -74,6 +74,15 @@ def test_system_health_reports_database_broker_and_queues(admin_client, marketer
     assert response.context["oldest_queued"] is None
 
 
+def test_workers_the_embedded_broker_cannot_ask_are_not_checked_not_ok(admin_client, settings):
+    settings.REDIS_URL = ""  # the embedded default: a filesystem broker, no broadcast
+    response = admin_client.get(reverse("system-health"))
+    workers = {p.name: p for p in response.context["probes"]}["Workers"]
+    assert workers.level == "unknown" and workers.detail.startswith("not checked:")
+    assert response.context["level"] != "unknown"  # the others were checked: no alarm raised
+    assert "– Not checked" in response.content.decode()
+
+
 def test_system_health_says_how_far_the_trigger_pipeline_is_behind(admin_client, settings):
     import time_machine
 
