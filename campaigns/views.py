@@ -43,7 +43,8 @@ from pushmarketing.core.ui import addon_required, role_required
 
 READERS = (Role.MARKETER, Role.APPROVER)
 PROGRESS_ROWS = (
-    ("queued", _("Queued to send")),
+    # Rows queued when the audience was resolved: the run's plan, not what is still waiting.
+    ("queued", _("Planned to send")),
     ("pending", _("Still to send")),
     ("sent", _("Sent")),
     ("failed", _("Failed")),
