@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from campaigns.enqueue import queue_for_run_kind
 from campaigns.ledger.counters import runs_counter_drift
@@ -78,6 +79,10 @@ def _timed(fn: Callable[[], T]) -> tuple[T, float]:
     return result, (time.perf_counter() - start) * 1000
 
 
+def _not_checked(exc: Exception) -> str:
+    return gettext("not checked: %(error)s") % {"error": exc.__class__.__name__}
+
+
 def probe_database() -> Probe:
     def ping() -> None:
         with connection.cursor() as cursor:
@@ -86,40 +91,62 @@ def probe_database() -> Probe:
     try:
         _, ms = _timed(ping)
     except Exception as exc:  # noqa: BLE001 - a health page reports any failure
-        return Probe("Database", Level.ALERT, f"unreachable: {exc.__class__.__name__}")
-    return Probe("Database", Level.OK, f"{connection.vendor}, answered in {ms:.1f} ms")
+        return Probe(
+            gettext("Database"),
+            Level.ALERT,
+            gettext("unreachable: %(error)s") % {"error": exc.__class__.__name__},
+        )
+    return Probe(
+        gettext("Database"),
+        Level.OK,
+        gettext("%(vendor)s, answered in %(ms).1f ms") % {"vendor": connection.vendor, "ms": ms},
+    )
 
 
 def probe_broker() -> Probe:
-    kind = "Redis" if settings.REDIS_URL else "filesystem (embedded)"
+    kind = "Redis" if settings.REDIS_URL else gettext("filesystem (embedded)")
     try:
         with celery_app.connection_for_write() as conn:
             _, ms = _timed(lambda: conn.ensure_connection(max_retries=1, timeout=2))
     except Exception as exc:  # noqa: BLE001
-        return Probe("Broker", Level.ALERT, f"{kind}: unreachable ({exc.__class__.__name__})")
-    return Probe("Broker", Level.OK, f"{kind}, connected in {ms:.1f} ms")
+        return Probe(
+            gettext("Broker"),
+            Level.ALERT,
+            gettext("%(kind)s: unreachable (%(error)s)")
+            % {"kind": kind, "error": exc.__class__.__name__},
+        )
+    return Probe(
+        gettext("Broker"),
+        Level.OK,
+        gettext("%(kind)s, connected in %(ms).1f ms") % {"kind": kind, "ms": ms},
+    )
 
 
 def probe_workers() -> Probe:
     if not settings.REDIS_URL:
         # Not "OK": nothing here knows whether a worker runs. The queues' ages below do.
         return Probe(
-            "Workers",
+            gettext("Workers"),
             Level.UNKNOWN,
-            "not checked: the embedded filesystem broker cannot ask the workers; the queues "
-            "below show whether messages are being taken",
+            gettext(
+                "not checked: the embedded filesystem broker cannot ask the workers; the queues "
+                "below show whether messages are being taken"
+            ),
         )
     try:
         inspector = celery_app.control.inspect(timeout=1.0)
         queues = inspector.active_queues() or {}
     except Exception as exc:  # noqa: BLE001
         return Probe(
-            "Workers", Level.ALERT, f"could not ask the workers ({exc.__class__.__name__})"
+            gettext("Workers"),
+            Level.ALERT,
+            gettext("could not ask the workers (%(error)s)") % {"error": exc.__class__.__name__},
         )
     if not queues:
-        return Probe("Workers", Level.ALERT, "no worker answered within 1 s")
+        return Probe(gettext("Workers"), Level.ALERT, gettext("no worker answered within 1 s"))
     listing = {name: sorted(q["name"] for q in qs) for name, qs in queues.items()}
-    return Probe("Workers", Level.OK, f"{len(listing)} alive", {"workers": listing})
+    alive = ngettext("%(n)s alive", "%(n)s alive", len(listing)) % {"n": len(listing)}
+    return Probe(gettext("Workers"), Level.OK, alive, {"workers": listing})
 
 
 def queue_depths() -> dict[str, int | None]:
@@ -157,7 +184,9 @@ def queue_states() -> list[QueueState]:
 def probe_queues(states: list[QueueState]) -> Probe:
     """Red or amber when a queue's oldest message has waited past its threshold, naming it."""
     if any(state.depth is None for state in states):
-        return Probe("Queues", Level.WARN, "not checked: the broker could not be read")
+        return Probe(
+            gettext("Queues"), Level.WARN, gettext("not checked: the broker could not be read")
+        )
     late = sorted(
         (s for s in states if s.level is not Level.OK),
         key=lambda s: (-LEVEL_RANK[s.level], -(s.waiting_seconds or 0)),
@@ -165,25 +194,35 @@ def probe_queues(states: list[QueueState]) -> Probe:
     extra = {"queues": {s.name: s.waiting_seconds for s in states}}
     if late:
         detail = "; ".join(_late_queue_text(state) for state in late)
-        return Probe("Queues", worst_level([s.level for s in late]), detail, extra)
+        return Probe(gettext("Queues"), worst_level([s.level for s in late]), detail, extra)
     waiting = sum(s.depth or 0 for s in states)
     if not waiting:
-        return Probe("Queues", Level.OK, "moving: no message waiting", extra)
+        return Probe(gettext("Queues"), Level.OK, gettext("moving: no message waiting"), extra)
     oldest = max((s.waiting_seconds or 0 for s in states), default=0)
-    return Probe(
-        "Queues",
-        Level.OK,
-        f"moving: {waiting:,} message(s) waiting, the oldest for {oldest} s",
-        extra,
-    )
+    detail = ngettext(
+        "moving: %(n)s message waiting, the oldest for %(seconds)s s",
+        "moving: %(n)s messages waiting, the oldest for %(seconds)s s",
+        waiting,
+    ) % {"n": f"{waiting:,}", "seconds": oldest}
+    return Probe(gettext("Queues"), Level.OK, detail, extra)
 
 
 def _late_queue_text(state: QueueState) -> str:
     warn, alert = queue_age_thresholds(state.name)
-    return (
-        f"{state.name}: the oldest of {state.depth:,} message(s) has waited "
-        f"{state.waiting_seconds} s (warning at {warn} s, alert at {alert} s)"
-    )
+    depth = state.depth or 0
+    return ngettext(
+        "%(queue)s: the oldest of %(n)s message has waited %(seconds)s s (warning at %(warn)s s, "
+        "alert at %(alert)s s)",
+        "%(queue)s: the oldest of %(n)s messages has waited %(seconds)s s (warning at %(warn)s "
+        "s, alert at %(alert)s s)",
+        depth,
+    ) % {
+        "queue": state.name,
+        "n": f"{depth:,}",
+        "seconds": state.waiting_seconds,
+        "warn": warn,
+        "alert": alert,
+    }
 
 
 def oldest_queued_delivery() -> dict[str, Any] | None:
@@ -237,17 +276,25 @@ def _late_lane(queue: str, kinds: list[str], *, now: datetime) -> LateLane | Non
     level = level_for(waited, warn=warn, alert=alert)
     if level is Level.OK:
         return None
-    detail = (
-        f"{queue}: delivery #{row['id']} of {row['run__kind']} run #{row['run_id']} has been due "
-        f"for {waited} s (warning at {warn} s, alert at {alert} s)"
-    )
+    detail = gettext(
+        "%(queue)s: delivery #%(id)s of %(kind)s run #%(run)s has been due for %(seconds)s s "
+        "(warning at %(warn)s s, alert at %(alert)s s)"
+    ) % {
+        "queue": queue,
+        "id": row["id"],
+        "kind": row["run__kind"],
+        "run": row["run_id"],
+        "seconds": waited,
+        "warn": warn,
+        "alert": alert,
+    }
     return LateLane(level, detail, row["run_id"])
 
 
 def probe_queued_deliveries(*, now: datetime) -> Probe:
     """Per lane (the queue a run's chunks go to), how long its longest-waiting due delivery
     has waited. Only a lane past its warning threshold costs a second query, to name the row."""
-    name = "Queued deliveries"
+    name = gettext("Queued deliveries")
     try:
         lanes = deliveries_waited_by_lane(now=now)
         late = [
@@ -257,15 +304,19 @@ def probe_queued_deliveries(*, now: datetime) -> Probe:
             and (lane := _late_lane(queue, kinds, now=now)) is not None
         ]
     except Exception as exc:  # noqa: BLE001 - a health page reports any failure
-        return Probe(name, Level.ALERT, f"not checked: {exc.__class__.__name__}")
+        return Probe(name, Level.ALERT, _not_checked(exc))
     if late:
         level = worst_level([lane.level for lane in late])
         detail = "; ".join(lane.detail for lane in late)
         return Probe(name, level, detail, {"run_id": late[0].run_id})
     if not lanes:
-        return Probe(name, Level.OK, "none due and waiting")
+        return Probe(name, Level.OK, gettext("none due and waiting"))
     queue, (waited, _) = max(lanes.items(), key=lambda item: item[1][0])
-    return Probe(name, Level.OK, f"the longest-waiting due delivery ({queue}) for {waited} s")
+    detail = gettext("the longest-waiting due delivery (%(queue)s) for %(seconds)s s") % {
+        "queue": queue,
+        "seconds": waited,
+    }
+    return Probe(name, Level.OK, detail)
 
 
 def probe_simulator() -> Probe | None:
@@ -277,9 +328,12 @@ def probe_simulator() -> Probe | None:
             stats = json.loads(response.read())
     except Exception as exc:  # noqa: BLE001
         return Probe(
-            "Push simulator", Level.ALERT, f"not answering at {url} ({exc.__class__.__name__})"
+            gettext("Push simulator"),
+            Level.ALERT,
+            gettext("not answering at %(url)s (%(error)s)")
+            % {"url": url, "error": exc.__class__.__name__},
         )
-    return Probe("Push simulator", Level.OK, _simulator_summary(stats))
+    return Probe(gettext("Push simulator"), Level.OK, _simulator_summary(stats))
 
 
 def _simulator_summary(stats: dict[str, Any]) -> str:
@@ -288,12 +342,17 @@ def _simulator_summary(stats: dict[str, Any]) -> str:
         counts = dict(stats.get(key) or {})
         total = counts.pop("requests", 0)
         by_status = ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))
-        parts.append(f"{label} {total} request(s)" + (f" ({by_status})" if by_status else ""))
+        requests = ngettext("%(provider)s %(n)s request", "%(provider)s %(n)s requests", total) % {
+            "provider": label,
+            "n": total,
+        }
+        parts.append(requests + (f" ({by_status})" if by_status else ""))
     config = stats.get("config") or {}
     parts.append(
-        f"fault rate {config.get('fault_rate', 0):.0%}, latency {config.get('latency_ms', 0)} ms"
+        gettext("fault rate %(rate)s, latency %(ms)s ms")
+        % {"rate": f"{config.get('fault_rate', 0):.0%}", "ms": config.get("latency_ms", 0)}
     )
-    return "answering — " + " · ".join(parts)
+    return gettext("answering — %(figures)s") % {"figures": " · ".join(parts)}
 
 
 def probe_ledger() -> Probe:
@@ -305,12 +364,15 @@ def probe_ledger() -> Probe:
     try:
         drift = runs_counter_drift(run_ids)
     except Exception as exc:  # noqa: BLE001 - a health page reports any failure
-        return Probe("Run counters", Level.ALERT, f"not checked: {exc.__class__.__name__}")
+        return Probe(gettext("Run counters"), Level.ALERT, _not_checked(exc))
     if drift:
-        return Probe("Run counters", Level.ALERT, "; ".join(drift[:5]))
-    return Probe(
-        "Run counters", Level.OK, f"equal to the delivery rows in {len(run_ids)} recent run(s)"
-    )
+        return Probe(gettext("Run counters"), Level.ALERT, "; ".join(drift[:5]))
+    detail = ngettext(
+        "equal to the delivery rows in %(n)s recent run",
+        "equal to the delivery rows in %(n)s recent runs",
+        len(run_ids),
+    ) % {"n": len(run_ids)}
+    return Probe(gettext("Run counters"), Level.OK, detail)
 
 
 def probe_trigger_pipeline() -> Probe:
@@ -318,25 +380,36 @@ def probe_trigger_pipeline() -> Probe:
     try:
         waiting, oldest = outbox_backlog()
     except Exception as exc:  # noqa: BLE001 - a health page reports any failure
-        return Probe("Trigger pipeline", Level.ALERT, f"not checked: {exc.__class__.__name__}")
+        return Probe(gettext("Trigger pipeline"), Level.ALERT, _not_checked(exc))
     if not waiting or oldest is None:
-        return Probe("Trigger pipeline", Level.OK, "keeping up: no activity waits for evaluation")
+        return Probe(
+            gettext("Trigger pipeline"),
+            Level.OK,
+            gettext("keeping up: no activity waits for evaluation"),
+        )
     behind = max(0, int((timezone.now() - oldest).total_seconds()))
-    detail = (
-        f"{waiting:,} activit{'y' if waiting == 1 else 'ies'} waiting for evaluation, "
-        f"the oldest for {behind} s"
-    )
+    detail = ngettext(
+        "%(n)s activity waiting for evaluation, the oldest for %(seconds)s s",
+        "%(n)s activities waiting for evaluation, the oldest for %(seconds)s s",
+        waiting,
+    ) % {"n": f"{waiting:,}", "seconds": behind}
     limit = settings.TRIGGER_BACKLOG_ALERT_SECONDS
     if behind >= limit:
         return Probe(
-            "Trigger pipeline",
+            gettext("Trigger pipeline"),
             Level.ALERT,
-            f"behind by {behind} s (alert at {limit} s): {detail}. Triggers later than their "
-            "campaign's send window are skipped; add send worker processes.",
+            gettext(
+                "behind by %(seconds)s s (alert at %(limit)s s): %(detail)s. Triggers later than "
+                "their campaign's send window are skipped; add send worker processes."
+            )
+            % {"seconds": behind, "limit": limit, "detail": detail},
             {"waiting": waiting, "behind_seconds": behind},
         )
     return Probe(
-        "Trigger pipeline", Level.OK, detail, {"waiting": waiting, "behind_seconds": behind}
+        gettext("Trigger pipeline"),
+        Level.OK,
+        detail,
+        {"waiting": waiting, "behind_seconds": behind},
     )
 
 

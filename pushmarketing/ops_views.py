@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from devices.token_health import token_health
 from pushmarketing.core.charts import sparkline_svg
@@ -18,6 +19,7 @@ def system_health_view(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ADMIN)
 def token_health_view(request: HttpRequest) -> HttpResponse:
     rows = token_health()
+    label = gettext("devices that went inactive per day")
     for row in rows:
-        row["trend_svg"] = sparkline_svg(row["trend"], label="devices that went inactive per day")
+        row["trend_svg"] = sparkline_svg(row["trend"], label=label)
     return render(request, "pushmarketing/token_health.html", {"rows": rows})

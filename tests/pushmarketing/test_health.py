@@ -53,14 +53,14 @@ def test_a_stuck_queue_turns_health_red_and_says_which(admin_client, private_bro
     queues = probes["Queues"]
     assert queues.level is Level.ALERT and not queues.ok
     assert queues.detail == (
-        "send: the oldest of 2 message(s) has waited 200 s (warning at 30 s, alert at 120 s)"
+        "send: the oldest of 2 messages has waited 200 s (warning at 30 s, alert at 120 s)"
     )
     states = {s.name: s for s in context["queue_states"]}
     assert (states["send"].depth, states["send"].waiting_seconds) == (2, 200)
     assert (states["bulk"].level, states["bulk"].waiting_seconds) == (Level.OK, 200)
     assert states["interactive"].depth == 0 and states["interactive"].waiting_seconds is None
     assert context["level"] is Level.ALERT
-    assert "✗ Alert" in page and "send: the oldest of 2 message(s) has waited 200 s" in page
+    assert "✗ Alert" in page and "send: the oldest of 2 messages has waited 200 s" in page
 
 
 def test_a_slow_queue_turns_health_amber(admin_client, private_broker):
@@ -72,7 +72,7 @@ def test_a_slow_queue_turns_health_amber(admin_client, private_broker):
     queues = probes["Queues"]
     assert queues.level is Level.WARN
     assert queues.ok  # amber: slow, not broken
-    assert queues.detail.startswith("interactive: the oldest of 1 message(s) has waited 45 s")
+    assert queues.detail.startswith("interactive: the oldest of 1 message has waited 45 s")
     assert "⚠ Warning" in page
 
 
@@ -84,7 +84,7 @@ def test_a_countdown_message_is_not_late_before_its_eta(admin_client, private_br
     _, context, probes = _health(admin_client, now=now)
 
     assert probes["Queues"].level is Level.OK
-    assert probes["Queues"].detail == "moving: 1 message(s) waiting, the oldest for 0 s"
+    assert probes["Queues"].detail == "moving: 1 message waiting, the oldest for 0 s"
 
 
 @pytest.mark.parametrize(
