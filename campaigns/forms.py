@@ -28,7 +28,6 @@ from campaigns.wording import audience_error_text
 from devices.models import MobileApp
 from notifications.models import PushNotification
 
-# Service field (first segment of RuleError.field) -> form field that shows the error.
 # Where a rule's error shows: the form field holding the setting (a path not listed here
 # shows under the field named like its first part, else above the form).
 ERROR_FIELDS = {

@@ -175,10 +175,12 @@ def campaign_validate(
     """Check every campaign setting; return the model fields. Every broken rule is reported
     (RuleErrors, in the settings' order), so an editor fixes them in one go."""
     checks = RuleChecks()
+    name = checks.check(_name, data)
+    notification = checks.check(_notification, data, app=app)
     qualification, period = checks.check(_qualification, data) or (None, None)
     fields: dict[str, Any] = {
-        "name": checks.check(_name, data),
-        "notification": checks.check(_notification, data, app=app),
+        "name": name,
+        "notification": notification,
         "audience": checks.check(audience_validate, data.get("audience") or []),
         "qualification": qualification,
         "qualification_period_hours": period,
