@@ -33,7 +33,8 @@ from campaigns.lifecycle import LifecycleError
 from campaigns.models import Campaign, CampaignRun, Delivery
 from campaigns.resolve import run_resolve
 from notifications.transports.base import OutgoingPush
-from tests.campaign_fixtures import device, make_campaign
+from tests.campaign_fixtures import configure_app, device, make_campaign
+from tests.factories import MobileAppFactory
 
 pytestmark = pytest.mark.django_db
 C, R, S = Campaign.Status, CampaignRun.Status, Delivery.Status
@@ -49,16 +50,13 @@ OPEN_RUN_FOR = {
 TOKENS = st.sampled_from(["ok", "ok", "ok", "dead", "bad", "busy"])
 
 
-def test_random_action_sequences_keep_the_ledger_whole(addon_on, app, enqueued, scripted_transport):
+def test_random_action_sequences_keep_the_ledger_whole(addon_on, enqueued, scripted_transport):
     class Lifecycle(RuleBasedStateMachine):
         @initialize(
             tokens=st.lists(st.tuples(TOKENS, st.sampled_from(["ios", "android"])), max_size=6)
         )
         def campaign(self, tokens: list[tuple[str, str]]) -> None:
             # The audience is the app's devices: each example gets an app of its own.
-            from tests.campaign_fixtures import configure_app
-            from tests.factories import MobileAppFactory
-
             self.app = configure_app(MobileAppFactory())
             for n, (prefix, platform) in enumerate(tokens):
                 token = f"{prefix}-{n}" if platform == "android" else f"{prefix}-{n:060x}"
@@ -69,7 +67,7 @@ def test_random_action_sequences_keep_the_ledger_whole(addon_on, app, enqueued, 
 
         def _act(self, action) -> None:  # noqa: ANN001
             self.campaign.refresh_from_db()
-            # Refused by the state table: it must change nothing (the invariants check).
+            # Refused by the state table: the invariants check that nothing came apart.
             with contextlib.suppress(LifecycleError):
                 action(actor=None, campaign=self.campaign)
 
