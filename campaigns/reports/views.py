@@ -201,7 +201,7 @@ def notification_dashboard(request: HttpRequest, notification_id: int) -> HttpRe
     )
     figures = notification_figures(notification_id=notification.pk)
     # The campaigns whose runs the figures sum: not every campaign set to this push (a draft
-    # has sent nothing), and with one whose push was changed since it sent this one.
+    # has sent nothing), and one that sent it before switching to another push still counts.
     sent_by = CampaignRun.objects.filter(notification=notification).exclude(
         kind=CampaignRun.Kind.SAMPLE
     )
